@@ -1,0 +1,1 @@
+"""tuneops: a GitOps reconciler for Vertex AI code-model tuning jobs."""

@@ -1,0 +1,1 @@
+"""Adapters from the planner's observed-state values to real services."""

@@ -1,0 +1,186 @@
+"""The `reconcile` command: argument parsing and the one place errors become exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from reconciler.commands.apply import apply_command
+from reconciler.commands.plan import Output, plan_command
+from reconciler.commands.status import status_command
+from reconciler.commands.validate import validate
+from reconciler.connect import STATE_DIR, emulator_state_dir
+from reconciler.errors import ConfigError, TuneopsError
+from reconciler.gitrepo import find_root
+
+EXIT_ERROR = 1
+EXIT_UNEXPECTED = 3
+EXIT_INTERRUPTED = 130
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                  rich_markup_mode=None, help="Plan and apply Vertex AI tuning jobs from git.")
+emulator_app = typer.Typer(help="The local Vertex AI + Cloud Storage emulator.")
+app.add_typer(emulator_app, name="emulator")
+
+RootOption = Annotated[Path | None, typer.Option(
+    "--root", "-C", help="Repository to work on (default: the one around the current "
+    "directory).", show_default=False)]
+RetryOption = Annotated[bool, typer.Option(
+    "--retry-failed", help="Relaunch jobs whose fingerprint failed or was cancelled.")]
+
+
+def _root(root: Path | None) -> Path:
+    return find_root(root or Path.cwd())
+
+
+def _console() -> Console:
+    # CI logs are not terminals; rich would wrap them at 80 columns.
+    width = None if sys.stdout.isatty() else 160
+    return Console(highlight=False, soft_wrap=True, width=width)
+
+
+@app.callback(invoke_without_command=True)
+def default(
+    ctx: typer.Context,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; launch nothing.")]
+    = False,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve")] = False,
+    root: RootOption = None,
+) -> None:
+    """Without a subcommand: plan, then apply (with --dry-run: plan only)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if dry_run:
+        raise typer.Exit(plan_command(root=_root(root), output="text", out=None,
+                                      detailed_exitcode=False, retry_failed=False,
+                                      console=_console()))
+    raise typer.Exit(apply_command(root=_root(root), planfile_path=None,
+                                   auto_approve=auto_approve, retry_failed=False, prune=False,
+                                   parallelism=4, console=_console()))
+
+
+@app.command("validate")
+def validate_cmd(root: RootOption = None) -> None:
+    """Parse and validate every config and dataset; no network."""
+    raise typer.Exit(validate(root=_root(root), console=_console()))
+
+
+@app.command("plan")
+def plan_cmd(
+    output: Annotated[Output, typer.Option("--output", "-o")] = "text",
+    out: Annotated[Path | None, typer.Option("--out", help="Save the plan for apply.")] = None,
+    detailed_exitcode: Annotated[bool, typer.Option(
+        "--detailed-exitcode", help="Exit 2 when the plan has changes, 0 when none.")] = False,
+    retry_failed: RetryOption = False,
+    root: RootOption = None,
+) -> None:
+    """Show what apply would launch, update or report."""
+    raise typer.Exit(plan_command(root=_root(root), output=output, out=out,
+                                  detailed_exitcode=detailed_exitcode,
+                                  retry_failed=retry_failed, console=_console()))
+
+
+@app.command("apply")
+def apply_cmd(  # noqa: PLR0917 - typer maps parameters to options
+    planfile: Annotated[Path | None, typer.Argument(
+        help="A plan saved by plan --out; applied exactly, refused when stale.")] = None,
+    auto_approve: Annotated[bool, typer.Option("--auto-approve")] = False,
+    retry_failed: RetryOption = False,
+    prune: Annotated[bool, typer.Option(
+        "--prune", help="Delete Models of jobs no longer in configs.")] = False,
+    parallelism: Annotated[int, typer.Option(min=1, max=64)] = 4,
+    root: RootOption = None,
+) -> None:
+    """Launch, update and (with --prune) delete what the plan says."""
+    raise typer.Exit(apply_command(root=_root(root), planfile_path=planfile,
+                                   auto_approve=auto_approve, retry_failed=retry_failed,
+                                   prune=prune, parallelism=parallelism, console=_console()))
+
+
+@app.command("status")
+def status_cmd(output: Annotated[Output, typer.Option("--output", "-o")] = "text",
+               root: RootOption = None) -> None:
+    """Managed jobs and Models with their state."""
+    raise typer.Exit(status_command(root=_root(root), output=output, console=_console()))
+
+
+@app.command("schema")
+def schema_cmd() -> None:
+    """The JSON Schema of a job document, for editors."""
+    from reconciler.config import JobSpec  # noqa: PLC0415
+
+    print(json.dumps(JobSpec.model_json_schema(), indent=2))
+
+
+@emulator_app.command("serve")
+def emulator_serve(
+    port: Annotated[int, typer.Option(help="gRPC port (0: any free port).")] = 0,
+    storage_port: Annotated[int, typer.Option(help="Cloud Storage port (0: any).")] = 0,
+    job_seconds: Annotated[float, typer.Option(min=0.001)] = 10.0,
+    root: RootOption = None,
+) -> None:
+    """Run the emulator in the foreground; point reconcile at it with TUNEOPS_API_ENDPOINT."""
+    from reconciler.emulator import serve  # noqa: PLC0415
+
+    serve(emulator_state_dir(_root(root)), port, job_seconds, storage_port)
+
+
+@emulator_app.command("advance")
+def emulator_advance(
+    seconds: Annotated[float, typer.Argument(help="How far to move the emulator's clock.")],
+    root: RootOption = None,
+) -> None:
+    """Move the embedded emulator's clock forward, so jobs finish without waiting."""
+    from reconciler.emulator import EmulatorStore  # noqa: PLC0415
+
+    EmulatorStore(emulator_state_dir(_root(root))).advance_clock(seconds)
+
+
+def _report_unexpected() -> int:
+    log = Path.cwd() / STATE_DIR / "last-error.log"
+    try:
+        log.parent.mkdir(exist_ok=True)
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        where = f"; details in {log}"
+    except OSError:
+        where = ""
+    error = sys.exc_info()[1]
+    print(f"reconcile: unexpected error: {error!r}{where}", file=sys.stderr)
+    return EXIT_UNEXPECTED
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs `reconcile`; every failure is one line per problem on stderr, never a traceback."""
+    try:
+        result = app(args=argv, prog_name="reconcile", standalone_mode=False)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        count = len(error.problems)
+        print(f"{count} error{'s' if count != 1 else ''}; nothing was launched.",
+              file=sys.stderr)
+        return EXIT_ERROR
+    except TuneopsError as error:
+        print(f"reconcile: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except typer.Exit as done:
+        return done.exit_code
+    except typer.TyperException as error:
+        print(f"reconcile: {error.format_message()} (see reconcile --help)", file=sys.stderr)
+        return EXIT_ERROR
+    except (typer.Abort, KeyboardInterrupt):
+        print("reconcile: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        return _report_unexpected()
+    return int(result) if isinstance(result, int) else 0
+
+
+def entrypoint() -> None:
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""`reconcile apply`: execute a plan, freshly computed or saved by `plan --out`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from reconciler import planfile, render
+from reconciler.apply import ApplyOptions, apply
+from reconciler.commands.plan import make_plan
+from reconciler.connect import connect
+from reconciler.desired import Desired, load_desired
+from reconciler.errors import TuneopsError
+from reconciler.plan import Plan, desired_digest
+
+
+def _check_fresh(saved: Plan, desired: Desired, live: Plan, path: Path) -> None:
+    if saved.desired_digest != desired_digest(desired):
+        raise TuneopsError(f"{path}: plan is stale: configs or datasets changed since it was "
+                           "made; run plan again")
+    if saved.observed_digest != live.observed_digest:
+        raise TuneopsError(f"{path}: plan is stale: jobs or Models in Vertex AI changed since "
+                           "it was made; run plan again")
+
+
+def _approved(desired: Desired, auto_approve: bool, console: Console) -> bool:
+    if auto_approve or desired.target.local:
+        return True
+    if not sys.stdin.isatty():
+        raise TuneopsError("apply launches paid tuning jobs and no terminal is attached to "
+                           "confirm: pass --auto-approve, or a plan file from plan --out")
+    return typer.confirm(f"Apply this plan to project {desired.target.project}?", default=False)
+
+
+def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
+                  retry_failed: bool, prune: bool, parallelism: int, console: Console) -> int:
+    desired = load_desired(root)
+    saved = planfile.read(planfile_path) if planfile_path is not None else None
+    with connect(desired.target, root) as connection:
+        live = make_plan(desired, connection, root=root, retry_failed=retry_failed)
+        if saved is not None and planfile_path is not None:
+            _check_fresh(saved, desired, live, planfile_path)
+        chosen = saved or live
+        if saved is None:
+            console.print(f"Applying to {connection.where}.\n", highlight=False)
+            render.print_plan(chosen, console)
+        if not chosen.has_changes and not (prune and chosen.counts.get("orphan")):
+            console.print("\nNo changes. Nothing launched.", highlight=False)
+            return 0
+        if saved is None and not _approved(desired, auto_approve, console):
+            console.print("Apply cancelled.")
+            return 1
+        console.print()
+        outcomes = apply(chosen, connection.backend, connection.storage, root,
+                         ApplyOptions(parallelism=parallelism, prune=prune))
+    render.print_outcomes(outcomes, console)
+    return 0 if all(outcome.ok for outcome in outcomes) else 1

@@ -1,0 +1,39 @@
+"""`reconcile status`: managed jobs and Models as they are now."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Literal
+
+from rich.console import Console
+from rich.table import Table
+
+from reconciler.config import load_config
+from reconciler.connect import connect
+
+Output = Literal["text", "json"]
+
+
+def status_command(*, root: Path, output: Output, console: Console) -> int:
+    # Status reads no datasets: only where the jobs run matters here.
+    with connect(load_config(root).target, root) as connection:
+        observed = connection.backend.observe()
+    jobs = sorted(observed.jobs, key=lambda j: (j.name, j.create_time))
+    models = sorted(observed.models, key=lambda m: (m.name, m.resource))
+    if output == "json":
+        console.print_json(json.dumps({"jobs": [asdict(j) for j in jobs],
+                                       "models": [asdict(m) for m in models]}))
+        return 0
+    table = Table("name", "pipeline job", "state", "fingerprint", "created", title="Jobs")
+    for job in jobs:
+        table.add_row(job.name, job.job_id, job.state.value, job.fingerprint[:12],
+                      job.create_time[:19])
+    console.print(table)
+    models_table = Table("name", "model", "display name", "fingerprint", title="Models")
+    for model in models:
+        models_table.add_row(model.name, model.resource.rsplit("/", 1)[-1],
+                             model.display_name, model.fingerprint[:12])
+    console.print(models_table)
+    return 0

@@ -1,0 +1,76 @@
+"""Where observing and applying happen: Vertex AI, a running emulator, or an embedded one.
+
+With no `project` in configs/reconciler.yaml the emulator is started in-process, with its
+state under .reconciler/, so a laptop sees the whole product work without a GCP account.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from reconciler.backends.vertex import VertexBackend
+from reconciler.config import Target
+from reconciler.errors import TuneopsError
+from reconciler.storage import Storage
+
+STATE_DIR = ".reconciler"
+API_ENDPOINT_ENV = "TUNEOPS_API_ENDPOINT"
+STORAGE_ENDPOINT_ENV = "TUNEOPS_STORAGE_ENDPOINT"
+JOB_SECONDS_ENV = "TUNEOPS_EMULATOR_JOB_SECONDS"
+DEFAULT_JOB_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Connection:
+    backend: VertexBackend
+    storage: Storage
+    where: str
+
+
+def emulator_state_dir(root: Path) -> Path:
+    return root / STATE_DIR / "emulator"
+
+
+def _job_seconds() -> float:
+    raw = os.environ.get(JOB_SECONDS_ENV, "")
+    try:
+        return float(raw) if raw else DEFAULT_JOB_SECONDS
+    except ValueError:
+        raise TuneopsError(f"{JOB_SECONDS_ENV}={raw!r} is not a number of seconds") from None
+
+
+@contextmanager
+def _closing(backend: VertexBackend) -> Iterator[VertexBackend]:
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@contextmanager
+def connect(target: Target, root: Path) -> Iterator[Connection]:
+    api_endpoint = os.environ.get(API_ENDPOINT_ENV)
+    storage_endpoint = os.environ.get(STORAGE_ENDPOINT_ENV)
+    if api_endpoint:
+        storage = Storage.connect(target.project, storage_endpoint)
+        if storage_endpoint:
+            storage.ensure_bucket(target.staging_bucket)
+        with _closing(VertexBackend(target.project, api_endpoint)) as backend:
+            yield Connection(backend, storage, f"emulator at {api_endpoint}")
+        return
+    if not target.local:
+        with _closing(VertexBackend(target.project)) as backend:
+            yield Connection(backend, Storage.connect(target.project),
+                             f"project {target.project}")
+        return
+    from reconciler.emulator import start_emulator  # noqa: PLC0415
+
+    with start_emulator(emulator_state_dir(root), job_seconds=_job_seconds()) as emulator:
+        storage = Storage.connect(target.project, emulator.storage_endpoint)
+        storage.ensure_bucket(target.staging_bucket)
+        with _closing(VertexBackend(target.project, emulator.api_endpoint)) as backend:
+            yield Connection(backend, storage, f"embedded emulator ({STATE_DIR}/emulator)")

@@ -1,0 +1,24 @@
+"""The labels tuneops writes on every job and Model: how it recognises its own resources."""
+
+from __future__ import annotations
+
+MANAGED_BY = "managed-by"
+MANAGER = "tuneops"
+NAME = "tuneops-name"
+FINGERPRINT = "tuneops-fingerprint"
+DATASET = "tuneops-dataset"
+EVALUATION_DATASET = "tuneops-eval-dataset"
+COMMIT = "tuneops-commit"
+MANAGED_FILTER = f'labels.{MANAGED_BY}="{MANAGER}"'
+
+
+def is_managed_key(key: str) -> bool:
+    return key == MANAGED_BY or key.startswith("tuneops-")
+
+
+def user_labels(labels: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in sorted(labels.items()) if not is_managed_key(k)}
+
+
+def managed_labels(labels: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in sorted(labels.items()) if is_managed_key(k)}

@@ -1,0 +1,167 @@
+"""PURE: (desired, observed) -> Plan. No I/O at all; every decision of tuneops is made here."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+from reconciler import diff
+from reconciler import labels as managed
+from reconciler.actions import (
+    Action,
+    Create,
+    Failed,
+    Noop,
+    Orphan,
+    Retune,
+    Running,
+    Update,
+)
+from reconciler.desired import Desired, DesiredJob
+from reconciler.errors import Problem
+from reconciler.fingerprint import digest
+from reconciler.launch import LaunchSpec, build_launch
+from reconciler.state import JobState, Observed, ObservedJob, ObservedModel
+
+PLAN_FORMAT_VERSION = 1
+# Actions that change something when applied; the rest only report.
+CHANGING = ("create", "retune", "update")
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    commit: str = ""
+    retry_failed: bool = False
+
+
+@dataclass(frozen=True)
+class Plan:
+    actions: tuple[Action, ...]
+    warnings: tuple[Problem, ...]
+    desired_digest: str
+    observed_digest: str
+    version: int = PLAN_FORMAT_VERSION
+
+    @cached_property
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for action in self.actions:
+            counts[action.action] += 1
+        return dict(counts)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(action.action in CHANGING for action in self.actions)
+
+
+def _best(jobs: Sequence[ObservedJob]) -> ObservedJob:
+    """The job that decides a fingerprint's fate: an active one, else a success, else the last."""
+    active = [job for job in jobs if job.state.active]
+    succeeded = [job for job in jobs if job.state == JobState.SUCCEEDED]
+    return (active or succeeded or list(jobs))[-1]
+
+
+def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: int) -> LaunchSpec:
+    return build_launch(job, project=desired.target.project,
+                        staging_bucket=desired.target.staging_bucket,
+                        commit=options.commit, attempt=attempt)
+
+
+def _model_action(job: DesiredJob, decided: ObservedJob, model: ObservedModel) -> Action:
+    live = {"model_display_name": model.display_name, "description": model.description,
+            "labels": model.labels}
+    found = diff.changes(live, job.metadata)
+    if not found:
+        return Noop(name=job.name, reason="up to date", pipeline_job_id=decided.job_id,
+                    model=model.resource)
+    fields = ", ".join(change.field for change in found)
+    return Update(name=job.name, reason=f"Model metadata differs: {fields}",
+                  pipeline_job_id=decided.job_id, model=model.resource,
+                  display_name=job.metadata["model_display_name"],
+                  description=job.metadata["description"],
+                  labels={**job.metadata["labels"], **managed.managed_labels(model.all_labels)},
+                  changes=found)
+
+
+def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
+                models: dict[tuple[str, str], ObservedModel], desired: Desired,
+                options: PlanOptions) -> Action:
+    if not history:
+        launch = _launch(job, desired, options, attempt=1)
+        return Create(name=job.name, reason="new job", pipeline_job_id=launch.pipeline_job_id,
+                      launch=launch)
+    same = [observed for observed in history if observed.fingerprint == job.fingerprint]
+    if not same:
+        latest = history[-1]
+        launch = _launch(job, desired, options, attempt=1)
+        found = diff.changes({**latest.inputs, **latest.metadata}, {**job.inputs, **job.metadata})
+        forcing = ", ".join(c.field for c in found if c.forces_retune) or "fingerprint"
+        cancel = tuple(o.resource for o in history if o.state.active and desired.cancel_superseded)
+        return Retune(name=job.name, reason=f"changed: {forcing}",
+                      pipeline_job_id=launch.pipeline_job_id, launch=launch, changes=found,
+                      cancel=cancel)
+    decided = _best(same)
+    if decided.state.active:
+        return Running(name=job.name, reason=f"job is {decided.state}",
+                       pipeline_job_id=decided.job_id, state=decided.state.value)
+    if decided.state == JobState.SUCCEEDED:
+        model = models.get((job.name, job.fingerprint))
+        if model is not None:
+            return _model_action(job, decided, model)
+        launch = _launch(job, desired, options, attempt=len(same) + 1)
+        return Retune(name=job.name, reason="its Model was deleted outside git; tuning again",
+                      pipeline_job_id=launch.pipeline_job_id, launch=launch)
+    if options.retry_failed:
+        launch = _launch(job, desired, options, attempt=len(same) + 1)
+        return Retune(name=job.name, reason=f"retrying {decided.state} job {decided.job_id}",
+                      pipeline_job_id=launch.pipeline_job_id, launch=launch)
+    return Failed(name=job.name, reason=f"job {decided.state}; apply --retry-failed relaunches it",
+                  pipeline_job_id=decided.job_id, error=decided.error)
+
+
+def _orphans(names: set[str], observed: Observed) -> list[Action]:
+    jobs: dict[str, list[ObservedJob]] = defaultdict(list)
+    models: dict[str, list[str]] = defaultdict(list)
+    for job in observed.jobs:
+        if job.name not in names:
+            jobs[job.name].append(job)
+    for model in observed.models:
+        if model.name not in names:
+            models[model.name].append(model.resource)
+    return [
+        Orphan(name=name, reason="no longer in configs; apply --prune deletes its Models",
+               pipeline_job_id=jobs[name][-1].job_id if jobs[name] else None,
+               jobs=tuple(j.resource for j in jobs[name]), models=tuple(models[name]))
+        for name in sorted(set(jobs) | set(models))
+    ]
+
+
+def desired_digest(desired: Desired) -> str:
+    return digest([desired.target.project, desired.target.staging_bucket,
+                   desired.cancel_superseded,
+                   [[j.name, j.fingerprint, j.metadata] for j in desired.jobs]])
+
+
+def observed_digest(observed: Observed) -> str:
+    return digest([
+        sorted([j.job_id, j.fingerprint, j.state.value] for j in observed.jobs),
+        sorted([m.resource, m.display_name, m.description, m.labels] for m in observed.models),
+    ])
+
+
+def plan(desired: Desired, observed: Observed, options: PlanOptions | None = None) -> Plan:
+    options = options or PlanOptions()
+    history: dict[str, list[ObservedJob]] = defaultdict(list)
+    for job in sorted(observed.jobs, key=lambda j: (j.create_time, j.job_id)):
+        history[job.name].append(job)
+    models = {(m.name, m.fingerprint): m for m in observed.models}
+    actions: list[Action] = [
+        _job_action(job, history[job.name], models, desired, options)
+        for job in sorted(desired.jobs, key=lambda j: j.name)
+    ]
+    actions += _orphans({job.name for job in desired.jobs}, observed)
+    return Plan(actions=tuple(actions), warnings=desired.warnings,
+                desired_digest=desired_digest(desired),
+                observed_digest=observed_digest(observed))

@@ -1,0 +1,97 @@
+"""Plan and apply report -> text for a terminal, in the manner of `terraform plan`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from reconciler.actions import Action, Change, Create, Failed, Orphan, Retune, Update
+from reconciler.apply import Outcome
+from reconciler.plan import Plan
+
+SYMBOLS: dict[str, tuple[str, str]] = {
+    "create": ("+", "green"),
+    "retune": ("~", "yellow"),
+    "update": ("~", "cyan"),
+    "noop": ("=", "dim"),
+    "running": (">", "blue"),
+    "failed": ("!", "red"),
+    "orphan": ("-", "magenta"),
+}
+SUMMARY_ORDER = (
+    ("create", "to create"),
+    ("retune", "to re-tune"),
+    ("update", "to update"),
+    ("noop", "unchanged"),
+    ("running", "running"),
+    ("failed", "failed"),
+    ("orphan", "orphaned"),
+)
+
+
+def summary(plan: Plan) -> str:
+    counts = plan.counts
+    parts = [f"{counts.get(kind, 0)} {label}" for kind, label in SUMMARY_ORDER
+             if counts.get(kind) or kind in ("create", "retune", "update")]
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def _change_line(change: Change) -> str:
+    mark = "  [bold](forces re-tune)[/]" if change.forces_retune else ""
+    return (f"      ~ {escape(change.field)}: {escape(_value(change.before))} -> "
+            f"{escape(_value(change.after))}{mark}")
+
+
+def _details(action: Action) -> list[str]:
+    lines = [_change_line(change) for change in action.changes]
+    if isinstance(action, Create | Retune):
+        launch = action.launch
+        parameters = launch.parameters
+        lines.append(f"      pipeline job {launch.pipeline_job_id} in {launch.location}: "
+                     f"{parameters['large_model_reference']}, "
+                     f"{parameters['train_steps']} steps")
+        lines += [f"      cancels {resource.rsplit('/', 1)[-1]} (superseded)"
+                  for resource in getattr(action, "cancel", ())]
+    if isinstance(action, Failed) and action.error:
+        lines.append(f"      error: {escape(action.error)}")
+    if isinstance(action, Orphan):
+        lines.append(f"      {len(action.jobs)} job(s), {len(action.models)} model(s)")
+    if isinstance(action, Update):
+        lines.append(f"      model {action.model}")
+    return lines
+
+
+def print_plan(plan: Plan, console: Console) -> None:
+    for action in plan.actions:
+        symbol, style = SYMBOLS[action.action]
+        console.print(f"  [{style}]{symbol} {action.action:<8}[/] [bold]{action.name}[/]"
+                      f"  [dim]{escape(action.reason)}[/]", highlight=False)
+        for line in _details(action):
+            console.print(line, highlight=False)
+    if plan.warnings:
+        console.print("\n[yellow]Warnings:[/]")
+        for warning in plan.warnings:
+            console.print(f"  [yellow]![/] {escape(str(warning))}", highlight=False)
+    console.print(f"\n[bold]{summary(plan)}[/]", highlight=False)
+
+
+def print_outcomes(outcomes: tuple[Outcome, ...], console: Console) -> None:
+    if not outcomes:
+        console.print("Nothing to do.")
+        return
+    for outcome in outcomes:
+        style = "green" if outcome.ok else "red"
+        console.print(f"  [{style}]{outcome.result:<9}[/] [bold]{outcome.name}[/]  "
+                      f"{escape(outcome.detail)}", highlight=False)
+    failed = sum(not outcome.ok for outcome in outcomes)
+    done = len(outcomes) - failed
+    console.print(f"\n[bold]Apply: {done} done, {failed} failed.[/]", highlight=False)

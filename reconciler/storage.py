@@ -1,0 +1,78 @@
+"""Cloud Storage at the edge: content-addressed dataset uploads through google-cloud-storage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import BackendError
+
+GCS_SCHEME = "gs://"
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    bucket, _, name = uri.removeprefix(GCS_SCHEME).partition("/")
+    return bucket, name
+
+
+@contextmanager
+def _errors(what: str) -> Iterator[None]:
+    from google.api_core.exceptions import GoogleAPICallError  # noqa: PLC0415
+
+    try:
+        yield
+    except GoogleAPICallError as error:
+        raise BackendError(f"{what}: {error.message}") from None
+    except OSError as error:
+        raise BackendError(f"{what}: {error}") from None
+
+
+@dataclass
+class Storage:
+    """A thin wrapper so the rest of tuneops never imports the storage SDK."""
+
+    client: Any
+
+    @classmethod
+    def connect(cls, project: str, endpoint: str | None = None) -> Storage:
+        from google.cloud import storage  # noqa: PLC0415
+
+        if endpoint is None:
+            return cls(storage.Client(project=project))
+        from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
+
+        anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
+        return cls(storage.Client(project=project, credentials=anonymous,
+                                  client_options={"api_endpoint": endpoint}))
+
+    def exists(self, uri: str) -> bool:
+        bucket, name = split_uri(uri)
+        with _errors(f"checking {uri}"):
+            return bool(self.client.bucket(bucket).blob(name).exists())
+
+    def ensure_bucket(self, uri: str) -> None:
+        """Only for the emulator, which starts empty; a real staging bucket is the user's."""
+        bucket, _ = split_uri(uri)
+        with _errors(f"creating bucket {bucket}"):
+            if self.client.lookup_bucket(bucket) is None:
+                self.client.create_bucket(bucket)
+
+    def upload(self, path: Path, uri: str) -> bool:
+        """Uploads unless the object exists; the name is the content hash, so it never changes."""
+        if self.exists(uri):
+            return False
+        bucket, name = split_uri(uri)
+        blob = self.client.bucket(bucket).blob(name)
+        from google.api_core.exceptions import PreconditionFailed  # noqa: PLC0415
+
+        with _errors(f"uploading {path} to {uri}"):
+            try:
+                # if_generation_match=0: of two racing uploads of the same content, one writes.
+                blob.upload_from_filename(str(path), content_type="application/jsonl",
+                                          if_generation_match=0)
+            except PreconditionFailed:
+                return False
+        return True
