@@ -149,7 +149,10 @@ class RepoConfig:
 
 
 def _locate(document: Document, defaults_document: Document | None, keys: KeyPath) -> Location:
-    if keys and keys[0] not in document.data and defaults_document is not None:
+    inherited = (defaults_document is not None and bool(keys)
+                 and keys[0] not in document.data
+                 and ("defaults", keys[0]) in defaults_document.positions)
+    if inherited and defaults_document is not None:
         return defaults_document.locate(("defaults", *keys))
     return document.locate(keys)
 

@@ -1,0 +1,92 @@
+"""ModelService handlers: GetModel, ListModels, UpdateModel, DeleteModel."""
+
+from __future__ import annotations
+
+from google.cloud.aiplatform_v1.types import (
+    DeleteModelRequest,
+    GetModelRequest,
+    ListModelsRequest,
+    ListModelsResponse,
+    Model,
+    UpdateModelRequest,
+)
+from google.longrunning import operations_pb2
+
+from reconciler.emulator.errors import invalid
+from reconciler.emulator.filters import MODEL_FIELDS, Subject, parse_filter
+from reconciler.emulator.names import parse_model_name, parse_parent
+from reconciler.emulator.paging import paginate
+from reconciler.emulator.rpc import Method
+from reconciler.emulator.store import EmulatorStore
+from reconciler.emulator.validation import validate_labels
+
+SERVICE = "google.cloud.aiplatform.v1.ModelService"
+UPDATABLE_FIELDS = ("display_name", "description", "labels")
+MAX_DISPLAY_NAME = 128
+
+
+class ModelService:
+    def __init__(self, store: EmulatorStore) -> None:
+        self._store = store
+
+    def methods(self) -> list[Method]:
+        return [
+            Method("GetModel", self.get, GetModelRequest.deserialize, Model.serialize),
+            Method(
+                "ListModels", self.list, ListModelsRequest.deserialize, ListModelsResponse.serialize
+            ),
+            Method("UpdateModel", self.update, UpdateModelRequest.deserialize, Model.serialize),
+            Method(
+                "DeleteModel",
+                self.delete,
+                DeleteModelRequest.deserialize,
+                operations_pb2.Operation.SerializeToString,
+            ),
+        ]
+
+    def get(self, request: GetModelRequest) -> Model:
+        parse_model_name(request.name)
+        return self._store.get_model(request.name)
+
+    def list(self, request: ListModelsRequest) -> ListModelsResponse:
+        parse_parent(request.parent)
+        matches = parse_filter(request.filter, MODEL_FIELDS)
+        listed = [
+            (key, model)
+            for key, model in self._store.list_models(request.parent)
+            if matches(Subject(dict(model.labels), model.display_name))
+        ]
+        page, token = paginate(listed, lambda item: item[0], request.page_size, request.page_token)
+        return ListModelsResponse(models=[model for _, model in page], next_page_token=token)
+
+    def update(self, request: UpdateModelRequest) -> Model:
+        patch = request.model
+        parse_model_name(patch.name)
+        paths = list(request.update_mask.paths)
+        if not paths:
+            raise invalid("update_mask is required")
+        unsupported = sorted(set(paths) - set(UPDATABLE_FIELDS))
+        if unsupported:
+            raise invalid(
+                f"update_mask paths {', '.join(unsupported)} cannot be updated; "
+                f"updatable: {', '.join(UPDATABLE_FIELDS)}"
+            )
+        if "display_name" in paths and not 0 < len(patch.display_name) <= MAX_DISPLAY_NAME:
+            raise invalid(f"model.display_name must be 1 to {MAX_DISPLAY_NAME} characters")
+        if "labels" in paths:
+            validate_labels(patch.labels, "model.labels")
+
+        def change(model: Model) -> None:
+            if "display_name" in paths:
+                model.display_name = patch.display_name
+            if "description" in paths:
+                model.description = patch.description
+            if "labels" in paths:
+                model.labels.clear()
+                model.labels.update(dict(patch.labels))
+
+        return self._store.update_model(patch.name, change)
+
+    def delete(self, request: DeleteModelRequest) -> operations_pb2.Operation:
+        parse_model_name(request.name)
+        return self._store.delete_model(request.name)

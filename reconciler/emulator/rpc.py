@@ -1,0 +1,65 @@
+"""Turns plain handler functions into gRPC method handlers with counting and fault injection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+
+from reconciler.emulator.errors import EmulatorError
+from reconciler.emulator.faults import Fault
+from reconciler.emulator.store import EmulatorStore
+
+_ABORTS = {
+    Fault.UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, "emulator: injected unavailability"),
+    Fault.RESOURCE_EXHAUSTED: (
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "emulator: injected quota exhaustion",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Method:
+    """One unary RPC: its handler and wire (de)serializers."""
+
+    name: str
+    handler: Callable[[Any], Any]
+    deserialize: Callable[[bytes], Any]
+    serialize: Callable[[Any], bytes]
+    # Whether a drop_create_response fault applies: the work is committed, the reply lost.
+    droppable: bool = False
+
+
+def generic_handler(service: str, methods: Iterable[Method], store: EmulatorStore) -> Any:
+    """A grpc.GenericRpcHandler serving `methods` under the fully-qualified `service` name."""
+    return grpc.method_handlers_generic_handler(
+        service,
+        {
+            m.name: grpc.unary_unary_rpc_method_handler(
+                _guarded(m, store),
+                request_deserializer=m.deserialize,
+                response_serializer=m.serialize,
+            )
+            for m in methods
+        },
+    )
+
+
+def _guarded(method: Method, store: EmulatorStore) -> Callable[[Any, Any], Any]:
+    def handle(request: Any, context: Any) -> Any:
+        # Request metadata (x-goog-request-params etc.) is ignored: names carry all routing.
+        fault = store.begin_call(method.name, droppable=method.droppable)
+        if fault in _ABORTS:
+            context.abort(*_ABORTS[fault])
+        try:
+            response = method.handler(request)
+        except EmulatorError as err:
+            context.abort(err.code, err.message)
+        if fault is Fault.DROP_RESPONSE:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "emulator: response lost (injected)")
+        return response
+
+    return handle

@@ -1,0 +1,72 @@
+"""Fixtures: a fresh emulator per test (own tmp state_dir) reached through the real clients."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import storage
+from google.cloud.aiplatform_v1 import ModelServiceClient, PipelineServiceClient
+from google.cloud.aiplatform_v1.services.model_service.transports import (
+    ModelServiceGrpcTransport,
+)
+from google.cloud.aiplatform_v1.services.pipeline_service.transports import (
+    PipelineServiceGrpcTransport,
+)
+
+from reconciler.emulator import Emulator, EmulatorStore, start_emulator
+from tests.emulator.helpers import BUCKET, DATASET, EVAL_DATASET, JOB_SECONDS
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+@pytest.fixture
+def emulator(state_dir: Path) -> Iterator[Emulator]:
+    with start_emulator(state_dir, job_seconds=JOB_SECONDS) as running:
+        yield running
+
+
+@pytest.fixture
+def store(emulator: Emulator) -> EmulatorStore:
+    return emulator.store
+
+
+@pytest.fixture
+def channel(emulator: Emulator) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(emulator.api_endpoint) as opened:
+        yield opened
+
+
+@pytest.fixture
+def pipelines(channel: grpc.Channel) -> PipelineServiceClient:
+    return PipelineServiceClient(transport=PipelineServiceGrpcTransport(channel=channel))
+
+
+@pytest.fixture
+def models(channel: grpc.Channel) -> ModelServiceClient:
+    return ModelServiceClient(transport=ModelServiceGrpcTransport(channel=channel))
+
+
+@pytest.fixture
+def gcs(emulator: Emulator) -> storage.Client:
+    return storage.Client(
+        credentials=AnonymousCredentials(),
+        project="emulator",
+        client_options={"api_endpoint": emulator.storage_endpoint},
+    )
+
+
+@pytest.fixture
+def datasets(gcs: storage.Client) -> None:
+    """Uploads the training and evaluation datasets the job bodies refer to."""
+    bucket = gcs.create_bucket(BUCKET)
+    for uri in (DATASET, EVAL_DATASET):
+        bucket.blob(uri.removeprefix(f"gs://{BUCKET}/")).upload_from_string(
+            b'{"input_text": "def f():", "output_text": "pass"}\n'
+        )

@@ -1,0 +1,55 @@
+"""Constants and request builders shared by the emulator tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.cloud.aiplatform_v1.types import PipelineJob
+
+from reconciler.emulator.validation import CHAT_TEMPLATE, CODE_TEMPLATE
+
+PROJECT = "tuneops-test"
+PARENT = f"projects/{PROJECT}/locations/us-central1"
+EU_PARENT = f"projects/{PROJECT}/locations/europe-west4"
+BUCKET = "tuneops-data"
+DATASET = f"gs://{BUCKET}/datasets/train.jsonl"
+EVAL_DATASET = f"gs://{BUCKET}/datasets/eval.jsonl"
+# Long enough that real time elapsing during a test never moves a job on by itself:
+# PENDING lasts 10 s of wall time unless the test advances the clock.
+JOB_SECONDS = 100.0
+
+
+def job_body(
+    *,
+    template: str = CODE_TEMPLATE,
+    labels: dict[str, str] | None = None,
+    display_name: str = "tune-code",
+    kms_key: str = "",
+    **params: Any,
+) -> PipelineJob:
+    """A valid code-bison tuning job; `params` override (None removes) parameter values."""
+    values: dict[str, Any] = {
+        "project": PROJECT,
+        "location": "us-central1",
+        "large_model_reference": "code-bison@001"
+        if template == CODE_TEMPLATE
+        else "codechat-bison@001",
+        "model_display_name": f"{display_name}-model",
+        "dataset_uri": DATASET,
+        "train_steps": 300,
+        "learning_rate_multiplier": 1.0,
+    }
+    values.update(params)
+    return PipelineJob(
+        display_name=display_name,
+        template_uri=template,
+        labels=labels or {"app": "tuneops"},
+        encryption_spec={"kms_key_name": kms_key},
+        runtime_config={
+            "gcs_output_directory": f"gs://{BUCKET}/runs",
+            "parameter_values": {k: v for k, v in values.items() if v is not None},
+        },
+    )
+
+
+__all__ = ["CHAT_TEMPLATE", "CODE_TEMPLATE"]

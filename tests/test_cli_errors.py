@@ -1,0 +1,94 @@
+"""Bad input: one line per problem with file:line:col, exit 1, no traceback, nothing launched."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Repo
+
+BIGQUERY = "configs/bigquery-snippets.yaml"
+
+
+def assert_rejected(repo: Repo, *expected: str) -> list[str]:
+    result = repo.cli()
+    assert result.code == 1
+    assert "Traceback" not in result.err
+    lines = result.err.strip().splitlines()
+    for text in expected:
+        assert any(text in line for line in lines), (text, lines)
+    assert lines[-1].endswith("nothing was launched.")
+    assert repo.job_ids() == []
+    return lines
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("train_steps: 300", "train_steps: [300", "configs/bigquery-snippets.yaml:9:"),
+    ("train_steps: 300", "trian_steps: 300",
+     "configs/bigquery-snippets.yaml:8:1: bigquery-snippets: unknown key 'trian_steps'; "
+     "did you mean 'train_steps'?"),
+    ("train_steps: 300", "train_steps: lots",
+     "configs/bigquery-snippets.yaml:8:1: bigquery-snippets: train_steps: Input should be a "
+     "valid integer"),
+    ("train_steps: 300", "train_steps: 300\ntrain_steps: 400",
+     "configs/bigquery-snippets.yaml:9:1: train_steps: duplicate key (first defined at line 8)"),
+    ("task: code-generation", "task: code-chat",
+     "configs/bigquery-snippets.yaml:5:1: bigquery-snippets: task code-chat tunes "
+     "codechat-bison@001, not code-bison@001"),
+    ("name: bigquery-snippets", "name: BigQuery",
+     "configs/bigquery-snippets.yaml:3:1: BigQuery: name: String should match pattern"),
+    ("dataset_uri: datasets/bigquery.jsonl", "dataset_uri: datasets/missing.jsonl",
+     "configs/bigquery-snippets.yaml:6:1: bigquery-snippets: dataset_uri: no such file "
+     "datasets/missing.jsonl"),
+])
+def test_bad_job_file(repo: Repo, old: str, new: str, expected: str) -> None:
+    repo.edit(BIGQUERY, old, new)
+    assert_rejected(repo, expected)
+
+
+def test_missing_required_key(repo: Repo) -> None:
+    repo.edit(BIGQUERY, "dataset_uri: datasets/bigquery.jsonl\n", "")
+    assert_rejected(repo, "configs/bigquery-snippets.yaml:3:1: bigquery-snippets: missing "
+                          "required key 'dataset_uri'")
+
+
+def test_duplicate_name_names_both_places(repo: Repo) -> None:
+    repo.write("configs/team/copy.yaml", "# copy\n---\nname: bigquery-snippets\ntask: code-chat\n"
+               "dataset_uri: datasets/vision-chat.jsonl\n")
+    assert_rejected(repo, "configs/team/copy.yaml:3:1: bigquery-snippets: name is already used "
+                          "at configs/bigquery-snippets.yaml:3:1; job names must be unique")
+
+
+def test_every_error_of_every_file_is_reported(repo: Repo) -> None:
+    repo.edit(BIGQUERY, "train_steps: 300", "train_steps: -1")
+    repo.edit("configs/cloud-vision-chat.yaml", "train_steps: 200", "trainsteps: 200")
+    lines = assert_rejected(repo, "bigquery-snippets.yaml:8:1", "cloud-vision-chat.yaml:7:1")
+    assert lines[-1] == "2 errors; nothing was launched."
+
+
+def test_a_bad_default_points_at_reconciler_yaml(repo: Repo) -> None:
+    repo.edit("configs/reconciler.yaml", "tuning_location: us-central1",
+              "tuning_location: asia-east1")
+    assert_rejected(repo, "configs/reconciler.yaml:6:3: bigquery-snippets: tuning_location: "
+                          "Input should be 'us-central1' or 'europe-west4'")
+
+
+def test_unknown_setting(repo: Repo) -> None:
+    repo.edit("configs/reconciler.yaml", "region: us-central1", "regoin: us-central1")
+    assert_rejected(repo, "configs/reconciler.yaml:3:1: settings: unknown key 'regoin'; "
+                          "did you mean 'region'?")
+
+
+def test_invalid_dataset_line_is_located(repo: Repo) -> None:
+    path = repo.root / "datasets/bigquery.jsonl"
+    lines = path.read_text().splitlines()
+    lines[3] = '{"input_text": "Calculate the sum of a list of integers.",'
+    path.write_text("\n".join(lines) + "\n")
+    assert_rejected(repo, "datasets/bigquery.jsonl:4:59: the JSON object does not end on this "
+                          "line")
+
+
+def test_unknown_command_option_is_one_line(repo: Repo) -> None:
+    result = repo.run("plan", "--frobnicate")
+    assert result.code == 1
+    assert result.err.count("\n") == 1
+    assert "--frobnicate" in result.err
