@@ -20,6 +20,16 @@ class Change:
     forces_retune: bool
 
 
+@dataclass(frozen=True)
+class ModelPatch:
+    """The Model's metadata as git says it should be, written with one UpdateModel."""
+
+    model: str
+    display_name: str
+    description: str
+    labels: dict[str, str]
+
+
 @dataclass(frozen=True, kw_only=True)
 class Create:
     """No job with this name exists: launch one."""
@@ -54,11 +64,21 @@ class Update:
     name: str
     reason: str
     pipeline_job_id: str
-    model: str
-    display_name: str
-    description: str
-    labels: dict[str, str]
+    patch: ModelPatch
     changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Drift:
+    """The Model of the current run was changed outside git: re-tune if gone, else restore."""
+
+    action: Literal["drift"] = "drift"
+    name: str
+    reason: str
+    pipeline_job_id: str
+    changes: tuple[Change, ...] = ()
+    launch: LaunchSpec | None = None
+    patch: ModelPatch | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -95,15 +115,16 @@ class Failed:
 
 @dataclass(frozen=True, kw_only=True)
 class Orphan:
-    """Managed resources whose name left configs; deleted only with --prune."""
+    """Managed resources whose name left configs; touched only with --prune."""
 
     action: Literal["orphan"] = "orphan"
     name: str
     reason: str
     pipeline_job_id: str | None
+    # Running jobs (cancelled by --prune) and Models (deleted by --prune).
     jobs: tuple[str, ...]
     models: tuple[str, ...]
     changes: tuple[Change, ...] = ()
 
 
-Action = Create | Retune | Update | Noop | Running | Failed | Orphan
+Action = Create | Retune | Update | Drift | Noop | Running | Failed | Orphan

@@ -7,9 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.actions import Action, Create, Orphan, Retune, Update
+from reconciler.actions import Action, Create, Drift, ModelPatch, Orphan, Retune, Update
 from reconciler.backends.base import Backend
 from reconciler.errors import TuneopsError
+from reconciler.launch import LaunchSpec
 from reconciler.plan import Plan
 from reconciler.storage import Storage
 
@@ -21,6 +22,9 @@ class Outcome:
     result: str
     detail: str
     ok: bool = True
+    # Set for launches, so `apply --wait` can follow the job.
+    location: str = ""
+    job_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,7 @@ class _Executor:
     root: Path
     prune: bool
 
-    def launch(self, action: Create | Retune) -> Outcome:
-        launch = action.launch
+    def launch(self, action: Create | Retune | Drift, launch: LaunchSpec) -> Outcome:
         for upload in launch.uploads:
             self.storage.upload(self.root / upload.source, upload.destination)
         cancelled = []
@@ -47,26 +50,32 @@ class _Executor:
                 cancelled.append(resource.rsplit("/", 1)[-1])
         created, job = self.backend.create(launch)
         detail = job.job_id + (f" (cancelled {', '.join(cancelled)})" if cancelled else "")
-        return Outcome(action.name, action.action, created.value, detail)
+        return Outcome(action.name, action.action, created.value, detail,
+                       location=launch.location, job_id=job.job_id)
 
-    def update(self, action: Update) -> Outcome:
-        self.backend.update_model(action.model, display_name=action.display_name,
-                                  description=action.description, labels=action.labels)
-        return Outcome(action.name, action.action, "updated", action.model)
+    def update(self, action: Update | Drift, patch: ModelPatch) -> Outcome:
+        self.backend.update_model(patch.model, display_name=patch.display_name,
+                                  description=patch.description, labels=patch.labels)
+        return Outcome(action.name, action.action, "updated", patch.model)
 
     def prune_orphan(self, action: Orphan) -> Outcome:
+        for job in action.jobs:
+            self.backend.cancel(job)
         for model in action.models:
             self.backend.delete_model(model)
-        return Outcome(action.name, action.action, "deleted",
-                       f"{len(action.models)} model(s); jobs are kept as history")
+        return Outcome(action.name, action.action, "pruned",
+                       f"{len(action.models)} model(s) deleted, {len(action.jobs)} job(s) "
+                       "cancelled; finished jobs are kept as history")
 
     def step(self, action: Action) -> Callable[[], Outcome] | None:
         """The work an action needs, or None for actions that only report."""
-        if isinstance(action, Create | Retune):
-            return lambda: self.launch(action)
-        if isinstance(action, Update):
-            return lambda: self.update(action)
-        if isinstance(action, Orphan) and self.prune and action.models:
+        if isinstance(action, Create | Retune | Drift) and action.launch is not None:
+            launch = action.launch
+            return lambda: self.launch(action, launch)
+        if isinstance(action, Update | Drift) and action.patch is not None:
+            patch = action.patch
+            return lambda: self.update(action, patch)
+        if isinstance(action, Orphan) and self.prune:
             return lambda: self.prune_orphan(action)
         return None
 

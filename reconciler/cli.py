@@ -62,7 +62,7 @@ def default(
                                       console=_console()))
     raise typer.Exit(apply_command(root=_root(root), planfile_path=None,
                                    auto_approve=auto_approve, retry_failed=False, prune=False,
-                                   parallelism=4, console=_console()))
+                                   parallelism=4, wait=False, timeout=0, console=_console()))
 
 
 @app.command("validate")
@@ -95,12 +95,17 @@ def apply_cmd(  # noqa: PLR0917 - typer maps parameters to options
     prune: Annotated[bool, typer.Option(
         "--prune", help="Delete Models of jobs no longer in configs.")] = False,
     parallelism: Annotated[int, typer.Option(min=1, max=64)] = 4,
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="Follow launched jobs until they end; exit 1 if one fails.")] = False,
+    timeout: Annotated[float, typer.Option(
+        help="Seconds --wait follows jobs before giving up.", min=0)] = 24 * 3600.0,
     root: RootOption = None,
 ) -> None:
     """Launch, update and (with --prune) delete what the plan says."""
     raise typer.Exit(apply_command(root=_root(root), planfile_path=planfile,
                                    auto_approve=auto_approve, retry_failed=retry_failed,
-                                   prune=prune, parallelism=parallelism, console=_console()))
+                                   prune=prune, parallelism=parallelism, wait=wait,
+                                   timeout=timeout, console=_console()))
 
 
 @app.command("status")
@@ -129,6 +134,23 @@ def emulator_serve(
     from reconciler.emulator import serve  # noqa: PLC0415
 
     serve(emulator_state_dir(_root(root)), port, job_seconds, storage_port)
+
+
+@emulator_app.command("faults")
+def emulator_faults(
+    unavailable: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    resource_exhausted: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    drop_create: Annotated[float, typer.Option(
+        min=0, max=1, help="Commit creates, then lose the response.")] = 0.0,
+    seed: int | None = None,
+    root: RootOption = None,
+) -> None:
+    """Make a fraction of emulator calls fail, to rehearse retries (all 0: off)."""
+    from reconciler.emulator import EmulatorStore  # noqa: PLC0415
+
+    EmulatorStore(emulator_state_dir(_root(root))).set_faults(
+        unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
+        drop_create_response_rate=drop_create, seed=seed)
 
 
 @emulator_app.command("advance")

@@ -29,6 +29,8 @@ class Connection:
     backend: VertexBackend
     storage: Storage
     where: str
+    # How often `apply --wait` polls: real tuning takes hours, emulated jobs seconds.
+    poll_seconds: float = 0.5
 
 
 def emulator_state_dir(root: Path) -> Path:
@@ -65,7 +67,7 @@ def connect(target: Target, root: Path) -> Iterator[Connection]:
     if not target.local:
         with _closing(VertexBackend(target.project)) as backend:
             yield Connection(backend, Storage.connect(target.project),
-                             f"project {target.project}")
+                             f"project {target.project}", poll_seconds=60.0)
         return
     from reconciler.emulator import start_emulator  # noqa: PLC0415
 

@@ -75,5 +75,10 @@ def digest(value: Any, length: int = FINGERPRINT_LENGTH) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+def metadata_digest(display_name: str, labels: Mapping[str, str]) -> str:
+    """What the tuning pipeline itself copies to the Model; description it cannot set."""
+    return digest({"model_display_name": display_name, "labels": dict(labels)})
+
+
 def fingerprint(inputs: Mapping[str, Any]) -> str:
     return digest(canonical_inputs(inputs))

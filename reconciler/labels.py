@@ -9,6 +9,9 @@ FINGERPRINT = "tuneops-fingerprint"
 DATASET = "tuneops-dataset"
 EVALUATION_DATASET = "tuneops-eval-dataset"
 COMMIT = "tuneops-commit"
+# Digest of the display name and labels tuneops last wrote: a Model whose live metadata no
+# longer matches it was edited outside git (drift), not changed in git (update).
+METADATA = "tuneops-metadata"
 MANAGED_FILTER = f'labels.{MANAGED_BY}="{MANAGER}"'
 
 

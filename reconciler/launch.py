@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler import labels as managed
 from reconciler.desired import DesiredJob
-from reconciler.fingerprint import canonical_inputs
+from reconciler.fingerprint import canonical_inputs, metadata_digest
 from reconciler.reference import MODEL_REGION, TEMPLATE_URIS
 
 _TASK_OF_TEMPLATE = {uri: task for task, uri in TEMPLATE_URIS.items()}
@@ -90,6 +90,8 @@ def build_launch(job: DesiredJob, *, project: str, staging_bucket: str, commit: 
         managed.NAME: job.name,
         managed.FINGERPRINT: job.fingerprint,
         managed.DATASET: job.dataset.content_hash,
+        managed.METADATA: metadata_digest(job.metadata["model_display_name"],
+                                          job.metadata["labels"]),
     }
     if job.evaluation is not None:
         job_labels[managed.EVALUATION_DATASET] = job.evaluation.content_hash

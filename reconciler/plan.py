@@ -12,7 +12,9 @@ from reconciler import labels as managed
 from reconciler.actions import (
     Action,
     Create,
+    Drift,
     Failed,
+    ModelPatch,
     Noop,
     Orphan,
     Retune,
@@ -21,13 +23,13 @@ from reconciler.actions import (
 )
 from reconciler.desired import Desired, DesiredJob
 from reconciler.errors import Problem
-from reconciler.fingerprint import digest
+from reconciler.fingerprint import digest, metadata_digest
 from reconciler.launch import LaunchSpec, build_launch
 from reconciler.state import JobState, Observed, ObservedJob, ObservedModel
 
 PLAN_FORMAT_VERSION = 1
 # Actions that change something when applied; the rest only report.
-CHANGING = ("create", "retune", "update")
+CHANGING = ("create", "retune", "update", "drift")
 
 
 @dataclass(frozen=True)
@@ -76,13 +78,20 @@ def _model_action(job: DesiredJob, decided: ObservedJob, model: ObservedModel) -
     if not found:
         return Noop(name=job.name, reason="up to date", pipeline_job_id=decided.job_id,
                     model=model.resource)
+    display_name, user_labels = job.metadata["model_display_name"], job.metadata["labels"]
+    patch = ModelPatch(
+        model=model.resource, display_name=display_name,
+        description=job.metadata["description"],
+        labels={**user_labels, **managed.managed_labels(model.all_labels),
+                managed.METADATA: metadata_digest(display_name, user_labels)})
     fields = ", ".join(change.field for change in found)
+    recorded = model.all_labels.get(managed.METADATA)
+    if recorded is not None and recorded != metadata_digest(model.display_name, model.labels):
+        return Drift(name=job.name, reason=f"Model edited outside git ({fields}); apply "
+                     "restores it from git", pipeline_job_id=decided.job_id, patch=patch,
+                     changes=found)
     return Update(name=job.name, reason=f"Model metadata differs: {fields}",
-                  pipeline_job_id=decided.job_id, model=model.resource,
-                  display_name=job.metadata["model_display_name"],
-                  description=job.metadata["description"],
-                  labels={**job.metadata["labels"], **managed.managed_labels(model.all_labels)},
-                  changes=found)
+                  pipeline_job_id=decided.job_id, patch=patch, changes=found)
 
 
 def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
@@ -111,8 +120,9 @@ def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
         if model is not None:
             return _model_action(job, decided, model)
         launch = _launch(job, desired, options, attempt=len(same) + 1)
-        return Retune(name=job.name, reason="its Model was deleted outside git; tuning again",
-                      pipeline_job_id=launch.pipeline_job_id, launch=launch)
+        return Drift(name=job.name, reason=f"the Model of {decided.job_id} was deleted outside "
+                     "git; apply tunes again", pipeline_job_id=launch.pipeline_job_id,
+                     launch=launch)
     if options.retry_failed:
         launch = _launch(job, desired, options, attempt=len(same) + 1)
         return Retune(name=job.name, reason=f"retrying {decided.state} job {decided.job_id}",
@@ -121,20 +131,26 @@ def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
                   pipeline_job_id=decided.job_id, error=decided.error)
 
 
-def _orphans(names: set[str], observed: Observed) -> list[Action]:
-    jobs: dict[str, list[ObservedJob]] = defaultdict(list)
+def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
+             observed: Observed) -> list[Action]:
+    """Names gone from configs that still hold a Model or a running job.
+
+    Finished jobs without a Model are history, kept in Vertex AI and no longer reported.
+    """
+    active: dict[str, list[str]] = defaultdict(list)
     models: dict[str, list[str]] = defaultdict(list)
     for job in observed.jobs:
-        if job.name not in names:
-            jobs[job.name].append(job)
+        if job.name not in names and job.state.active:
+            active[job.name].append(job.resource)
     for model in observed.models:
         if model.name not in names:
             models[model.name].append(model.resource)
     return [
-        Orphan(name=name, reason="no longer in configs; apply --prune deletes its Models",
-               pipeline_job_id=jobs[name][-1].job_id if jobs[name] else None,
-               jobs=tuple(j.resource for j in jobs[name]), models=tuple(models[name]))
-        for name in sorted(set(jobs) | set(models))
+        Orphan(name=name, reason="no longer in configs; apply --prune deletes its Models and "
+               "cancels its running jobs",
+               pipeline_job_id=history[name][-1].job_id if history[name] else None,
+               jobs=tuple(active[name]), models=tuple(models[name]))
+        for name in sorted(set(active) | set(models))
     ]
 
 
@@ -161,7 +177,7 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
         _job_action(job, history[job.name], models, desired, options)
         for job in sorted(desired.jobs, key=lambda j: j.name)
     ]
-    actions += _orphans({job.name for job in desired.jobs}, observed)
+    actions += _orphans({job.name for job in desired.jobs}, history, observed)
     return Plan(actions=tuple(actions), warnings=desired.warnings,
                 desired_digest=desired_digest(desired),
                 observed_digest=observed_digest(observed))

@@ -6,16 +6,20 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.live import Live
 from rich.markup import escape
+from rich.table import Table
 
-from reconciler.actions import Action, Change, Create, Failed, Orphan, Retune, Update
+from reconciler.actions import Action, Change, Create, Drift, Failed, Orphan, Retune, Update
 from reconciler.apply import Outcome
 from reconciler.plan import Plan
+from reconciler.state import JobState, ObservedJob
 
 SYMBOLS: dict[str, tuple[str, str]] = {
     "create": ("+", "green"),
     "retune": ("~", "yellow"),
     "update": ("~", "cyan"),
+    "drift": ("*", "red"),
     "noop": ("=", "dim"),
     "running": (">", "blue"),
     "failed": ("!", "red"),
@@ -25,6 +29,7 @@ SUMMARY_ORDER = (
     ("create", "to create"),
     ("retune", "to re-tune"),
     ("update", "to update"),
+    ("drift", "drifted"),
     ("noop", "unchanged"),
     ("running", "running"),
     ("failed", "failed"),
@@ -53,8 +58,8 @@ def _change_line(change: Change) -> str:
 
 def _details(action: Action) -> list[str]:
     lines = [_change_line(change) for change in action.changes]
-    if isinstance(action, Create | Retune):
-        launch = action.launch
+    launch = action.launch if isinstance(action, Create | Retune | Drift) else None
+    if launch is not None:
         parameters = launch.parameters
         lines.append(f"      pipeline job {launch.pipeline_job_id} in {launch.location}: "
                      f"{parameters['large_model_reference']}, "
@@ -64,9 +69,10 @@ def _details(action: Action) -> list[str]:
     if isinstance(action, Failed) and action.error:
         lines.append(f"      error: {escape(action.error)}")
     if isinstance(action, Orphan):
-        lines.append(f"      {len(action.jobs)} job(s), {len(action.models)} model(s)")
-    if isinstance(action, Update):
-        lines.append(f"      model {action.model}")
+        lines.append(f"      {len(action.models)} model(s), {len(action.jobs)} running job(s)")
+    patch = action.patch if isinstance(action, Update | Drift) else None
+    if patch is not None:
+        lines.append(f"      model {patch.model}")
     return lines
 
 
@@ -84,6 +90,36 @@ def print_plan(plan: Plan, console: Console) -> None:
     console.print(f"\n[bold]{summary(plan)}[/]", highlight=False)
 
 
+class JobProgress:
+    """Live job states for `apply --wait`: a table on a terminal, one line per change in logs."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.shown: dict[str, str] = {}
+        self.live = Live(console=console, auto_refresh=False) if console.is_terminal else None
+
+    def __enter__(self) -> JobProgress:
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def __call__(self, latest: dict[str, ObservedJob]) -> None:
+        if self.live is not None:
+            table = Table("job", "pipeline job", "state")
+            for name, job in sorted(latest.items()):
+                table.add_row(name, job.job_id, job.state.value)
+            self.live.update(table, refresh=True)
+            return
+        for name, job in sorted(latest.items()):
+            if self.shown.get(name) != job.state.value:
+                self.shown[name] = job.state.value
+                self.console.print(f"  {name}: {job.job_id} {job.state.value}", highlight=False)
+
+
 def print_outcomes(outcomes: tuple[Outcome, ...], console: Console) -> None:
     if not outcomes:
         console.print("Nothing to do.")
@@ -95,3 +131,13 @@ def print_outcomes(outcomes: tuple[Outcome, ...], console: Console) -> None:
     failed = sum(not outcome.ok for outcome in outcomes)
     done = len(outcomes) - failed
     console.print(f"\n[bold]Apply: {done} done, {failed} failed.[/]", highlight=False)
+
+
+def print_followed(latest: dict[str, ObservedJob], console: Console) -> bool:
+    """Prints how each followed job ended; True when all succeeded."""
+    for name, job in sorted(latest.items()):
+        style = "green" if job.state == JobState.SUCCEEDED else "red"
+        error = f"  {escape(job.error)}" if job.error else ""
+        console.print(f"  [{style}]{job.state.value:<9}[/] [bold]{name}[/]  {job.job_id}{error}",
+                      highlight=False)
+    return all(job.state == JobState.SUCCEEDED for job in latest.values())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,9 +56,12 @@ class Storage:
     def ensure_bucket(self, uri: str) -> None:
         """Only for the emulator, which starts empty; a real staging bucket is the user's."""
         bucket, _ = split_uri(uri)
+        from google.api_core.exceptions import Conflict  # noqa: PLC0415
+
         with _errors(f"creating bucket {bucket}"):
             if self.client.lookup_bucket(bucket) is None:
-                self.client.create_bucket(bucket)
+                with suppress(Conflict):  # a concurrent run created it first
+                    self.client.create_bucket(bucket)
 
     def upload(self, path: Path, uri: str) -> bool:
         """Uploads unless the object exists; the name is the content hash, so it never changes."""

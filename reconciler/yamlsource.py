@@ -54,6 +54,8 @@ class _Walker:
         self.path = path
         self.visited = 0
         self.positions: dict[KeyPath, Location] = {}
+        # Nodes being walked: an alias back to one of them is a cycle, not just a repeat.
+        self.open: set[int] = set()
 
     def at(self, node: Node) -> Location:
         mark = node.start_mark
@@ -66,12 +68,16 @@ class _Walker:
                 Problem(self.at(node), f"document expands to more than {MAX_NODES} nodes "
                         "(aliases nested too deep?)")
             )
+        if id(node) in self.open:
+            raise YamlProblem(Problem(self.at(node), "recursive alias: a value contains itself"))
+        self.open.add(id(node))
         if isinstance(node, MappingNode):
             self._mapping(node, keys, merged=merged)
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
                 self.positions.setdefault((*keys, index), self.at(item))
                 self.walk(item, (*keys, index), merged=merged)
+        self.open.discard(id(node))
 
     def _mapping(self, node: MappingNode, keys: KeyPath, *, merged: bool) -> None:
         seen: dict[str, Location] = {}

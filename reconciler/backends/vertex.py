@@ -92,6 +92,20 @@ def model_from_proto(model: Any) -> ObservedModel:
     )
 
 
+def pipeline_job(launch: LaunchSpec) -> dict[str, Any]:
+    """The reference's request body (pipelineJobs.create), as the GAPIC client takes it."""
+    job: dict[str, Any] = {
+        "display_name": launch.display_name,
+        "template_uri": launch.template_uri,
+        "labels": launch.labels,
+        "runtime_config": {"gcs_output_directory": launch.output_directory,
+                           "parameter_values": launch.parameters},
+    }
+    if launch.kms_key_name:
+        job["encryption_spec"] = {"kms_key_name": launch.kms_key_name}
+    return job
+
+
 class VertexBackend:
     """One project; `endpoint` ("host:port") points every call at a local emulator."""
 
@@ -164,16 +178,7 @@ class VertexBackend:
         from google.api_core import exceptions  # noqa: PLC0415
 
         client = self._pipelines[launch.location]
-        job: dict[str, Any] = {
-            "display_name": launch.display_name,
-            "template_uri": launch.template_uri,
-            "labels": launch.labels,
-            "runtime_config": {"gcs_output_directory": launch.output_directory,
-                               "parameter_values": launch.parameters},
-        }
-        if launch.kms_key_name:
-            job["encryption_spec"] = {"kms_key_name": launch.kms_key_name}
-        request = {"parent": self._parent(launch.location), "pipeline_job": job,
+        request = {"parent": self._parent(launch.location), "pipeline_job": pipeline_job(launch),
                    "pipeline_job_id": launch.pipeline_job_id}
         name = f"{self._parent(launch.location)}/pipelineJobs/{launch.pipeline_job_id}"
 

@@ -9,11 +9,12 @@ import typer
 from rich.console import Console
 
 from reconciler import planfile, render
-from reconciler.apply import ApplyOptions, apply
+from reconciler.apply import ApplyOptions, Outcome, apply
 from reconciler.commands.plan import make_plan
-from reconciler.connect import connect
+from reconciler.connect import Connection, connect
 from reconciler.desired import Desired, load_desired
 from reconciler.errors import TuneopsError
+from reconciler.follow import Followed, follow
 from reconciler.plan import Plan, desired_digest
 
 
@@ -35,8 +36,21 @@ def _approved(desired: Desired, auto_approve: bool, console: Console) -> bool:
     return typer.confirm(f"Apply this plan to project {desired.target.project}?", default=False)
 
 
+def _wait(outcomes: tuple[Outcome, ...], connection: Connection, timeout: float,
+          console: Console) -> bool:
+    launched = [Followed(o.name, o.location, o.job_id) for o in outcomes if o.ok and o.job_id]
+    if not launched:
+        return True
+    console.print(f"\nWaiting for {len(launched)} job(s) (timeout {timeout:g}s)...")
+    with render.JobProgress(console) as progress:
+        latest = follow(connection.backend, launched, timeout=timeout,
+                        interval=connection.poll_seconds, on_poll=progress)
+    return render.print_followed(latest, console)
+
+
 def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
-                  retry_failed: bool, prune: bool, parallelism: int, console: Console) -> int:
+                  retry_failed: bool, prune: bool, parallelism: int, wait: bool,
+                  timeout: float, console: Console) -> int:
     desired = load_desired(root)
     saved = planfile.read(planfile_path) if planfile_path is not None else None
     with connect(desired.target, root) as connection:
@@ -56,5 +70,6 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         console.print()
         outcomes = apply(chosen, connection.backend, connection.storage, root,
                          ApplyOptions(parallelism=parallelism, prune=prune))
-    render.print_outcomes(outcomes, console)
-    return 0 if all(outcome.ok for outcome in outcomes) else 1
+        render.print_outcomes(outcomes, console)
+        succeeded = _wait(outcomes, connection, timeout, console) if wait else True
+    return 0 if succeeded and all(outcome.ok for outcome in outcomes) else 1

@@ -1,0 +1,5 @@
+"""`python -m reconciler` is `reconcile`."""
+
+from reconciler.cli import entrypoint
+
+entrypoint()

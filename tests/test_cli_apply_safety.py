@@ -1,0 +1,224 @@
+"""apply is safe for real money: exactly-once under races and faults, reviewed plans only."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reconciler.emulator import start_emulator
+from tests.conftest import Repo
+from tests.test_cli_apply import BIGQUERY, VISION, actions, plan_json
+
+
+def add_jobs(repo: Repo, count: int) -> None:
+    for index in range(count):
+        repo.write(f"configs/extra-{index}.yaml", f"name: extra-{index}\ntask: code-chat\n"
+                   f"train_steps: {210 + index}\ndataset_uri: datasets/vision-chat.jsonl\n")
+
+
+def fingerprints(repo: Repo) -> list[str]:
+    return sorted(job.labels["tuneops-fingerprint"] for job in repo.emulator.jobs())
+
+
+def test_two_concurrent_apply_processes_launch_each_fingerprint_once(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    add_jobs(repo, 4)
+    with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
+        monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
+        monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
+        command = [sys.executable, "-m", "reconciler", "apply", "--auto-approve",
+                   "--root", str(repo.root)]
+        processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      text=True) for _ in range(2)]
+        results = [process.communicate(timeout=120) for process in processes]
+        jobs = emulator.store.jobs()
+    assert [process.returncode for process in processes] == [0, 0], results
+    labels = [job.labels["tuneops-fingerprint"] for job in jobs]
+    assert len(labels) == 6
+    assert len(set(labels)) == 6
+
+
+def test_repeated_apply_converges_under_faults(repo: Repo) -> None:
+    add_jobs(repo, 4)
+    repo.cli("--dry-run")  # creates the emulator state
+    repo.emulator.set_faults(unavailable_rate=0.3, drop_create_response_rate=0.5, seed=7)
+    for _ in range(10):
+        if repo.cli().code == 0 and set(actions(repo).values()) == {"running"}:
+            break
+    repo.emulator.set_faults()
+    assert set(actions(repo).values()) == {"running"}
+    assert len(fingerprints(repo)) == 6
+    assert len(set(fingerprints(repo))) == 6
+    assert repo.emulator.calls().get("CreatePipelineJob", 0) >= 6
+
+
+def test_saved_plan_is_applied_exactly(repo: Repo, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    assert repo.run("plan", "--out", str(saved)).code == 0
+    planned = {a["pipeline_job_id"] for a in json.loads(saved.read_text())["actions"]}
+    result = repo.run("apply", str(saved))
+    assert result.code == 0, result.err
+    assert set(repo.job_ids()) == planned
+
+
+def test_stale_plan_is_refused_when_configs_changed(repo: Repo, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    repo.run("plan", "--out", str(saved))
+    repo.edit(BIGQUERY, "train_steps: 300", "train_steps: 400")
+    result = repo.run("apply", str(saved))
+    assert result.code == 1
+    assert "plan is stale: configs or datasets changed" in result.err
+    assert repo.job_ids() == []
+
+
+def test_stale_plan_is_refused_when_live_state_changed(repo: Repo, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    repo.run("plan", "--out", str(saved))
+    repo.cli()
+    result = repo.run("apply", str(saved))
+    assert result.code == 1
+    assert "plan is stale: jobs or Models in Vertex AI changed" in result.err
+    assert len(repo.job_ids()) == 2
+
+
+def test_a_plan_file_that_is_not_a_plan(repo: Repo, tmp_path: Path) -> None:
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"version": 99}')
+    result = repo.run("apply", str(bad))
+    assert result.code == 1
+    assert "plan format version 99" in result.err
+
+
+def test_one_rejected_job_does_not_stop_the_others(repo: Repo, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    repo.run("plan", "--out", str(saved))
+    data = json.loads(saved.read_text())
+    # A hand-edited plan is the one way to send the service a request it rejects.
+    data["actions"][0]["launch"]["template_uri"] = "https://example.com/unknown/v1"
+    saved.write_text(json.dumps(data))
+    result = repo.run("apply", str(saved))
+    assert result.code == 1
+    assert "failed" in result.out
+    assert "Apply: 1 done, 1 failed." in result.out
+    assert repo.job_ids() == [data["actions"][1]["pipeline_job_id"]]
+
+
+def test_detailed_exitcode(repo: Repo) -> None:
+    assert repo.run("plan", "--detailed-exitcode").code == 2
+    repo.cli()
+    assert repo.run("plan", "--detailed-exitcode").code == 0
+
+
+def test_apply_to_a_project_without_a_terminal_refuses_to_guess(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
+    with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
+        monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
+        monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
+        result = repo.run("apply")
+        assert result.code == 1
+        assert "pass --auto-approve, or a plan file" in result.err
+        assert emulator.store.jobs() == []
+        assert repo.run("apply", "--auto-approve").code == 0
+        assert len(emulator.store.jobs()) == 2
+
+
+def test_model_deleted_outside_git_is_drift_and_retunes(repo: Repo) -> None:
+    repo.cli()
+    repo.advance()
+    model = next(m for m in repo.emulator.models()
+                 if m.labels["tuneops-name"] == "bigquery-snippets")
+    repo.emulator.delete_model_outside(model.name)
+    planned = plan_json(repo)["bigquery-snippets"]
+    assert planned["action"] == "drift"
+    assert "deleted outside git" in planned["reason"]
+    assert planned["pipeline_job_id"].endswith("-r2")
+    assert repo.cli().code == 0
+    assert planned["pipeline_job_id"] in repo.job_ids()
+
+
+def test_model_edited_outside_git_is_drift_and_restored(repo: Repo) -> None:
+    repo.cli()
+    repo.advance()
+    model = next(m for m in repo.emulator.models()
+                 if m.labels["tuneops-name"] == "bigquery-snippets")
+    repo.emulator.edit_model_outside(model.name, labels={**model.labels, "team": "hijacked"})
+    planned = plan_json(repo)["bigquery-snippets"]
+    assert planned["action"] == "drift"
+    assert {"field": "labels.team", "before": "hijacked", "after": "data",
+            "forces_retune": False} in planned["changes"]
+    assert repo.cli().code == 0
+    assert actions(repo)["bigquery-snippets"] == "noop"
+    assert len(repo.job_ids()) == 2
+
+
+def test_prune_deletes_only_orphaned_models(repo: Repo) -> None:
+    repo.cli()
+    repo.advance()
+    (repo.root / VISION).unlink()
+    result = repo.run("apply", "--prune")
+    assert result.code == 0, result.err
+    assert [m.labels["tuneops-name"] for m in repo.emulator.models()] == ["bigquery-snippets"]
+    assert len(repo.job_ids()) == 2
+    assert "cloud-vision-chat" not in actions(repo)
+
+
+def test_retune_cancels_the_superseded_running_job(repo: Repo) -> None:
+    repo.cli()
+    old = next(i for i in repo.job_ids() if i.startswith("bigquery-snippets"))
+    repo.edit(BIGQUERY, "train_steps: 300", "train_steps: 400")
+    planned = plan_json(repo)["bigquery-snippets"]
+    assert planned["cancel"] == [f"projects/tuneops-local/locations/us-central1/pipelineJobs/"
+                                 f"{old}"]
+    assert repo.cli().code == 0
+    states = {job.name.rsplit("/", 1)[-1]: job.state.name for job in repo.emulator.jobs()}
+    assert states[old] == "PIPELINE_STATE_CANCELLING"
+    assert states[planned["pipeline_job_id"]] == "PIPELINE_STATE_PENDING"
+
+
+def test_cancel_superseded_false_keeps_the_old_job_running(repo: Repo) -> None:
+    repo.edit("configs/reconciler.yaml", "region: us-central1",
+              "region: us-central1\ncancel_superseded: false")
+    repo.cli()
+    repo.edit(BIGQUERY, "train_steps: 300", "train_steps: 400")
+    assert plan_json(repo)["bigquery-snippets"]["cancel"] == []
+    repo.cli()
+    assert not any(job.state.name == "PIPELINE_STATE_CANCELLING"
+                   for job in repo.emulator.jobs())
+
+
+def test_retry_failed_relaunches_with_a_new_id(repo: Repo) -> None:
+    repo.edit(VISION, "labels: {team: vision}", "labels: {team: vision, emulator-outcome: failed}")
+    repo.cli()
+    repo.advance()
+    result = repo.run("apply", "--retry-failed")
+    assert result.code == 0, result.err
+    assert any(job_id.startswith("cloud-vision-chat") and job_id.endswith("-r2")
+               for job_id in repo.job_ids())
+    assert len(repo.job_ids()) == 3
+
+
+def test_apply_wait_follows_jobs_to_the_end(repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUNEOPS_EMULATOR_JOB_SECONDS", "0.3")
+    result = repo.run("apply", "--wait", "--timeout", "60")
+    assert result.code == 0, result.err
+    assert result.out.count("succeeded") >= 2
+
+
+def test_apply_wait_exits_1_when_a_job_fails(repo: Repo,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TUNEOPS_EMULATOR_JOB_SECONDS", "0.3")
+    repo.edit(VISION, "labels: {team: vision}", "labels: {team: vision, emulator-outcome: failed}")
+    result = repo.run("apply", "--wait", "--timeout", "60")
+    assert result.code == 1
+    assert "failed on request" in result.out
+
+
+def test_apply_wait_times_out_with_a_clear_message(repo: Repo) -> None:
+    result = repo.run("apply", "--wait", "--timeout", "0")
+    assert result.code == 1
+    assert "timed out after 0s waiting for bigquery-snippets, cloud-vision-chat" in result.err
