@@ -66,9 +66,13 @@ def default(
 
 
 @app.command("validate")
-def validate_cmd(root: RootOption = None) -> None:
-    """Parse and validate every config and dataset; no network."""
-    raise typer.Exit(validate(root=_root(root), console=_console()))
+def validate_cmd(
+    remote: Annotated[bool, typer.Option(
+        "--remote", help="Also download gs:// datasets and validate their content.")] = False,
+    root: RootOption = None,
+) -> None:
+    """Parse and validate every config and dataset; no network unless --remote."""
+    raise typer.Exit(validate(root=_root(root), remote=remote, console=_console()))
 
 
 @app.command("plan")

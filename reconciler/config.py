@@ -177,11 +177,18 @@ def _pydantic_problems(
     return problems
 
 
+def _read_documents(path: Path, shown: str) -> list[Document]:
+    try:
+        return load_documents(path.read_text(encoding="utf-8"), shown)
+    except UnicodeDecodeError as error:
+        raise YamlProblem(Problem(Location(shown), f"not UTF-8 text: {error.reason}")) from None
+
+
 def _load_settings(path: Path, shown: str) -> tuple[Settings, Document | None, list[Problem]]:
     if not path.exists():
         return Settings(), None, []
     try:
-        documents = load_documents(path.read_text(encoding="utf-8"), shown)
+        documents = _read_documents(path, shown)
     except YamlProblem as problem:
         return Settings(), None, [problem.problem]
     if not documents:
@@ -271,12 +278,9 @@ def load_config(root: Path) -> RepoConfig:
     for path in _job_files(config_dir):
         shown = display_path(path, root)
         try:
-            documents = load_documents(path.read_text(encoding="utf-8"), shown)
+            documents = _read_documents(path, shown)
         except YamlProblem as problem:
             problems.append(problem.problem)
-            continue
-        except UnicodeDecodeError as error:
-            problems.append(Problem(Location(shown), f"not UTF-8 text: {error.reason}"))
             continue
         for document in documents:
             job, found = _parse_job(document, settings, defaults_document)

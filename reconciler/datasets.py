@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,8 @@ class DatasetInfo:
 
     uri: str
     content_hash: str
-    examples: int
+    # None for gs:// datasets, which are hashed from object metadata without reading them.
+    examples: int | None
 
 
 @dataclass
@@ -36,6 +38,9 @@ class DatasetReport:
     info: DatasetInfo | None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    # Digest of each record's canonical JSON -> its first line; None when read from the cache.
+    records: dict[bytes, int] | None = None
+    bytes_read: int = 0
 
 
 def _check_generation(record: dict[str, Any]) -> str | None:
@@ -80,9 +85,11 @@ def _json_error(shown: str, number: int, line: bytes, error: orjson.JSONDecodeEr
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as bad:
-        return Problem(Location(shown, number, bad.start + 1), "invalid UTF-8 byte "
+        # Columns count characters, as editors do, not bytes.
+        column = len(line[: bad.start].decode("utf-8")) + 1
+        return Problem(Location(shown, number, column), "invalid UTF-8 byte "
                        f"0x{line[bad.start]:02x}; datasets must be UTF-8")
-    column = len(text.encode("utf-8")[: error.pos].decode("utf-8", "ignore")) + 1
+    column = error.pos + 1  # orjson counts characters
     stripped = text.rstrip("\r\n")
     if column > len(stripped):
         return Problem(Location(shown, number, len(stripped) + 1),
@@ -91,53 +98,114 @@ def _json_error(shown: str, number: int, line: bytes, error: orjson.JSONDecodeEr
     return Problem(Location(shown, number, column), f"invalid JSON: {error.msg}")
 
 
+# A leading directive such as "Write the code in Python:" is what the reference calls an
+# instruction; "Calculate the sum of a list of integers." alone has none.
+_INSTRUCTION = re.compile(r"^\s*[^:\n]{3,120}:\s")
+MAX_DUPLICATES_SHOWN = 3
+
+
+@dataclass
+class _Scan:
+    """Running state of one pass over a file."""
+
+    shown: str
+    records: dict[bytes, int] = field(default_factory=dict)
+    errors: list[Problem] = field(default_factory=list)
+    hidden_errors: int = 0
+    duplicates: list[tuple[int, int]] = field(default_factory=list)
+    without_instruction: list[int] = field(default_factory=list)
+    examples: int = 0
+
+    def error(self, number: int, column: int, message: str) -> None:
+        if len(self.errors) < MAX_ERRORS_PER_FILE:
+            self.errors.append(Problem(Location(self.shown, number, column), message))
+        else:
+            self.hidden_errors += 1
+
+    def record(self, number: int, record: dict[str, Any], canonical: bytes) -> None:
+        self.examples += 1
+        key = hashlib.blake2b(canonical, digest_size=16).digest()
+        first = self.records.setdefault(key, number)
+        if first != number:
+            self.duplicates.append((number, first))
+        text = record.get("input_text")
+        if isinstance(text, str) and not _INSTRUCTION.match(text):
+            self.without_instruction.append(number)
+
+    def warnings(self, role: Role) -> list[Problem]:
+        found = []
+        if role == "training" and self.examples < RECOMMENDED_EXAMPLES:
+            found.append(Problem(Location(self.shown), f"{self.examples} examples; at least "
+                                 f"{RECOMMENDED_EXAMPLES} are recommended"))
+        found += [Problem(Location(self.shown, number, 1), f"duplicate of line {first}")
+                  for number, first in self.duplicates[:MAX_DUPLICATES_SHOWN]]
+        if len(self.duplicates) > MAX_DUPLICATES_SHOWN:
+            found.append(Problem(Location(self.shown), f"{len(self.duplicates)} duplicate "
+                                 "examples in all"))
+        if self.without_instruction:
+            first = self.without_instruction[0]
+            found.append(Problem(Location(self.shown, first, 1), f"{len(self.without_instruction)}"
+                                 f" of {self.examples} inputs have no instruction (such as "
+                                 "'Write the code in Python: ...'); the reference advises one"))
+        return found
+
+
 def inspect_dataset(path: Path, shown: str, uri: str, task: str, role: Role) -> DatasetReport:
     """Validates every line and hashes the records' canonical JSON in the same pass.
 
     The hash is over records, not bytes: re-indenting or reordering keys keeps it, while
-    changing, adding, removing or reordering examples changes it.
+    changing, adding, removing or reordering examples changes it. Memory stays flat: one
+    line at a time, plus a 16-byte digest per example for duplicate and leakage checks.
     """
     check = CHECKS[task]
     digest = hashlib.sha256()
-    report = DatasetReport(info=None)
-    examples = 0
-    hidden = 0
+    scan = _Scan(shown)
+    bytes_read = 0
     for number, raw in _lines(path):
+        bytes_read += len(raw)
         line = raw
         if number == 1 and raw.startswith(_BOM):
-            report.errors.append(Problem(Location(shown, 1, 1), "file starts with a UTF-8 "
-                                         "byte order mark; save it as UTF-8 without BOM"))
+            scan.error(1, 1, "file starts with a UTF-8 byte order mark; save it as UTF-8 "
+                       "without BOM")
             line = raw[len(_BOM):]
         if not line.strip():
             continue
-        problem: Problem | None = None
         try:
             record = orjson.loads(line)
         except orjson.JSONDecodeError as error:
             problem = _json_error(shown, number, line, error)
+            scan.error(number, problem.location.column, problem.message)
+            continue
+        if not isinstance(record, dict):
+            scan.error(number, 1, "each line must be a JSON object")
+        elif message := check(record):
+            scan.error(number, 1, message)
         else:
-            if not isinstance(record, dict):
-                problem = Problem(Location(shown, number, 1), "each line must be a JSON object")
-            elif message := check(record):
-                problem = Problem(Location(shown, number, 1), message)
-            else:
-                examples += 1
-                digest.update(orjson.dumps(record, option=orjson.OPT_SORT_KEYS))
-                digest.update(b"\n")
-        if problem is not None:
-            if len(report.errors) < MAX_ERRORS_PER_FILE:
-                report.errors.append(problem)
-            else:
-                hidden += 1
-    if hidden:
-        report.errors.append(Problem(Location(shown), f"... and {hidden} more errors"))
+            canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+            digest.update(canonical)
+            digest.update(b"\n")
+            scan.record(number, record, canonical)
+    report = DatasetReport(info=None, errors=scan.errors, records=scan.records,
+                           bytes_read=bytes_read)
+    if scan.hidden_errors:
+        report.errors.append(Problem(Location(shown), f"... and {scan.hidden_errors} more "
+                                     "errors"))
     low, high = LIMITS[role]
-    if not report.errors and not low <= examples <= high:
-        report.errors.append(Problem(Location(shown), f"{role} dataset has {examples} examples, "
-                                     f"needs {low} to {high:,}"))
+    if not report.errors and not low <= scan.examples <= high:
+        report.errors.append(Problem(Location(shown), f"{role} dataset has {scan.examples} "
+                                     f"examples, needs {low} to {high:,}"))
     if not report.errors:
-        if role == "training" and examples < RECOMMENDED_EXAMPLES:
-            report.warnings.append(Problem(Location(shown), f"{examples} examples; at least "
-                                           f"{RECOMMENDED_EXAMPLES} are recommended"))
-        report.info = DatasetInfo(uri, digest.hexdigest()[:HASH_LENGTH], examples)
+        report.warnings = scan.warnings(role)
+        report.info = DatasetInfo(uri, digest.hexdigest()[:HASH_LENGTH], scan.examples)
     return report
+
+
+def leakage(training: dict[bytes, int], evaluation: dict[bytes, int], shown: str
+            ) -> list[Problem]:
+    """Evaluation examples that also appear in the training set inflate evaluation metrics."""
+    leaked = sorted(line for key, line in evaluation.items() if key in training)
+    if not leaked:
+        return []
+    return [Problem(Location(shown, leaked[0], 1), f"{len(leaked)} evaluation example(s) also "
+                    "appear in the training set (first here); evaluation metrics will "
+                    "look better than the model is")]

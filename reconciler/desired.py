@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler import fingerprint as fp
-from reconciler.config import JobConfig, RepoConfig, Target, load_config
-from reconciler.datasets import DatasetInfo, DatasetReport, Role, inspect_dataset
+from reconciler.config import JobConfig, RepoConfig, Target
+from reconciler.datacache import DatasetCache
+from reconciler.datasets import (
+    HASH_LENGTH,
+    DatasetInfo,
+    DatasetReport,
+    Role,
+    inspect_dataset,
+    leakage,
+)
 from reconciler.errors import ConfigError, Problem, display_path
 from reconciler.reference import BATCH_SIZE, RECOMMENDED_TRAIN_STEPS
 
 GCS_SCHEME = "gs://"
+STATE_DIR = ".reconciler"
+# More passes than this over the same examples mostly memorises them.
+MAX_SENSIBLE_EPOCHS = 50
+
+
+class RemoteDatasets(Protocol):
+    """Cloud Storage as dataset loading needs it (reconciler.storage.Storage)."""
+
+    def version(self, uri: str) -> str | None:
+        """A token that changes whenever the object's content does; None if it is missing."""
+
+    def download(self, uri: str, destination: Path) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -38,54 +60,127 @@ class Desired:
     cancel_superseded: bool
     jobs: tuple[DesiredJob, ...]
     warnings: tuple[Problem, ...] = ()
+    # Dataset bytes read to build this state: 0 when every dataset came from the cache.
+    bytes_read: int = 0
 
 
-def _inspect(job: JobConfig, root: Path, key: str, uri: str, role: Role
-             ) -> tuple[DatasetReport, str | None]:
-    location = job.locate((key,))
-    subject = job.spec.name
-    if uri.startswith(GCS_SCHEME):
-        problem = Problem(location, f"{key}: gs:// datasets are not supported yet; "
-                          "commit the file and give its repository path", subject=subject)
-        return DatasetReport(None, errors=[problem]), None
-    path = (root / uri).resolve()
-    if not path.is_file():
-        problem = Problem(location, f"{key}: no such file {uri}", subject=subject)
-        return DatasetReport(None, errors=[problem]), None
-    shown = display_path(path, root.resolve())
-    return inspect_dataset(path, shown, uri, job.spec.task, role), shown
+@dataclass
+class _Loader:
+    root: Path
+    cache: DatasetCache
+    remote: RemoteDatasets | None
+    deep: bool
+    bytes_read: int = 0
+    records: dict[str, dict[bytes, int]] = field(default_factory=dict)
+
+    def local(self, path: Path, shown: str, uri: str, task: str, role: Role) -> DatasetReport:
+        key = self.cache.key(path, task, role)
+        cached = self.cache.get(key, uri)
+        if cached is not None:
+            return cached
+        report = inspect_dataset(path, shown, uri, task, role)
+        self.bytes_read += report.bytes_read
+        self.cache.put(key, report)
+        if report.records is not None and report.info is not None:
+            self.records[report.info.content_hash] = report.records
+        return report
+
+    def remote_dataset(self, job: JobConfig, key: str, uri: str, role: Role) -> DatasetReport:
+        if self.remote is None:
+            # `validate` works offline: gs:// objects are checked when planning.
+            return DatasetReport(DatasetInfo(uri, "", None))
+        location = job.locate((key,))
+        version = self.remote.version(uri)
+        if version is None:
+            return DatasetReport(None, errors=[Problem(location, f"{key}: no such object "
+                                                       f"{uri}", subject=job.spec.name)])
+        content_hash = hashlib.sha256(f"{uri}#{version}".encode()).hexdigest()[:HASH_LENGTH]
+        if not self.deep:
+            return DatasetReport(DatasetInfo(uri, content_hash, None))
+        with tempfile.TemporaryDirectory() as directory:
+            copy = Path(directory) / "dataset.jsonl"
+            self.remote.download(uri, copy)
+            report = inspect_dataset(copy, uri, uri, job.spec.task, role)
+        self.bytes_read += report.bytes_read
+        if report.info is not None:
+            report.info = DatasetInfo(uri, content_hash, report.info.examples)
+        return report
+
+    def dataset(self, job: JobConfig, key: str, uri: str, role: Role
+                ) -> tuple[DatasetReport, str | None]:
+        if uri.startswith(GCS_SCHEME):
+            return self.remote_dataset(job, key, uri, role), None
+        path = (self.root / uri).resolve()
+        if not path.is_file():
+            problem = Problem(job.locate((key,)), f"{key}: no such file {uri}",
+                              subject=job.spec.name)
+            return DatasetReport(None, errors=[problem]), None
+        shown = display_path(path, self.root.resolve())
+        return self.local(path, shown, uri, job.spec.task, role), shown
+
+    def leakage(self, job: JobConfig, training: DatasetInfo, training_path: str | None,
+                evaluation: DatasetInfo, evaluation_path: str | None) -> list[Problem]:
+        if training_path is None or evaluation_path is None:
+            return []
+        found = self.cache.get_leakage(training.content_hash, evaluation.content_hash)
+        if found is not None:
+            return found
+        found = leakage(self._records(job, training, training_path, "training"),
+                        self._records(job, evaluation, evaluation_path, "evaluation"),
+                        evaluation_path)
+        self.cache.put_leakage(training.content_hash, evaluation.content_hash, found)
+        return found
+
+    def _records(self, job: JobConfig, info: DatasetInfo, shown: str, role: Role
+                 ) -> dict[bytes, int]:
+        if info.content_hash not in self.records:
+            # Cached reports carry no per-record digests: read the file once more.
+            report = inspect_dataset(self.root / shown, shown, info.uri, job.spec.task, role)
+            self.bytes_read += report.bytes_read
+            self.records[info.content_hash] = report.records or {}
+        return self.records[info.content_hash]
 
 
-def _epoch_warnings(job: JobConfig, examples: int) -> list[Problem]:
+def _epoch_warnings(job: JobConfig, examples: int | None) -> list[Problem]:
     spec = job.spec
+    location = job.locate(("train_steps",))
     warnings = []
     low, high = RECOMMENDED_TRAIN_STEPS
     if not low <= spec.train_steps <= high:
-        warnings.append(Problem(job.locate(("train_steps",)), f"train_steps {spec.train_steps} "
-                                f"is outside the recommended {low}..{high}", subject=spec.name))
-    epochs = spec.train_steps * BATCH_SIZE[spec.tuning_location] / examples
+        warnings.append(Problem(location, f"train_steps {spec.train_steps} is outside the "
+                                f"recommended {low}..{high}", subject=spec.name))
+    if not examples:
+        return warnings
+    batch = BATCH_SIZE[spec.tuning_location]
+    epochs = spec.train_steps * batch / examples
+    estimate = (f"{spec.train_steps} steps x batch {batch} ({spec.tuning_location}) / "
+                f"{examples} examples = {epochs:.2f} epochs")
     if epochs < 1:
-        warnings.append(Problem(job.locate(("train_steps",)), f"{epochs:.2f} epochs: "
-                                "the dataset is not seen even once", subject=spec.name))
+        warnings.append(Problem(location, f"{estimate}: the dataset is not seen even once",
+                                subject=spec.name))
+    elif epochs > MAX_SENSIBLE_EPOCHS:
+        warnings.append(Problem(location, f"{estimate}: likely to overfit",
+                                subject=spec.name))
     return warnings
 
 
-def _desired_job(job: JobConfig, root: Path) -> tuple[DesiredJob | None, list[Problem],
-                                                       list[Problem]]:
+def _desired_job(job: JobConfig, loader: _Loader
+                 ) -> tuple[DesiredJob | None, list[Problem], list[Problem]]:
     spec = job.spec
-    training, dataset_path = _inspect(job, root, "dataset_uri", spec.dataset_uri, "training")
+    training, dataset_path = loader.dataset(job, "dataset_uri", spec.dataset_uri, "training")
     errors, warnings = list(training.errors), list(training.warnings)
     evaluation, evaluation_path = None, None
     if spec.evaluation_data_uri is not None:
-        report, evaluation_path = _inspect(job, root, "evaluation_data_uri",
-                                           spec.evaluation_data_uri, "evaluation")
+        report, evaluation_path = loader.dataset(job, "evaluation_data_uri",
+                                                 spec.evaluation_data_uri, "evaluation")
         errors += report.errors
         warnings += report.warnings
         evaluation = report.info
-        if evaluation is None:
-            return None, errors, warnings
-    if training.info is None:
+    if training.info is None or (spec.evaluation_data_uri is not None and evaluation is None):
         return None, errors, warnings
+    if evaluation is not None:
+        warnings += loader.leakage(job, training.info, dataset_path, evaluation,
+                                   evaluation_path)
     warnings += _epoch_warnings(job, training.info.examples)
     inputs = fp.weight_inputs(spec, training.info, evaluation)
     desired = DesiredJob(
@@ -105,15 +200,23 @@ def _desired_job(job: JobConfig, root: Path) -> tuple[DesiredJob | None, list[Pr
     return desired, errors, warnings
 
 
-def build_desired(config: RepoConfig) -> Desired:
-    """Inspects every dataset; raises ConfigError with all dataset problems at once."""
+def build_desired(config: RepoConfig, remote: RemoteDatasets | None = None, *,
+                  deep: bool = False, use_cache: bool = True) -> Desired:
+    """Inspects every dataset; raises ConfigError with all dataset problems at once.
+
+    Without `remote`, gs:// datasets are not checked (no network); with `deep`, they are
+    downloaded and validated like local ones.
+    """
+    cache = DatasetCache(config.root / STATE_DIR if use_cache else None)
+    loader = _Loader(config.root, cache, remote, deep)
     jobs, errors, warnings = [], [], []
     for job in config.jobs:
-        desired, found_errors, found_warnings = _desired_job(job, config.root)
+        desired, found_errors, found_warnings = _desired_job(job, loader)
         errors += found_errors
-        warnings += found_warnings
+        warnings += [w for w in found_warnings if w not in warnings]
         if desired is not None:
             jobs.append(desired)
+    cache.save()
     if errors:
         raise ConfigError(errors)
     return Desired(
@@ -121,8 +224,5 @@ def build_desired(config: RepoConfig) -> Desired:
         cancel_superseded=config.settings.cancel_superseded,
         jobs=tuple(jobs),
         warnings=tuple(warnings),
+        bytes_read=loader.bytes_read,
     )
-
-
-def load_desired(root: Path) -> Desired:
-    return build_desired(load_config(root))

@@ -53,6 +53,25 @@ class Storage:
         with _errors(f"checking {uri}"):
             return bool(self.client.bucket(bucket).blob(name).exists())
 
+    def version(self, uri: str) -> str | None:
+        """Generation and checksums from object metadata: no byte of the object is read."""
+        from google.api_core.exceptions import NotFound  # noqa: PLC0415
+
+        bucket, name = split_uri(uri)
+        with _errors(f"reading metadata of {uri}"):
+            try:
+                blob = self.client.bucket(bucket).get_blob(name)
+            except NotFound:
+                return None
+        if blob is None:
+            return None
+        return f"{blob.generation}:{blob.crc32c}:{blob.md5_hash}"
+
+    def download(self, uri: str, destination: Path) -> None:
+        bucket, name = split_uri(uri)
+        with _errors(f"downloading {uri}"):
+            self.client.bucket(bucket).blob(name).download_to_filename(str(destination))
+
     def ensure_bucket(self, uri: str) -> None:
         """Only for the emulator, which starts empty; a real staging bucket is the user's."""
         bucket, _ = split_uri(uri)

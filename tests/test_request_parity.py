@@ -15,7 +15,8 @@ from typing import Any
 from google.cloud.aiplatform_v1 import PipelineJob
 
 from reconciler.backends.vertex import pipeline_job
-from reconciler.desired import load_desired
+from reconciler.config import load_config
+from reconciler.desired import build_desired
 from reconciler.launch import build_launch
 from tests.conftest import Repo
 
@@ -35,7 +36,7 @@ CODE_CHAT_PARAMETERS = {
 
 def rest_body(repo: Repo, name: str) -> dict[str, Any]:
     """The JSON the REST API would receive: proto field names in lowerCamelCase."""
-    desired = load_desired(repo.root)
+    desired = build_desired(load_config(repo.root))
     job = next(job for job in desired.jobs if job.name == name)
     launch = build_launch(job, project="my-project", staging_bucket="gs://bucket/tuneops",
                           commit="")

@@ -11,8 +11,9 @@ from rich.console import Console
 from reconciler import planfile, render
 from reconciler.apply import ApplyOptions, Outcome, apply
 from reconciler.commands.plan import make_plan
+from reconciler.config import load_config
 from reconciler.connect import Connection, connect
-from reconciler.desired import Desired, load_desired
+from reconciler.desired import Desired, build_desired
 from reconciler.errors import TuneopsError
 from reconciler.follow import Followed, follow
 from reconciler.plan import Plan, desired_digest
@@ -51,9 +52,10 @@ def _wait(outcomes: tuple[Outcome, ...], connection: Connection, timeout: float,
 def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
                   retry_failed: bool, prune: bool, parallelism: int, wait: bool,
                   timeout: float, console: Console) -> int:
-    desired = load_desired(root)
+    config = load_config(root)
     saved = planfile.read(planfile_path) if planfile_path is not None else None
-    with connect(desired.target, root) as connection:
+    with connect(config.target, root) as connection:
+        desired = build_desired(config, connection.storage)
         live = make_plan(desired, connection, root=root, retry_failed=retry_failed)
         if saved is not None and planfile_path is not None:
             _check_fresh(saved, desired, live, planfile_path)

@@ -8,8 +8,9 @@ from typing import Literal
 from rich.console import Console
 
 from reconciler import planfile, render
+from reconciler.config import load_config
 from reconciler.connect import Connection, connect
-from reconciler.desired import Desired, load_desired
+from reconciler.desired import Desired, build_desired
 from reconciler.gitrepo import head_commit
 from reconciler.plan import Plan, PlanOptions, plan
 
@@ -26,8 +27,9 @@ def make_plan(desired: Desired, connection: Connection, *, root: Path,
 
 def plan_command(*, root: Path, output: Output, out: Path | None, detailed_exitcode: bool,
                  retry_failed: bool, console: Console) -> int:
-    desired = load_desired(root)
-    with connect(desired.target, root) as connection:
+    config = load_config(root)
+    with connect(config.target, root) as connection:
+        desired = build_desired(config, connection.storage)
         result = make_plan(desired, connection, root=root, retry_failed=retry_failed)
     if out is not None:
         out.write_text(planfile.dumps(result), encoding="utf-8")

@@ -7,11 +7,18 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from reconciler.desired import load_desired
+from reconciler.config import load_config
+from reconciler.connect import connect
+from reconciler.desired import build_desired
 
 
-def validate(*, root: Path, console: Console) -> int:
-    desired = load_desired(root)
+def validate(*, root: Path, remote: bool, console: Console) -> int:
+    config = load_config(root)
+    if remote:
+        with connect(config.target, root) as connection:
+            desired = build_desired(config, connection.storage, deep=True)
+    else:
+        desired = build_desired(config)
     for warning in desired.warnings:
         console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
     count = len(desired.jobs)
