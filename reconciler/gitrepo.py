@@ -1,14 +1,21 @@
-"""Git at the edge: where the repository is and which commit the desired state comes from."""
+"""Git at the edge: the repository, its commit, its dirty files, and the tree at a base ref.
+
+Everything is read from git objects through gitpython: nothing is checked out.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 from reconciler.config import CONFIG_DIR
+from reconciler.errors import TuneopsError
 
 
-def _repo(start: Path) -> object | None:
-    import git  # noqa: PLC0415 - gitpython spawns git lazily; keep `validate` import-light
+def _repo(start: Path) -> Any:
+    import git  # noqa: PLC0415 - gitpython is imported only by commands that need git
 
     try:
         return git.Repo(start, search_parent_directories=True)
@@ -30,12 +37,77 @@ def find_root(start: Path) -> Path:
 
 def head_commit(root: Path) -> str:
     """The commit sha of HEAD, or "" outside git or before the first commit."""
-    import git  # noqa: PLC0415
-
     repo = _repo(root)
-    if not isinstance(repo, git.Repo):
+    if repo is None:
         return ""
     try:
         return str(repo.head.commit.hexsha)
     except ValueError:
         return ""
+
+
+def _prefix(repo: Any, root: Path) -> PurePosixPath:
+    return PurePosixPath(root.resolve().relative_to(Path(repo.working_tree_dir).resolve())
+                         .as_posix())
+
+
+def dirty_files(root: Path, paths: Iterable[str]) -> list[str]:
+    """Uncommitted (staged, unstaged or untracked) files under `paths`, repo-relative."""
+    repo = _repo(root)
+    if repo is None:
+        return []
+    prefix = _prefix(repo, root)
+    wanted = [str(prefix / path) if str(prefix) != "." else path for path in paths]
+    changed = {item.a_path for item in repo.index.diff(None, paths=wanted)}
+    if repo.head.is_valid():
+        changed |= {item.a_path for item in repo.index.diff("HEAD", paths=wanted)}
+    untracked = repo.git.ls_files("--others", "--exclude-standard", "--", *wanted)
+    changed |= set(untracked.splitlines())
+    return sorted(changed)
+
+
+def _resolve(repo: Any, ref: str) -> Any:
+    import git  # noqa: PLC0415
+
+    try:
+        return repo.commit(ref)
+    except (git.BadName, ValueError):
+        pass
+    remote, _, branch = ref.partition("/")
+    if branch and remote in [r.name for r in repo.remotes]:
+        # A shallow clone (actions/checkout's default) lacks the base branch: fetch its tip.
+        fetched = subprocess.run(
+            ["git", "fetch", "--no-tags", "--depth=1", remote,
+             f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"],
+            cwd=repo.working_tree_dir, capture_output=True, text=True, check=False)
+        if fetched.returncode == 0:
+            return repo.commit(ref)
+    raise TuneopsError(f"cannot resolve base ref '{ref}': fetch it first (`git fetch {remote} "
+                       f"{branch or ref}`, or `fetch-depth: 0` in actions/checkout)")
+
+
+def export_tree(root: Path, ref: str, destination: Path, paths: Iterable[str]) -> str:
+    """Writes `paths` (files or directories, root-relative) as of `ref` under `destination`.
+
+    Returns the commit sha; paths that do not exist at `ref` are skipped.
+    """
+    repo = _repo(root)
+    if repo is None:
+        raise TuneopsError(f"--base needs a git repository; {root} is not in one")
+    commit = _resolve(repo, ref)
+    prefix = _prefix(repo, root)
+    for path in paths:
+        try:
+            item = commit.tree / str(prefix / path) if str(prefix) != "." else commit.tree / path
+        except KeyError:
+            continue
+        blobs = [item] if item.type == "blob" else [b for b in item.traverse()
+                                                    if b.type == "blob"]
+        for blob in blobs:
+            relative = PurePosixPath(blob.path).relative_to(prefix) if str(prefix) != "." \
+                else PurePosixPath(blob.path)
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with target.open("wb") as stream:
+                blob.stream_data(stream)
+    return str(commit.hexsha)

@@ -149,7 +149,7 @@ def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
         Orphan(name=name, reason="no longer in configs; apply --prune deletes its Models and "
                "cancels its running jobs",
                pipeline_job_id=history[name][-1].job_id if history[name] else None,
-               jobs=tuple(active[name]), models=tuple(models[name]))
+               jobs=tuple(sorted(active[name])), models=tuple(sorted(models[name])))
         for name in sorted(set(active) | set(models))
     ]
 
