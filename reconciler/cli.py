@@ -13,7 +13,9 @@ from rich.console import Console
 
 from reconciler.commands.apply import apply_command
 from reconciler.commands.plan import Output, plan_command
+from reconciler.commands.status import Output as StatusOutput
 from reconciler.commands.status import status_command
+from reconciler.commands.validate import Output as ValidateOutput
 from reconciler.commands.validate import validate
 from reconciler.connect import STATE_DIR, emulator_state_dir
 from reconciler.errors import ConfigError, TuneopsError
@@ -31,6 +33,8 @@ app.add_typer(emulator_app, name="emulator")
 RootOption = Annotated[Path | None, typer.Option(
     "--root", "-C", help="Repository to work on (default: the one around the current "
     "directory).", show_default=False)]
+DirtyOption = Annotated[bool, typer.Option(
+    "--allow-dirty", help="Apply to a project even with uncommitted configs or datasets.")]
 RetryOption = Annotated[bool, typer.Option(
     "--retry-failed", help="Relaunch jobs whose fingerprint failed or was cancelled.")]
 
@@ -51,6 +55,7 @@ def default(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; launch nothing.")]
     = False,
     auto_approve: Annotated[bool, typer.Option("--auto-approve")] = False,
+    allow_dirty: DirtyOption = False,
     root: RootOption = None,
 ) -> None:
     """Without a subcommand: plan, then apply (with --dry-run: plan only)."""
@@ -58,21 +63,25 @@ def default(
         return
     if dry_run:
         raise typer.Exit(plan_command(root=_root(root), output="text", out=None,
-                                      detailed_exitcode=False, retry_failed=False,
+                                      detailed_exitcode=False, retry_failed=False, base=None,
                                       console=_console()))
     raise typer.Exit(apply_command(root=_root(root), planfile_path=None,
                                    auto_approve=auto_approve, retry_failed=False, prune=False,
-                                   parallelism=4, wait=False, timeout=0, console=_console()))
+                                   parallelism=4, wait=False, timeout=0,
+                                   allow_dirty=allow_dirty, console=_console()))
 
 
 @app.command("validate")
 def validate_cmd(
     remote: Annotated[bool, typer.Option(
         "--remote", help="Also download gs:// datasets and validate their content.")] = False,
+    output: Annotated[ValidateOutput, typer.Option(
+        "--output", "-o", help="github: also print workflow-command annotations.")] = "text",
     root: RootOption = None,
 ) -> None:
     """Parse and validate every config and dataset; no network unless --remote."""
-    raise typer.Exit(validate(root=_root(root), remote=remote, console=_console()))
+    raise typer.Exit(validate(root=_root(root), remote=remote, output=output,
+                              console=_console()))
 
 
 @app.command("plan")
@@ -82,16 +91,19 @@ def plan_cmd(
     detailed_exitcode: Annotated[bool, typer.Option(
         "--detailed-exitcode", help="Exit 2 when the plan has changes, 0 when none.")] = False,
     retry_failed: RetryOption = False,
+    base: Annotated[str | None, typer.Option(
+        "--base", help="Also show what this branch changes relative to REF (e.g. origin/main).",
+        metavar="REF")] = None,
     root: RootOption = None,
 ) -> None:
     """Show what apply would launch, update or report."""
     raise typer.Exit(plan_command(root=_root(root), output=output, out=out,
                                   detailed_exitcode=detailed_exitcode,
-                                  retry_failed=retry_failed, console=_console()))
+                                  retry_failed=retry_failed, base=base, console=_console()))
 
 
 @app.command("apply")
-def apply_cmd(  # noqa: PLR0917 - typer maps parameters to options
+def apply_cmd(
     planfile: Annotated[Path | None, typer.Argument(
         help="A plan saved by plan --out; applied exactly, refused when stale.")] = None,
     auto_approve: Annotated[bool, typer.Option("--auto-approve")] = False,
@@ -103,17 +115,19 @@ def apply_cmd(  # noqa: PLR0917 - typer maps parameters to options
         "--wait", help="Follow launched jobs until they end; exit 1 if one fails.")] = False,
     timeout: Annotated[float, typer.Option(
         help="Seconds --wait follows jobs before giving up.", min=0)] = 24 * 3600.0,
+    allow_dirty: DirtyOption = False,
     root: RootOption = None,
 ) -> None:
     """Launch, update and (with --prune) delete what the plan says."""
     raise typer.Exit(apply_command(root=_root(root), planfile_path=planfile,
                                    auto_approve=auto_approve, retry_failed=retry_failed,
                                    prune=prune, parallelism=parallelism, wait=wait,
-                                   timeout=timeout, console=_console()))
+                                   timeout=timeout, allow_dirty=allow_dirty,
+                                   console=_console()))
 
 
 @app.command("status")
-def status_cmd(output: Annotated[Output, typer.Option("--output", "-o")] = "text",
+def status_cmd(output: Annotated[StatusOutput, typer.Option("--output", "-o")] = "text",
                root: RootOption = None) -> None:
     """Managed jobs and Models with their state."""
     raise typer.Exit(status_command(root=_root(root), output=output, console=_console()))

@@ -116,6 +116,7 @@ def test_detailed_exitcode(repo: Repo) -> None:
 def test_apply_to_a_project_without_a_terminal_refuses_to_guess(
         repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
+    repo.commit("use a project")
     with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
         monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)

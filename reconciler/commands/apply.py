@@ -10,12 +10,13 @@ from rich.console import Console
 
 from reconciler import planfile, render
 from reconciler.apply import ApplyOptions, Outcome, apply
-from reconciler.commands.plan import make_plan
-from reconciler.config import load_config
+from reconciler.commands.plan import local_dataset_paths, make_plan
+from reconciler.config import CONFIG_DIR, RepoConfig, load_config
 from reconciler.connect import Connection, connect
 from reconciler.desired import Desired, build_desired
 from reconciler.errors import TuneopsError
 from reconciler.follow import Followed, follow
+from reconciler.gitrepo import dirty_files
 from reconciler.plan import Plan, desired_digest
 
 
@@ -49,10 +50,22 @@ def _wait(outcomes: tuple[Outcome, ...], connection: Connection, timeout: float,
     return render.print_followed(latest, console)
 
 
+def _refuse_dirty(root: Path, config: RepoConfig) -> None:
+    """Every launched job is labelled with HEAD's sha: uncommitted configs would make it lie."""
+    dirty = dirty_files(root, [CONFIG_DIR, *sorted(local_dataset_paths(config))])
+    if dirty:
+        shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10
+                                          else "")
+        raise TuneopsError(f"uncommitted changes in {shown}; commit them (launched jobs are "
+                           "labelled with the commit) or pass --allow-dirty")
+
+
 def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
                   retry_failed: bool, prune: bool, parallelism: int, wait: bool,
-                  timeout: float, console: Console) -> int:
+                  timeout: float, allow_dirty: bool, console: Console) -> int:
     config = load_config(root)
+    if not config.target.local and not allow_dirty:
+        _refuse_dirty(root, config)
     saved = planfile.read(planfile_path) if planfile_path is not None else None
     with connect(config.target, root) as connection:
         desired = build_desired(config, connection.storage)

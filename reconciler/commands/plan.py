@@ -1,21 +1,27 @@
-"""`reconcile plan`: what apply would do, against live state."""
+"""`reconcile plan`: what apply would do, against live state (and, with --base, the branch)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Literal
 
 from rich.console import Console
 
-from reconciler import planfile, render
-from reconciler.config import load_config
+from reconciler import github, markdown, planfile, render
+from reconciler.branch import BranchChange, branch_changes, describe
+from reconciler.config import CONFIG_DIR, RepoConfig, load_config
 from reconciler.connect import Connection, connect
 from reconciler.desired import Desired, build_desired
-from reconciler.gitrepo import head_commit
+from reconciler.errors import ConfigError, TuneopsError
+from reconciler.gitrepo import export_tree, head_commit
 from reconciler.plan import Plan, PlanOptions, plan
 
-Output = Literal["text", "json"]
+Output = Literal["text", "json", "markdown", "github"]
 EXIT_CHANGES = 2
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 
 def make_plan(desired: Desired, connection: Connection, *, root: Path,
@@ -25,18 +31,64 @@ def make_plan(desired: Desired, connection: Connection, *, root: Path,
     return plan(desired, observed, options)
 
 
+def local_dataset_paths(config: RepoConfig) -> set[str]:
+    uris = {job.spec.dataset_uri for job in config.jobs}
+    uris |= {job.spec.evaluation_data_uri for job in config.jobs if job.spec.evaluation_data_uri}
+    return {uri for uri in uris if not uri.startswith("gs://")}
+
+
+def branch_view(root: Path, head: RepoConfig, base_ref: str) -> tuple[BranchChange, ...]:
+    """The desired state at `base_ref`, read from git objects, compared with the work tree.
+
+    Both sides are built offline, so a gs:// dataset counts as unchanged on both: a branch
+    changes what its files say, not what lives in a bucket.
+    """
+    with tempfile.TemporaryDirectory() as directory:
+        base_root = Path(directory)
+        export_tree(root, base_ref, base_root, [CONFIG_DIR])
+        (base_root / CONFIG_DIR).mkdir(exist_ok=True)
+        try:
+            base_config = load_config(base_root)
+            export_tree(root, base_ref, base_root, sorted(local_dataset_paths(base_config)))
+            base = build_desired(base_config, use_cache=False)
+        except ConfigError as error:
+            raise TuneopsError(f"the configs at {base_ref} are invalid, so this branch cannot "
+                               f"be compared with it: {error.problems[0]}") from None
+    return branch_changes(base, build_desired(head))
+
+
+def _write_step_summary(text: str) -> None:
+    path = os.environ.get(STEP_SUMMARY_ENV)
+    if path:
+        with Path(path).open("a", encoding="utf-8") as stream:
+            stream.write(text + "\n")
+
+
 def plan_command(*, root: Path, output: Output, out: Path | None, detailed_exitcode: bool,
-                 retry_failed: bool, console: Console) -> int:
-    config = load_config(root)
-    with connect(config.target, root) as connection:
-        desired = build_desired(config, connection.storage)
-        result = make_plan(desired, connection, root=root, retry_failed=retry_failed)
+                 retry_failed: bool, base: str | None, console: Console) -> int:
+    with github.errors_as_annotations(output == "github"):
+        config = load_config(root)
+        with connect(config.target, root) as connection:
+            desired = build_desired(config, connection.storage)
+            result = make_plan(desired, connection, root=root, retry_failed=retry_failed)
+    branch = branch_view(root, config, base) if base else None
     if out is not None:
         out.write_text(planfile.dumps(result), encoding="utf-8")
+    text = markdown.render(result, branch=branch, base_ref=base or "")
+    _write_step_summary(text)
     if output == "json":
-        console.print_json(planfile.dumps(result), highlight=False)
+        data = planfile.to_json(result)
+        if branch is not None:
+            data["branch"] = {"base": base, "changes": [asdict(c) for c in branch]}
+        console.print_json(data=data, highlight=False)
+    elif output == "markdown":
+        print(text)
     else:
+        if output == "github":
+            github.print_warnings(result.warnings)
         console.print(f"Planning against {connection.where}.\n", highlight=False)
+        if branch is not None:
+            console.print(describe(branch, base or "") + ".\n", highlight=False)
         render.print_plan(result, console)
         if out is not None:
             console.print(f"Saved the plan to {out}; `reconcile apply {out}` executes "

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from rich.console import Console
 from rich.markup import escape
 
+from reconciler import github
 from reconciler.config import load_config
 from reconciler.connect import connect
 from reconciler.desired import build_desired
 
+Output = Literal["text", "github"]
 
-def validate(*, root: Path, remote: bool, console: Console) -> int:
-    config = load_config(root)
-    if remote:
-        with connect(config.target, root) as connection:
-            desired = build_desired(config, connection.storage, deep=True)
-    else:
-        desired = build_desired(config)
+
+def validate(*, root: Path, remote: bool, output: Output, console: Console) -> int:
+    with github.errors_as_annotations(output == "github"):
+        config = load_config(root)
+        if remote:
+            with connect(config.target, root) as connection:
+                desired = build_desired(config, connection.storage, deep=True)
+        else:
+            desired = build_desired(config)
+    if output == "github":
+        github.print_warnings(desired.warnings)
     for warning in desired.warnings:
         console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
     count = len(desired.jobs)

@@ -1,0 +1,46 @@
+"""Problems -> GitHub workflow commands, shown inline on the pull request's diff."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Literal
+
+from reconciler.errors import ConfigError, Problem
+
+
+def _escape(text: str, *, property_value: bool = False) -> str:
+    # The escaping GitHub's runner expects (actions/toolkit, command.ts).
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        text = text.replace(":", "%3A").replace(",", "%2C")
+    return text
+
+
+def annotation(level: Literal["error", "warning"], problem: Problem) -> str:
+    location = problem.location
+    properties = [f"file={_escape(location.path, property_value=True)}"]
+    if location.line:
+        properties.append(f"line={location.line}")
+    if location.column:
+        properties.append(f"col={location.column}")
+    properties.append(f"title={_escape('tuneops ' + level, property_value=True)}")
+    message = f"{problem.subject}: {problem.message}" if problem.subject else problem.message
+    return f"::{level} {','.join(properties)}::{_escape(message)}"
+
+
+@contextmanager
+def errors_as_annotations(enabled: bool) -> Iterator[None]:
+    """With --output github, validation errors also become ::error commands on stdout."""
+    try:
+        yield
+    except ConfigError as error:
+        if enabled:
+            for problem in error.problems:
+                print(annotation("error", problem))
+        raise
+
+
+def print_warnings(warnings: Iterable[Problem]) -> None:
+    for warning in warnings:
+        print(annotation("warning", warning))
