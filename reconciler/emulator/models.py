@@ -15,7 +15,7 @@ from google.longrunning import operations_pb2
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.filters import MODEL_FIELDS, Subject, parse_filter
 from reconciler.emulator.names import parse_model_name, parse_parent
-from reconciler.emulator.paging import paginate
+from reconciler.emulator.paging import filtered_page
 from reconciler.emulator.rpc import Method
 from reconciler.emulator.store import EmulatorStore
 from reconciler.emulator.validation import validate_labels
@@ -51,13 +51,11 @@ class ModelService:
     def list(self, request: ListModelsRequest) -> ListModelsResponse:
         parse_parent(request.parent)
         matches = parse_filter(request.filter, MODEL_FIELDS)
-        listed = [
-            (key, model)
-            for key, model in self._store.list_models(request.parent)
-            if matches(Subject(dict(model.labels), model.display_name))
-        ]
-        page, token = paginate(listed, lambda item: item[0], request.page_size, request.page_token)
-        return ListModelsResponse(models=[model for _, model in page], next_page_token=token)
+        page, token = filtered_page(
+            self._store.list_models(request.parent),
+            lambda model: matches(Subject(dict(model.labels), model.display_name)),
+            request.page_size, request.page_token)
+        return ListModelsResponse(models=page, next_page_token=token)
 
     def update(self, request: UpdateModelRequest) -> Model:
         patch = request.model

@@ -25,28 +25,24 @@ def parse_parent(parent: str) -> tuple[str, str]:
     return match["project"], match["location"]
 
 
+def _parse_resource(pattern: re.Pattern[str], name: str, kind: str, shape: str) -> str:
+    match = pattern.fullmatch(name)
+    if match is None:
+        raise invalid(f"invalid {kind} name {name!r}: expected {shape}")
+    _check_location(match["location"])
+    return name.rsplit("/", 2)[0]
+
+
 def parse_job_name(name: str) -> str:
     """Validates a pipeline job name; returns its parent."""
-    match = _JOB.fullmatch(name)
-    if match is None:
-        raise invalid(
-            f"invalid pipeline job name {name!r}: expected "
-            "projects/PROJECT/locations/LOCATION/pipelineJobs/ID"
-        )
-    _check_location(match["location"])
-    return name.rsplit("/pipelineJobs/", 1)[0]
+    return _parse_resource(_JOB, name, "pipeline job",
+                           "projects/PROJECT/locations/LOCATION/pipelineJobs/ID")
 
 
 def parse_model_name(name: str) -> str:
     """Validates a model name; returns its parent."""
-    match = _MODEL.fullmatch(name)
-    if match is None:
-        raise invalid(
-            f"invalid model name {name!r}: expected "
-            "projects/PROJECT/locations/LOCATION/models/NUMERIC_ID"
-        )
-    _check_location(match["location"])
-    return name.rsplit("/models/", 1)[0]
+    return _parse_resource(_MODEL, name, "model",
+                           "projects/PROJECT/locations/LOCATION/models/NUMERIC_ID")
 
 
 def job_name(parent: str, job_id: str) -> str:

@@ -37,6 +37,16 @@ def paginate(
     return page, _encode(key(page[-1])) if more else ""
 
 
+def filtered_page(
+    listed: Sequence[tuple[SortKey, T]], keep: Callable[[T], bool], page_size: int,
+    page_token: str,
+) -> tuple[list[T], str]:
+    """One page of the listed resources that pass a List request's filter."""
+    kept = [(key, item) for key, item in listed if keep(item)]
+    page, token = paginate(kept, lambda pair: pair[0], page_size, page_token)
+    return [item for _, item in page], token
+
+
 def _encode(key: SortKey) -> str:
     return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
 

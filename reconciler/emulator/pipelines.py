@@ -18,7 +18,7 @@ from google.protobuf import empty_pb2
 from reconciler.emulator.errors import EmulatorError, already_exists
 from reconciler.emulator.filters import JOB_FIELDS, Subject, parse_filter
 from reconciler.emulator.names import job_name, parse_job_name, parse_parent
-from reconciler.emulator.paging import paginate
+from reconciler.emulator.paging import filtered_page
 from reconciler.emulator.rpc import Method
 from reconciler.emulator.store import EmulatorStore
 from reconciler.emulator.validation import validate_create
@@ -85,15 +85,11 @@ class PipelineService:
     def list(self, request: ListPipelineJobsRequest) -> ListPipelineJobsResponse:
         parse_parent(request.parent)
         matches = parse_filter(request.filter, JOB_FIELDS)
-        listed = [
-            (key, job)
-            for key, job in self._store.list_jobs(request.parent)
-            if matches(Subject(dict(job.labels), job.display_name, job.state.name))
-        ]
-        page, token = paginate(listed, lambda item: item[0], request.page_size, request.page_token)
-        return ListPipelineJobsResponse(
-            pipeline_jobs=[job for _, job in page], next_page_token=token
-        )
+        page, token = filtered_page(
+            self._store.list_jobs(request.parent),
+            lambda job: matches(Subject(dict(job.labels), job.display_name, job.state.name)),
+            request.page_size, request.page_token)
+        return ListPipelineJobsResponse(pipeline_jobs=page, next_page_token=token)
 
     def cancel(self, request: CancelPipelineJobRequest) -> empty_pb2.Empty:
         parse_job_name(request.name)

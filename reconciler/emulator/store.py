@@ -135,12 +135,7 @@ class EmulatorStore:
 
     def get_job(self, name: str) -> PipelineJob:
         with self._db.write() as conn:
-            _advance_jobs(conn, "name = ?", (name,))
-            row = _row(conn, "jobs", name)
-            if row is None:
-                raise not_found(f"pipeline job {name} not found")
-            job: PipelineJob = PipelineJob.deserialize(row)
-            return job
+            return _load_job(conn, name)
 
     def list_jobs(self, parent: str) -> Listed[PipelineJob]:
         with self._db.write() as conn:
@@ -152,11 +147,7 @@ class EmulatorStore:
 
     def cancel_job(self, name: str) -> PipelineJob:
         with self._db.write() as conn:
-            _advance_jobs(conn, "name = ?", (name,))
-            row = _row(conn, "jobs", name)
-            if row is None:
-                raise not_found(f"pipeline job {name} not found")
-            job: PipelineJob = PipelineJob.deserialize(row)
+            job = _load_job(conn, name)
             if job.state in lifecycle.TERMINAL_STATES:
                 raise EmulatorError(
                     grpc.StatusCode.FAILED_PRECONDITION,
@@ -308,6 +299,16 @@ def _load_model(conn: sqlite3.Connection, name: str) -> Model:
         raise not_found(f"model {name} not found")
     model: Model = Model.deserialize(row)
     return model
+
+
+def _load_job(conn: sqlite3.Connection, name: str) -> PipelineJob:
+    """The job brought up to the emulator clock first, so every read sees its current state."""
+    _advance_jobs(conn, "name = ?", (name,))
+    row = _row(conn, "jobs", name)
+    if row is None:
+        raise not_found(f"pipeline job {name} not found")
+    job: PipelineJob = PipelineJob.deserialize(row)
+    return job
 
 
 def _row(conn: sqlite3.Connection, table: str, name: str) -> bytes | None:
