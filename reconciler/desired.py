@@ -209,11 +209,13 @@ def build_desired(config: RepoConfig, remote: RemoteDatasets | None = None, *,
     """
     cache = DatasetCache(config.root / STATE_DIR if use_cache else None)
     loader = _Loader(config.root, cache, remote, deep)
-    jobs, errors, warnings = [], [], []
+    jobs, errors = [], []
+    # A dataset shared by several jobs warns once: an insertion-ordered set.
+    warnings: dict[Problem, None] = {}
     for job in config.jobs:
         desired, found_errors, found_warnings = _desired_job(job, loader)
         errors += found_errors
-        warnings += [w for w in found_warnings if w not in warnings]
+        warnings.update(dict.fromkeys(found_warnings))
         if desired is not None:
             jobs.append(desired)
     cache.save()

@@ -44,6 +44,12 @@ class LaunchSpec:
     kms_key_name: str | None
     uploads: tuple[Upload, ...]
 
+    @property
+    def summary(self) -> str:
+        return (f"{self.pipeline_job_id} in {self.location}: "
+                f"{self.parameters['large_model_reference']}, "
+                f"{self.parameters['train_steps']} steps")
+
 
 def pipeline_job_id(name: str, fingerprint: str, attempt: int = 1) -> str:
     """Deterministic, so a second apply racing the first gets ALREADY_EXISTS, not a twin job."""

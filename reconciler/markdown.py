@@ -45,9 +45,7 @@ def _details(action: Action) -> str:
         lines += [*_change_rows(action.changes), ""]
     launch = action.launch if isinstance(action, Create | Retune | Drift) else None
     if launch is not None:
-        lines.append(f"Launches `{launch.pipeline_job_id}` in {launch.location} "
-                     f"({launch.parameters['large_model_reference']}, "
-                     f"{launch.parameters['train_steps']} steps).")
+        lines.append(f"Launches pipeline job {launch.summary}.")
     if isinstance(action, Retune) and action.cancel:
         lines.append("Cancels " + ", ".join(f"`{r.rsplit('/', 1)[-1]}`" for r in action.cancel)
                      + " (superseded).")

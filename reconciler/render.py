@@ -60,12 +60,10 @@ def _details(action: Action) -> list[str]:
     lines = [_change_line(change) for change in action.changes]
     launch = action.launch if isinstance(action, Create | Retune | Drift) else None
     if launch is not None:
-        parameters = launch.parameters
-        lines.append(f"      pipeline job {launch.pipeline_job_id} in {launch.location}: "
-                     f"{parameters['large_model_reference']}, "
-                     f"{parameters['train_steps']} steps")
+        lines.append(f"      pipeline job {launch.summary}")
+    if isinstance(action, Retune):
         lines += [f"      cancels {resource.rsplit('/', 1)[-1]} (superseded)"
-                  for resource in getattr(action, "cancel", ())]
+                  for resource in action.cancel]
     if isinstance(action, Failed) and action.error:
         lines.append(f"      error: {escape(action.error)}")
     if isinstance(action, Orphan):
