@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -223,3 +227,46 @@ def test_apply_wait_times_out_with_a_clear_message(repo: Repo) -> None:
     result = repo.run("apply", "--wait", "--timeout", "0")
     assert result.code == 1
     assert "timed out after 0s waiting for bigquery-snippets, cloud-vision-chat" in result.err
+
+
+def _converse(command: list[str], answer: bytes, env: dict[str, str]) -> tuple[int, str]:
+    """Runs `command` on a pseudo-terminal, answers its prompt, returns (exit code, screen)."""
+    main_fd, child_fd = pty.openpty()
+    process = subprocess.Popen(command, stdin=child_fd, stdout=child_fd, stderr=child_fd,
+                               env=env, close_fds=True)
+    os.close(child_fd)
+    screen, answered = b"", False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([main_fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(main_fd, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            screen += chunk
+            if not answered and b"[y/N]" in screen:
+                os.write(main_fd, answer)
+                answered = True
+        elif process.poll() is not None:
+            break
+    os.close(main_fd)
+    return process.wait(timeout=30), screen.decode(errors="replace")
+
+
+@pytest.mark.parametrize(("answer", "code", "jobs"), [(b"n\n", 1, 0), (b"y\n", 0, 2)])
+def test_apply_on_a_terminal_shows_the_plan_and_asks(
+        repo: Repo, tmp_path: Path, answer: bytes, code: int, jobs: int) -> None:
+    repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
+    repo.commit("use a project")
+    with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
+        env = {**os.environ, "TUNEOPS_API_ENDPOINT": emulator.api_endpoint,
+               "TUNEOPS_STORAGE_ENDPOINT": emulator.storage_endpoint}
+        exit_code, screen = _converse(
+            [sys.executable, "-m", "reconciler", "apply", "--root", str(repo.root)], answer, env)
+        assert "Plan: 2 to create" in screen
+        assert "Apply this plan to project my-gcp-project?" in screen
+        assert exit_code == code, screen
+        assert len(emulator.store.jobs()) == jobs
