@@ -29,7 +29,7 @@ def _check_fresh(saved: Plan, desired: Desired, live: Plan, path: Path) -> None:
                            "it was made; run plan again")
 
 
-def _approved(desired: Desired, auto_approve: bool, console: Console) -> bool:
+def _approved(desired: Desired, auto_approve: bool) -> bool:
     if auto_approve or desired.target.local:
         return True
     if not sys.stdin.isatty():
@@ -79,7 +79,7 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         if not chosen.has_changes and not (prune and chosen.counts.get("orphan")):
             console.print("\nNo changes. Nothing launched.", highlight=False)
             return 0
-        if saved is None and not _approved(desired, auto_approve, console):
+        if saved is None and not _approved(desired, auto_approve):
             console.print("Apply cancelled.")
             return 1
         console.print()
