@@ -37,6 +37,7 @@ DEFAULT_EVALUATION_INTERVAL = 20
 
 LabelKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{0,63}$")]
+GCS_SCHEME = "gs://"
 GcsUri = Annotated[str, Field(pattern=r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$")]
 
 
@@ -140,6 +141,14 @@ class RepoConfig:
     jobs: tuple[JobConfig, ...]
 
     @property
+    def local_dataset_paths(self) -> set[str]:
+        """Repository paths of the datasets jobs use (gs:// datasets live elsewhere)."""
+        uris = {job.spec.dataset_uri for job in self.jobs}
+        uris |= {job.spec.evaluation_data_uri for job in self.jobs
+                 if job.spec.evaluation_data_uri}
+        return {uri for uri in uris if not uri.startswith(GCS_SCHEME)}
+
+    @property
     def target(self) -> Target:
         return Target(
             project=self.settings.project or LOCAL_PROJECT,
@@ -149,10 +158,8 @@ class RepoConfig:
 
 
 def _locate(document: Document, defaults_document: Document | None, keys: KeyPath) -> Location:
-    inherited = (defaults_document is not None and bool(keys)
-                 and keys[0] not in document.data
-                 and ("defaults", keys[0]) in defaults_document.positions)
-    if inherited and defaults_document is not None:
+    if (defaults_document is not None and keys and keys[0] not in document.data
+            and ("defaults", keys[0]) in defaults_document.positions):
         return defaults_document.locate(("defaults", *keys))
     return document.locate(keys)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from reconciler import fingerprint as fp
-from reconciler.config import JobConfig, RepoConfig, Target
+from reconciler.config import GCS_SCHEME, JobConfig, RepoConfig, Target
 from reconciler.datacache import DatasetCache
 from reconciler.datasets import (
     HASH_LENGTH,
@@ -22,7 +22,6 @@ from reconciler.datasets import (
 from reconciler.errors import ConfigError, Problem, display_path
 from reconciler.reference import BATCH_SIZE, RECOMMENDED_TRAIN_STEPS
 
-GCS_SCHEME = "gs://"
 STATE_DIR = ".reconciler"
 # More passes than this over the same examples mostly memorises them.
 MAX_SENSIBLE_EPOCHS = 50

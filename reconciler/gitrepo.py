@@ -57,7 +57,7 @@ def dirty_files(root: Path, paths: Iterable[str]) -> list[str]:
     if repo is None:
         return []
     prefix = _prefix(repo, root)
-    wanted = [str(prefix / path) if str(prefix) != "." else path for path in paths]
+    wanted = [str(prefix / path) for path in paths]
     changed = {item.a_path for item in repo.index.diff(None, paths=wanted)}
     if repo.head.is_valid():
         changed |= {item.a_path for item in repo.index.diff("HEAD", paths=wanted)}
@@ -86,10 +86,10 @@ def _resolve(repo: Any, ref: str) -> Any:
                        f"{branch or ref}`, or `fetch-depth: 0` in actions/checkout)")
 
 
-def export_tree(root: Path, ref: str, destination: Path, paths: Iterable[str]) -> str:
+def export_tree(root: Path, ref: str, destination: Path, paths: Iterable[str]) -> None:
     """Writes `paths` (files or directories, root-relative) as of `ref` under `destination`.
 
-    Returns the commit sha; paths that do not exist at `ref` are skipped.
+    Paths that do not exist at `ref` are skipped.
     """
     repo = _repo(root)
     if repo is None:
@@ -98,16 +98,13 @@ def export_tree(root: Path, ref: str, destination: Path, paths: Iterable[str]) -
     prefix = _prefix(repo, root)
     for path in paths:
         try:
-            item = commit.tree / str(prefix / path) if str(prefix) != "." else commit.tree / path
+            item = commit.tree / str(prefix / path)
         except KeyError:
             continue
         blobs = [item] if item.type == "blob" else [b for b in item.traverse()
                                                     if b.type == "blob"]
         for blob in blobs:
-            relative = PurePosixPath(blob.path).relative_to(prefix) if str(prefix) != "." \
-                else PurePosixPath(blob.path)
-            target = destination / relative
+            target = destination / PurePosixPath(blob.path).relative_to(prefix)
             target.parent.mkdir(parents=True, exist_ok=True)
             with target.open("wb") as stream:
                 blob.stream_data(stream)
-    return str(commit.hexsha)

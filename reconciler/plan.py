@@ -137,20 +137,18 @@ def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
 
     Finished jobs without a Model are history, kept in Vertex AI and no longer reported.
     """
-    active: dict[str, list[str]] = defaultdict(list)
+    active = {name: [job.resource for job in jobs if job.state.active]
+              for name, jobs in history.items() if name not in names}
     models: dict[str, list[str]] = defaultdict(list)
-    for job in observed.jobs:
-        if job.name not in names and job.state.active:
-            active[job.name].append(job.resource)
     for model in observed.models:
         if model.name not in names:
             models[model.name].append(model.resource)
     return [
         Orphan(name=name, reason="no longer in configs; apply --prune deletes its Models and "
                "cancels its running jobs",
-               pipeline_job_id=history[name][-1].job_id if history[name] else None,
-               jobs=tuple(sorted(active[name])), models=tuple(sorted(models[name])))
-        for name in sorted(set(active) | set(models))
+               pipeline_job_id=history[name][-1].job_id if history.get(name) else None,
+               jobs=tuple(sorted(active.get(name, ()))), models=tuple(sorted(models[name])))
+        for name in sorted({n for n, running in active.items() if running} | set(models))
     ]
 
 

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from reconciler import planfile, render
 from reconciler.apply import ApplyOptions, Outcome, apply
-from reconciler.commands.plan import local_dataset_paths, make_plan
+from reconciler.commands.plan import make_plan
 from reconciler.config import CONFIG_DIR, RepoConfig, load_config
 from reconciler.connect import Connection, connect
 from reconciler.desired import Desired, build_desired
@@ -52,7 +52,7 @@ def _wait(outcomes: tuple[Outcome, ...], connection: Connection, timeout: float,
 
 def _refuse_dirty(root: Path, config: RepoConfig) -> None:
     """Every launched job is labelled with HEAD's sha: uncommitted configs would make it lie."""
-    dirty = dirty_files(root, [CONFIG_DIR, *sorted(local_dataset_paths(config))])
+    dirty = dirty_files(root, [CONFIG_DIR, *sorted(config.local_dataset_paths)])
     if dirty:
         shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10
                                           else "")

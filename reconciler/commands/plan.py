@@ -31,12 +31,6 @@ def make_plan(desired: Desired, connection: Connection, *, root: Path,
     return plan(desired, observed, options)
 
 
-def local_dataset_paths(config: RepoConfig) -> set[str]:
-    uris = {job.spec.dataset_uri for job in config.jobs}
-    uris |= {job.spec.evaluation_data_uri for job in config.jobs if job.spec.evaluation_data_uri}
-    return {uri for uri in uris if not uri.startswith("gs://")}
-
-
 def branch_view(root: Path, head: RepoConfig, base_ref: str) -> tuple[BranchChange, ...]:
     """The desired state at `base_ref`, read from git objects, compared with the work tree.
 
@@ -49,7 +43,7 @@ def branch_view(root: Path, head: RepoConfig, base_ref: str) -> tuple[BranchChan
         (base_root / CONFIG_DIR).mkdir(exist_ok=True)
         try:
             base_config = load_config(base_root)
-            export_tree(root, base_ref, base_root, sorted(local_dataset_paths(base_config)))
+            export_tree(root, base_ref, base_root, sorted(base_config.local_dataset_paths))
             base = build_desired(base_config, use_cache=False)
         except ConfigError as error:
             raise TuneopsError(f"the configs at {base_ref} are invalid, so this branch cannot "
@@ -58,10 +52,8 @@ def branch_view(root: Path, head: RepoConfig, base_ref: str) -> tuple[BranchChan
 
 
 def _write_step_summary(text: str) -> None:
-    path = os.environ.get(STEP_SUMMARY_ENV)
-    if path:
-        with Path(path).open("a", encoding="utf-8") as stream:
-            stream.write(text + "\n")
+    with Path(os.environ[STEP_SUMMARY_ENV]).open("a", encoding="utf-8") as stream:
+        stream.write(text + "\n")
 
 
 def plan_command(*, root: Path, output: Output, out: Path | None, detailed_exitcode: bool,
@@ -74,8 +66,12 @@ def plan_command(*, root: Path, output: Output, out: Path | None, detailed_exitc
     branch = branch_view(root, config, base) if base else None
     if out is not None:
         out.write_text(planfile.dumps(result), encoding="utf-8")
-    text = markdown.render(result, branch=branch, base_ref=base or "")
-    _write_step_summary(text)
+    summary_wanted = bool(os.environ.get(STEP_SUMMARY_ENV))
+    # Rendered only when printed or wanted by a GitHub step summary.
+    text = (markdown.render(result, branch=branch, base_ref=base or "")
+            if output == "markdown" or summary_wanted else "")
+    if summary_wanted:
+        _write_step_summary(text)
     if output == "json":
         data = planfile.to_json(result)
         if branch is not None:
