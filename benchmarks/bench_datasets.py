@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from reconciler.config import load_config
-from reconciler.desired import build_desired
+from reconciler.load.config import load_config
+from reconciler.load.desired import build_desired
 
 EXAMPLES = 10_000  # the reference's maximum for a training dataset
 
@@ -59,14 +59,15 @@ def main() -> None:
         (root / "configs/big.yaml").write_text(
             "name: big\ntask: code-generation\ndataset_uri: datasets/big.jsonl\n")
         size = data.stat().st_size
-        inspect = ("from pathlib import Path; from reconciler.datasets import inspect_dataset; "
+        inspect = ("from pathlib import Path; "
+                   "from reconciler.load.datasets import inspect_dataset; "
                    f"r = inspect_dataset(Path({str(data)!r}), 'big', 'big', "
                    "'code-generation', 'training'); assert r.info, r.errors")
         sha256sum = min(timed(["sha256sum", str(data)]) for _ in range(3))
         semantic = min(timed([sys.executable, "-c", inspect]) for _ in range(3))
-        startup = min(timed([sys.executable, "-c", "import reconciler.datasets"])
+        startup = min(timed([sys.executable, "-c", "import reconciler.load.datasets"])
                       for _ in range(3))
-        baseline_kib = child_peak_kib("import reconciler.datasets")
+        baseline_kib = child_peak_kib("import reconciler.load.datasets")
         hashing_kib = child_peak_kib(inspect)
         cold = build_desired(load_config(root))
         warm = build_desired(load_config(root))

@@ -17,12 +17,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from reconciler.cli import main as reconcile
-from reconciler.config import load_config
 from reconciler.connect import connect, emulator_state_dir
-from reconciler.desired import Desired, build_desired
+from reconciler.core.observed import Observed
+from reconciler.core.plan import plan
 from reconciler.emulator import EmulatorStore
-from reconciler.plan import plan
-from reconciler.state import Observed
+from reconciler.load.config import load_config
+from reconciler.load.desired import Desired, build_desired
 
 EXAMPLES = Path(__file__).resolve().parent.parent
 

@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.actions import Action, Create, Drift, ModelPatch, Orphan, Retune, Update
 from reconciler.backends.base import Backend
+from reconciler.core.actions import Action, Create, Drift, ModelPatch, Orphan, Retune, Update
+from reconciler.core.plan import Plan
 from reconciler.errors import TuneopsError
-from reconciler.launch import LaunchSpec
-from reconciler.plan import Plan
+from reconciler.kinds.pipeline import LaunchSpec
 from reconciler.storage import Storage
 
 

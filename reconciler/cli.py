@@ -136,7 +136,7 @@ def status_cmd(output: Annotated[StatusOutput, typer.Option("--output", "-o")] =
 @app.command("schema")
 def schema_cmd() -> None:
     """The JSON Schema of a job document, for editors."""
-    from reconciler.config import JobSpec  # noqa: PLC0415
+    from reconciler.load.config import JobSpec  # noqa: PLC0415
 
     print(json.dumps(JobSpec.model_json_schema(), indent=2))
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.backends.vertex import VertexBackend
-from reconciler.config import Target
 from reconciler.errors import TuneopsError
+from reconciler.load.config import Target
 from reconciler.storage import Storage
 
 STATE_DIR = ".reconciler"

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from reconciler.backends.base import Backend
+from reconciler.core.observed import JobState, ObservedJob
 from reconciler.errors import TuneopsError
-from reconciler.state import JobState, ObservedJob
 
 TERMINAL = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 

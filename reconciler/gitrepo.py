@@ -10,8 +10,8 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from reconciler.config import CONFIG_DIR
 from reconciler.errors import TuneopsError
+from reconciler.load.config import CONFIG_DIR
 
 
 def _repo(start: Path) -> Any:

@@ -12,10 +12,10 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 
 from reconciler.cli import main
-from reconciler.config import load_config
 from reconciler.connect import emulator_state_dir
-from reconciler.desired import build_desired
 from reconciler.emulator import start_emulator
+from reconciler.load.config import load_config
+from reconciler.load.desired import build_desired
 from tests.conftest import Repo
 from tests.test_cli_apply import BIGQUERY, plan_json
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.config import JobSpec, cross_field_problems, load_config
 from reconciler.errors import ConfigError, Location, Problem
+from reconciler.load.config import JobSpec, cross_field_problems, load_config
 
 SETTINGS = "configs/reconciler.yaml"
 JOB = "configs/job.yaml"

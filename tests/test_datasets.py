@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from reconciler.datasets import (
+from reconciler.errors import Location, Problem
+from reconciler.load.datasets import (
     HASH_LENGTH,
     MAX_ERRORS_PER_FILE,
     DatasetReport,
     Role,
     inspect_dataset,
 )
-from reconciler.errors import Location, Problem
 
 SHOWN = "datasets/train.jsonl"
 

@@ -6,11 +6,8 @@ from typing import Any
 
 import pytest
 
-from reconciler import labels as managed
-from reconciler.config import JobSpec
-from reconciler.datasets import DatasetInfo
-from reconciler.desired import DesiredJob
-from reconciler.fingerprint import (
+from reconciler.core import labels as managed
+from reconciler.core.fingerprint import (
     FINGERPRINT_LENGTH,
     WEIGHT_FIELDS,
     canonical_inputs,
@@ -18,7 +15,10 @@ from reconciler.fingerprint import (
     metadata,
     weight_inputs,
 )
-from reconciler.launch import build_launch, observed_inputs
+from reconciler.kinds.pipeline import build_launch, observed_inputs
+from reconciler.load.config import JobSpec
+from reconciler.load.datasets import DatasetInfo
+from reconciler.load.desired import DesiredJob
 from reconciler.reference import TEMPLATE_URIS
 
 TRAIN = DatasetInfo("datasets/train.jsonl", "a" * 40, 600)

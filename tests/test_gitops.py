@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.actions import Change, ModelPatch, Noop, Update
+from reconciler.core.actions import Change, ModelPatch, Noop, Update
+from reconciler.core.plan import Plan
 from reconciler.emulator import start_emulator
-from reconciler.markdown import COMMENT_LIMIT, render
-from reconciler.plan import Plan
+from reconciler.output.markdown import COMMENT_LIMIT, render
 from tests.conftest import Repo, git
 from tests.test_cli_apply import BIGQUERY, VISION
 

@@ -10,8 +10,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # The planning core: importing it must pull in nothing that talks to the network.
-PURE_MODULES = ("reconciler.plan", "reconciler.fingerprint", "reconciler.config",
-                "reconciler.desired", "reconciler.launch", "reconciler.planfile")
+PURE_MODULES = ("reconciler.core.plan", "reconciler.core.fingerprint",
+                "reconciler.load.config", "reconciler.load.desired", "reconciler.kinds.pipeline",
+                "reconciler.output.planfile")
 IO_PACKAGES = ("google", "grpc", "git", "gcp_storage_emulator", "requests", "urllib3")
 
 

@@ -9,17 +9,27 @@ from typing import Any
 
 import pytest
 
-from reconciler import labels as managed
-from reconciler import planfile
-from reconciler.actions import Change, Create, Drift, Failed, Noop, Orphan, Retune, Running, Update
-from reconciler.config import JobSpec, Target
-from reconciler.datasets import DatasetInfo
-from reconciler.desired import Desired, DesiredJob
+from reconciler.core import labels as managed
+from reconciler.core.actions import (
+    Change,
+    Create,
+    Drift,
+    Failed,
+    Noop,
+    Orphan,
+    Retune,
+    Running,
+    Update,
+)
+from reconciler.core.fingerprint import fingerprint, metadata, metadata_digest, weight_inputs
+from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
+from reconciler.core.plan import Plan, PlanOptions, plan
 from reconciler.errors import Location, Problem, TuneopsError
-from reconciler.fingerprint import fingerprint, metadata, metadata_digest, weight_inputs
-from reconciler.launch import pipeline_job_id
-from reconciler.plan import Plan, PlanOptions, plan
-from reconciler.state import JobState, Observed, ObservedJob, ObservedModel
+from reconciler.kinds.pipeline import pipeline_job_id
+from reconciler.load.config import JobSpec, Target
+from reconciler.load.datasets import DatasetInfo
+from reconciler.load.desired import Desired, DesiredJob
+from reconciler.output import planfile
 
 TARGET = Target(project="tuneops-local", local=True, staging_bucket="gs://tuneops-local/staging")
 LOCATION = "projects/tuneops-local/locations/us-central1"

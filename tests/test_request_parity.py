@@ -15,9 +15,9 @@ from typing import Any
 from google.cloud.aiplatform_v1 import PipelineJob
 
 from reconciler.backends.vertex import pipeline_job
-from reconciler.config import load_config
-from reconciler.desired import build_desired
-from reconciler.launch import build_launch
+from reconciler.kinds.pipeline import build_launch
+from reconciler.load.config import load_config
+from reconciler.load.desired import build_desired
 from tests.conftest import Repo
 
 TEMPLATES = "https://us-kfp.pkg.dev/ml-pipeline/large-language-model-pipelines"

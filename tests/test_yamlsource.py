@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import Location
-from reconciler.yamlsource import MAX_NODES, YamlProblem, load_documents
+from reconciler.load.yamlsource import MAX_NODES, YamlProblem, load_documents
 
 PATH = "configs/job.yaml"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol
 
-from reconciler.launch import LaunchSpec
-from reconciler.state import Observed, ObservedJob
+from reconciler.core.observed import Observed, ObservedJob
+from reconciler.kinds.pipeline import LaunchSpec
 
 
 class Created(StrEnum):

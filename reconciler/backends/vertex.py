@@ -11,12 +11,12 @@ from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import Any, TypeVar
 
-from reconciler import labels as managed
 from reconciler.backends.base import Created
+from reconciler.core import labels as managed
+from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.errors import BackendError
-from reconciler.launch import LaunchSpec, observed_inputs, observed_metadata
+from reconciler.kinds.pipeline import LaunchSpec, observed_inputs, observed_metadata
 from reconciler.reference import MODEL_REGION, TUNING_LOCATIONS
-from reconciler.state import JobState, Observed, ObservedJob, ObservedModel
 
 T = TypeVar("T")
 PAGE_SIZE = 100

@@ -8,16 +8,17 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from reconciler import planfile, render
 from reconciler.apply import ApplyOptions, Outcome, apply
 from reconciler.commands.plan import make_plan
-from reconciler.config import CONFIG_DIR, RepoConfig, load_config
 from reconciler.connect import Connection, connect
-from reconciler.desired import Desired, build_desired
+from reconciler.core.plan import Plan, desired_digest
 from reconciler.errors import TuneopsError
 from reconciler.follow import Followed, follow
 from reconciler.gitrepo import dirty_files
-from reconciler.plan import Plan, desired_digest
+from reconciler.load.config import CONFIG_DIR, RepoConfig, load_config
+from reconciler.load.desired import Desired, build_desired
+from reconciler.output import planfile
+from reconciler.output import text as render
 
 
 def _check_fresh(saved: Plan, desired: Desired, live: Plan, path: Path) -> None:

@@ -10,14 +10,15 @@ from typing import Literal
 
 from rich.console import Console
 
-from reconciler import github, markdown, planfile, render
-from reconciler.branch import BranchChange, branch_changes, describe
-from reconciler.config import CONFIG_DIR, RepoConfig, load_config
 from reconciler.connect import Connection, connect
-from reconciler.desired import Desired, build_desired
+from reconciler.core.branch import BranchChange, branch_changes, describe
+from reconciler.core.plan import Plan, PlanOptions, plan
 from reconciler.errors import ConfigError, TuneopsError
 from reconciler.gitrepo import export_tree, head_commit
-from reconciler.plan import Plan, PlanOptions, plan
+from reconciler.load.config import CONFIG_DIR, RepoConfig, load_config
+from reconciler.load.desired import Desired, build_desired
+from reconciler.output import github, markdown, planfile
+from reconciler.output import text as render
 
 Output = Literal["text", "json", "markdown", "github"]
 EXIT_CHANGES = 2

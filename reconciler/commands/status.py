@@ -10,8 +10,8 @@ from typing import Literal
 from rich.console import Console
 from rich.table import Table
 
-from reconciler.config import load_config
 from reconciler.connect import connect
+from reconciler.load.config import load_config
 
 Output = Literal["text", "json"]
 

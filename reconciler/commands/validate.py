@@ -8,10 +8,10 @@ from typing import Literal
 from rich.console import Console
 from rich.markup import escape
 
-from reconciler import github
-from reconciler.config import load_config
 from reconciler.connect import connect
-from reconciler.desired import build_desired
+from reconciler.load.config import load_config
+from reconciler.load.desired import build_desired
+from reconciler.output import github
 
 Output = Literal["text", "github"]
 

@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import labels as managed
-from reconciler.desired import DesiredJob
-from reconciler.fingerprint import canonical_inputs, metadata_digest
+from reconciler.core import labels as managed
+from reconciler.core.fingerprint import canonical_inputs, metadata_digest
+from reconciler.load.desired import DesiredJob
 from reconciler.reference import MODEL_REGION, TEMPLATE_URIS
 
 _TASK_OF_TEMPLATE = {uri: task for task, uri in TEMPLATE_URIS.items()}

@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from reconciler.datasets import DatasetInfo, DatasetReport
 from reconciler.errors import Location, Problem
+from reconciler.load.datasets import DatasetInfo, DatasetReport
 
 CACHE_VERSION = 1
 CACHE_FILE = "dataset-cache.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.launch import LaunchSpec
+from reconciler.kinds.pipeline import LaunchSpec
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from typing import Any
 from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent
 
-from reconciler.actions import Change
-from reconciler.fingerprint import WEIGHT_FIELDS
+from reconciler.core.actions import Change
+from reconciler.core.fingerprint import WEIGHT_FIELDS
 
 
 def _value(value: Any) -> Any:

@@ -10,10 +10,10 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from reconciler.actions import Action, Change, Create, Drift, Failed, Orphan, Retune, Update
 from reconciler.apply import Outcome
-from reconciler.plan import Plan
-from reconciler.state import JobState, ObservedJob
+from reconciler.core.actions import Action, Change, Create, Drift, Failed, Orphan, Retune, Update
+from reconciler.core.observed import JobState, ObservedJob
+from reconciler.core.plan import Plan
 
 SYMBOLS: dict[str, tuple[str, str]] = {
     "create": ("+", "green"),

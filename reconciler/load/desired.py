@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from reconciler import fingerprint as fp
-from reconciler.config import GCS_SCHEME, JobConfig, RepoConfig, Target
-from reconciler.datacache import DatasetCache
-from reconciler.datasets import (
+from reconciler.core import fingerprint as fp
+from reconciler.errors import ConfigError, Problem, display_path
+from reconciler.load.config import GCS_SCHEME, JobConfig, RepoConfig, Target
+from reconciler.load.datacache import DatasetCache
+from reconciler.load.datasets import (
     HASH_LENGTH,
     DatasetInfo,
     DatasetReport,
@@ -19,7 +20,6 @@ from reconciler.datasets import (
     inspect_dataset,
     leakage,
 )
-from reconciler.errors import ConfigError, Problem, display_path
 from reconciler.reference import BATCH_SIZE, RECOMMENDED_TRAIN_STEPS
 
 STATE_DIR = ".reconciler"

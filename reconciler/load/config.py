@@ -18,9 +18,9 @@ from pydantic import (
     ValidationError,
 )
 
-from reconciler import labels as managed
+from reconciler.core import labels as managed
 from reconciler.errors import ConfigError, Location, Problem, display_path
-from reconciler.yamlsource import Document, KeyPath, YamlProblem, load_documents
+from reconciler.load.yamlsource import Document, KeyPath, YamlProblem, load_documents
 
 CONFIG_DIR = "configs"
 SETTINGS_FILE = "reconciler.yaml"

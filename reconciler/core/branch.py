@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from reconciler import diff
-from reconciler.actions import Change
-from reconciler.desired import Desired
+from reconciler.core import diff
+from reconciler.core.actions import Change
+from reconciler.load.desired import Desired
 
 BranchKind = Literal["added", "removed", "retune", "update"]
 _WORDS = {"added": "added", "removed": "removed", "retune": "re-tune", "update": "update"}

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from reconciler import diff
-from reconciler import labels as managed
-from reconciler.actions import (
+from reconciler.core import diff
+from reconciler.core import labels as managed
+from reconciler.core.actions import (
     Action,
     Create,
     Drift,
@@ -21,11 +21,11 @@ from reconciler.actions import (
     Running,
     Update,
 )
-from reconciler.desired import Desired, DesiredJob
+from reconciler.core.fingerprint import digest, metadata_digest
+from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.errors import Problem
-from reconciler.fingerprint import digest, metadata_digest
-from reconciler.launch import LaunchSpec, build_launch
-from reconciler.state import JobState, Observed, ObservedJob, ObservedModel
+from reconciler.kinds.pipeline import LaunchSpec, build_launch
+from reconciler.load.desired import Desired, DesiredJob
 
 PLAN_FORMAT_VERSION = 1
 # Actions that change something when applied; the rest only report.

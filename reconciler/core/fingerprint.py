@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.config import JobSpec
-from reconciler.datasets import DatasetInfo
+from reconciler.load.config import JobSpec
+from reconciler.load.datasets import DatasetInfo
 from reconciler.reference import TEMPLATE_URIS
 
 WEIGHT_FIELDS = (

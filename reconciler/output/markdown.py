@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.actions import Action, Change, Create, Drift, Retune
-from reconciler.branch import BranchChange, describe
+from reconciler.core.actions import Action, Change, Create, Drift, Retune
+from reconciler.core.branch import BranchChange, describe
+from reconciler.core.plan import Plan
 from reconciler.errors import Problem
-from reconciler.plan import Plan
-from reconciler.render import summary
+from reconciler.output.text import summary
 
 COMMENT_LIMIT = 65_536
 # Room for the workflow's marker and footer around the plan.

@@ -1,0 +1,1 @@
+"""Reading the desired state: configs, YAML with positions, datasets and their cache."""

@@ -1,0 +1,1 @@
+"""Renderings of one Plan: terminal text, JSON, Markdown, GitHub annotations."""
