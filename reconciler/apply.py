@@ -8,10 +8,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.backends.base import Backend
-from reconciler.core.actions import Action, Create, Drift, ModelPatch, Orphan, Retune, Update
+from reconciler.core.actions import (
+    Action,
+    Create,
+    DriftRelaunch,
+    DriftRestore,
+    Failed,
+    Launching,
+    Noop,
+    Orphan,
+    Patching,
+    Retune,
+    Running,
+    Update,
+)
 from reconciler.core.plan import Plan
 from reconciler.errors import TuneopsError
-from reconciler.kinds.pipeline import LaunchSpec
 from reconciler.storage import Storage
 
 
@@ -22,8 +34,8 @@ class Outcome:
     result: str
     detail: str
     ok: bool = True
-    # Set for launches, so `apply --wait` can follow the job.
-    location: str = ""
+    # The launched job's resource name, so `apply --wait` can follow it.
+    resource: str = ""
     job_id: str = ""
 
 
@@ -33,6 +45,9 @@ class ApplyOptions:
     prune: bool = False
 
 
+Step = Callable[[], Outcome]
+
+
 @dataclass(frozen=True)
 class _Executor:
     backend: Backend
@@ -40,7 +55,8 @@ class _Executor:
     root: Path
     prune: bool
 
-    def launch(self, action: Create | Retune | Drift, launch: LaunchSpec) -> Outcome:
+    def launch(self, action: Launching) -> Outcome:
+        launch = action.launch
         for upload in launch.uploads:
             self.storage.upload(self.root / upload.source, upload.destination)
         cancelled = []
@@ -51,9 +67,10 @@ class _Executor:
         created, job = self.backend.create(launch)
         detail = job.job_id + (f" (cancelled {', '.join(cancelled)})" if cancelled else "")
         return Outcome(action.name, action.action, created.value, detail,
-                       location=launch.location, job_id=job.job_id)
+                       resource=job.resource, job_id=job.job_id)
 
-    def update(self, action: Update | Drift, patch: ModelPatch) -> Outcome:
+    def update(self, action: Patching) -> Outcome:
+        patch = action.patch
         self.backend.update_model(patch.model, display_name=patch.display_name,
                                   description=patch.description, labels=patch.labels)
         return Outcome(action.name, action.action, "updated", patch.model)
@@ -67,20 +84,22 @@ class _Executor:
                        f"{len(action.models)} model(s) deleted, {len(action.jobs)} job(s) "
                        "cancelled; finished jobs are kept as history")
 
-    def step(self, action: Action) -> Callable[[], Outcome] | None:
+    def step(self, action: Action) -> Step | None:
         """The work an action needs, or None for actions that only report."""
-        if isinstance(action, Create | Retune | Drift) and action.launch is not None:
-            launch = action.launch
-            return lambda: self.launch(action, launch)
-        if isinstance(action, Update | Drift) and action.patch is not None:
-            patch = action.patch
-            return lambda: self.update(action, patch)
-        if isinstance(action, Orphan) and self.prune:
-            return lambda: self.prune_orphan(action)
-        return None
+        match action:
+            case Create() | Retune() | DriftRelaunch():
+                return lambda: self.launch(action)
+            case Update() | DriftRestore():
+                return lambda: self.update(action)
+            case Orphan():
+                return (lambda: self.prune_orphan(action)) if self.prune else None
+            case Noop() | Running() | Failed():
+                return None
+            case _:
+                raise TypeError(f"apply does not know the action {action!r}")
 
 
-def _run(action: Action, work: Callable[[], Outcome]) -> Outcome:
+def _run(action: Action, work: Step) -> Outcome:
     try:
         return work()
     except TuneopsError as error:

@@ -17,9 +17,10 @@ from reconciler.commands.status import Output as StatusOutput
 from reconciler.commands.status import status_command
 from reconciler.commands.validate import Output as ValidateOutput
 from reconciler.commands.validate import validate
-from reconciler.connect import STATE_DIR, emulator_state_dir
+from reconciler.connect import emulator_state_dir
 from reconciler.errors import ConfigError, TuneopsError
 from reconciler.gitrepo import find_root
+from reconciler.layout import STATE_DIR
 
 EXIT_ERROR = 1
 EXIT_UNEXPECTED = 3
@@ -136,9 +137,9 @@ def status_cmd(output: Annotated[StatusOutput, typer.Option("--output", "-o")] =
 @app.command("schema")
 def schema_cmd() -> None:
     """The JSON Schema of a job document, for editors."""
-    from reconciler.load.config import JobSpec  # noqa: PLC0415
+    from reconciler.kinds import job_schema  # noqa: PLC0415
 
-    print(json.dumps(JobSpec.model_json_schema(), indent=2))
+    print(json.dumps(job_schema(), indent=2))
 
 
 @emulator_app.command("serve")

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.backends.vertex import VertexBackend
+from reconciler.core.desired import Target
 from reconciler.errors import TuneopsError
-from reconciler.load.config import Target
+from reconciler.layout import STATE_DIR
 from reconciler.storage import Storage
 
-STATE_DIR = ".reconciler"
 API_ENDPOINT_ENV = "TUNEOPS_API_ENDPOINT"
 STORAGE_ENDPOINT_ENV = "TUNEOPS_STORAGE_ENDPOINT"
 JOB_SECONDS_ENV = "TUNEOPS_EMULATOR_JOB_SECONDS"

@@ -16,8 +16,7 @@ TERMINAL = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED)
 @dataclass(frozen=True)
 class Followed:
     name: str
-    location: str
-    job_id: str
+    resource: str
 
 
 def follow(backend: Backend, jobs: Sequence[Followed], *, timeout: float, interval: float,
@@ -30,7 +29,7 @@ def follow(backend: Backend, jobs: Sequence[Followed], *, timeout: float, interv
     while True:
         for job in jobs:
             if job.name not in latest or latest[job.name].state not in TERMINAL:
-                latest[job.name] = backend.get(job.location, job.job_id)
+                latest[job.name] = backend.get(job.resource)
         on_poll(latest)
         if all(observed.state in TERMINAL for observed in latest.values()):
             return latest

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from reconciler.errors import TuneopsError
-from reconciler.load.config import CONFIG_DIR
+from reconciler.layout import CONFIG_DIR
 
 
 def _repo(start: Path) -> Any:

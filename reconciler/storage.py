@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reconciler.core.desired import GCS_SCHEME
 from reconciler.errors import BackendError
-from reconciler.load.config import GCS_SCHEME
 
 
 def split_uri(uri: str) -> tuple[str, str]:

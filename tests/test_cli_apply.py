@@ -60,7 +60,7 @@ def test_changed_train_steps_retunes_only_that_job(repo: Repo) -> None:
     applied = repo.cli()
     assert applied.code == 0
     assert len(repo.job_ids()) == 3
-    assert retune["pipeline_job_id"] in repo.job_ids()
+    assert retune["job_id"] in repo.job_ids()
 
 
 def test_label_or_display_name_change_updates_without_retune(repo: Repo) -> None:

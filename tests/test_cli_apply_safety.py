@@ -63,7 +63,7 @@ def test_repeated_apply_converges_under_faults(repo: Repo) -> None:
 def test_saved_plan_is_applied_exactly(repo: Repo, tmp_path: Path) -> None:
     saved = tmp_path / "plan.json"
     assert repo.run("plan", "--out", str(saved)).code == 0
-    planned = {a["pipeline_job_id"] for a in json.loads(saved.read_text())["actions"]}
+    planned = {a["job_id"] for a in json.loads(saved.read_text())["actions"]}
     result = repo.run("apply", str(saved))
     assert result.code == 0, result.err
     assert set(repo.job_ids()) == planned
@@ -108,7 +108,7 @@ def test_one_rejected_job_does_not_stop_the_others(repo: Repo, tmp_path: Path) -
     assert result.code == 1
     assert "failed" in result.out
     assert "Apply: 1 done, 1 failed." in result.out
-    assert repo.job_ids() == [data["actions"][1]["pipeline_job_id"]]
+    assert repo.job_ids() == [data["actions"][1]["job_id"]]
 
 
 def test_detailed_exitcode(repo: Repo) -> None:
@@ -141,9 +141,9 @@ def test_model_deleted_outside_git_is_drift_and_retunes(repo: Repo) -> None:
     planned = plan_json(repo)["bigquery-snippets"]
     assert planned["action"] == "drift"
     assert "deleted outside git" in planned["reason"]
-    assert planned["pipeline_job_id"].endswith("-r2")
+    assert planned["job_id"].endswith("-r2")
     assert repo.cli().code == 0
-    assert planned["pipeline_job_id"] in repo.job_ids()
+    assert planned["job_id"] in repo.job_ids()
 
 
 def test_model_edited_outside_git_is_drift_and_restored(repo: Repo) -> None:
@@ -182,7 +182,7 @@ def test_retune_cancels_the_superseded_running_job(repo: Repo) -> None:
     assert repo.cli().code == 0
     states = {job.name.rsplit("/", 1)[-1]: job.state.name for job in repo.emulator.jobs()}
     assert states[old] == "PIPELINE_STATE_CANCELLING"
-    assert states[planned["pipeline_job_id"]] == "PIPELINE_STATE_PENDING"
+    assert states[planned["job_id"]] == "PIPELINE_STATE_PENDING"
 
 
 def test_cancel_superseded_false_keeps_the_old_job_running(repo: Repo) -> None:

@@ -163,5 +163,9 @@ def test_schema_is_committed_and_current(capsys: pytest.CaptureFixture[str]) -> 
     printed = json.loads(capsys.readouterr().out)
     committed = Path(__file__).resolve().parent.parent / "schema/job.schema.json"
     assert printed == json.loads(committed.read_text())
-    assert printed["additionalProperties"] is False
-    assert "train_steps" in printed["properties"]
+    assert printed["discriminator"]["propertyName"] == "kind"
+    pipeline = printed["$defs"]["PipelineSpec"]
+    assert printed["discriminator"]["mapping"]["pipeline"] == "#/$defs/PipelineSpec"
+    assert pipeline["additionalProperties"] is False
+    assert "train_steps" in pipeline["properties"]
+    assert pipeline["properties"]["kind"]["default"] == "pipeline"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ConfigError, Location, Problem
-from reconciler.load.config import JobSpec, cross_field_problems, load_config
+from reconciler.kinds.pipeline import PIPELINE, PipelineSpec
+from reconciler.load.config import load_config
 
 SETTINGS = "configs/reconciler.yaml"
 JOB = "configs/job.yaml"
@@ -59,7 +60,7 @@ def only_problem(root: Path) -> Problem:
     return found[0]
 
 
-def spec_of(root: Path, job_text: str) -> JobSpec:
+def spec_of(root: Path, job_text: str) -> PipelineSpec:
     write(root, JOB, job_text)
     (job,) = load_config(root).jobs
     return job.spec
@@ -171,7 +172,7 @@ def test_cmek_from_defaults_europe_west4_located_at_key_in_job(root: Path) -> No
 )
 def test_allowed_combinations_have_no_problem(root: Path, job_text: str) -> None:
     spec = spec_of(root, job_text)
-    assert cross_field_problems(spec) == []
+    assert PIPELINE.problems(spec) == []
 
 
 def test_strict_types_reject_quoted_integer(root: Path) -> None:
@@ -267,7 +268,8 @@ def test_no_configs_directory(tmp_path: Path) -> None:
     [("", "snippets"), ("model_display_name: Pretty name\n", "Pretty name")],
 )
 def test_display_name_defaults_to_name(root: Path, extra: str, display_name: str) -> None:
-    assert spec_of(root, BASE_JOB + extra).display_name == display_name
+    spec = spec_of(root, BASE_JOB + extra)
+    assert PIPELINE.metadata(spec)["model_display_name"] == display_name
 
 
 @pytest.mark.parametrize(

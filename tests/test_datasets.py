@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from reconciler.core.desired import Role
 from reconciler.errors import Location, Problem
+from reconciler.kinds.pipeline_datasets import FORMATS
 from reconciler.load.datasets import (
     HASH_LENGTH,
     MAX_ERRORS_PER_FILE,
     DatasetReport,
-    Role,
     inspect_dataset,
 )
 
@@ -42,7 +43,7 @@ def inspect(tmp_path: Path, content: str | bytes, task: str = "code-generation",
     if isinstance(content, str):
         content = content.encode("utf-8")
     path.write_bytes(content)
-    return inspect_dataset(path, SHOWN, "datasets/train.jsonl", task, role)
+    return inspect_dataset(path, SHOWN, "datasets/train.jsonl", FORMATS[task, role], role)
 
 
 def content_hash(tmp_path: Path, content: str | bytes, task: str = "code-generation") -> str:

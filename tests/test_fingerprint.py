@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from reconciler.core import labels as managed
-from reconciler.core.fingerprint import (
-    FINGERPRINT_LENGTH,
+from reconciler.core.desired import Dataset, DesiredJob, Target
+from reconciler.core.fingerprint import FINGERPRINT_LENGTH
+from reconciler.core.fingerprint import fingerprint as digest_inputs
+from reconciler.kinds.pipeline import (
+    PIPELINE,
+    TEMPLATE_URIS,
     WEIGHT_FIELDS,
+    PipelineSpec,
     canonical_inputs,
-    fingerprint,
-    metadata,
-    weight_inputs,
+    observed_inputs,
 )
-from reconciler.kinds.pipeline import build_launch, observed_inputs
-from reconciler.load.config import JobSpec
-from reconciler.load.datasets import DatasetInfo
-from reconciler.load.desired import DesiredJob
-from reconciler.reference import TEMPLATE_URIS
 
-TRAIN = DatasetInfo("datasets/train.jsonl", "a" * 40, 600)
-EVALUATION = DatasetInfo("datasets/eval.jsonl", "b" * 40, 100)
+TRAIN = Dataset("datasets/train.jsonl", "training", "a" * 40, 600, path="datasets/train.jsonl")
+EVALUATION = Dataset("datasets/eval.jsonl", "evaluation", "b" * 40, 100,
+                     path="datasets/eval.jsonl")
 CMEK = "projects/p/locations/us-central1/keyRings/k/cryptoKeys/c"
 BASE_SPEC: dict[str, Any] = {
     "name": "snippets",
@@ -35,12 +35,23 @@ BASE_SPEC: dict[str, Any] = {
 EXPECTED_FINGERPRINT = "84a7bb138e27d39dabb0e46b659fcf3f40bb73ac"
 
 
-def spec(**changes: Any) -> JobSpec:
-    return JobSpec.model_validate({**BASE_SPEC, **changes})
+def spec(**changes: Any) -> PipelineSpec:
+    return PipelineSpec.model_validate({**BASE_SPEC, **changes})
 
 
-def fingerprint_of(job: JobSpec, dataset: DatasetInfo = TRAIN,
-                   evaluation: DatasetInfo | None = EVALUATION) -> str:
+def weight_inputs(job: PipelineSpec, dataset: Dataset, evaluation: Dataset | None
+                  ) -> dict[str, Any]:
+    datasets = {"training": dataset, **({"evaluation": evaluation} if evaluation else {})}
+    return PIPELINE.weight_inputs(job, datasets)  # type: ignore[arg-type]
+
+
+def fingerprint(values: dict[str, Any]) -> str:
+    """The fingerprint of any spelling of the inputs, as a launched job reads back."""
+    return digest_inputs(canonical_inputs(values))
+
+
+def fingerprint_of(job: PipelineSpec, dataset: Dataset = TRAIN,
+                   evaluation: Dataset | None = EVALUATION) -> str:
     return fingerprint(weight_inputs(job, dataset, evaluation))
 
 
@@ -80,28 +91,29 @@ def test_task_change_changes_template_and_model_inputs() -> None:
 @pytest.mark.parametrize(
     ("dataset", "evaluation"),
     [
-        pytest.param(DatasetInfo(TRAIN.uri, "c" * 40, TRAIN.examples), EVALUATION,
+        pytest.param(replace(TRAIN, content_hash="c" * 40), EVALUATION,
                      id="dataset-hash"),
-        pytest.param(TRAIN, DatasetInfo(EVALUATION.uri, "c" * 40, EVALUATION.examples),
+        pytest.param(TRAIN, replace(EVALUATION, content_hash="c" * 40),
                      id="evaluation-dataset-hash"),
     ],
 )
-def test_dataset_content_hash_changes_fingerprint(dataset: DatasetInfo,
-                                                  evaluation: DatasetInfo) -> None:
+def test_dataset_content_hash_changes_fingerprint(dataset: Dataset,
+                                                  evaluation: Dataset) -> None:
     assert fingerprint_of(spec(), dataset, evaluation) != BASE_FINGERPRINT
 
 
 @pytest.mark.parametrize(
     ("dataset", "evaluation"),
     [
-        pytest.param(DatasetInfo("gs://b/other-path.jsonl", TRAIN.content_hash, 5), EVALUATION,
+        pytest.param(Dataset("gs://b/other-path.jsonl", "training", TRAIN.content_hash, 5),
+                     EVALUATION,
                      id="dataset-path-and-count"),
-        pytest.param(TRAIN, DatasetInfo("datasets/x.jsonl", EVALUATION.content_hash, 11),
+        pytest.param(TRAIN, replace(EVALUATION, uri="datasets/x.jsonl", examples=11),
                      id="evaluation-path-and-count"),
     ],
 )
-def test_dataset_path_is_not_a_weight_input(dataset: DatasetInfo,
-                                            evaluation: DatasetInfo) -> None:
+def test_dataset_path_is_not_a_weight_input(dataset: Dataset,
+                                            evaluation: Dataset) -> None:
     assert fingerprint_of(spec(), dataset, evaluation) == BASE_FINGERPRINT
 
 
@@ -202,7 +214,7 @@ def test_canonical_inputs_keeps_none() -> None:
 
 
 def test_metadata_is_what_fingerprint_leaves_out() -> None:
-    meta = metadata(spec(labels={"z": "1", "a": "2"}))
+    meta = PIPELINE.metadata(spec(labels={"z": "1", "a": "2"}))
     assert meta == {"model_display_name": "snippets", "description": "",
                     "labels": {"a": "2", "z": "1"}}
     assert list(meta["labels"]) == ["a", "z"]
@@ -229,12 +241,12 @@ def test_launched_job_reads_back_to_the_same_fingerprint(changes: dict[str, Any]
     evaluation = EVALUATION if job_spec.evaluation_data_uri else None
     inputs = weight_inputs(job_spec, TRAIN, evaluation)
     job = DesiredJob(
-        name=job_spec.name, source="configs/job.yaml:1:1", task=job_spec.task,
-        tuning_location=job_spec.tuning_location, inputs=inputs, metadata=metadata(job_spec),
-        fingerprint=fingerprint(inputs), tensorboard_resource_id=None, dataset=TRAIN,
-        evaluation=evaluation, dataset_path=TRAIN.uri,
-        evaluation_path=evaluation.uri if evaluation else None)
-    launch = build_launch(job, project="p", staging_bucket="gs://b/s", commit="c" * 40)
+        name=job_spec.name, kind="pipeline", source="configs/job.yaml:1:1",
+        location=job_spec.tuning_location, inputs=inputs, metadata=PIPELINE.metadata(job_spec),
+        fingerprint=fingerprint(inputs), datasets=(TRAIN, *([evaluation] if evaluation else [])),
+        spec=job_spec)
+    launch = PIPELINE.launch(job, Target("p", local=False, staging_bucket="gs://b/s"),
+                             commit="c" * 40, attempt=1)
     read_back = observed_inputs(template_uri=launch.template_uri, location=launch.location,
                                 parameters=_protobuf_numbers(launch.parameters),
                                 labels=launch.labels)

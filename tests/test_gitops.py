@@ -117,7 +117,7 @@ def test_markdown_plan_has_table_details_and_apply_hint(repo: Repo) -> None:
 def _big_plan(jobs: int) -> Plan:
     actions = tuple(
         Update(name=f"job-{index:04d}", reason="Model metadata differs: labels",
-               pipeline_job_id=f"job-{index:04d}-0123456789ab",
+               job_id=f"job-{index:04d}-0123456789ab",
                patch=ModelPatch(model="m", display_name="d", description="", labels={}),
                changes=tuple(Change(f"labels.key{k}", "x" * 40, "y" * 40, False)
                              for k in range(5)))
@@ -137,7 +137,7 @@ def test_markdown_for_1000_jobs_fits_a_github_comment() -> None:
 
 def test_markdown_lists_changing_jobs_before_unchanged_ones() -> None:
     big = _big_plan(3)
-    noop = Noop(name="aaa", reason="up to date", pipeline_job_id="aaa-1", model="m")
+    noop = Noop(name="aaa", reason="up to date", job_id="aaa-1", model="m")
     text = render(Plan(actions=(noop, *big.actions), warnings=(), desired_digest="d",
                        observed_digest="o"))
     assert text.index("`job-0000`") < text.index("`aaa`")

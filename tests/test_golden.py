@@ -60,11 +60,11 @@ def _planned(repo: Repo) -> dict[str, tuple[str, str, str | None, str]]:
     for action in json.loads(result.out)["actions"]:
         labels = action["launch"]["labels"]
         found[action["name"]] = (labels["tuneops-fingerprint"], labels["tuneops-dataset"],
-                                 labels.get("tuneops-eval-dataset"), action["pipeline_job_id"])
+                                 labels.get("tuneops-eval-dataset"), action["job_id"])
     return found
 
 
-@pytest.mark.parametrize("explicit_kind", [False], ids=["default-kind"])
+@pytest.mark.parametrize("explicit_kind", [False, True], ids=["default-kind", "kind-pipeline"])
 def test_fingerprints_and_dataset_hashes_never_change(repo: Repo, explicit_kind: bool) -> None:
     repo.write("configs/more.yaml", MORE_JOBS)
     if explicit_kind:

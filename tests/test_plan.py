@@ -13,7 +13,8 @@ from reconciler.core import labels as managed
 from reconciler.core.actions import (
     Change,
     Create,
-    Drift,
+    DriftRelaunch,
+    DriftRestore,
     Failed,
     Noop,
     Orphan,
@@ -21,14 +22,12 @@ from reconciler.core.actions import (
     Running,
     Update,
 )
-from reconciler.core.fingerprint import fingerprint, metadata, metadata_digest, weight_inputs
+from reconciler.core.desired import Dataset, Desired, DesiredJob, Target
+from reconciler.core.fingerprint import fingerprint, metadata_digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.core.plan import Plan, PlanOptions, plan
 from reconciler.errors import Location, Problem, TuneopsError
-from reconciler.kinds.pipeline import pipeline_job_id
-from reconciler.load.config import JobSpec, Target
-from reconciler.load.datasets import DatasetInfo
-from reconciler.load.desired import Desired, DesiredJob
+from reconciler.kinds.pipeline import PIPELINE, PipelineSpec, pipeline_job_id
 from reconciler.output import planfile
 
 TARGET = Target(project="tuneops-local", local=True, staging_bucket="gs://tuneops-local/staging")
@@ -39,14 +38,14 @@ def job(name: str = "snippets", *, dataset_hash: str = "a" * 40, **spec: Any) ->
     """A desired job as load_desired would build it from a config with these keys."""
     values = {"name": name, "task": "code-generation", "dataset_uri": f"datasets/{name}.jsonl",
               "labels": {"team": "data"}, **spec}
-    job_spec = JobSpec.model_validate(values)
-    dataset = DatasetInfo(job_spec.dataset_uri, dataset_hash, 600)
-    inputs = weight_inputs(job_spec, dataset, None)
+    job_spec = PipelineSpec.model_validate(values)
+    dataset = Dataset(job_spec.dataset_uri, "training", dataset_hash, 600,
+                      path=job_spec.dataset_uri)
+    inputs = PIPELINE.weight_inputs(job_spec, {"training": dataset})
     return DesiredJob(
-        name=name, source=f"configs/{name}.yaml:1:1", task=job_spec.task,
-        tuning_location=job_spec.tuning_location, inputs=inputs, metadata=metadata(job_spec),
-        fingerprint=fingerprint(inputs), tensorboard_resource_id=None, dataset=dataset,
-        evaluation=None, dataset_path=job_spec.dataset_uri, evaluation_path=None)
+        name=name, kind="pipeline", source=f"configs/{name}.yaml:1:1",
+        location=job_spec.tuning_location, inputs=inputs, metadata=PIPELINE.metadata(job_spec),
+        fingerprint=fingerprint(inputs), datasets=(dataset,), spec=job_spec)
 
 
 def desired(*jobs: DesiredJob, cancel_superseded: bool = True,
@@ -60,7 +59,7 @@ def ran(of: DesiredJob, state: JobState = JobState.SUCCEEDED, *, attempt: int = 
     """The pipeline job tuneops launched for `of`, as the backend reports it."""
     job_id = pipeline_job_id(of.name, of.fingerprint, attempt)
     return ObservedJob(
-        job_id=job_id, resource=f"{LOCATION}/pipelineJobs/{job_id}", name=of.name,
+        kind="pipeline", job_id=job_id, resource=f"{LOCATION}/pipelineJobs/{job_id}", name=of.name,
         fingerprint=of.fingerprint, state=state, create_time=f"2026-01-01T00:{minute:02d}:00Z",
         inputs=dict(of.inputs),
         metadata={**of.metadata, "description": "", "labels": dict(of.metadata["labels"])},
@@ -132,13 +131,13 @@ def test_action_kind(scenario: str) -> None:
     action = only(plan(wanted, observed, options))
     assert action.action == kind
     assert action.name == "snippets"
-    assert action.pipeline_job_id == job_id
+    assert action.job_id == job_id
 
 
 def test_create_carries_the_launch() -> None:
     action = only(plan(desired(CURRENT), Observed()))
     assert isinstance(action, Create)
-    assert action.launch.pipeline_job_id == action.pipeline_job_id
+    assert action.launch.pipeline_job_id == action.job_id
     assert action.launch.labels[managed.FINGERPRINT] == CURRENT.fingerprint
     assert action.changes == ()
 
@@ -214,9 +213,7 @@ def test_drift_restores_model_edited_outside_git() -> None:
     live = model(CURRENT, display_name="renamed in console", written=("snippets",
                                                                       {"team": "data"}))
     action = only(plan(desired(CURRENT), Observed(jobs=(ran(CURRENT),), models=(live,))))
-    assert isinstance(action, Drift)
-    assert action.launch is None
-    assert action.patch is not None
+    assert isinstance(action, DriftRestore)
     assert action.patch.display_name == "snippets"
     assert [c.field for c in action.changes] == ["model_display_name"]
 
@@ -241,7 +238,7 @@ def test_running_retry_wins_over_earlier_failure() -> None:
     action = only(plan(desired(CURRENT), Observed(jobs=history),
                        PlanOptions(retry_failed=True)))
     assert isinstance(action, Running)
-    assert action.pipeline_job_id == history[1].job_id
+    assert action.job_id == history[1].job_id
 
 
 @pytest.mark.parametrize("state", [JobState.FAILED, JobState.CANCELLED])
@@ -258,14 +255,13 @@ def test_retry_failed_relaunches_with_new_suffix(failures: int, suffix: str) -> 
                     for n in range(1, failures + 1))
     action = only(plan(desired(CURRENT), Observed(jobs=history), PlanOptions(retry_failed=True)))
     assert isinstance(action, Retune)
-    assert action.pipeline_job_id == pipeline_job_id("snippets", CURRENT.fingerprint) + suffix
-    assert action.launch.pipeline_job_id == action.pipeline_job_id
+    assert action.job_id == pipeline_job_id("snippets", CURRENT.fingerprint) + suffix
+    assert action.launch.pipeline_job_id == action.job_id
 
 
 def test_deleted_model_tunes_again_with_new_suffix() -> None:
     action = only(plan(desired(CURRENT), Observed(jobs=(ran(CURRENT),))))
-    assert isinstance(action, Drift)
-    assert action.launch is not None
+    assert isinstance(action, DriftRelaunch)
     assert action.launch.pipeline_job_id.endswith("-r2")
     assert ran(CURRENT).job_id in action.reason
 
@@ -281,7 +277,7 @@ def test_orphans_for_names_gone_from_configs() -> None:
     orphans = [a for a in actions if isinstance(a, Orphan)]
     assert [o.name for o in orphans] == ["old-model", "old-running"]
     assert orphans[0].models == (f"{LOCATION}/models/7",)
-    assert orphans[0].pipeline_job_id == ran(gone).job_id
+    assert orphans[0].job_id == ran(gone).job_id
     assert orphans[1].jobs == (ran(running).resource,)
     assert orphans[1].models == ()
 
@@ -299,7 +295,7 @@ def test_orphan_names_its_latest_job_whatever_the_listing_order() -> None:
     jobs = (ran(gone_later, minute=9), ran(gone, minute=1))
     for listed in (jobs, jobs[::-1]):
         (orphan,) = plan(desired(), Observed(jobs=listed, models=(model(gone),))).actions
-        assert orphan.pipeline_job_id == ran(gone_later).job_id
+        assert orphan.job_id == ran(gone_later).job_id
 
 
 def test_orphan_resources_do_not_depend_on_listing_order() -> None:

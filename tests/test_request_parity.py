@@ -14,8 +14,9 @@ from typing import Any
 
 from google.cloud.aiplatform_v1 import PipelineJob
 
-from reconciler.backends.vertex import pipeline_job
-from reconciler.kinds.pipeline import build_launch
+from reconciler.backends.pipeline import pipeline_job
+from reconciler.core.desired import Target
+from reconciler.kinds.pipeline import PIPELINE
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
 from tests.conftest import Repo
@@ -38,8 +39,8 @@ def rest_body(repo: Repo, name: str) -> dict[str, Any]:
     """The JSON the REST API would receive: proto field names in lowerCamelCase."""
     desired = build_desired(load_config(repo.root))
     job = next(job for job in desired.jobs if job.name == name)
-    launch = build_launch(job, project="my-project", staging_bucket="gs://bucket/tuneops",
-                          commit="")
+    target = Target(project="my-project", local=False, staging_bucket="gs://bucket/tuneops")
+    launch = PIPELINE.launch(job, target, commit="", attempt=1)
     body: dict[str, Any] = json.loads(PipelineJob.to_json(PipelineJob(pipeline_job(launch))))
     return body
 
@@ -60,7 +61,9 @@ def test_code_generation_request(repo: Repo) -> None:
     assert parameters["learning_rate_multiplier"] == 1
     assert parameters["evaluation_interval"] == 10
     assert parameters["enable_early_stopping"] is True
-    assert parameters["tensorboard_resource_id"] == "123"
+    # The SDK sends the full resource name in the tuning location; a bare id is expanded.
+    assert parameters["tensorboard_resource_id"] == (
+        "projects/my-project/locations/us-central1/tensorboards/123")
     assert parameters["dataset_uri"].startswith("gs://bucket/tuneops/datasets/")
     assert parameters["evaluation_data_uri"].startswith("gs://bucket/tuneops/datasets/")
     assert "encryptionSpec" not in body

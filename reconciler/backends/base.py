@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Protocol
 
+from reconciler.backends.calls import Created
 from reconciler.core.observed import Observed, ObservedJob
-from reconciler.kinds.pipeline import LaunchSpec
-
-
-class Created(StrEnum):
-    LAUNCHED = "launched"
-    # ALREADY_EXISTS for our deterministic id: an earlier or concurrent apply launched it.
-    ADOPTED = "adopted"
+from reconciler.kinds import Launch
 
 
 class Backend(Protocol):
     def observe(self) -> Observed:
         """All managed jobs and Models, in one filtered, paginated list per resource type."""
 
-    def create(self, launch: LaunchSpec) -> tuple[Created, ObservedJob]: ...
+    def create(self, launch: Launch) -> tuple[Created, ObservedJob]:
+        """Launches the request of the launch's kind, or adopts the job it already made."""
 
-    def get(self, location: str, job_id: str) -> ObservedJob: ...
+    def get(self, resource: str) -> ObservedJob: ...
 
     def cancel(self, resource: str) -> None: ...
 

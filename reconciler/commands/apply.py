@@ -11,12 +11,14 @@ from rich.console import Console
 from reconciler.apply import ApplyOptions, Outcome, apply
 from reconciler.commands.plan import make_plan
 from reconciler.connect import Connection, connect
+from reconciler.core.desired import Desired
 from reconciler.core.plan import Plan, desired_digest
 from reconciler.errors import TuneopsError
 from reconciler.follow import Followed, follow
 from reconciler.gitrepo import dirty_files
-from reconciler.load.config import CONFIG_DIR, RepoConfig, load_config
-from reconciler.load.desired import Desired, build_desired
+from reconciler.layout import CONFIG_DIR
+from reconciler.load.config import RepoConfig, load_config
+from reconciler.load.desired import build_desired
 from reconciler.output import planfile
 from reconciler.output import text as render
 
@@ -41,7 +43,7 @@ def _approved(desired: Desired, auto_approve: bool) -> bool:
 
 def _wait(outcomes: tuple[Outcome, ...], connection: Connection, timeout: float,
           console: Console) -> bool:
-    launched = [Followed(o.name, o.location, o.job_id) for o in outcomes if o.ok and o.job_id]
+    launched = [Followed(o.name, o.resource) for o in outcomes if o.ok and o.resource]
     if not launched:
         return True
     console.print(f"\nWaiting for {len(launched)} job(s) (timeout {timeout:g}s)...")

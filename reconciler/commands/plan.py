@@ -12,11 +12,13 @@ from rich.console import Console
 
 from reconciler.connect import Connection, connect
 from reconciler.core.branch import BranchChange, branch_changes, describe
+from reconciler.core.desired import Desired
 from reconciler.core.plan import Plan, PlanOptions, plan
 from reconciler.errors import ConfigError, TuneopsError
 from reconciler.gitrepo import export_tree, head_commit
-from reconciler.load.config import CONFIG_DIR, RepoConfig, load_config
-from reconciler.load.desired import Desired, build_desired
+from reconciler.layout import CONFIG_DIR
+from reconciler.load.config import RepoConfig, load_config
+from reconciler.load.desired import build_desired
 from reconciler.output import github, markdown, planfile
 from reconciler.output import text as render
 

@@ -26,9 +26,9 @@ def status_command(*, root: Path, output: Output, console: Console) -> int:
         console.print_json(json.dumps({"jobs": [asdict(j) for j in jobs],
                                        "models": [asdict(m) for m in models]}))
         return 0
-    table = Table("name", "pipeline job", "state", "fingerprint", "created", title="Jobs")
+    table = Table("name", "kind", "job", "state", "fingerprint", "created", title="Jobs")
     for job in jobs:
-        table.add_row(job.name, job.job_id, job.state.value, job.fingerprint[:12],
+        table.add_row(job.name, job.kind, job.job_id, job.state.value, job.fingerprint[:12],
                       job.create_time[:19])
     console.print(table)
     models_table = Table("name", "model", "display name", "fingerprint", title="Models")

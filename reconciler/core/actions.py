@@ -1,7 +1,8 @@
-"""The plan's vocabulary: a closed union of small frozen dataclasses, one per action kind.
+"""PURE: the plan's vocabulary, a closed union of small frozen dataclasses.
 
-Every action carries `name`, `action`, `reason`, `changes` and `pipeline_job_id`, so the
-renderers and the JSON schema treat them alike; the rest is what apply needs to execute it.
+Every action carries `name`, `action`, `reason`, `changes` and `job_id`, so the renderers and
+the JSON schema treat them alike; the rest is what apply needs to execute it. ACTION_KINDS is
+the one list of action kinds that the text, Markdown and JSON renderings read.
 """
 
 from __future__ import annotations
@@ -9,7 +10,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reconciler.kinds.pipeline import LaunchSpec
+from reconciler.kinds import Launch
+
+
+@dataclass(frozen=True)
+class ActionKind:
+    symbol: str
+    style: str
+    icon: str
+    # How the plan's summary line counts it ("2 to create").
+    summary: str
+    # Whether applying it changes something (the plan "has changes").
+    changes: bool
+    # Always counted in the summary, even at 0, as terraform does for add/change/destroy.
+    always_counted: bool = False
+
+
+ACTION_KINDS: dict[str, ActionKind] = {
+    "create": ActionKind("+", "green", "🟢", "to create", True, always_counted=True),
+    "retune": ActionKind("~", "yellow", "🟡", "to re-tune", True, always_counted=True),
+    "update": ActionKind("~", "cyan", "🔵", "to update", True, always_counted=True),
+    "drift": ActionKind("*", "red", "🔴", "drifted", True),
+    "noop": ActionKind("=", "dim", "⚪", "unchanged", False),
+    "running": ActionKind(">", "blue", "⏳", "running", False),
+    "failed": ActionKind("!", "red", "❌", "failed", False),
+    "orphan": ActionKind("-", "magenta", "🟣", "orphaned", False),
+}
 
 
 @dataclass(frozen=True)
@@ -37,20 +63,20 @@ class Create:
     action: Literal["create"] = "create"
     name: str
     reason: str
-    pipeline_job_id: str
-    launch: LaunchSpec
+    job_id: str
+    launch: Launch
     changes: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
 class Retune:
-    """A weight input changed (or the Model is gone, or a failed run is retried): launch anew."""
+    """A weight input changed, or a failed run is retried: launch anew."""
 
     action: Literal["retune"] = "retune"
     name: str
     reason: str
-    pipeline_job_id: str
-    launch: LaunchSpec
+    job_id: str
+    launch: Launch
     changes: tuple[Change, ...] = ()
     # Still-running jobs of a superseded fingerprint, cancelled before the launch.
     cancel: tuple[str, ...] = ()
@@ -58,27 +84,40 @@ class Retune:
 
 @dataclass(frozen=True, kw_only=True)
 class Update:
-    """Only metadata differs: patch the Model in place, no tuning."""
+    """Only metadata differs in git: patch the Model in place, no tuning."""
 
     action: Literal["update"] = "update"
     name: str
     reason: str
-    pipeline_job_id: str
+    job_id: str
     patch: ModelPatch
     changes: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
-class Drift:
-    """The Model of the current run was changed outside git: re-tune if gone, else restore."""
+class DriftRelaunch:
+    """The Model of a succeeded run was deleted outside git: tune that fingerprint again."""
 
     action: Literal["drift"] = "drift"
+    remedy: Literal["relaunch"] = "relaunch"
     name: str
     reason: str
-    pipeline_job_id: str
+    job_id: str
+    launch: Launch
     changes: tuple[Change, ...] = ()
-    launch: LaunchSpec | None = None
-    patch: ModelPatch | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DriftRestore:
+    """The Model was edited outside git: restore its metadata from git."""
+
+    action: Literal["drift"] = "drift"
+    remedy: Literal["restore"] = "restore"
+    name: str
+    reason: str
+    job_id: str
+    patch: ModelPatch
+    changes: tuple[Change, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,7 +125,7 @@ class Noop:
     action: Literal["noop"] = "noop"
     name: str
     reason: str
-    pipeline_job_id: str
+    job_id: str
     model: str
     changes: tuple[Change, ...] = ()
 
@@ -96,7 +135,7 @@ class Running:
     action: Literal["running"] = "running"
     name: str
     reason: str
-    pipeline_job_id: str
+    job_id: str
     state: str
     changes: tuple[Change, ...] = ()
 
@@ -108,7 +147,7 @@ class Failed:
     action: Literal["failed"] = "failed"
     name: str
     reason: str
-    pipeline_job_id: str
+    job_id: str
     error: str
     changes: tuple[Change, ...] = ()
 
@@ -120,11 +159,14 @@ class Orphan:
     action: Literal["orphan"] = "orphan"
     name: str
     reason: str
-    pipeline_job_id: str | None
+    job_id: str | None
     # Running jobs (cancelled by --prune) and Models (deleted by --prune).
     jobs: tuple[str, ...]
     models: tuple[str, ...]
     changes: tuple[Change, ...] = ()
 
 
-Action = Create | Retune | Update | Drift | Noop | Running | Failed | Orphan
+Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed
+          | Orphan)
+Launching = Create | Retune | DriftRelaunch
+Patching = Update | DriftRestore

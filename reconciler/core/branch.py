@@ -8,7 +8,7 @@ from typing import Literal
 
 from reconciler.core import diff
 from reconciler.core.actions import Change
-from reconciler.load.desired import Desired
+from reconciler.core.desired import Desired
 
 BranchKind = Literal["added", "removed", "retune", "update"]
 _WORDS = {"added": "added", "removed": "removed", "retune": "re-tune", "update": "update"}
@@ -32,7 +32,7 @@ def branch_changes(base: Desired, head: Desired) -> tuple[BranchChange, ...]:
             found.append(BranchChange(name, "removed"))
         else:
             old, new = before[name], after[name]
-            changes = diff.changes({**old.inputs, **old.metadata}, {**new.inputs, **new.metadata})
+            changes = diff.changes(old.inputs, old.metadata, new.inputs, new.metadata)
             if old.fingerprint != new.fingerprint:
                 found.append(BranchChange(name, "retune", changes))
             elif changes:

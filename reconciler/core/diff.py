@@ -1,4 +1,4 @@
-"""Field-level differences between what runs and what git says, via deepdiff."""
+"""PURE: field-level differences between what runs and what git says, via deepdiff."""
 
 from __future__ import annotations
 
@@ -8,24 +8,27 @@ from deepdiff import DeepDiff
 from deepdiff.helper import NotPresent
 
 from reconciler.core.actions import Change
-from reconciler.core.fingerprint import WEIGHT_FIELDS
 
 
 def _value(value: Any) -> Any:
     return None if isinstance(value, NotPresent) else value
 
 
-def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[Change, ...]:
-    """Every changed leaf, `labels.team` style, marked when it changes the tuned weights."""
+def _changes(before: dict[str, Any], after: dict[str, Any], *, forces_retune: bool
+             ) -> list[Change]:
+    if before == after:
+        return []  # DeepDiff costs far more than an equality check that is usually true
     diff = DeepDiff(before, after, ignore_numeric_type_changes=True, view="tree")
-    found = []
-    for report in diff.values():
-        for level in report:
-            path = level.path(output_format="list")
-            found.append(Change(
-                field=".".join(str(part) for part in path),
-                before=_value(level.t1),
-                after=_value(level.t2),
-                forces_retune=bool(path) and path[0] in WEIGHT_FIELDS,
-            ))
+    return [
+        Change(field=".".join(str(part) for part in level.path(output_format="list")),
+               before=_value(level.t1), after=_value(level.t2), forces_retune=forces_retune)
+        for report in diff.values() for level in report
+    ]
+
+
+def changes(before_inputs: dict[str, Any], before_metadata: dict[str, Any],
+            after_inputs: dict[str, Any], after_metadata: dict[str, Any]) -> tuple[Change, ...]:
+    """Every changed leaf, `labels.team` style; weight inputs force a re-tune, metadata not."""
+    found = (_changes(before_inputs, after_inputs, forces_retune=True)
+             + _changes(before_metadata, after_metadata, forces_retune=False))
     return tuple(sorted(found, key=lambda change: (not change.forces_retune, change.field)))

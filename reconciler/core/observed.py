@@ -1,4 +1,4 @@
-"""Observed state: the essence of what exists in Vertex AI, with server-owned noise dropped.
+"""PURE: observed state: the essence of what exists in Vertex AI, with server-owned noise dropped.
 
 Backends translate their API payloads into these values so that planning compares like with
 like and never sees a protobuf.
@@ -23,13 +23,10 @@ class JobState(StrEnum):
     def active(self) -> bool:
         return self in (JobState.PENDING, JobState.RUNNING)
 
-    @property
-    def unsuccessful(self) -> bool:
-        return self in (JobState.FAILED, JobState.CANCELLING, JobState.CANCELLED)
-
 
 @dataclass(frozen=True)
 class ObservedJob:
+    kind: str
     job_id: str
     resource: str
     name: str

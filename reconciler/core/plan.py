@@ -10,9 +10,11 @@ from functools import cached_property
 from reconciler.core import diff
 from reconciler.core import labels as managed
 from reconciler.core.actions import (
+    ACTION_KINDS,
     Action,
     Create,
-    Drift,
+    DriftRelaunch,
+    DriftRestore,
     Failed,
     ModelPatch,
     Noop,
@@ -21,15 +23,14 @@ from reconciler.core.actions import (
     Running,
     Update,
 )
+from reconciler.core.desired import Desired, DesiredJob
 from reconciler.core.fingerprint import digest, metadata_digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.errors import Problem
-from reconciler.kinds.pipeline import LaunchSpec, build_launch
-from reconciler.load.desired import Desired, DesiredJob
+from reconciler.kinds import Launch, kind_of
 
-PLAN_FORMAT_VERSION = 1
-# Actions that change something when applied; the rest only report.
-CHANGING = ("create", "retune", "update", "drift")
+# 2: actions carry `job_id` (was `pipeline_job_id`), and launches their `kind`.
+PLAN_FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        return any(action.action in CHANGING for action in self.actions)
+        return any(ACTION_KINDS[action.action].changes for action in self.actions)
 
 
 def _best(jobs: Sequence[ObservedJob]) -> ObservedJob:
@@ -65,18 +66,17 @@ def _best(jobs: Sequence[ObservedJob]) -> ObservedJob:
     return (active or succeeded or list(jobs))[-1]
 
 
-def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: int) -> LaunchSpec:
-    return build_launch(job, project=desired.target.project,
-                        staging_bucket=desired.target.staging_bucket,
-                        commit=options.commit, attempt=attempt)
+def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: int) -> Launch:
+    launch: Launch = kind_of(job.kind).launch(job, desired.target, options.commit, attempt)
+    return launch
 
 
 def _model_action(job: DesiredJob, decided: ObservedJob, model: ObservedModel) -> Action:
     live = {"model_display_name": model.display_name, "description": model.description,
             "labels": model.labels}
-    found = diff.changes(live, job.metadata)
+    found = diff.changes({}, live, {}, job.metadata)
     if not found:
-        return Noop(name=job.name, reason="up to date", pipeline_job_id=decided.job_id,
+        return Noop(name=job.name, reason="up to date", job_id=decided.job_id,
                     model=model.resource)
     display_name, user_labels = job.metadata["model_display_name"], job.metadata["labels"]
     patch = ModelPatch(
@@ -87,11 +87,11 @@ def _model_action(job: DesiredJob, decided: ObservedJob, model: ObservedModel) -
     fields = ", ".join(change.field for change in found)
     recorded = model.all_labels.get(managed.METADATA)
     if recorded is not None and recorded != metadata_digest(model.display_name, model.labels):
-        return Drift(name=job.name, reason=f"Model edited outside git ({fields}); apply "
-                     "restores it from git", pipeline_job_id=decided.job_id, patch=patch,
-                     changes=found)
+        return DriftRestore(name=job.name, reason=f"Model edited outside git ({fields}); apply "
+                            "restores it from git", job_id=decided.job_id, patch=patch,
+                            changes=found)
     return Update(name=job.name, reason=f"Model metadata differs: {fields}",
-                  pipeline_job_id=decided.job_id, patch=patch, changes=found)
+                  job_id=decided.job_id, patch=patch, changes=found)
 
 
 def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
@@ -99,36 +99,34 @@ def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
                 options: PlanOptions) -> Action:
     if not history:
         launch = _launch(job, desired, options, attempt=1)
-        return Create(name=job.name, reason="new job", pipeline_job_id=launch.pipeline_job_id,
-                      launch=launch)
+        return Create(name=job.name, reason="new job", job_id=launch.job_id, launch=launch)
     same = [observed for observed in history if observed.fingerprint == job.fingerprint]
     if not same:
         latest = history[-1]
         launch = _launch(job, desired, options, attempt=1)
-        found = diff.changes({**latest.inputs, **latest.metadata}, {**job.inputs, **job.metadata})
+        found = diff.changes(latest.inputs, latest.metadata, job.inputs, job.metadata)
         forcing = ", ".join(c.field for c in found if c.forces_retune) or "fingerprint"
         cancel = tuple(o.resource for o in history if o.state.active and desired.cancel_superseded)
         return Retune(name=job.name, reason=f"changed: {forcing}",
-                      pipeline_job_id=launch.pipeline_job_id, launch=launch, changes=found,
-                      cancel=cancel)
+                      job_id=launch.job_id, launch=launch, changes=found, cancel=cancel)
     decided = _best(same)
     if decided.state.active:
         return Running(name=job.name, reason=f"job is {decided.state}",
-                       pipeline_job_id=decided.job_id, state=decided.state.value)
+                       job_id=decided.job_id, state=decided.state.value)
     if decided.state == JobState.SUCCEEDED:
         model = models.get((job.name, job.fingerprint))
         if model is not None:
             return _model_action(job, decided, model)
         launch = _launch(job, desired, options, attempt=len(same) + 1)
-        return Drift(name=job.name, reason=f"the Model of {decided.job_id} was deleted outside "
-                     "git; apply tunes again", pipeline_job_id=launch.pipeline_job_id,
-                     launch=launch)
+        return DriftRelaunch(name=job.name, reason=f"the Model of {decided.job_id} was deleted "
+                             "outside git; apply tunes again", job_id=launch.job_id,
+                             launch=launch)
     if options.retry_failed:
         launch = _launch(job, desired, options, attempt=len(same) + 1)
         return Retune(name=job.name, reason=f"retrying {decided.state} job {decided.job_id}",
-                      pipeline_job_id=launch.pipeline_job_id, launch=launch)
+                      job_id=launch.job_id, launch=launch)
     return Failed(name=job.name, reason=f"job {decided.state}; apply --retry-failed relaunches it",
-                  pipeline_job_id=decided.job_id, error=decided.error)
+                  job_id=decided.job_id, error=decided.error)
 
 
 def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
@@ -146,7 +144,7 @@ def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
     return [
         Orphan(name=name, reason="no longer in configs; apply --prune deletes its Models and "
                "cancels its running jobs",
-               pipeline_job_id=history[name][-1].job_id if history.get(name) else None,
+               job_id=history[name][-1].job_id if history.get(name) else None,
                jobs=tuple(sorted(active.get(name, ()))), models=tuple(sorted(models[name])))
         for name in sorted({n for n, running in active.items() if running} | set(models))
     ]

@@ -1,20 +1,63 @@
-"""The exact pipeline job a desired job becomes, and the way back from a job to its inputs.
+"""PURE: code-bison / codechat-bison tuning through the tune-large-*-model PipelineJobs.
 
-Pure: the request is part of the plan, so `apply PLANFILE` sends what the reviewer read.
+Everything specific to the reference (shared/reference/vertex-tune-code-models.txt): its
+parameters as YAML keys, its rules, its dataset formats, the pipeline job request it
+describes, and the way back from a launched job to the same weight inputs.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, PositiveInt
 
 from reconciler.core import labels as managed
-from reconciler.core.fingerprint import canonical_inputs, metadata_digest
-from reconciler.load.desired import DesiredJob
-from reconciler.reference import MODEL_REGION, TEMPLATE_URIS
+from reconciler.core.desired import Dataset, DesiredJob, Role, Target
+from reconciler.kinds.base import (
+    DatasetField,
+    DatasetFormat,
+    Finding,
+    Upload,
+    dataset_hashes,
+    job_labels,
+    launched_uri,
+)
+from reconciler.kinds.pipeline_datasets import FORMATS
 
-_TASK_OF_TEMPLATE = {uri: task for task, uri in TEMPLATE_URIS.items()}
+KIND = "pipeline"
+_PIPELINES = "https://us-kfp.pkg.dev/ml-pipeline/large-language-model-pipelines"
+TEMPLATE_URIS: dict[str, str] = {
+    "code-generation": f"{_PIPELINES}/tune-large-model/v3.0.0",
+    "code-chat": f"{_PIPELINES}/tune-large-chat-model/v3.0.0",
+}
+MODEL_FOR_TASK: dict[str, str] = {
+    "code-generation": "code-bison@001",
+    "code-chat": "codechat-bison@001",
+}
+# Tuned models are always uploaded here, wherever tuning ran.
+MODEL_REGION = "us-central1"
+BATCH_SIZE: dict[str, int] = {"us-central1": 8, "europe-west4": 24}
+TUNING_LOCATIONS = tuple(BATCH_SIZE)
+RECOMMENDED_TRAIN_STEPS = (200, 1000)
+DEFAULT_EVALUATION_INTERVAL = 20
+# More passes than this over the same examples mostly memorises them.
+MAX_SENSIBLE_EPOCHS = 50
+
+WEIGHT_FIELDS = (
+    "template_uri",
+    "large_model_reference",
+    "tuning_location",
+    "train_steps",
+    "learning_rate_multiplier",
+    "dataset_hash",
+    "evaluation_dataset_hash",
+    "evaluation_interval",
+    "enable_early_stopping",
+    "encryption_spec_key_name",
+)
 # Pipeline parameters that are weight inputs under the same name.
 _DIRECT_PARAMETERS = (
     "large_model_reference",
@@ -25,15 +68,71 @@ _DIRECT_PARAMETERS = (
     "encryption_spec_key_name",
 )
 
+Task = Literal["code-generation", "code-chat"]
+TuningLocation = Literal["us-central1", "europe-west4"]
+BaseModelRef = Literal["code-bison@001", "codechat-bison@001"]
+LabelKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{0,63}$")]
+# The SDK sends a TensorBoard's full resource name and checks that its location is the
+# tuning job's (vertexai/language_models/_language_models.py, tune_model); the reference
+# names a bare instance id. Both are accepted; a bare id is expanded at launch.
+_TENSORBOARD = re.compile(r"^(?:[0-9]+|projects/[^/]+/locations/(?P<location>[^/]+)"
+                          r"/tensorboards/[0-9]+)$")
+
+
+def _number_as_text(value: Any) -> Any:
+    # An unquoted TensorBoard id reads as an int in YAML; it is an opaque id all the same.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class PipelineSpec(BaseModel):
+    """One tuning job; keys mirror the parameter names of the Vertex AI reference."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    kind: Literal["pipeline"] = "pipeline"
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+    task: Task
+    large_model_reference: BaseModelRef | None = None
+    dataset_uri: Annotated[str, Field(min_length=1)]
+    evaluation_data_uri: Annotated[str, Field(min_length=1)] | None = None
+    evaluation_interval: PositiveInt | None = None
+    enable_early_stopping: bool | None = None
+    tensorboard_resource_id: Annotated[
+        str, BeforeValidator(_number_as_text), Field(pattern=_TENSORBOARD.pattern)
+    ] | None = None
+    tuning_location: TuningLocation = "us-central1"
+    train_steps: PositiveInt = 300
+    learning_rate_multiplier: PositiveFloat = 1.0
+    encryption_spec_key_name: Annotated[
+        str, Field(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
+    ] | None = None
+    model_display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    description: str | None = None
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
+
+    @property
+    def base_model(self) -> str:
+        return self.large_model_reference or MODEL_FOR_TASK[self.task]
+
+    @property
+    def evaluation_interval_value(self) -> int | None:
+        """The interval sent to Vertex AI: the reference's default applies only with eval data."""
+        if self.evaluation_data_uri is None:
+            return None
+        return self.evaluation_interval or DEFAULT_EVALUATION_INTERVAL
+
+    @property
+    def early_stopping_value(self) -> bool | None:
+        if self.evaluation_data_uri is None:
+            return None
+        return True if self.enable_early_stopping is None else self.enable_early_stopping
+
 
 @dataclass(frozen=True)
-class Upload:
-    source: str
-    destination: str
+class PipelineLaunch:
+    """The reference's pipelineJobs.create request, as apply sends it."""
 
-
-@dataclass(frozen=True)
-class LaunchSpec:
     pipeline_job_id: str
     location: str
     display_name: str
@@ -43,10 +142,15 @@ class LaunchSpec:
     labels: dict[str, str]
     kms_key_name: str | None
     uploads: tuple[Upload, ...]
+    kind: Literal["pipeline"] = "pipeline"
+
+    @property
+    def job_id(self) -> str:
+        return self.pipeline_job_id
 
     @property
     def summary(self) -> str:
-        return (f"{self.pipeline_job_id} in {self.location}: "
+        return (f"pipeline job {self.pipeline_job_id} in {self.location}: "
                 f"{self.parameters['large_model_reference']}, "
                 f"{self.parameters['train_steps']} steps")
 
@@ -57,87 +161,173 @@ def pipeline_job_id(name: str, fingerprint: str, attempt: int = 1) -> str:
     return base if attempt == 1 else f"{base}-r{attempt}"
 
 
-def staged_uri(staging_bucket: str, content_hash: str) -> str:
-    return f"{staging_bucket}/datasets/{content_hash}.jsonl"
-
-
-def _dataset_uri(staging_bucket: str, configured: str, path: str | None, content_hash: str,
-                 uploads: list[Upload]) -> str:
-    if path is None:
-        return configured
-    destination = staged_uri(staging_bucket, content_hash)
-    uploads.append(Upload(path, destination))
-    return destination
-
-
-def build_launch(job: DesiredJob, *, project: str, staging_bucket: str, commit: str,
-                 attempt: int = 1) -> LaunchSpec:
-    inputs = job.inputs
-    uploads: list[Upload] = []
-    parameters: dict[str, Any] = {
-        "project": project,
-        "location": MODEL_REGION,
-        "large_model_reference": inputs["large_model_reference"],
-        "model_display_name": job.metadata["model_display_name"],
-        "dataset_uri": _dataset_uri(staging_bucket, job.dataset.uri, job.dataset_path,
-                                    job.dataset.content_hash, uploads),
-    }
-    if job.evaluation is not None:
-        parameters["evaluation_data_uri"] = _dataset_uri(
-            staging_bucket, job.evaluation.uri, job.evaluation_path,
-            job.evaluation.content_hash, uploads)
-    if job.tensorboard_resource_id is not None:
-        parameters["tensorboard_resource_id"] = job.tensorboard_resource_id
-    parameters.update({key: inputs[key] for key in _DIRECT_PARAMETERS
-                       if inputs[key] is not None})
-    job_labels = {
-        **job.metadata["labels"],
-        managed.MANAGED_BY: managed.MANAGER,
-        managed.NAME: job.name,
-        managed.FINGERPRINT: job.fingerprint,
-        managed.DATASET: job.dataset.content_hash,
-        managed.METADATA: metadata_digest(job.metadata["model_display_name"],
-                                          job.metadata["labels"]),
-    }
-    if job.evaluation is not None:
-        job_labels[managed.EVALUATION_DATASET] = job.evaluation.content_hash
-    if commit:
-        job_labels[managed.COMMIT] = commit
-    job_id = pipeline_job_id(job.name, job.fingerprint, attempt)
-    return LaunchSpec(
-        pipeline_job_id=job_id,
-        location=job.tuning_location,
-        display_name=job.name,
-        template_uri=inputs["template_uri"],
-        output_directory=f"{staging_bucket}/pipeline-root",
-        parameters=parameters,
-        labels=dict(sorted(job_labels.items())),
-        kms_key_name=inputs["encryption_spec_key_name"],
-        uploads=tuple(uploads),
-    )
+def canonical_inputs(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalises types so 300, 300.0 (how protobuf returns it) and "300" never differ."""
+    inputs = {name: values.get(name) for name in WEIGHT_FIELDS}
+    for name, number in (("train_steps", int), ("evaluation_interval", int),
+                         ("learning_rate_multiplier", float)):
+        value = inputs[name]
+        if value is not None:
+            inputs[name] = number(value)
+    return inputs
 
 
 def observed_inputs(*, template_uri: str, location: str, parameters: Mapping[str, Any],
                     labels: Mapping[str, str]) -> dict[str, Any]:
     """The weight inputs a launched job ran with, read back from its request and labels."""
+    hashes = dataset_hashes(labels)
     values: dict[str, Any] = {key: parameters.get(key) for key in _DIRECT_PARAMETERS}
-    values.update(
-        template_uri=template_uri,
-        tuning_location=location,
-        dataset_hash=labels.get(managed.DATASET),
-        evaluation_dataset_hash=labels.get(managed.EVALUATION_DATASET),
-    )
+    values.update(template_uri=template_uri, tuning_location=location,
+                  dataset_hash=hashes["training"], evaluation_dataset_hash=hashes["evaluation"])
     return canonical_inputs(values)
 
 
-def observed_metadata(parameters: Mapping[str, Any], labels: Mapping[str, str],
-                      description: str = "") -> dict[str, Any]:
+def observed_metadata(parameters: Mapping[str, Any], labels: Mapping[str, str]
+                      ) -> dict[str, Any]:
     return {
         "model_display_name": parameters.get("model_display_name", ""),
-        "description": description,
+        # The pipeline cannot set a Model description: it is written by UpdateModel only.
+        "description": "",
         "labels": managed.user_labels(dict(labels)),
     }
 
 
-def task_of_template(template_uri: str) -> str | None:
-    return _TASK_OF_TEMPLATE.get(template_uri)
+def tensorboard_resource(spec: PipelineSpec, project: str) -> str | None:
+    value = spec.tensorboard_resource_id
+    if value is None or not value.isdigit():
+        return value
+    return f"projects/{project}/locations/{spec.tuning_location}/tensorboards/{value}"
+
+
+class PipelineKind:
+    name = KIND
+    spec = PipelineSpec
+
+    def problems(self, spec: PipelineSpec) -> list[Finding]:
+        problems: list[Finding] = []
+        expected = MODEL_FOR_TASK[spec.task]
+        if spec.base_model != expected:
+            problems.append((("large_model_reference",),
+                             f"task {spec.task} tunes {expected}, not {spec.base_model}"))
+        has_eval = spec.evaluation_data_uri is not None
+        if has_eval and spec.task != "code-generation":
+            problems.append((("evaluation_data_uri",),
+                             "evaluation data is supported for code-generation only"))
+        if not has_eval and spec.evaluation_interval is not None:
+            problems.append((("evaluation_interval",), "needs evaluation_data_uri (evaluation "
+                             "runs on the evaluation dataset)"))
+        if not has_eval and spec.enable_early_stopping:
+            problems.append((("enable_early_stopping",), "needs evaluation_data_uri (early "
+                             "stopping compares evaluations)"))
+        problems += self._tensorboard_problems(spec)
+        if spec.encryption_spec_key_name is not None and spec.tuning_location != "us-central1":
+            problems.append((("encryption_spec_key_name",), "CMEK is supported in us-central1 "
+                             f"only, not {spec.tuning_location}"))
+        problems += [(("labels", key), f"label '{key}' is reserved for tuneops")
+                     for key in spec.labels if managed.is_managed_key(key)]
+        return problems
+
+    @staticmethod
+    def _tensorboard_problems(spec: PipelineSpec) -> list[Finding]:
+        if spec.tensorboard_resource_id is None:
+            return []
+        key = ("tensorboard_resource_id",)
+        if spec.base_model != "code-bison@001":
+            return [(key, "TensorBoard metrics are available for code-bison only")]
+        match = _TENSORBOARD.match(spec.tensorboard_resource_id)
+        location = match["location"] if match else None
+        if location is not None and location != spec.tuning_location:
+            # The reference: "needs to be in the same region as the tuning pipeline".
+            return [(key, f"the TensorBoard is in {location}; it must be in the tuning "
+                     f"location {spec.tuning_location}")]
+        return []
+
+    def datasets(self, spec: PipelineSpec) -> list[DatasetField]:
+        fields = [DatasetField("dataset_uri", "training", spec.dataset_uri)]
+        if spec.evaluation_data_uri is not None:
+            fields.append(DatasetField("evaluation_data_uri", "evaluation",
+                                       spec.evaluation_data_uri))
+        return fields
+
+    def dataset_format(self, spec: PipelineSpec, role: Role) -> DatasetFormat:
+        return FORMATS[spec.task, role]
+
+    def location(self, spec: PipelineSpec) -> str:
+        return spec.tuning_location
+
+    def weight_inputs(self, spec: PipelineSpec, datasets: Mapping[Role, Dataset]
+                      ) -> dict[str, Any]:
+        evaluation = datasets.get("evaluation")
+        return canonical_inputs({
+            "template_uri": TEMPLATE_URIS[spec.task],
+            "large_model_reference": spec.base_model,
+            "tuning_location": spec.tuning_location,
+            "train_steps": spec.train_steps,
+            "learning_rate_multiplier": spec.learning_rate_multiplier,
+            "dataset_hash": datasets["training"].content_hash,
+            "evaluation_dataset_hash": evaluation.content_hash if evaluation else None,
+            "evaluation_interval": spec.evaluation_interval_value,
+            "enable_early_stopping": spec.early_stopping_value,
+            "encryption_spec_key_name": spec.encryption_spec_key_name,
+        })
+
+    def metadata(self, spec: PipelineSpec) -> dict[str, Any]:
+        return {
+            "model_display_name": spec.model_display_name or spec.name,
+            "description": spec.description or "",
+            "labels": dict(sorted(spec.labels.items())),
+        }
+
+    def warnings(self, spec: PipelineSpec, datasets: Mapping[Role, Dataset]) -> list[Finding]:
+        key = ("train_steps",)
+        found: list[Finding] = []
+        low, high = RECOMMENDED_TRAIN_STEPS
+        if not low <= spec.train_steps <= high:
+            found.append((key, f"train_steps {spec.train_steps} is outside the recommended "
+                          f"{low}..{high}"))
+        examples = datasets["training"].examples
+        if not examples:
+            return found
+        batch = BATCH_SIZE[spec.tuning_location]
+        epochs = spec.train_steps * batch / examples
+        estimate = (f"{spec.train_steps} steps x batch {batch} ({spec.tuning_location}) / "
+                    f"{examples} examples = {epochs:.2f} epochs")
+        if epochs < 1:
+            found.append((key, f"{estimate}: the dataset is not seen even once"))
+        elif epochs > MAX_SENSIBLE_EPOCHS:
+            found.append((key, f"{estimate}: likely to overfit"))
+        return found
+
+    def launch(self, job: DesiredJob, target: Target, commit: str, attempt: int
+               ) -> PipelineLaunch:
+        spec: PipelineSpec = job.spec
+        inputs = job.inputs
+        uploads: list[Upload] = []
+        parameters: dict[str, Any] = {
+            "project": target.project,
+            "location": MODEL_REGION,
+            "large_model_reference": inputs["large_model_reference"],
+            "model_display_name": job.metadata["model_display_name"],
+        }
+        for dataset in job.datasets:
+            key = "dataset_uri" if dataset.role == "training" else "evaluation_data_uri"
+            parameters[key] = launched_uri(dataset, target.staging_bucket, uploads)
+        tensorboard = tensorboard_resource(spec, target.project)
+        if tensorboard is not None:
+            parameters["tensorboard_resource_id"] = tensorboard
+        parameters.update({key: inputs[key] for key in _DIRECT_PARAMETERS
+                           if inputs[key] is not None})
+        return PipelineLaunch(
+            pipeline_job_id=pipeline_job_id(job.name, job.fingerprint, attempt),
+            location=job.location,
+            display_name=job.name,
+            template_uri=inputs["template_uri"],
+            output_directory=f"{target.staging_bucket}/pipeline-root",
+            parameters=parameters,
+            labels=job_labels(job, commit),
+            kms_key_name=inputs["encryption_spec_key_name"],
+            uploads=tuple(uploads),
+        )
+
+
+PIPELINE = PipelineKind()

@@ -8,89 +8,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PositiveFloat,
-    PositiveInt,
-    ValidationError,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from reconciler.core import labels as managed
+from reconciler.core.desired import GCS_SCHEME, Target
 from reconciler.errors import ConfigError, Location, Problem, display_path
+from reconciler.kinds import DEFAULT_KIND, KINDS
+from reconciler.kinds.base import Kind
+from reconciler.layout import CONFIG_DIR, SETTINGS_FILE
 from reconciler.load.yamlsource import Document, KeyPath, YamlProblem, load_documents
 
-CONFIG_DIR = "configs"
-SETTINGS_FILE = "reconciler.yaml"
-
-Task = Literal["code-generation", "code-chat"]
-TuningLocation = Literal["us-central1", "europe-west4"]
-BaseModelRef = Literal["code-bison@001", "codechat-bison@001"]
-
-MODEL_FOR_TASK: dict[str, str] = {
-    "code-generation": "code-bison@001",
-    "code-chat": "codechat-bison@001",
-}
-DEFAULT_EVALUATION_INTERVAL = 20
-
-LabelKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
-LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{0,63}$")]
-GCS_SCHEME = "gs://"
+# The key a job document may hold whatever its kind: it selects which others are allowed.
+KIND_KEY = "kind"
 GcsUri = Annotated[str, Field(pattern=r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$")]
-
-
-def _number_as_text(value: Any) -> Any:
-    # An unquoted TensorBoard id reads as an int in YAML; it is an opaque id all the same.
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-
-
-class JobSpec(BaseModel):
-    """One tuning job; keys mirror the parameter names of the Vertex AI reference."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
-
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
-    task: Task
-    large_model_reference: BaseModelRef | None = None
-    dataset_uri: Annotated[str, Field(min_length=1)]
-    evaluation_data_uri: Annotated[str, Field(min_length=1)] | None = None
-    evaluation_interval: PositiveInt | None = None
-    enable_early_stopping: bool | None = None
-    tensorboard_resource_id: Annotated[
-        str, BeforeValidator(_number_as_text), Field(pattern=r"^[0-9]+$")
-    ] | None = None
-    tuning_location: TuningLocation = "us-central1"
-    train_steps: PositiveInt = 300
-    learning_rate_multiplier: PositiveFloat = 1.0
-    encryption_spec_key_name: Annotated[
-        str, Field(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
-    ] | None = None
-    model_display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    description: str | None = None
-    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
-
-    @property
-    def base_model(self) -> str:
-        return self.large_model_reference or MODEL_FOR_TASK[self.task]
-
-    @property
-    def display_name(self) -> str:
-        return self.model_display_name or self.name
-
-    @property
-    def evaluation_interval_value(self) -> int | None:
-        """The interval sent to Vertex AI: the reference's default applies only with eval data."""
-        if self.evaluation_data_uri is None:
-            return None
-        return self.evaluation_interval or DEFAULT_EVALUATION_INTERVAL
-
-    @property
-    def early_stopping_value(self) -> bool | None:
-        if self.evaluation_data_uri is None:
-            return None
-        return True if self.enable_early_stopping is None else self.enable_early_stopping
 
 
 class Settings(BaseModel):
@@ -112,7 +41,9 @@ LOCAL_STAGING_BUCKET = "gs://tuneops-local/staging"
 
 @dataclass(frozen=True)
 class JobConfig:
-    spec: JobSpec
+    kind: Kind
+    # The kind's validated spec (a pydantic model of the kind's fields).
+    spec: Any
     document: Document
     # Keys that came from `defaults:` are located in reconciler.yaml, not in the job file.
     defaults_document: Document | None
@@ -124,14 +55,9 @@ class JobConfig:
     def location(self) -> Location:
         return self.document.start
 
-
-@dataclass(frozen=True)
-class Target:
-    """Where jobs run: a GCP project, or the embedded emulator when none is configured."""
-
-    project: str
-    local: bool
-    staging_bucket: str
+    @property
+    def name(self) -> str:
+        return str(self.spec.name)
 
 
 @dataclass(frozen=True)
@@ -143,9 +69,7 @@ class RepoConfig:
     @property
     def local_dataset_paths(self) -> set[str]:
         """Repository paths of the datasets jobs use (gs:// datasets live elsewhere)."""
-        uris = {job.spec.dataset_uri for job in self.jobs}
-        uris |= {job.spec.evaluation_data_uri for job in self.jobs
-                 if job.spec.evaluation_data_uri}
+        uris = {field.uri for job in self.jobs for field in job.kind.datasets(job.spec)}
         return {uri for uri in uris if not uri.startswith(GCS_SCHEME)}
 
     @property
@@ -208,11 +132,12 @@ def _load_settings(path: Path, shown: str) -> tuple[Settings, Document | None, l
     except ValidationError as error:
         fields = list(Settings.model_fields)
         return Settings(), None, _pydantic_problems(error, document.locate, fields, "settings")
+    known = {field for kind in KINDS.values() for field in kind.spec.model_fields}
     problems = [
         Problem(document.locate(("defaults", key)), f"'{key}' cannot have a default",
                 subject="settings")
         for key in settings.defaults
-        if key == "name" or key not in JobSpec.model_fields
+        if key in ("name", KIND_KEY) or key not in known
     ]
     return settings, document, problems
 
@@ -222,54 +147,38 @@ def _job_files(config_dir: Path) -> list[Path]:
     return sorted(f for f in files if f.name != SETTINGS_FILE)
 
 
+def _kind(document: Document, subject: str) -> tuple[Kind | None, list[Problem]]:
+    name = document.data.get(KIND_KEY, DEFAULT_KIND)
+    if isinstance(name, str) and name in KINDS:
+        return KINDS[name], []
+    close = difflib.get_close_matches(str(name), list(KINDS), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else f"; known kinds: {', '.join(KINDS)}"
+    return None, [Problem(document.locate((KIND_KEY,)), f"unknown kind {name!r}{hint}",
+                          subject=subject)]
+
+
 def _parse_job(
     document: Document, settings: Settings, defaults_document: Document | None
 ) -> tuple[JobConfig | None, list[Problem]]:
     if not isinstance(document.data, dict):
         return None, [Problem(document.start, "a job document must be a mapping of keys")]
     subject = str(document.data.get("name", ""))
-    merged = {**settings.defaults, **document.data}
+    kind, problems = _kind(document, subject)
+    if kind is None:
+        return None, problems
+    fields = kind.spec.model_fields
+    # Defaults may name keys of other kinds: each job takes those its kind has.
+    merged = {**{k: v for k, v in settings.defaults.items() if k in fields}, **document.data}
     try:
-        spec = JobSpec.model_validate(merged)
+        spec = kind.spec.model_validate(merged)
     except ValidationError as error:
         def locate(keys: KeyPath) -> Location:
             return _locate(document, defaults_document, keys)
 
-        return None, _pydantic_problems(error, locate, list(JobSpec.model_fields), subject)
-    job = JobConfig(spec, document, defaults_document)
-    return job, [Problem(job.locate(keys), message, subject=spec.name)
-                 for keys, message in cross_field_problems(spec)]
-
-
-def cross_field_problems(spec: JobSpec) -> list[tuple[KeyPath, str]]:
-    """The reference's rules that tie one key to another, each located at the key to fix."""
-    problems: list[tuple[KeyPath, str]] = []
-    expected = MODEL_FOR_TASK[spec.task]
-    if spec.base_model != expected:
-        problems.append((("large_model_reference",),
-                         f"task {spec.task} tunes {expected}, not {spec.base_model}"))
-    has_eval = spec.evaluation_data_uri is not None
-    if has_eval and spec.task != "code-generation":
-        problems.append((("evaluation_data_uri",),
-                         "evaluation data is supported for code-generation only"))
-    if not has_eval and spec.evaluation_interval is not None:
-        problems.append((("evaluation_interval",),
-                         "needs evaluation_data_uri (evaluation runs on the evaluation dataset)"))
-    if not has_eval and spec.enable_early_stopping:
-        problems.append((("enable_early_stopping",),
-                         "needs evaluation_data_uri (early stopping compares evaluations)"))
-    if spec.tensorboard_resource_id is not None and spec.base_model != "code-bison@001":
-        problems.append((("tensorboard_resource_id",),
-                         "TensorBoard metrics are available for code-bison only"))
-    if spec.encryption_spec_key_name is not None and spec.tuning_location != "us-central1":
-        problems.append((("encryption_spec_key_name",),
-                         f"CMEK is supported in us-central1 only, not {spec.tuning_location}"))
-    problems.extend(
-        (("labels", key), f"label '{key}' is reserved for tuneops")
-        for key in spec.labels
-        if managed.is_managed_key(key)
-    )
-    return problems
+        return None, _pydantic_problems(error, locate, list(fields), subject)
+    job = JobConfig(kind, spec, document, defaults_document)
+    return job, [Problem(job.locate(keys), message, subject=job.name)
+                 for keys, message in kind.problems(spec)]
 
 
 def load_config(root: Path) -> RepoConfig:
@@ -304,9 +213,9 @@ def _duplicate_names(jobs: list[JobConfig]) -> list[Problem]:
     first: dict[str, JobConfig] = {}
     problems = []
     for job in jobs:
-        earlier = first.setdefault(job.spec.name, job)
+        earlier = first.setdefault(job.name, job)
         if earlier is not job:
             problems.append(Problem(job.locate(("name",)),
                                     f"name is already used at {earlier.locate(('name',))}; "
-                                    "job names must be unique", subject=job.spec.name))
+                                    "job names must be unique", subject=job.name))
     return problems

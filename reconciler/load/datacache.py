@@ -14,8 +14,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from reconciler.core.desired import Dataset, Role
 from reconciler.errors import Location, Problem
-from reconciler.load.datasets import DatasetInfo, DatasetReport
+from reconciler.load.datasets import DatasetReport
 
 CACHE_VERSION = 1
 CACHE_FILE = "dataset-cache.json"
@@ -52,16 +53,16 @@ class DatasetCache:
         self.dirty = False
 
     @staticmethod
-    def key(path: Path, task: str, role: str) -> str:
+    def key(path: Path, dataset_format: str, role: Role) -> str:
         stat = path.stat()
-        return f"{task}|{role}|{path}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
+        return f"{dataset_format}|{role}|{path}|{stat.st_size}|{stat.st_mtime_ns}|{stat.st_ino}"
 
-    def get(self, key: str, uri: str) -> DatasetReport | None:
+    def get(self, key: str, uri: str, role: Role) -> DatasetReport | None:
         entry = self.files.get(key)
         if not isinstance(entry, dict):
             return None
         try:
-            info = DatasetInfo(uri, str(entry["hash"]), int(entry["examples"]))
+            info = Dataset(uri, role, str(entry["hash"]), int(entry["examples"]))
             return DatasetReport(info, warnings=_problems(entry["warnings"]))
         except (KeyError, TypeError, ValueError):
             return None

@@ -1,30 +1,21 @@
-"""The desired state: validated configs with their datasets inspected and fingerprinted."""
+"""Builds the desired state: validated configs with their datasets inspected and fingerprinted."""
 
 from __future__ import annotations
 
 import hashlib
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
-from reconciler.core import fingerprint as fp
+from reconciler.core.desired import GCS_SCHEME, Dataset, Desired, DesiredJob, Role
+from reconciler.core.fingerprint import fingerprint
 from reconciler.errors import ConfigError, Problem, display_path
-from reconciler.load.config import GCS_SCHEME, JobConfig, RepoConfig, Target
+from reconciler.kinds.base import DatasetField, DatasetFormat
+from reconciler.layout import STATE_DIR
+from reconciler.load.config import JobConfig, RepoConfig
 from reconciler.load.datacache import DatasetCache
-from reconciler.load.datasets import (
-    HASH_LENGTH,
-    DatasetInfo,
-    DatasetReport,
-    Role,
-    inspect_dataset,
-    leakage,
-)
-from reconciler.reference import BATCH_SIZE, RECOMMENDED_TRAIN_STEPS
-
-STATE_DIR = ".reconciler"
-# More passes than this over the same examples mostly memorises them.
-MAX_SENSIBLE_EPOCHS = 50
+from reconciler.load.datasets import HASH_LENGTH, DatasetReport, inspect_dataset, leakage
 
 
 class RemoteDatasets(Protocol):
@@ -36,33 +27,6 @@ class RemoteDatasets(Protocol):
     def download(self, uri: str, destination: Path) -> None: ...
 
 
-@dataclass(frozen=True)
-class DesiredJob:
-    name: str
-    source: str
-    task: str
-    tuning_location: str
-    inputs: dict[str, Any]
-    metadata: dict[str, Any]
-    fingerprint: str
-    tensorboard_resource_id: str | None
-    dataset: DatasetInfo
-    evaluation: DatasetInfo | None
-    # Repository paths of local datasets, uploaded content-addressed before launch.
-    dataset_path: str | None
-    evaluation_path: str | None
-
-
-@dataclass(frozen=True)
-class Desired:
-    target: Target
-    cancel_superseded: bool
-    jobs: tuple[DesiredJob, ...]
-    warnings: tuple[Problem, ...] = ()
-    # Dataset bytes read to build this state: 0 when every dataset came from the cache.
-    bytes_read: int = 0
-
-
 @dataclass
 class _Loader:
     root: Path
@@ -72,129 +36,112 @@ class _Loader:
     bytes_read: int = 0
     records: dict[str, dict[bytes, int]] = field(default_factory=dict)
 
-    def local(self, path: Path, shown: str, uri: str, task: str, role: Role) -> DatasetReport:
-        key = self.cache.key(path, task, role)
-        cached = self.cache.get(key, uri)
+    def local(self, path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
+              ) -> DatasetReport:
+        key = self.cache.key(path, fmt.name, role)
+        cached = self.cache.get(key, uri, role)
         if cached is not None:
             return cached
-        report = inspect_dataset(path, shown, uri, task, role)
+        report = inspect_dataset(path, shown, uri, fmt, role)
         self.bytes_read += report.bytes_read
         self.cache.put(key, report)
         if report.records is not None and report.info is not None:
             self.records[report.info.content_hash] = report.records
         return report
 
-    def remote_dataset(self, job: JobConfig, key: str, uri: str, role: Role) -> DatasetReport:
+    def remote_dataset(self, job: JobConfig, wanted: DatasetField, fmt: DatasetFormat
+                       ) -> DatasetReport:
+        uri, role = wanted.uri, wanted.role
         if self.remote is None:
             # `validate` works offline: gs:// objects are checked when planning.
-            return DatasetReport(DatasetInfo(uri, "", None))
-        location = job.locate((key,))
+            return DatasetReport(Dataset(uri, role, "", None))
         version = self.remote.version(uri)
         if version is None:
-            return DatasetReport(None, errors=[Problem(location, f"{key}: no such object "
-                                                       f"{uri}", subject=job.spec.name)])
+            return DatasetReport(None, errors=[Problem(
+                job.locate((wanted.key,)), f"{wanted.key}: no such object {uri}",
+                subject=job.name)])
         content_hash = hashlib.sha256(f"{uri}#{version}".encode()).hexdigest()[:HASH_LENGTH]
         if not self.deep:
-            return DatasetReport(DatasetInfo(uri, content_hash, None))
+            return DatasetReport(Dataset(uri, role, content_hash, None))
         with tempfile.TemporaryDirectory() as directory:
             copy = Path(directory) / "dataset.jsonl"
             self.remote.download(uri, copy)
-            report = inspect_dataset(copy, uri, uri, job.spec.task, role)
+            report = inspect_dataset(copy, uri, uri, fmt, role)
         self.bytes_read += report.bytes_read
         if report.info is not None:
-            report.info = DatasetInfo(uri, content_hash, report.info.examples)
+            report.info = replace(report.info, content_hash=content_hash)
         return report
 
-    def dataset(self, job: JobConfig, key: str, uri: str, role: Role
-                ) -> tuple[DatasetReport, str | None]:
-        if uri.startswith(GCS_SCHEME):
-            return self.remote_dataset(job, key, uri, role), None
-        path = (self.root / uri).resolve()
+    def dataset(self, job: JobConfig, wanted: DatasetField) -> DatasetReport:
+        """The one place a dataset is decided to be a gs:// object or a repository file."""
+        fmt = job.kind.dataset_format(job.spec, wanted.role)
+        if wanted.uri.startswith(GCS_SCHEME):
+            return self.remote_dataset(job, wanted, fmt)
+        path = (self.root / wanted.uri).resolve()
         if not path.is_file():
-            problem = Problem(job.locate((key,)), f"{key}: no such file {uri}",
-                              subject=job.spec.name)
-            return DatasetReport(None, errors=[problem]), None
+            problem = Problem(job.locate((wanted.key,)), f"{wanted.key}: no such file "
+                              f"{wanted.uri}", subject=job.name)
+            return DatasetReport(None, errors=[problem])
         shown = display_path(path, self.root.resolve())
-        return self.local(path, shown, uri, job.spec.task, role), shown
+        report = self.local(path, shown, wanted.uri, fmt, wanted.role)
+        if report.info is not None:
+            report.info = replace(report.info, path=shown)
+        return report
 
-    def leakage(self, job: JobConfig, training: DatasetInfo, training_path: str | None,
-                evaluation: DatasetInfo, evaluation_path: str | None) -> list[Problem]:
-        if training_path is None or evaluation_path is None:
+    def leakage(self, job: JobConfig, training: Dataset, evaluation: Dataset
+                ) -> list[Problem]:
+        if training.path is None or evaluation.path is None:
             return []
         found = self.cache.get_leakage(training.content_hash, evaluation.content_hash)
         if found is not None:
             return found
-        found = leakage(self._records(job, training, training_path, "training"),
-                        self._records(job, evaluation, evaluation_path, "evaluation"),
-                        evaluation_path)
+        found = leakage(self._records(job, training), self._records(job, evaluation),
+                        evaluation.path)
         self.cache.put_leakage(training.content_hash, evaluation.content_hash, found)
         return found
 
-    def _records(self, job: JobConfig, info: DatasetInfo, shown: str, role: Role
-                 ) -> dict[bytes, int]:
-        if info.content_hash not in self.records:
+    def _records(self, job: JobConfig, dataset: Dataset) -> dict[bytes, int]:
+        assert dataset.path is not None
+        if dataset.content_hash not in self.records:
             # Cached reports carry no per-record digests: read the file once more.
-            report = inspect_dataset(self.root / shown, shown, info.uri, job.spec.task, role)
+            fmt = job.kind.dataset_format(job.spec, dataset.role)
+            report = inspect_dataset(self.root / dataset.path, dataset.path, dataset.uri, fmt,
+                                     dataset.role)
             self.bytes_read += report.bytes_read
-            self.records[info.content_hash] = report.records or {}
-        return self.records[info.content_hash]
-
-
-def _epoch_warnings(job: JobConfig, examples: int | None) -> list[Problem]:
-    spec = job.spec
-    location = job.locate(("train_steps",))
-    warnings = []
-    low, high = RECOMMENDED_TRAIN_STEPS
-    if not low <= spec.train_steps <= high:
-        warnings.append(Problem(location, f"train_steps {spec.train_steps} is outside the "
-                                f"recommended {low}..{high}", subject=spec.name))
-    if not examples:
-        return warnings
-    batch = BATCH_SIZE[spec.tuning_location]
-    epochs = spec.train_steps * batch / examples
-    estimate = (f"{spec.train_steps} steps x batch {batch} ({spec.tuning_location}) / "
-                f"{examples} examples = {epochs:.2f} epochs")
-    if epochs < 1:
-        warnings.append(Problem(location, f"{estimate}: the dataset is not seen even once",
-                                subject=spec.name))
-    elif epochs > MAX_SENSIBLE_EPOCHS:
-        warnings.append(Problem(location, f"{estimate}: likely to overfit",
-                                subject=spec.name))
-    return warnings
+            self.records[dataset.content_hash] = report.records or {}
+        return self.records[dataset.content_hash]
 
 
 def _desired_job(job: JobConfig, loader: _Loader
                  ) -> tuple[DesiredJob | None, list[Problem], list[Problem]]:
-    spec = job.spec
-    training, dataset_path = loader.dataset(job, "dataset_uri", spec.dataset_uri, "training")
-    errors, warnings = list(training.errors), list(training.warnings)
-    evaluation, evaluation_path = None, None
-    if spec.evaluation_data_uri is not None:
-        report, evaluation_path = loader.dataset(job, "evaluation_data_uri",
-                                                 spec.evaluation_data_uri, "evaluation")
+    kind, spec = job.kind, job.spec
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    datasets: dict[Role, Dataset] = {}
+    wanted = kind.datasets(spec)
+    for field_ in wanted:
+        report = loader.dataset(job, field_)
         errors += report.errors
         warnings += report.warnings
-        evaluation = report.info
-    if training.info is None or (spec.evaluation_data_uri is not None and evaluation is None):
+        if report.info is not None:
+            datasets[field_.role] = report.info
+    if len(datasets) < len(wanted):
         return None, errors, warnings
-    if evaluation is not None:
-        warnings += loader.leakage(job, training.info, dataset_path, evaluation,
-                                   evaluation_path)
-    warnings += _epoch_warnings(job, training.info.examples)
-    inputs = fp.weight_inputs(spec, training.info, evaluation)
+    if "evaluation" in datasets:
+        warnings += loader.leakage(job, datasets["training"], datasets["evaluation"])
+    warnings += [Problem(job.locate(keys), message, subject=job.name)
+                 for keys, message in kind.warnings(spec, datasets)]
+    inputs = kind.weight_inputs(spec, datasets)
     desired = DesiredJob(
-        name=spec.name,
+        name=job.name,
+        kind=kind.name,
         source=str(job.location),
-        task=spec.task,
-        tuning_location=spec.tuning_location,
+        location=kind.location(spec),
         inputs=inputs,
-        metadata=fp.metadata(spec),
-        fingerprint=fp.fingerprint(inputs),
-        tensorboard_resource_id=spec.tensorboard_resource_id,
-        dataset=training.info,
-        evaluation=evaluation,
-        dataset_path=dataset_path,
-        evaluation_path=evaluation_path,
+        metadata=kind.metadata(spec),
+        fingerprint=fingerprint(inputs),
+        datasets=tuple(datasets[f.role] for f in wanted),
+        spec=spec,
     )
     return desired, errors, warnings
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.core.actions import Action, Change, Create, Drift, Retune
+from reconciler.core.actions import ACTION_KINDS, Action, Change, Create, DriftRelaunch, Retune
 from reconciler.core.branch import BranchChange, describe
 from reconciler.core.plan import Plan
 from reconciler.errors import Problem
@@ -18,8 +18,6 @@ from reconciler.output.text import summary
 COMMENT_LIMIT = 65_536
 # Room for the workflow's marker and footer around the plan.
 BUDGET = 60_000
-ICONS = {"create": "🟢", "retune": "🟡", "update": "🔵", "drift": "🔴", "noop": "⚪",
-         "running": "⏳", "failed": "❌", "orphan": "🟣"}
 APPLY_HINT = ("Merging applies this plan (`reconcile apply --auto-approve` on main); "
               "`reconcile plan` shows it locally.")
 
@@ -43,9 +41,8 @@ def _details(action: Action) -> str:
     lines = [f"<details><summary><code>{action.name}</code>: {action.action}</summary>", ""]
     if action.changes:
         lines += [*_change_rows(action.changes), ""]
-    launch = action.launch if isinstance(action, Create | Retune | Drift) else None
-    if launch is not None:
-        lines.append(f"Launches pipeline job {launch.summary}.")
+    if isinstance(action, Create | Retune | DriftRelaunch):
+        lines.append(f"Launches {action.launch.summary}.")
     if isinstance(action, Retune) and action.cancel:
         lines.append("Cancels " + ", ".join(f"`{r.rsplit('/', 1)[-1]}`" for r in action.cancel)
                      + " (superseded).")
@@ -70,7 +67,7 @@ def _warnings(warnings: tuple[Problem, ...]) -> list[str]:
 
 
 def _changing(action: Action) -> bool:
-    return bool(action.changes) or action.action in ("create", "retune", "drift")
+    return bool(action.changes) or isinstance(action, Create | Retune | DriftRelaunch)
 
 
 def _take(blocks: list[str], room: int) -> tuple[list[str], int]:
@@ -94,7 +91,7 @@ def render(plan: Plan, *, branch: tuple[BranchChange, ...] | None = None, base_r
     closing = "\n".join(["", *_warnings(plan.warnings), APPLY_HINT, ""])[: budget // 4]
     # Jobs that change first: when the list must be cut, the unchanged ones go.
     ordered = sorted(plan.actions, key=lambda action: not _changing(action))
-    rows = [f"| {ICONS[a.action]} | `{a.name}` | {a.action} | {_cell(a.reason)} |"
+    rows = [f"| {ACTION_KINDS[a.action].icon} | `{a.name}` | {a.action} | {_cell(a.reason)} |"
             for a in ordered]
     room = budget - len("\n".join(head)) - len(closing) - 400
     # The table may take most, not all, of the room: a reviewer needs some field diffs too.

@@ -11,36 +11,26 @@ from rich.markup import escape
 from rich.table import Table
 
 from reconciler.apply import Outcome
-from reconciler.core.actions import Action, Change, Create, Drift, Failed, Orphan, Retune, Update
+from reconciler.core.actions import (
+    ACTION_KINDS,
+    Action,
+    Change,
+    Create,
+    DriftRelaunch,
+    DriftRestore,
+    Failed,
+    Orphan,
+    Retune,
+    Update,
+)
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.core.plan import Plan
-
-SYMBOLS: dict[str, tuple[str, str]] = {
-    "create": ("+", "green"),
-    "retune": ("~", "yellow"),
-    "update": ("~", "cyan"),
-    "drift": ("*", "red"),
-    "noop": ("=", "dim"),
-    "running": (">", "blue"),
-    "failed": ("!", "red"),
-    "orphan": ("-", "magenta"),
-}
-SUMMARY_ORDER = (
-    ("create", "to create"),
-    ("retune", "to re-tune"),
-    ("update", "to update"),
-    ("drift", "drifted"),
-    ("noop", "unchanged"),
-    ("running", "running"),
-    ("failed", "failed"),
-    ("orphan", "orphaned"),
-)
 
 
 def summary(plan: Plan) -> str:
     counts = plan.counts
-    parts = [f"{counts.get(kind, 0)} {label}" for kind, label in SUMMARY_ORDER
-             if counts.get(kind) or kind in ("create", "retune", "update")]
+    parts = [f"{counts.get(name, 0)} {kind.summary}" for name, kind in ACTION_KINDS.items()
+             if counts.get(name) or kind.always_counted]
     return "Plan: " + ", ".join(parts) + "."
 
 
@@ -58,9 +48,8 @@ def _change_line(change: Change) -> str:
 
 def _details(action: Action) -> list[str]:
     lines = [_change_line(change) for change in action.changes]
-    launch = action.launch if isinstance(action, Create | Retune | Drift) else None
-    if launch is not None:
-        lines.append(f"      pipeline job {launch.summary}")
+    if isinstance(action, Create | Retune | DriftRelaunch):
+        lines.append(f"      {escape(action.launch.summary)}")
     if isinstance(action, Retune):
         lines += [f"      cancels {resource.rsplit('/', 1)[-1]} (superseded)"
                   for resource in action.cancel]
@@ -68,15 +57,15 @@ def _details(action: Action) -> list[str]:
         lines.append(f"      error: {escape(action.error)}")
     if isinstance(action, Orphan):
         lines.append(f"      {len(action.models)} model(s), {len(action.jobs)} running job(s)")
-    patch = action.patch if isinstance(action, Update | Drift) else None
-    if patch is not None:
-        lines.append(f"      model {patch.model}")
+    if isinstance(action, Update | DriftRestore):
+        lines.append(f"      model {action.patch.model}")
     return lines
 
 
 def print_plan(plan: Plan, console: Console) -> None:
     for action in plan.actions:
-        symbol, style = SYMBOLS[action.action]
+        kind = ACTION_KINDS[action.action]
+        symbol, style = kind.symbol, kind.style
         console.print(f"  [{style}]{symbol} {action.action:<8}[/] [bold]{action.name}[/]"
                       f"  [dim]{escape(action.reason)}[/]", highlight=False)
         for line in _details(action):
@@ -107,7 +96,7 @@ class JobProgress:
 
     def __call__(self, latest: dict[str, ObservedJob]) -> None:
         if self.live is not None:
-            table = Table("job", "pipeline job", "state")
+            table = Table("job", "tuning job", "state")
             for name, job in sorted(latest.items()):
                 table.add_row(name, job.job_id, job.state.value)
             self.live.update(table, refresh=True)

@@ -1,0 +1,64 @@
+"""How every Vertex AI call is made: one retry policy, one error translation, paging."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from reconciler.errors import BackendError
+
+T = TypeVar("T")
+
+
+class Created(StrEnum):
+    LAUNCHED = "launched"
+    # The job already existed: an earlier or concurrent apply launched it.
+    ADOPTED = "adopted"
+
+
+def retry_policy() -> Any:
+    """GAPIC create/list carry no default retry, and api-core's default skips DEADLINE_EXCEEDED.
+
+    Only transient codes are retried, with capped exponential backoff and jitter; a create
+    is retried with the same pipeline_job_id, so a lost response resolves as ALREADY_EXISTS.
+    """
+    from google.api_core import exceptions, retry  # noqa: PLC0415
+
+    return retry.Retry(
+        predicate=retry.if_exception_type(
+            exceptions.ServiceUnavailable,
+            exceptions.TooManyRequests,
+            exceptions.ResourceExhausted,
+            exceptions.DeadlineExceeded,
+            exceptions.InternalServerError,
+        ),
+        initial=0.2,
+        maximum=5.0,
+        multiplier=2.0,
+        timeout=60.0,
+    )
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Makes calls for one project, turning API errors into one-line BackendErrors."""
+
+    project: str
+
+    def __call__(self, what: str, call: Callable[[], T]) -> T:
+        from google.api_core import exceptions  # noqa: PLC0415
+
+        try:
+            return call()
+        except exceptions.GoogleAPICallError as error:
+            raise BackendError(f"{what}: {error.message or error}") from None
+        except exceptions.RetryError as error:
+            raise BackendError(f"{what}: gave up after retries: {error.cause}") from None
+
+    def list(self, what: str, method: Callable[..., Iterable[Any]], request: dict[str, Any],
+             convert: Callable[[Any], T]) -> list[T]:
+        """Every page of one list call; the pager fetches the next page as it is iterated."""
+        return self(what, lambda: [convert(item)
+                                   for item in method(request=request, retry=retry_policy())])

@@ -1,0 +1,111 @@
+"""The pipeline kind on Vertex AI: PipelineService through its GAPIC client."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.backends.calls import Caller, Created, retry_policy
+from reconciler.core import labels as managed
+from reconciler.core.observed import JobState, ObservedJob
+from reconciler.kinds.pipeline import KIND, PipelineLaunch, observed_inputs, observed_metadata
+
+PAGE_SIZE = 100
+COLLECTION = "pipelineJobs"
+_STATES = {
+    "PIPELINE_STATE_QUEUED": JobState.PENDING,
+    "PIPELINE_STATE_PENDING": JobState.PENDING,
+    "PIPELINE_STATE_RUNNING": JobState.RUNNING,
+    "PIPELINE_STATE_PAUSED": JobState.RUNNING,
+    "PIPELINE_STATE_SUCCEEDED": JobState.SUCCEEDED,
+    "PIPELINE_STATE_FAILED": JobState.FAILED,
+    "PIPELINE_STATE_CANCELLING": JobState.CANCELLING,
+    "PIPELINE_STATE_CANCELLED": JobState.CANCELLED,
+}
+# Only what observing needs: a real job's pipelineSpec is hundreds of kilobytes.
+_JOB_FIELDS = ("name", "state", "labels", "create_time", "runtime_config", "template_uri",
+               "error")
+
+
+def location_of(resource: str) -> str:
+    return resource.split("/")[3]
+
+
+def job_from_proto(job: Any) -> ObservedJob:
+    parameters = dict(job.runtime_config.parameter_values)
+    labels = dict(job.labels)
+    return ObservedJob(
+        kind=KIND,
+        job_id=job.name.rsplit("/", 1)[-1],
+        resource=job.name,
+        name=labels.get(managed.NAME, ""),
+        fingerprint=labels.get(managed.FINGERPRINT, ""),
+        state=_STATES.get(job.state.name, JobState.PENDING),
+        create_time=job.create_time.isoformat() if job.create_time else "",
+        inputs=observed_inputs(template_uri=job.template_uri, location=location_of(job.name),
+                               parameters=parameters, labels=labels),
+        metadata=observed_metadata(parameters, labels),
+        commit=labels.get(managed.COMMIT, ""),
+        error=job.error.message,
+    )
+
+
+def pipeline_job(launch: PipelineLaunch) -> dict[str, Any]:
+    """The reference's request body (pipelineJobs.create), as the GAPIC client takes it."""
+    job: dict[str, Any] = {
+        "display_name": launch.display_name,
+        "template_uri": launch.template_uri,
+        "labels": launch.labels,
+        "runtime_config": {"gcs_output_directory": launch.output_directory,
+                           "parameter_values": launch.parameters},
+    }
+    if launch.kms_key_name:
+        job["encryption_spec"] = {"kms_key_name": launch.kms_key_name}
+    return job
+
+
+class PipelineJobs:
+    """Pipeline jobs of one project, with one client per tuning location."""
+
+    def __init__(self, caller: Caller, clients: dict[str, Any]) -> None:
+        self._call = caller
+        self._clients = clients
+
+    def _parent(self, location: str) -> str:
+        return f"projects/{self._call.project}/locations/{location}"
+
+    def list(self) -> list[ObservedJob]:
+        jobs: list[ObservedJob] = []
+        for location, client in self._clients.items():
+            request = {"parent": self._parent(location), "filter": managed.MANAGED_FILTER,
+                       "page_size": PAGE_SIZE, "read_mask": {"paths": list(_JOB_FIELDS)}}
+            jobs += self._call.list(f"listing pipeline jobs in {location}",
+                                    client.list_pipeline_jobs, request, job_from_proto)
+        return jobs
+
+    def create(self, launch: PipelineLaunch) -> tuple[Created, ObservedJob]:
+        from google.api_core import exceptions  # noqa: PLC0415
+
+        client = self._clients[launch.location]
+        request = {"parent": self._parent(launch.location), "pipeline_job": pipeline_job(launch),
+                   "pipeline_job_id": launch.pipeline_job_id}
+        name = f"{self._parent(launch.location)}/pipelineJobs/{launch.pipeline_job_id}"
+
+        def attempt() -> tuple[Created, Any]:
+            try:
+                return Created.LAUNCHED, client.create_pipeline_job(request=request,
+                                                                    retry=retry_policy())
+            except exceptions.AlreadyExists:
+                return Created.ADOPTED, client.get_pipeline_job(name=name, retry=retry_policy())
+
+        outcome, created = self._call(f"creating {launch.pipeline_job_id}", attempt)
+        return outcome, job_from_proto(created)
+
+    def get(self, resource: str) -> ObservedJob:
+        client = self._clients[location_of(resource)]
+        return job_from_proto(self._call(f"reading {resource}", lambda: (
+            client.get_pipeline_job(name=resource, retry=retry_policy()))))
+
+    def cancel(self, resource: str) -> None:
+        client = self._clients[location_of(resource)]
+        self._call(f"cancelling {resource}", lambda: client.cancel_pipeline_job(
+            name=resource, retry=retry_policy()))

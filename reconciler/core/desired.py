@@ -1,0 +1,64 @@
+"""PURE: the desired state as the planner sees it, whatever kind of job each one is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from reconciler.errors import Problem
+
+GCS_SCHEME = "gs://"
+Role = Literal["training", "evaluation"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where jobs run: a GCP project, or the embedded emulator when none is configured."""
+
+    project: str
+    local: bool
+    staging_bucket: str
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset of a job, decided once: its identity is its content, not its path."""
+
+    uri: str
+    role: Role
+    # "" for a gs:// object while offline: it is hashed from metadata only when planning.
+    content_hash: str
+    # None for gs:// datasets, which are hashed from object metadata without reading them.
+    examples: int | None
+    # The repository path of a local dataset, uploaded content-addressed before launch.
+    path: str | None = None
+
+
+@dataclass(frozen=True)
+class DesiredJob:
+    name: str
+    kind: str
+    source: str
+    # Where the job tunes (a Vertex AI region).
+    location: str
+    # The weight inputs in their kind's canonical form: any change re-tunes.
+    inputs: dict[str, Any]
+    # Display name, description and labels: a change updates the Model in place.
+    metadata: dict[str, Any]
+    fingerprint: str
+    datasets: tuple[Dataset, ...]
+    # The kind's validated spec (a pydantic model), from which its launch is built.
+    spec: Any
+
+    def dataset(self, role: Role) -> Dataset | None:
+        return next((d for d in self.datasets if d.role == role), None)
+
+
+@dataclass(frozen=True)
+class Desired:
+    target: Target
+    cancel_superseded: bool
+    jobs: tuple[DesiredJob, ...]
+    warnings: tuple[Problem, ...] = ()
+    # Dataset bytes read to build this state: 0 when every dataset came from the cache.
+    bytes_read: int = 0

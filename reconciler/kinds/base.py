@@ -1,0 +1,125 @@
+"""PURE: what a kind of tuning job tells the rest of tuneops about itself.
+
+A kind owns its YAML spec, which fields change the tuned weights and their canonical form,
+the format of its datasets, the launch request it becomes, and how a launched job reads back
+into the same inputs. Everything else (loading, planning, applying, rendering) is shared.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+from reconciler.core import labels as managed
+from reconciler.core.desired import Dataset, DesiredJob, Role, Target
+from reconciler.core.fingerprint import metadata_digest
+
+KeyPath = tuple[str | int, ...]
+# (the key to fix, what is wrong), located by the loader.
+Finding = tuple[KeyPath, str]
+# Why a record is invalid, or None.
+RecordCheck = Callable[[dict[str, Any]], str | None]
+
+
+@dataclass(frozen=True)
+class DatasetFormat:
+    """How a kind's dataset lines are checked, and how many examples it takes."""
+
+    # Part of the dataset cache key: a file valid for one format says nothing of another.
+    name: str
+    check: RecordCheck
+    examples: tuple[int, int]
+    # Examples below this many draw a warning (training data only).
+    recommended: int = 0
+    # Whether an example lacks an instruction ("Write the code in Python: ..."), if it matters.
+    lacks_instruction: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass(frozen=True)
+class DatasetField:
+    """A YAML key that names a dataset of the job."""
+
+    key: str
+    role: Role
+    uri: str
+
+
+class Kind(Protocol):
+    @property
+    def name(self) -> str:
+        """The value of `kind:` in a job document."""
+
+    @property
+    def spec(self) -> type[BaseModel]:
+        """Its YAML fields, with `name` and `kind` (a Literal of `name`) among them."""
+
+    def problems(self, spec: Any) -> list[Finding]:
+        """Rules that tie one key to another, each located at the key to fix."""
+
+    def datasets(self, spec: Any) -> list[DatasetField]:
+        """The datasets the job names, training first."""
+
+    def dataset_format(self, spec: Any, role: Role) -> DatasetFormat: ...
+
+    def location(self, spec: Any) -> str:
+        """The region the job tunes in."""
+
+    def weight_inputs(self, spec: Any, datasets: Mapping[Role, Dataset]) -> dict[str, Any]:
+        """Exactly the inputs that change the tuned weights, in canonical form."""
+
+    def metadata(self, spec: Any) -> dict[str, Any]:
+        """What a change updates on the Model in place: display name, description, labels."""
+
+    def warnings(self, spec: Any, datasets: Mapping[Role, Dataset]) -> list[Finding]: ...
+
+    def launch(self, job: DesiredJob, target: Target, commit: str, attempt: int) -> Any:
+        """The exact request apply sends, as this kind's launch type."""
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A local dataset copied to its content-addressed object before launch."""
+
+    source: str
+    destination: str
+
+
+def staged_uri(staging_bucket: str, content_hash: str) -> str:
+    return f"{staging_bucket}/datasets/{content_hash}.jsonl"
+
+
+def launched_uri(dataset: Dataset, staging_bucket: str, uploads: list[Upload]) -> str:
+    """Where the service reads a dataset: gs:// as configured, local files once uploaded."""
+    if dataset.path is None:
+        return dataset.uri
+    destination = staged_uri(staging_bucket, dataset.content_hash)
+    uploads.append(Upload(dataset.path, destination))
+    return destination
+
+
+_DATASET_LABELS: dict[Role, str] = {"training": managed.DATASET,
+                                    "evaluation": managed.EVALUATION_DATASET}
+
+
+def job_labels(job: DesiredJob, commit: str) -> dict[str, str]:
+    """The labels by which tuneops recognises its jobs and reads their inputs back."""
+    labels = {
+        **job.metadata["labels"],
+        managed.MANAGED_BY: managed.MANAGER,
+        managed.NAME: job.name,
+        managed.FINGERPRINT: job.fingerprint,
+        managed.METADATA: metadata_digest(job.metadata["model_display_name"],
+                                          job.metadata["labels"]),
+    }
+    labels.update({_DATASET_LABELS[d.role]: d.content_hash for d in job.datasets})
+    if commit:
+        labels[managed.COMMIT] = commit
+    return dict(sorted(labels.items()))
+
+
+def dataset_hashes(labels: Mapping[str, str]) -> dict[Role, str | None]:
+    """The dataset content hashes a launched job recorded in its labels."""
+    return {role: labels.get(key) for role, key in _DATASET_LABELS.items()}
