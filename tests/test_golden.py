@@ -9,6 +9,7 @@ edit these values to make a test pass; a deliberate change needs a migration.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -71,8 +72,8 @@ def test_fingerprints_and_dataset_hashes_never_change(repo: Repo, explicit_kind:
         for path in (repo.root / "configs").glob("*.yaml"):
             if path.name != "reconciler.yaml":
                 text = path.read_text(encoding="utf-8")
-                path.write_text(text.replace("name: ", "kind: pipeline\nname: "),
-                                encoding="utf-8")
+                path.write_text(re.sub(r"^name: ", "kind: pipeline\nname: ", text,
+                                       flags=re.MULTILINE), encoding="utf-8")
     planned = _planned(repo)
     assert set(planned) == set(GOLDEN)
     for name, (fingerprint, dataset, evaluation) in GOLDEN.items():
