@@ -36,7 +36,6 @@ class Outcome:
     ok: bool = True
     # The launched job's resource name, so `apply --wait` can follow it.
     resource: str = ""
-    job_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,7 +66,7 @@ class _Executor:
         created, job = self.backend.create(launch)
         detail = job.job_id + (f" (cancelled {', '.join(cancelled)})" if cancelled else "")
         return Outcome(action.name, action.action, created.value, detail,
-                       resource=job.resource, job_id=job.job_id)
+                       resource=job.resource)
 
     def update(self, action: Patching) -> Outcome:
         patch = action.patch

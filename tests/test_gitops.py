@@ -49,6 +49,19 @@ def test_base_reports_exactly_the_jobs_the_branch_changed(repo: Repo) -> None:
             in text)
 
 
+def test_base_in_text_lists_each_changed_job_and_field(repo: Repo) -> None:
+    make_feature_branch(repo)
+    lines = repo.run("plan", "--base", "main").out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("this branch changes"))
+    assert lines[start + 1:start + 6] == [
+        "  bigquery-snippets: re-tune",
+        "      ~ train_steps: 300 -> 500  (forces re-tune)",
+        "  cloud-vision-chat: update",
+        "      ~ labels.team: vision -> ml",
+        "  new-job: added",
+    ]
+
+
 def test_base_sees_removed_jobs_and_uncommitted_edits(repo: Repo) -> None:
     (repo.root / VISION).unlink()
     repo.edit(BIGQUERY, "labels: {team: data}", "labels: {team: ml}")

@@ -11,7 +11,7 @@ from typing import Literal
 from rich.console import Console
 
 from reconciler.connect import Connection, connect
-from reconciler.core.branch import BranchChange, branch_changes, describe
+from reconciler.core.branch import BranchChange, branch_changes
 from reconciler.core.desired import Desired
 from reconciler.core.plan import Plan, PlanOptions, plan
 from reconciler.errors import ConfigError, TuneopsError
@@ -87,7 +87,7 @@ def plan_command(*, root: Path, output: Output, out: Path | None, detailed_exitc
             github.print_warnings(result.warnings)
         console.print(f"Planning against {connection.where}.\n", highlight=False)
         if branch is not None:
-            console.print(describe(branch, base or "") + ".\n", highlight=False)
+            render.print_branch(branch, base or "", console)
         render.print_plan(result, console)
         if out is not None:
             console.print(f"Saved the plan to {out}; `reconcile apply {out}` executes "

@@ -11,7 +11,7 @@ from reconciler.core.actions import Change
 from reconciler.core.desired import Desired
 
 BranchKind = Literal["added", "removed", "retune", "update"]
-_WORDS = {"added": "added", "removed": "removed", "retune": "re-tune", "update": "update"}
+BRANCH_WORDS = {"added": "added", "removed": "removed", "retune": "re-tune", "update": "update"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,6 @@ def describe(changes: tuple[BranchChange, ...], base_ref: str) -> str:
     if not changes:
         return f"this branch changes no job relative to {base_ref}"
     counts: Counter[str] = Counter(change.change for change in changes)
-    parts = ", ".join(f"{counts[kind]} {word}" for kind, word in _WORDS.items() if counts[kind])
+    parts = ", ".join(f"{counts[kind]} {word}" for kind, word in BRANCH_WORDS.items() if counts[kind])
     noun = "job" if len(changes) == 1 else "jobs"
     return f"this branch changes {len(changes)} {noun} relative to {base_ref}: {parts}"

@@ -23,6 +23,7 @@ from reconciler.core.actions import (
     Retune,
     Update,
 )
+from reconciler.core.branch import BRANCH_WORDS, BranchChange, describe
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.core.plan import Plan
 
@@ -60,6 +61,17 @@ def _details(action: Action) -> list[str]:
     if isinstance(action, Update | DriftRestore):
         lines.append(f"      model {action.patch.model}")
     return lines
+
+
+def print_branch(changes: tuple[BranchChange, ...], base_ref: str, console: Console) -> None:
+    """What the branch changes, job by job and field by field, as the Markdown comment says."""
+    console.print(describe(changes, base_ref) + ".", highlight=False)
+    for change in changes:
+        console.print(f"  [bold]{change.name}[/]: {BRANCH_WORDS[change.change]}",
+                      highlight=False)
+        for line in map(_change_line, change.changes):
+            console.print(line, highlight=False)
+    console.print()
 
 
 def print_plan(plan: Plan, console: Console) -> None:
