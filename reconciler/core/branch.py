@@ -45,6 +45,7 @@ def describe(changes: tuple[BranchChange, ...], base_ref: str) -> str:
     if not changes:
         return f"this branch changes no job relative to {base_ref}"
     counts: Counter[str] = Counter(change.change for change in changes)
-    parts = ", ".join(f"{counts[kind]} {word}" for kind, word in BRANCH_WORDS.items() if counts[kind])
+    parts = ", ".join(f"{counts[kind]} {word}" for kind, word in BRANCH_WORDS.items()
+                      if counts[kind])
     noun = "job" if len(changes) == 1 else "jobs"
     return f"this branch changes {len(changes)} {noun} relative to {base_ref}: {parts}"
