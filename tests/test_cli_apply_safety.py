@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -270,3 +271,29 @@ def test_apply_on_a_terminal_shows_the_plan_and_asks(
         assert "Apply this plan to project my-gcp-project?" in screen
         assert exit_code == code, screen
         assert len(emulator.store.jobs()) == jobs
+
+
+@pytest.mark.parametrize("foreign_labels", [
+    pytest.param({"tuneops-fingerprint": "0" * 40, "tuneops-name": "bigquery-snippets",
+                  "managed-by": "tuneops"}, id="other-fingerprint"),
+    pytest.param({}, id="unmanaged"),
+])
+def test_existing_job_of_another_fingerprint_is_never_adopted(
+        repo: Repo, foreign_labels: dict[str, str]) -> None:
+    from google.cloud.aiplatform_v1.types import PipelineJob
+
+    planned: dict[str, Any] = plan_json(repo)["bigquery-snippets"]
+    launch = planned["launch"]
+    parent = "projects/tuneops-local/locations/us-central1"
+    # Someone else's job already holds the id tuneops plans (same body, other labels).
+    foreign = PipelineJob(display_name="foreign", template_uri=launch["template_uri"],
+                          labels=foreign_labels)
+    name = f"{parent}/pipelineJobs/{planned['job_id']}"
+    repo.emulator.create_job(parent, "us-central1", name, foreign, 3600)
+    result = repo.run("apply", "--auto-approve")
+    assert result.code == 1
+    line = [line for line in result.out.splitlines() if "bigquery-snippets" in line][-1]
+    assert line.split()[0] == "failed"
+    assert "already exists but is not this job's run" in line
+    assert "it was not adopted" in line
+    assert "launched" in result.out  # the other job still went out

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+from reconciler.core import labels as managed
+from reconciler.core.observed import ObservedJob
 from reconciler.errors import BackendError
 
 T = TypeVar("T")
@@ -16,6 +18,19 @@ class Created(StrEnum):
     LAUNCHED = "launched"
     # The job already existed: an earlier or concurrent apply launched it.
     ADOPTED = "adopted"
+
+
+def check_adoptable(job: ObservedJob, planned: dict[str, str]) -> None:
+    """A job found where ours should be is ours only if it carries the planned fingerprint.
+
+    Anything else (another config's job, or one tuneops does not manage) is never adopted:
+    calling it ours would mark a config as tuned by a run of other inputs.
+    """
+    if (job.fingerprint, job.name) != (planned[managed.FINGERPRINT], planned[managed.NAME]):
+        raise BackendError(
+            f"{job.resource} already exists but is not this job's run (its fingerprint "
+            f"label is {job.fingerprint or 'missing'}, planned "
+            f"{planned[managed.FINGERPRINT]}); it was not adopted")
 
 
 def retry_policy() -> Any:

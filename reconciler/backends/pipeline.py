@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.backends.calls import Caller, Created, retry_policy
+from reconciler.backends.calls import Caller, Created, check_adoptable, retry_policy
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.kinds.pipeline import KIND, PipelineLaunch, observed_inputs, observed_metadata
@@ -98,7 +98,10 @@ class PipelineJobs:
                 return Created.ADOPTED, client.get_pipeline_job(name=name, retry=retry_policy())
 
         outcome, created = self._call(f"creating {launch.pipeline_job_id}", attempt)
-        return outcome, job_from_proto(created)
+        job = job_from_proto(created)
+        if outcome is Created.ADOPTED:
+            check_adoptable(job, launch.labels)
+        return outcome, job
 
     def get(self, resource: str) -> ObservedJob:
         client = self._clients[location_of(resource)]
