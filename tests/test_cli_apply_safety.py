@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.cloud.aiplatform_v1.types import PipelineJob
 
 from reconciler.emulator import start_emulator
 from tests.conftest import Repo
@@ -280,8 +281,6 @@ def test_apply_on_a_terminal_shows_the_plan_and_asks(
 ])
 def test_existing_job_of_another_fingerprint_is_never_adopted(
         repo: Repo, foreign_labels: dict[str, str]) -> None:
-    from google.cloud.aiplatform_v1.types import PipelineJob
-
     planned: dict[str, Any] = plan_json(repo)["bigquery-snippets"]
     launch = planned["launch"]
     parent = "projects/tuneops-local/locations/us-central1"
