@@ -99,20 +99,6 @@ def test_a_plan_file_that_is_not_a_plan(repo: Repo, tmp_path: Path) -> None:
     assert "plan format version 99" in result.err
 
 
-def test_one_rejected_job_does_not_stop_the_others(repo: Repo, tmp_path: Path) -> None:
-    saved = tmp_path / "plan.json"
-    repo.run("plan", "--out", str(saved))
-    data = json.loads(saved.read_text())
-    # A hand-edited plan is the one way to send the service a request it rejects.
-    data["actions"][0]["launch"]["template_uri"] = "https://example.com/unknown/v1"
-    saved.write_text(json.dumps(data))
-    result = repo.run("apply", str(saved))
-    assert result.code == 1
-    assert "failed" in result.out
-    assert "Apply: 1 done, 1 failed." in result.out
-    assert repo.job_ids() == [data["actions"][1]["job_id"]]
-
-
 def test_detailed_exitcode(repo: Repo) -> None:
     assert repo.run("plan", "--detailed-exitcode").code == 2
     repo.cli()
@@ -295,4 +281,62 @@ def test_existing_job_of_another_fingerprint_is_never_adopted(
     assert line.split()[0] == "failed"
     assert "already exists but is not this job's run" in line
     assert "it was not adopted" in line
-    assert "launched" in result.out  # the other job still went out
+    # One failing action does not stop the others.
+    assert "Apply: 1 done, 1 failed." in result.out
+    assert plan_json(repo)["cloud-vision-chat"]["action"] == "running"
+
+
+def _more_steps(data: dict[str, Any]) -> None:
+    data["actions"][0]["launch"]["parameters"]["train_steps"] = 5000
+
+
+def _upload_a_system_file(data: dict[str, Any]) -> None:
+    data["actions"][0]["launch"]["uploads"][0]["source"] = "/etc/passwd"
+
+
+def _unmanaged_job(data: dict[str, Any]) -> None:
+    extra = json.loads(json.dumps(data["actions"][0]))
+    extra["name"] = extra["job_id"] = extra["launch"]["pipeline_job_id"] = "unmanaged"
+    extra["launch"]["labels"] = {}
+    data["actions"].append(extra)
+
+
+def _drop_a_job(data: dict[str, Any]) -> None:
+    data["actions"].pop()
+
+
+def _other_fingerprint_label(data: dict[str, Any]) -> None:
+    data["actions"][0]["launch"]["labels"]["tuneops-fingerprint"] = "0" * 40
+
+
+@pytest.mark.parametrize("tamper", [_more_steps, _upload_a_system_file, _unmanaged_job,
+                                    _drop_a_job, _other_fingerprint_label])
+def test_an_edited_plan_file_is_refused_and_nothing_happens(
+        repo: Repo, tmp_path: Path, tamper: Any) -> None:
+    saved = tmp_path / "plan.json"
+    assert repo.run("plan", "--out", str(saved)).code == 0
+    data = json.loads(saved.read_text())
+    tamper(data)
+    saved.write_text(json.dumps(data))
+    result = repo.run("apply", str(saved))
+    assert result.code == 1
+    assert "differs from what planning produces now" in result.err
+    assert "nothing was applied" in result.err
+    assert repo.job_ids() == []
+    assert not list((repo.root / ".reconciler/emulator/storage").rglob("*passwd*"))
+
+
+def test_an_orphan_added_to_a_plan_file_deletes_nothing(repo: Repo, tmp_path: Path) -> None:
+    repo.cli()
+    repo.advance()
+    models = [model.name for model in repo.emulator.models()]
+    saved = tmp_path / "plan.json"
+    assert repo.run("plan", "--out", str(saved)).code == 0
+    data = json.loads(saved.read_text())
+    data["actions"].append({"action": "orphan", "name": "bigquery-snippets", "reason": "x",
+                            "job_id": None, "jobs": [], "models": models, "changes": []})
+    saved.write_text(json.dumps(data))
+    result = repo.run("apply", str(saved), "--prune")
+    assert result.code == 1
+    assert "differs from what planning produces now" in result.err
+    assert [model.name for model in repo.emulator.models()] == models

@@ -17,19 +17,33 @@ from reconciler.errors import TuneopsError
 from reconciler.follow import Followed, follow
 from reconciler.gitrepo import dirty_files
 from reconciler.layout import CONFIG_DIR
-from reconciler.load.config import RepoConfig, load_config
+from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
 from reconciler.output import planfile
 from reconciler.output import text as render
 
 
-def _check_fresh(saved: Plan, desired: Desired, live: Plan, path: Path) -> None:
+def _check_same(saved: Plan, desired: Desired, live: Plan, path: Path) -> None:
+    """A saved plan is only a promise: apply executes the plan made now, if it is the same.
+
+    Nothing in the file is executed, so an edited file cannot launch, upload or delete
+    anything that planning the same inputs would not.
+    """
     if saved.desired_digest != desired_digest(desired):
         raise TuneopsError(f"{path}: plan is stale: configs or datasets changed since it was "
                            "made; run plan again")
     if saved.observed_digest != live.observed_digest:
         raise TuneopsError(f"{path}: plan is stale: jobs or Models in Vertex AI changed since "
                            "it was made; run plan again")
+    if saved != live:
+        fresh = {(a.name, a.action): a for a in live.actions}
+        differing = sorted({a.name for a in saved.actions
+                            if fresh.get((a.name, a.action)) != a}
+                           | {a.name for a in live.actions if a not in saved.actions})
+        shown = ", ".join(differing[:5]) or "its warnings or options"
+        raise TuneopsError(f"{path}: the plan file differs from what planning produces now "
+                           f"(for {shown}): it was edited or made by another commit or "
+                           "version of reconcile; nothing was applied; run plan again")
 
 
 def _approved(desired: Desired, auto_approve: bool) -> bool:
@@ -53,9 +67,10 @@ def _wait(outcomes: tuple[Outcome, ...], connection: Connection, timeout: float,
     return render.print_followed(latest, console)
 
 
-def _refuse_dirty(root: Path, config: RepoConfig) -> None:
+def _refuse_dirty(root: Path, desired: Desired) -> None:
     """Every launched job is labelled with HEAD's sha: uncommitted configs would make it lie."""
-    dirty = dirty_files(root, [CONFIG_DIR, *sorted(config.local_dataset_paths)])
+    datasets = {d.path for job in desired.jobs for d in job.datasets if d.path is not None}
+    dirty = dirty_files(root, [CONFIG_DIR, *sorted(datasets)])
     if dirty:
         shown = ", ".join(dirty[:10]) + (f" and {len(dirty) - 10} more" if len(dirty) > 10
                                           else "")
@@ -67,26 +82,26 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
                   retry_failed: bool, prune: bool, parallelism: int, wait: bool,
                   timeout: float, allow_dirty: bool, console: Console) -> int:
     config = load_config(root)
-    if not config.target.local and not allow_dirty:
-        _refuse_dirty(root, config)
     saved = planfile.read(planfile_path) if planfile_path is not None else None
     with connect(config.target, root) as connection:
         desired = build_desired(config, connection.storage)
-        live = make_plan(desired, connection, root=root, retry_failed=retry_failed)
+        if not config.target.local and not allow_dirty:
+            _refuse_dirty(root, desired)
+        live = make_plan(desired, connection, root=root,
+                         retry_failed=saved.retry_failed if saved else retry_failed)
         if saved is not None and planfile_path is not None:
-            _check_fresh(saved, desired, live, planfile_path)
-        chosen = saved or live
+            _check_same(saved, desired, live, planfile_path)
         if saved is None:
             console.print(f"Applying to {connection.where}.\n", highlight=False)
-            render.print_plan(chosen, console)
-        if not chosen.has_changes and not (prune and chosen.counts.get("orphan")):
+            render.print_plan(live, console)
+        if not live.has_changes and not (prune and live.counts.get("orphan")):
             console.print("\nNo changes. Nothing launched.", highlight=False)
             return 0
         if saved is None and not _approved(desired, auto_approve):
             console.print("Apply cancelled.")
             return 1
         console.print()
-        outcomes = apply(chosen, connection.backend, connection.storage, root,
+        outcomes = apply(live, connection.backend, connection.storage, root,
                          ApplyOptions(parallelism=parallelism, prune=prune))
         render.print_outcomes(outcomes, console)
         succeeded = _wait(outcomes, connection, timeout, console) if wait else True

@@ -45,6 +45,8 @@ class Plan:
     warnings: tuple[Problem, ...]
     desired_digest: str
     observed_digest: str
+    # How it was asked for, so `apply PLANFILE` can plan the same again and compare.
+    retry_failed: bool = False
     version: int = PLAN_FORMAT_VERSION
 
     @cached_property
@@ -175,5 +177,6 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
     ]
     actions += _orphans({job.name for job in desired.jobs}, history, observed)
     return Plan(actions=tuple(actions), warnings=desired.warnings,
+                retry_failed=options.retry_failed,
                 desired_digest=desired_digest(desired),
                 observed_digest=observed_digest(observed))
