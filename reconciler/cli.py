@@ -183,8 +183,17 @@ def emulator_advance(
     EmulatorStore(emulator_state_dir(_root(root))).advance_clock(seconds)
 
 
-def _report_unexpected() -> int:
-    log = Path.cwd() / STATE_DIR / "last-error.log"
+def _root_of(argv: list[str]) -> Path:
+    """The repository a command ran on, for its error log: --root/-C, else the current one."""
+    for index, arg in enumerate(argv[:-1]):
+        if arg in ("--root", "-C"):
+            return find_root(Path(argv[index + 1]))
+    equal = next((a.split("=", 1)[1] for a in argv if a.startswith("--root=")), None)
+    return find_root(Path(equal) if equal else Path.cwd())
+
+
+def _report_unexpected(argv: list[str]) -> int:
+    log = _root_of(argv) / STATE_DIR / "last-error.log"
     try:
         log.parent.mkdir(exist_ok=True)
         log.write_text(traceback.format_exc(), encoding="utf-8")
@@ -219,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         print("reconcile: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception:
-        return _report_unexpected()
+        return _report_unexpected(sys.argv[1:] if argv is None else argv)
     return int(result) if isinstance(result, int) else 0
 
 

@@ -54,6 +54,21 @@ def _closing(backend: VertexBackend) -> Iterator[VertexBackend]:
 
 
 @contextmanager
+def _credentials_explained() -> Iterator[None]:
+    """Clients find credentials lazily, anywhere in a command: say how to provide them."""
+    from google.auth.exceptions import DefaultCredentialsError  # noqa: PLC0415
+
+    try:
+        yield
+    except DefaultCredentialsError:
+        raise TuneopsError(
+            "no Google Cloud credentials found: run `gcloud auth application-default login`, "
+            "or set GOOGLE_APPLICATION_CREDENTIALS (in GitHub Actions, the auth step of the "
+            "workflows); without a `project` in configs/reconciler.yaml tuneops uses its "
+            "emulator") from None
+
+
+@contextmanager
 def connect(target: Target, root: Path) -> Iterator[Connection]:
     api_endpoint = os.environ.get(API_ENDPOINT_ENV)
     storage_endpoint = os.environ.get(STORAGE_ENDPOINT_ENV)
@@ -65,7 +80,7 @@ def connect(target: Target, root: Path) -> Iterator[Connection]:
             yield Connection(backend, storage, f"emulator at {api_endpoint}")
         return
     if not target.local:
-        with _closing(VertexBackend(target.project)) as backend:
+        with _credentials_explained(), _closing(VertexBackend(target.project)) as backend:
             yield Connection(backend, Storage.connect(target.project),
                              f"project {target.project}", poll_seconds=60.0)
         return

@@ -12,7 +12,7 @@ import pytest
 
 from reconciler.cli import main
 from reconciler.connect import emulator_state_dir
-from reconciler.emulator import EmulatorStore
+from reconciler.emulator import EmulatorStore, start_emulator
 
 EXAMPLES = Path(__file__).resolve().parent.parent
 
@@ -104,3 +104,14 @@ def repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Repo]:
     made = Repo(root, capsys)
     made.commit("initial")
     yield made
+
+
+@pytest.fixture
+def project_repo(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
+    """The example repository pointed at a GCP project, served by a standalone emulator."""
+    repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
+    repo.commit("use a project")
+    with start_emulator(tmp_path / "vertex", job_seconds=3600) as emulator:
+        monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
+        monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
+        yield repo

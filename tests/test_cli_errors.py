@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from reconciler import cli
 from tests.conftest import Repo
 
 BIGQUERY = "configs/bigquery-snippets.yaml"
@@ -92,3 +99,81 @@ def test_unknown_command_option_is_one_line(repo: Repo) -> None:
     assert result.code == 1
     assert result.err.count("\n") == 1
     assert "--frobnicate" in result.err
+
+
+def _outside_file(repo: Repo) -> str:
+    outside = repo.root.parent / "secret.jsonl"
+    outside.write_text('{"input_text": "x", "output_text": "y"}\n' * 20)
+    return str(outside)
+
+
+def _relative_escape(repo: Repo) -> str:
+    _outside_file(repo)
+    return "../secret.jsonl"
+
+
+def _symlink_out(repo: Repo) -> str:
+    (repo.root / "datasets/link.jsonl").symlink_to(_outside_file(repo))
+    return "datasets/link.jsonl"
+
+
+def _directory(repo: Repo) -> str:
+    return "datasets"
+
+
+def _fifo(repo: Repo) -> str:
+    os.mkfifo(repo.root / "datasets/pipe.jsonl")
+    return "datasets/pipe.jsonl"
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (_outside_file, "is outside the repository; a dataset must be a file inside it"),
+    (_relative_escape, "../secret.jsonl is outside the repository"),
+    (_symlink_out, "datasets/link.jsonl is outside the repository"),
+    (_directory, "datasets is a directory, not a JSONL file"),
+    (_fifo, "datasets/pipe.jsonl is not a regular file"),
+])
+@pytest.mark.parametrize("project", [False, True], ids=["emulator", "project"])
+def test_a_dataset_path_must_be_a_regular_file_inside_the_repository(
+        request: pytest.FixtureRequest, make: Any, message: str, project: bool) -> None:
+    # With a project, the dirty-tree check must not trip over the path first.
+    repo: Repo = request.getfixturevalue("project_repo" if project else "repo")
+    uri = make(repo)
+    repo.edit(BIGQUERY, "dataset_uri: datasets/bigquery.jsonl", f"dataset_uri: {uri}")
+    expected = "configs/bigquery-snippets.yaml:6:1: bigquery-snippets: dataset_uri: "
+    for command in (["validate"], ["plan"], ["apply", "--auto-approve", "--allow-dirty"]):
+        result = repo.run(*command)
+        assert result.code == 1, (command, result.err)
+        assert "Traceback" not in result.err
+        line = result.err.splitlines()[0]
+        assert line.startswith(expected) and message in line, (command, line)
+    assert repo.job_ids() == []
+
+
+def test_a_project_without_credentials_is_one_line(repo: Repo) -> None:
+    repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
+    # A process of its own: google-auth reads NO_GCE_CHECK (skip the metadata server) once.
+    env = {**os.environ, "NO_GCE_CHECK": "true", "GOOGLE_CLOUD_PROJECT": "my-gcp-project"}
+    result = subprocess.run([sys.executable, "-m", "reconciler", "plan", "--root",
+                             str(repo.root)], env=env, capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("reconcile: no Google Cloud credentials found")
+    assert result.stderr.count("\n") == 1
+
+
+def test_the_error_log_is_written_in_the_repository(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(**_: Any) -> int:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(cli, "status_command", broken)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = repo.run("status")
+    assert result.code == 3
+    log = repo.root / ".reconciler/last-error.log"
+    assert f"details in {log}" in result.err
+    assert "RuntimeError: boom" in log.read_text()
+    assert not (elsewhere / ".reconciler").exists()

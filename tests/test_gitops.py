@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from reconciler.core.actions import Change, ModelPatch, Noop, Update
 from reconciler.core.plan import Plan
-from reconciler.emulator import start_emulator
 from reconciler.output.markdown import COMMENT_LIMIT, render
 from tests.conftest import Repo, git
 from tests.test_cli_apply import BIGQUERY, VISION
-
-
-@pytest.fixture
-def project_repo(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
-    """The example repository pointed at a GCP project, served by a standalone emulator."""
-    repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
-    repo.commit("use a project")
-    with start_emulator(tmp_path / "vertex", job_seconds=3600) as emulator:
-        monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
-        monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
-        yield repo
 
 
 def make_feature_branch(repo: Repo) -> None:

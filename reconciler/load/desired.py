@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import stat
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -77,10 +78,10 @@ class _Loader:
         fmt = job.kind.dataset_format(job.spec, wanted.role)
         if wanted.uri.startswith(GCS_SCHEME):
             return self.remote_dataset(job, wanted, fmt)
-        path = (self.root / wanted.uri).resolve()
-        if not path.is_file():
-            problem = Problem(job.locate((wanted.key,)), f"{wanted.key}: no such file "
-                              f"{wanted.uri}", subject=job.name)
+        path, refusal = repository_file(self.root, wanted.uri)
+        if refusal:
+            problem = Problem(job.locate((wanted.key,)), f"{wanted.key}: {refusal}",
+                              subject=job.name)
             return DatasetReport(None, errors=[problem])
         shown = display_path(path, self.root.resolve())
         report = self.local(path, shown, wanted.uri, fmt, wanted.role)
@@ -110,6 +111,28 @@ class _Loader:
             self.bytes_read += report.bytes_read
             self.records[dataset.content_hash] = report.records or {}
         return self.records[dataset.content_hash]
+
+
+def repository_file(root: Path, uri: str) -> tuple[Path, str]:
+    """The file a repository path names, or why it cannot be read.
+
+    Nothing outside the repository is read because a config says so: the path must resolve,
+    symlinks followed, to a regular file under the root (a FIFO is never opened).
+    """
+    base = root.resolve()
+    path = (base / uri).resolve()
+    if not path.is_relative_to(base):
+        return path, (f"{uri} is outside the repository; a dataset must be a file inside it "
+                      "or a gs:// URI")
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return path, f"no such file {uri}"
+    if stat.S_ISDIR(mode):
+        return path, f"{uri} is a directory, not a JSONL file"
+    if not stat.S_ISREG(mode):
+        return path, f"{uri} is not a regular file (a FIFO, socket or device)"
+    return path, ""
 
 
 def _desired_job(job: JobConfig, loader: _Loader
