@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.backends.base import Backend
@@ -38,10 +39,15 @@ class Outcome:
     resource: str = ""
 
 
+NOT_STARTED = "not started"
+
+
 @dataclass(frozen=True)
 class ApplyOptions:
     parallelism: int = 4
     prune: bool = False
+    # Set (by a signal handler) to start no further action; calls in flight finish.
+    stop: threading.Event = field(default_factory=threading.Event)
 
 
 Step = Callable[[], Outcome]
@@ -98,7 +104,10 @@ class _Executor:
                 raise TypeError(f"apply does not know the action {action!r}")
 
 
-def _run(action: Action, work: Step) -> Outcome:
+def _run(action: Action, work: Step, stop: threading.Event) -> Outcome:
+    if stop.is_set():
+        return Outcome(action.name, action.action, NOT_STARTED, "apply was interrupted first",
+                       ok=False)
     try:
         return work()
     except TuneopsError as error:
@@ -115,5 +124,5 @@ def apply(plan: Plan, backend: Backend, storage: Storage, root: Path,
     if not steps:
         return ()
     with ThreadPoolExecutor(max_workers=max(1, options.parallelism)) as pool:
-        futures = [pool.submit(_run, action, work) for action, work in steps]
+        futures = [pool.submit(_run, action, work, options.stop) for action, work in steps]
         return tuple(future.result() for future in futures)

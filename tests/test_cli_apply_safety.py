@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -340,3 +341,53 @@ def test_an_orphan_added_to_a_plan_file_deletes_nothing(repo: Repo, tmp_path: Pa
     assert result.code == 1
     assert "differs from what planning produces now" in result.err
     assert [model.name for model in repo.emulator.models()] == models
+
+
+def _interrupted_apply(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                       signals: list[int]) -> tuple[int, str, int]:
+    """Applies 20 jobs one at a time, sending `signals` once the first job exists."""
+    add_jobs(repo, 18)
+    with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
+        monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
+        monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
+        # Retried UNAVAILABLE calls make each launch take a few hundred milliseconds.
+        emulator.store.set_faults(unavailable_rate=0.5, seed=7)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--parallelism",
+             "1", "--root", str(repo.root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        deadline = time.monotonic() + 60
+        while not emulator.store.jobs() and time.monotonic() < deadline:
+            select.select([], [], [], 0.02)  # poll the emulator with a deadline
+        assert process.stderr is not None
+        for index, number in enumerate(signals):
+            process.send_signal(number)
+            if index + 1 < len(signals):
+                # Signals do not queue: let the handler say it saw this one before the next.
+                ready, _, _ = select.select([process.stderr], [], [], 30)
+                assert ready and "starting nothing new" in process.stderr.readline()
+        out, _ = process.communicate(timeout=60)
+        return process.returncode, out, len(emulator.store.jobs())
+
+
+@pytest.mark.parametrize(("number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_new_launches_and_reports_what_went_out(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, number: int,
+        code: int) -> None:
+    returncode, out, launched = _interrupted_apply(repo, tmp_path, monkeypatch, [number])
+    assert returncode == code
+    results = [line.split()[0] for line in out.splitlines()
+               if line.startswith("  ") and line.split()[0] in ("launched", "not")]
+    assert results.count("launched") == launched
+    assert 1 <= launched < 20
+    assert results.count("not") == 20 - launched
+    assert "not started (interrupted)." in out
+
+
+def test_a_second_signal_exits_at_once(repo: Repo, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    returncode, out, launched = _interrupted_apply(repo, tmp_path, monkeypatch,
+                                                   [signal.SIGINT, signal.SIGINT])
+    assert returncode == 130
+    assert "Apply:" not in out
+    assert launched < 20

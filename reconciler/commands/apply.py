@@ -16,6 +16,7 @@ from reconciler.core.plan import Plan, desired_digest
 from reconciler.errors import TuneopsError
 from reconciler.follow import Followed, follow
 from reconciler.gitrepo import dirty_files
+from reconciler.interrupt import interruptible
 from reconciler.layout import CONFIG_DIR
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
@@ -101,8 +102,12 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
             console.print("Apply cancelled.")
             return 1
         console.print()
-        outcomes = apply(live, connection.backend, connection.storage, root,
-                         ApplyOptions(parallelism=parallelism, prune=prune))
+        with interruptible() as interrupt:
+            outcomes = apply(live, connection.backend, connection.storage, root,
+                             ApplyOptions(parallelism=parallelism, prune=prune,
+                                          stop=interrupt.stop))
         render.print_outcomes(outcomes, console)
+        if interrupt.signal:
+            return interrupt.exit_code
         succeeded = _wait(outcomes, connection, timeout, console) if wait else True
     return 0 if succeeded and all(outcome.ok for outcome in outcomes) else 1

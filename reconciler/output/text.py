@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from reconciler.apply import Outcome
+from reconciler.apply import NOT_STARTED, Outcome
 from reconciler.core.actions import (
     ACTION_KINDS,
     Action,
@@ -127,9 +127,12 @@ def print_outcomes(outcomes: tuple[Outcome, ...], console: Console) -> None:
         style = "green" if outcome.ok else "red"
         console.print(f"  [{style}]{outcome.result:<9}[/] [bold]{outcome.name}[/]  "
                       f"{escape(outcome.detail)}", highlight=False)
-    failed = sum(not outcome.ok for outcome in outcomes)
-    done = len(outcomes) - failed
-    console.print(f"\n[bold]Apply: {done} done, {failed} failed.[/]", highlight=False)
+    skipped = sum(outcome.result == NOT_STARTED for outcome in outcomes)
+    failed = sum(not outcome.ok for outcome in outcomes) - skipped
+    done = len(outcomes) - failed - skipped
+    interrupted = f", {skipped} not started (interrupted)" if skipped else ""
+    console.print(f"\n[bold]Apply: {done} done, {failed} failed{interrupted}.[/]",
+                  highlight=False)
 
 
 def print_followed(latest: dict[str, ObservedJob], console: Console) -> bool:
