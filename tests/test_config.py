@@ -288,3 +288,19 @@ def test_effective_evaluation_values(root: Path, job_text: str, interval: int | 
     spec = spec_of(root, job_text)
     assert spec.evaluation_interval_value == interval
     assert spec.early_stopping_value is early_stopping
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ("learning_rate_multiplier: .inf", "learning_rate_multiplier: Input should be a finite"),
+    ("learning_rate_multiplier: .nan", "learning_rate_multiplier: Input should be a finite"),
+    ("train_steps: 99999999999999999999999", "train_steps: Input should be less than or equal "
+     "to 100000"),
+    ("evaluation_interval: 100001", "evaluation_interval: Input should be less than or equal"),
+    ("description: " + "x" * 16_385, "description: String should have at most 16384"),
+])
+def test_numbers_and_texts_are_bounded(root: Path, line: str, message: str) -> None:
+    write(root, JOB, BASE_JOB + "evaluation_data_uri: datasets/eval.jsonl\n" + line + "\n")
+    problem = only_problem(root)
+    assert problem.location == Location(JOB, 5, 1)
+    assert message in problem.message
+

@@ -41,19 +41,30 @@ def retry_policy() -> Any:
     """
     from google.api_core import exceptions, retry  # noqa: PLC0415
 
+    transient = retry.if_exception_type(
+        exceptions.ServiceUnavailable,
+        exceptions.TooManyRequests,
+        exceptions.ResourceExhausted,
+        exceptions.DeadlineExceeded,
+        exceptions.InternalServerError,
+    )
+
+    def predicate(error: Exception) -> bool:
+        # gRPC reports a message over its size limit as RESOURCE_EXHAUSTED too; resending
+        # the same message can never succeed.
+        return bool(transient(error)) and not is_too_large(error)
+
     return retry.Retry(
-        predicate=retry.if_exception_type(
-            exceptions.ServiceUnavailable,
-            exceptions.TooManyRequests,
-            exceptions.ResourceExhausted,
-            exceptions.DeadlineExceeded,
-            exceptions.InternalServerError,
-        ),
+        predicate=predicate,
         initial=0.2,
         maximum=5.0,
         multiplier=2.0,
         timeout=60.0,
     )
+
+
+def is_too_large(error: Exception) -> bool:
+    return "larger than max" in str(error)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PositiveFloat, PositiveInt
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from reconciler.core import labels as managed
 from reconciler.core.desired import Dataset, DesiredJob, Role, Target
@@ -73,6 +73,17 @@ TuningLocation = Literal["us-central1", "europe-west4"]
 BaseModelRef = Literal["code-bison@001", "codechat-bison@001"]
 LabelKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
 LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{0,63}$")]
+# The reference caps training data at 10,000 examples; 50 epochs of that at batch 8 is
+# 62,500 steps, so no sensible run needs more than this, and such integers stay exact in
+# the protobuf Value (a double) that carries pipeline parameters.
+MAX_STEPS = 100_000
+# Vertex AI documents no limit for a Model's description; this keeps UpdateModel far below
+# gRPC's 4 MB message limit, which a 50 MB description hit after minutes of retries.
+MAX_DESCRIPTION = 16_384
+Steps = Annotated[int, Field(gt=0, le=MAX_STEPS)]
+# Finite only: YAML's .inf and .nan are numbers to pydantic, never to Vertex AI.
+Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
 # The SDK sends a TensorBoard's full resource name and checks that its location is the
 # tuning job's (vertexai/language_models/_language_models.py, tune_model); the reference
 # names a bare instance id. Both are accepted; a bare id is expanded at launch.
@@ -96,19 +107,19 @@ class PipelineSpec(BaseModel):
     large_model_reference: BaseModelRef | None = None
     dataset_uri: Annotated[str, Field(min_length=1)]
     evaluation_data_uri: Annotated[str, Field(min_length=1)] | None = None
-    evaluation_interval: PositiveInt | None = None
+    evaluation_interval: Steps | None = None
     enable_early_stopping: bool | None = None
     tensorboard_resource_id: Annotated[
         str, BeforeValidator(_number_as_text), Field(pattern=_TENSORBOARD.pattern)
     ] | None = None
     tuning_location: TuningLocation = "us-central1"
-    train_steps: PositiveInt = 300
-    learning_rate_multiplier: PositiveFloat = 1.0
+    train_steps: Steps = 300
+    learning_rate_multiplier: Multiplier = 1.0
     encryption_spec_key_name: Annotated[
         str, Field(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
     ] | None = None
     model_display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    description: str | None = None
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] | None = None
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
 
     @property
