@@ -1,0 +1,66 @@
+"""The hostile-input corpus: one file per case under tests/hostile/, run through validate,
+plan and apply. Each must end with its exit code and its one-line message, never a
+traceback, and launch nothing.
+
+A case file holds `about`, the change it makes to a copy of the example repository
+(`edit`, `append`, `write`, `symlink`, `fifo`), and the `exit` code and `message` (a part
+of the first line on stderr) that every command must give.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import Repo
+
+CORPUS = Path(__file__).resolve().parent / "hostile"
+CASES = sorted(CORPUS.glob("*.yaml"))
+COMMANDS = (("validate",), ("plan",), ("apply", "--auto-approve"))
+
+
+def _content(spec: dict[str, Any]) -> bytes:
+    """`text`, or `text` then `repeat` x `times` (large inputs stay out of the repository)."""
+    text = spec.get("text", "").encode() + spec.get("repeat", "").encode() * spec.get(
+        "times", 0)
+    return text + spec.get("tail", "").encode()
+
+
+def prepare(repo: Repo, case: dict[str, Any]) -> None:
+    root = repo.root
+    if "fifo" in case:
+        os.mkfifo(root / case["fifo"])
+    if "symlink" in case:
+        link = root / case["symlink"]["path"]
+        link.unlink(missing_ok=True)
+        link.symlink_to(case["symlink"]["target"])
+    if "edit" in case:
+        repo.edit(case["edit"]["file"], case["edit"]["old"], case["edit"]["new"])
+    if "append" in case:
+        with (root / case["append"]["file"]).open("ab") as stream:
+            stream.write(b"\n" + _content(case["append"]) + b"\n")
+    if "write" in case:
+        path = root / case["write"]["file"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(_content(case["write"]))
+
+
+@pytest.mark.parametrize("path", CASES, ids=[case.stem for case in CASES])
+def test_hostile_input(repo: Repo, path: Path) -> None:
+    case = yaml.safe_load(path.read_text(encoding="utf-8"))
+    prepare(repo, case)
+    for command in COMMANDS:
+        result = repo.run(*command)
+        assert result.code == case["exit"], (command, result.err)
+        assert "Traceback" not in result.err + result.out
+        first = (result.err or result.out).splitlines()[0]
+        assert case["message"] in first, (command, first)
+    assert repo.job_ids() == []
+
+
+def test_corpus_is_not_empty() -> None:
+    assert len(CASES) >= 10
