@@ -416,3 +416,67 @@ def test_read_rejects_what_is_not_a_current_plan(tmp_path: Path, text: str) -> N
     path.write_text(text, encoding="utf-8")
     with pytest.raises(TuneopsError, match=str(path)):
         planfile.read(path)
+
+
+SYSTEM_LABELS = {"vertex-ai-pipelines-run-billing-id": "1234567890",
+                 "google-vertex-llm-tuning-base-model-id": "code-bison-001",
+                 "tune-type": "supervised"}
+
+
+def with_labels(of: ObservedModel, extra: dict[str, str]) -> ObservedModel:
+    """The Model as the service shows it: labels nobody in git wrote beside tuneops' own."""
+    return replace(of, labels={**of.labels, **extra}, all_labels={**of.all_labels, **extra})
+
+
+def test_labels_the_service_adds_are_neither_drift_nor_update() -> None:
+    live = with_labels(model(CURRENT), SYSTEM_LABELS)
+    action = only(plan(desired(CURRENT), Observed(jobs=(ran(CURRENT),), models=(live,))))
+    assert isinstance(action, Noop)
+
+
+def test_an_update_keeps_labels_tuneops_does_not_own() -> None:
+    wanted = job(labels={"team": "ml"})
+    live = with_labels(model(CURRENT), {**SYSTEM_LABELS, "owner": "someone-else"})
+    observed = Observed(jobs=(ran(CURRENT),), models=(live,))
+    action = only(plan(desired(wanted), observed))
+    assert isinstance(action, Update)
+    assert action.changes == (Change("labels.team", "data", "ml", False),)
+    for key, value in {**SYSTEM_LABELS, "owner": "someone-else", "team": "ml"}.items():
+        assert action.patch.labels[key] == value
+    assert action.patch.labels[managed.FINGERPRINT] == wanted.fingerprint
+
+
+def test_a_label_removed_from_git_is_removed_from_the_model() -> None:
+    wanted = job(labels={})
+    observed = Observed(jobs=(ran(CURRENT),), models=(with_labels(model(CURRENT),
+                                                                  SYSTEM_LABELS),))
+    action = only(plan(desired(wanted), observed))
+    assert isinstance(action, Update)
+    assert "team" not in action.patch.labels
+    assert set(SYSTEM_LABELS) <= set(action.patch.labels)
+
+
+def test_a_console_edit_of_an_owned_label_is_drift_even_beside_system_labels() -> None:
+    live = with_labels(model(CURRENT, labels={"team": "ops"}, written=("snippets",
+                                                                       {"team": "data"})),
+                       SYSTEM_LABELS)
+    action = only(plan(desired(CURRENT), Observed(jobs=(ran(CURRENT),), models=(live,))))
+    assert isinstance(action, DriftRestore)
+    assert action.patch.labels["team"] == "data"
+    assert set(SYSTEM_LABELS) <= set(action.patch.labels)
+
+
+def test_a_model_without_tuneops_labels_is_labelled_not_retuned() -> None:
+    # Found through its job (the pipeline did not copy labels): only system labels on it.
+    bare = ObservedModel(resource=f"{LOCATION}/models/7", name=CURRENT.name,
+                         fingerprint=CURRENT.fingerprint, display_name="snippets",
+                         description="", labels=dict(SYSTEM_LABELS),
+                         all_labels=dict(SYSTEM_LABELS))
+    action = only(plan(desired(CURRENT), Observed(jobs=(ran(CURRENT),), models=(bare,))))
+    assert isinstance(action, Update)
+    assert "lacks tuneops' labels" in action.reason
+    labels = action.patch.labels
+    assert (labels[managed.MANAGED_BY], labels[managed.NAME], labels[managed.FINGERPRINT]) == (
+        managed.MANAGER, CURRENT.name, CURRENT.fingerprint)
+    assert labels["team"] == "data"
+    assert set(SYSTEM_LABELS) <= set(labels)

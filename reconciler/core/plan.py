@@ -73,22 +73,42 @@ def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: in
     return launch
 
 
+def _identity(job: DesiredJob) -> dict[str, str]:
+    """The labels by which the list call finds a Model as this job's."""
+    return {managed.MANAGED_BY: managed.MANAGER, managed.NAME: job.name,
+            managed.FINGERPRINT: job.fingerprint}
+
+
 def _model_action(job: DesiredJob, decided: ObservedJob, model: ObservedModel) -> Action:
+    # Labels tuneops owns: those in git now and those its run was launched with. Labels the
+    # service adds (tune-type, billing ids) or another tool or person sets are never
+    # compared, reported or removed.
+    owned = set(job.metadata["labels"]) | set(decided.metadata["labels"])
+    live_labels = {key: value for key, value in model.labels.items() if key in owned}
     live = {"model_display_name": model.display_name, "description": model.description,
-            "labels": model.labels}
+            "labels": live_labels}
     found = diff.changes({}, live, {}, job.metadata)
-    if not found:
+    identity = _identity(job)
+    identified = all(model.all_labels.get(k) == v for k, v in identity.items())
+    if not found and identified:
         return Noop(name=job.name, reason="up to date", job_id=decided.job_id,
                     model=model.resource)
     display_name, user_labels = job.metadata["model_display_name"], job.metadata["labels"]
+    kept = {k: v for k, v in model.all_labels.items() if k not in owned}
     patch = ModelPatch(
         model=model.resource, display_name=display_name,
         description=job.metadata["description"],
-        labels={**user_labels, **managed.managed_labels(model.all_labels),
-                managed.METADATA: metadata_digest(display_name, user_labels)})
+        labels=dict(sorted({**kept, **user_labels, **identity,
+                            managed.METADATA: metadata_digest(display_name, user_labels)
+                            }.items())))
     fields = ", ".join(change.field for change in found)
+    if not identified:
+        differs = f"; metadata differs: {fields}" if found else ""
+        return Update(name=job.name, reason="the Model lacks tuneops' labels (the pipeline did "
+                      f"not copy them), apply adds them{differs}", job_id=decided.job_id,
+                      patch=patch, changes=found)
     recorded = model.all_labels.get(managed.METADATA)
-    if recorded is not None and recorded != metadata_digest(model.display_name, model.labels):
+    if recorded is not None and recorded != metadata_digest(model.display_name, live_labels):
         return DriftRestore(name=job.name, reason=f"Model edited outside git ({fields}); apply "
                             "restores it from git", job_id=decided.job_id, patch=patch,
                             changes=found)
