@@ -224,15 +224,16 @@ def test_non_mapping_document(root: Path, text: str) -> None:
 def test_non_utf8_job_file(root: Path) -> None:
     write(root, JOB, b"name: snippets\ndescription: caf\xe9\n")
     problem = only_problem(root)
-    assert problem.location == Location(JOB)
-    assert problem.message.startswith("not UTF-8 text")
+    # The first bad byte, counted in characters as editors do.
+    assert problem.location == Location(JOB, 2, len("description: caf") + 1)
+    assert problem.message.startswith("not UTF-8 text: byte 0xe9")
 
 
 def test_non_utf8_settings_file(root: Path) -> None:
     write(root, SETTINGS, b"region: us-central1\n# caf\xe9\n")
     write(root, JOB, BASE_JOB)
     problem = only_problem(root)
-    assert problem.location == Location(SETTINGS)
+    assert problem.location == Location(SETTINGS, 2, len("# caf") + 1)
     assert problem.message.startswith("not UTF-8 text")
 
 
