@@ -289,3 +289,36 @@ def test_effective_evaluation_values(root: Path, job_text: str, interval: int | 
     spec = spec_of(root, job_text)
     assert spec.evaluation_interval_value == interval
     assert spec.early_stopping_value is early_stopping
+
+
+@pytest.mark.parametrize("text", ["", "# project: my-gcp-project\n", "---\n", "---\n...\n"])
+def test_an_empty_settings_file_warns_that_the_emulator_is_used(root: Path, text: str) -> None:
+    write(root, SETTINGS, text)
+    write(root, JOB, BASE_JOB)
+    config = load_config(root)
+    assert config.target.local
+    assert config.warnings == (Problem(Location(SETTINGS), "the file is empty, so no project "
+                                       "is set: the embedded emulator will be used"),)
+
+
+def test_no_settings_file_at_all_is_the_documented_emulator_default(root: Path) -> None:
+    (root / SETTINGS).unlink()
+    write(root, JOB, BASE_JOB)
+    config = load_config(root)
+    assert config.target.local
+    assert config.warnings == ()
+
+
+@pytest.mark.parametrize("text", ["", "---\n", "# retired\n---\n---\n"])
+def test_a_job_file_without_a_job_warns(root: Path, text: str) -> None:
+    write(root, JOB, BASE_JOB)
+    write(root, "configs/retired.yaml", text)
+    config = load_config(root)
+    assert [job.name for job in config.jobs] == ["snippets"]
+    assert config.warnings == (Problem(Location("configs/retired.yaml"), "no job in this file "
+                                       "(it is empty or holds only comments and `---`)"),)
+
+
+def test_a_valid_repository_has_no_warnings(root: Path) -> None:
+    write(root, JOB, BASE_JOB)
+    assert load_config(root).warnings == ()

@@ -66,6 +66,8 @@ class RepoConfig:
     root: Path
     settings: Settings
     jobs: tuple[JobConfig, ...]
+    # Problems that block nothing (an empty file); shown with the plan's warnings.
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def local_dataset_paths(self) -> set[str]:
@@ -118,6 +120,7 @@ class _Settings:
     settings: Settings = field(default_factory=Settings)
     document: Document | None = None
     errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def _load_settings(path: Path, shown: str) -> _Settings:
@@ -128,7 +131,9 @@ def _load_settings(path: Path, shown: str) -> _Settings:
     except YamlProblem as problem:
         return _Settings(errors=[problem.problem])
     if not documents:
-        return _Settings()
+        # An emptied file looks like a deliberate switch to the emulator, but rarely is one.
+        return _Settings(warnings=[Problem(Location(shown), "the file is empty, so no project "
+                                           "is set: the embedded emulator will be used")])
     document = documents[0]
     if not isinstance(document.data, dict):
         return _Settings(errors=[Problem(document.start, "settings must be a mapping")])
@@ -195,7 +200,7 @@ def load_config(root: Path) -> RepoConfig:
     settings_path = config_dir / SETTINGS_FILE
     loaded = _load_settings(settings_path, display_path(settings_path, root))
     settings, defaults_document = loaded.settings, loaded.document
-    problems = loaded.errors
+    problems, warnings = loaded.errors, loaded.warnings
     jobs: list[JobConfig] = []
     for path in _job_files(config_dir):
         shown = display_path(path, root)
@@ -204,6 +209,10 @@ def load_config(root: Path) -> RepoConfig:
         except YamlProblem as problem:
             problems.append(problem.problem)
             continue
+        if not documents:
+            # Nothing to launch may be a mistake (an emptied file, a lone `---`): say so.
+            warnings.append(Problem(Location(shown), "no job in this file (it is empty or "
+                                    "holds only comments and `---`)"))
         for document in documents:
             job, found = _parse_job(document, settings, defaults_document)
             problems.extend(found)
@@ -212,7 +221,7 @@ def load_config(root: Path) -> RepoConfig:
     problems.extend(_duplicate_names(jobs))
     if problems:
         raise ConfigError(problems)
-    return RepoConfig(root, settings, tuple(jobs))
+    return RepoConfig(root, settings, tuple(jobs), tuple(warnings))
 
 
 def _duplicate_names(jobs: list[JobConfig]) -> list[Problem]:
