@@ -113,6 +113,9 @@ def test_unknown_command_option_is_one_line(repo: Repo) -> None:
                  "configs/hostile.yaml:65:129: nested more than 64 levels deep", id="deep-block"),
     pytest.param(b"name: a\n1: x\n", "configs/hostile.yaml:2:1: key '1' is not a string",
                  id="int-key"),
+    pytest.param(b"name: a\ndescription: 2024-13-45\n",
+                 "configs/hostile.yaml:2:14: invalid YAML: '2024-13-45' is not a valid timestamp",
+                 id="impossible-date"),
 ])
 def test_hostile_job_file_is_one_located_line(repo: Repo, content: bytes, expected: str) -> None:
     (repo.root / "configs/hostile.yaml").write_bytes(content)

@@ -254,3 +254,17 @@ def test_anchor_mistakes_are_located(load: Load, text: str, message: str) -> Non
 def test_columns_count_characters_with_both_parsers(load: Load) -> None:
     (document,) = load("name: é\nx: [1, 'é', 3]\n")
     assert document.positions[("x", 2)] == Location(PATH, 2, 13)
+
+
+@pytest.mark.parametrize(("text", "column", "message"), [
+    ("name: a\ndate: 2024-13-45\n", 7, "'2024-13-45' is not a valid timestamp (month must be in"),
+    ("name: a\nsteps: !!int abc\n", 8, "'abc' is not a valid int (invalid literal"),
+    ("name: a\nok: !!bool maybe\n", 5, "'maybe' is not a valid bool"),
+    ("name: a\nsteps: " + "9" * 5000 + "\n", 8, "'" + "9" * 37 + "...' is not a valid int"),
+])
+def test_a_scalar_its_tag_cannot_construct_is_located(load: Load, text: str, column: int,
+                                                      message: str) -> None:
+    problem = problem_of(load, text).problem
+    assert problem.location == Location(PATH, 2, column)
+    assert problem.message.startswith(f"invalid YAML: {message}")
+    assert problem.message.endswith("; quote it if it is text")

@@ -9,7 +9,7 @@ the same events, which are composed here so that the caps hold while composing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,8 +165,9 @@ class _Walker:
     Counts every node as aliases expand it, so a billion laughs stops at MAX_NODES.
     """
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, construct: Callable[[Node], object]) -> None:
         self.path = path
+        self.construct = construct
         self.visited = 0
         self.positions: dict[KeyPath, Location] = {}
         # Nodes being walked: an alias back to one of them is a cycle, not just a repeat.
@@ -187,13 +188,27 @@ class _Walker:
         if id(node) in self.open:
             raise YamlProblem(Problem(self.at(node), "recursive alias: a value contains itself"))
         self.open.add(id(node))
-        if isinstance(node, MappingNode):
+        if isinstance(node, ScalarNode):
+            self._scalar(node)
+        elif isinstance(node, MappingNode):
             self._mapping(node, keys, merged=merged, depth=depth)
         elif isinstance(node, SequenceNode):
             for index, item in enumerate(node.value):
                 self.positions.setdefault((*keys, index), self.at(item))
                 self.walk(item, (*keys, index), merged=merged, depth=depth + 1)
         self.open.discard(id(node))
+
+    def _scalar(self, node: ScalarNode) -> None:
+        # PyYAML's constructors raise plain exceptions for `2024-13-45` or `!!int abc`;
+        # constructing each scalar here (the constructor keeps it) locates them.
+        try:
+            self.construct(node)
+        except (ValueError, KeyError, TypeError, OverflowError) as error:
+            kind = node.tag.rsplit(":", 1)[-1]
+            value = node.value if len(node.value) <= 40 else f"{node.value[:37]}..."
+            raise YamlProblem(Problem(self.at(node), f"invalid YAML: {value!r} is not a "
+                                      f"valid {kind} ({error}); quote it if it is text")
+                              ) from None
 
     def _key(self, node: Node) -> str:
         if not isinstance(node, ScalarNode):
@@ -254,7 +269,7 @@ def load_documents(text: str, path: str, *, loader: Loader = DEFAULT_LOADER) -> 
     try:
         parser = loader(text)
         composer = _Composer(parser, path)
-        walker = _Walker(path)
+        walker = _Walker(path, parser.construct_object)
         for node in composer.documents():
             walker.positions = {}
             walker.walk(node, ())
