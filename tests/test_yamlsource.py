@@ -260,6 +260,7 @@ def test_columns_count_characters_with_both_parsers(load: Load) -> None:
     ("name: a\ndate: 2024-13-45\n", 7, "'2024-13-45' is not a valid timestamp (month must be in"),
     ("name: a\nsteps: !!int abc\n", 8, "'abc' is not a valid int (invalid literal"),
     ("name: a\nok: !!bool maybe\n", 5, "'maybe' is not a valid bool"),
+    ("name: a\nat: !!timestamp noon\n", 5, "'noon' is not a valid timestamp"),
     ("name: a\nsteps: " + "9" * 5000 + "\n", 8, "'" + "9" * 37 + "...' is not a valid int"),
 ])
 def test_a_scalar_its_tag_cannot_construct_is_located(load: Load, text: str, column: int,

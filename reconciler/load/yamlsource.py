@@ -199,11 +199,14 @@ class _Walker:
         self.open.discard(id(node))
 
     def _scalar(self, node: ScalarNode) -> None:
-        # PyYAML's constructors raise plain exceptions for `2024-13-45` or `!!int abc`;
-        # constructing each scalar here (the constructor keeps it) locates them.
+        # PyYAML's constructors raise whatever their parsing raises for `2024-13-45`,
+        # `!!int abc` or `!!timestamp text`; constructing each scalar here (the constructor
+        # keeps the result for the document) locates them. Its own errors pass through.
         try:
             self.construct(node)
-        except (ValueError, KeyError, TypeError, OverflowError) as error:
+        except yaml.YAMLError:
+            raise
+        except Exception as error:
             kind = node.tag.rsplit(":", 1)[-1]
             value = node.value if len(node.value) <= 40 else f"{node.value[:37]}..."
             raise YamlProblem(Problem(self.at(node), f"invalid YAML: {value!r} is not a "
