@@ -124,7 +124,8 @@ class _Scan:
         return found
 
 
-def _example(scan: _Scan, digest: Any, number: int, raw: bytes, fmt: DatasetFormat) -> bool:
+def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: DatasetFormat
+             ) -> bool:
     """Checks one line and hashes its record; False for a blank line (not an example)."""
     line = raw
     if number == 1 and raw.startswith(_BOM):
