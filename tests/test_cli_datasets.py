@@ -16,6 +16,7 @@ from reconciler.connect import emulator_state_dir
 from reconciler.emulator import start_emulator
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
+from reconciler.load.limits import MAX_DATASET_LINE_BYTES
 from tests.conftest import Repo
 from tests.test_cli_apply import BIGQUERY, plan_json
 
@@ -169,3 +170,16 @@ def test_schema_is_committed_and_current(capsys: pytest.CaptureFixture[str]) -> 
     assert pipeline["additionalProperties"] is False
     assert "train_steps" in pipeline["properties"]
     assert pipeline["properties"]["kind"]["default"] == "pipeline"
+
+
+def test_an_over_long_dataset_line_is_one_located_error(repo: Repo) -> None:
+    path = repo.root / TRAINING
+    with path.open("ab") as stream:
+        stream.write(b'{"input_text": "' + b"x" * MAX_DATASET_LINE_BYTES + b'"}\n')
+    number = path.read_bytes().count(b"\n")
+    result = repo.cli()
+    assert result.code == 1
+    assert result.err.splitlines() == [
+        f"{TRAINING}:{number}:1: line is longer than {MAX_DATASET_LINE_BYTES:,} bytes; one "
+        "example may take at most 1 MiB", "1 error; nothing was launched."]
+    assert repo.job_ids() == []

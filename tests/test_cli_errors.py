@@ -177,3 +177,42 @@ def test_the_error_log_is_written_in_the_repository(
     assert f"details in {log}" in result.err
     assert "RuntimeError: boom" in log.read_text()
     assert not (elsewhere / ".reconciler").exists()
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    pytest.param(b"name: a\nx: b\x00c\n", "configs/hostile.yaml:2:5: control character U+0000",
+                 id="nul"),
+    pytest.param(b"name: a\nx: \x07\n", "configs/hostile.yaml:2:4: control character U+0007",
+                 id="bel"),
+    pytest.param(b"name: a\ndescription: caf\xe9\n",
+                 "configs/hostile.yaml:2:17: not UTF-8 text: byte 0xe9", id="latin-1"),
+    pytest.param(b"name: a\n#" + b"x" * (2 << 20) + b"\n",
+                 "configs/hostile.yaml: larger than 1,048,576 bytes", id="huge-comment"),
+    pytest.param(b"name: a\nlabels: {" + b", ".join(b"k%d: v" % i for i in range(20_000))
+                 + b"}\n", "configs/hostile.yaml:2:", id="big-labels-map"),
+    pytest.param(b"name: a\ndescription: " + b"x" * 100_000 + b"\n",
+                 "configs/hostile.yaml:2:14: a value of 100,000 characters", id="long-value"),
+    pytest.param(b"name: a\nx: " + b"[" * 5000 + b"]" * 5000 + b"\n", "configs/hostile.yaml:2:",
+                 id="deep-flow"),
+    pytest.param(b"".join(b"  " * level + b"k:\n" for level in range(500)),
+                 "configs/hostile.yaml:65:129: nested more than 64 levels deep", id="deep-block"),
+    pytest.param(b"name: a\n1: x\n", "configs/hostile.yaml:2:1: key '1' is not a string",
+                 id="int-key"),
+    pytest.param(b"name: a\ndescription: 2024-13-45\n",
+                 "configs/hostile.yaml:2:14: invalid YAML: '2024-13-45' is not a valid timestamp",
+                 id="impossible-date"),
+])
+def test_hostile_job_file_is_one_located_line(repo: Repo, content: bytes, expected: str) -> None:
+    (repo.root / "configs/hostile.yaml").write_bytes(content)
+    lines = assert_rejected(repo, expected)
+    assert len(lines) == 2, lines
+
+
+def test_a_directory_named_like_a_job_file_is_an_error(repo: Repo) -> None:
+    (repo.root / "configs/team.yaml").mkdir()
+    assert_rejected(repo, "configs/team.yaml: is a directory, not a file")
+
+
+def test_hostile_settings_file_is_one_located_line(repo: Repo) -> None:
+    (repo.root / "configs/reconciler.yaml").write_bytes(b"region: us-central1\n\x00\n")
+    assert_rejected(repo, "configs/reconciler.yaml:2:1: control character U+0000")

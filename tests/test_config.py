@@ -224,15 +224,16 @@ def test_non_mapping_document(root: Path, text: str) -> None:
 def test_non_utf8_job_file(root: Path) -> None:
     write(root, JOB, b"name: snippets\ndescription: caf\xe9\n")
     problem = only_problem(root)
-    assert problem.location == Location(JOB)
-    assert problem.message.startswith("not UTF-8 text")
+    # The first bad byte, counted in characters as editors do.
+    assert problem.location == Location(JOB, 2, len("description: caf") + 1)
+    assert problem.message.startswith("not UTF-8 text: byte 0xe9")
 
 
 def test_non_utf8_settings_file(root: Path) -> None:
     write(root, SETTINGS, b"region: us-central1\n# caf\xe9\n")
     write(root, JOB, BASE_JOB)
     problem = only_problem(root)
-    assert problem.location == Location(SETTINGS)
+    assert problem.location == Location(SETTINGS, 2, len("# caf") + 1)
     assert problem.message.startswith("not UTF-8 text")
 
 
@@ -304,3 +305,35 @@ def test_numbers_and_texts_are_bounded(root: Path, line: str, message: str) -> N
     assert problem.location == Location(JOB, 5, 1)
     assert message in problem.message
 
+
+@pytest.mark.parametrize("text", ["", "# project: my-gcp-project\n", "---\n", "---\n...\n"])
+def test_an_empty_settings_file_warns_that_the_emulator_is_used(root: Path, text: str) -> None:
+    write(root, SETTINGS, text)
+    write(root, JOB, BASE_JOB)
+    config = load_config(root)
+    assert config.target.local
+    assert config.warnings == (Problem(Location(SETTINGS), "the file is empty, so no project "
+                                       "is set: the embedded emulator will be used"),)
+
+
+def test_no_settings_file_at_all_is_the_documented_emulator_default(root: Path) -> None:
+    (root / SETTINGS).unlink()
+    write(root, JOB, BASE_JOB)
+    config = load_config(root)
+    assert config.target.local
+    assert config.warnings == ()
+
+
+@pytest.mark.parametrize("text", ["", "---\n", "# retired\n---\n---\n"])
+def test_a_job_file_without_a_job_warns(root: Path, text: str) -> None:
+    write(root, JOB, BASE_JOB)
+    write(root, "configs/retired.yaml", text)
+    config = load_config(root)
+    assert [job.name for job in config.jobs] == ["snippets"]
+    assert config.warnings == (Problem(Location("configs/retired.yaml"), "no job in this file "
+                                       "(it is empty or holds only comments and `---`)"),)
+
+
+def test_a_valid_repository_has_no_warnings(root: Path) -> None:
+    write(root, JOB, BASE_JOB)
+    assert load_config(root).warnings == ()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pytest
 
@@ -17,6 +19,7 @@ from reconciler.load.datasets import (
     DatasetReport,
     inspect_dataset,
 )
+from reconciler.load.limits import MAX_DATASET_LINE_BYTES
 
 SHOWN = "datasets/train.jsonl"
 
@@ -268,17 +271,21 @@ def test_invalid_utf8_column_counts_characters(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("role", "count", "message"),
+    ("role", "count", "line", "message"),
     [
-        ("training", 9, "training dataset has 9 examples, needs 10 to 10,000"),
-        ("training", 10_001, "training dataset has 10001 examples, needs 10 to 10,000"),
-        ("evaluation", 9, "evaluation dataset has 9 examples, needs 10 to 250"),
-        ("evaluation", 251, "evaluation dataset has 251 examples, needs 10 to 250"),
+        ("training", 9, 0, "training dataset has 9 examples, needs 10 to 10,000"),
+        # Too many is said at the first example past the maximum, where reading stopped.
+        ("training", 10_001, 10_001,
+         "training dataset has more than 10,000 examples, needs 10 to 10,000"),
+        ("evaluation", 9, 0, "evaluation dataset has 9 examples, needs 10 to 250"),
+        ("evaluation", 251, 251, "evaluation dataset has more than 250 examples, needs 10 to 250"),
     ],
 )
-def test_example_count_limits(tmp_path: Path, role: Role, count: int, message: str) -> None:
+def test_example_count_limits(tmp_path: Path, role: Role, count: int, line: int,
+                              message: str) -> None:
     report = inspect(tmp_path, lines(generation(count)), role=role)
-    assert only_error(report) == Problem(Location(SHOWN), message)
+    location = Location(SHOWN, line, 1) if line else Location(SHOWN)
+    assert only_error(report) == Problem(location, message)
 
 
 @pytest.mark.parametrize(("role", "count"), [("training", 10), ("training", 10_000),
@@ -346,3 +353,88 @@ def test_input_without_instruction_warns(tmp_path: Path) -> None:
 
 def test_clean_large_dataset_has_no_warnings(tmp_path: Path) -> None:
     assert inspect(tmp_path, lines(generation(600))).warnings == []
+
+
+def bounded(tmp_path: Path, write: Callable[[BinaryIO], None], role: Role = "training"
+            ) -> tuple[DatasetReport, int, int]:
+    """Inspects a file written by `write`; returns the report, the file size and peak memory."""
+    path = tmp_path / "data.jsonl"
+    with path.open("wb") as stream:
+        write(stream)
+    tracemalloc.start()
+    try:
+        report = inspect_dataset(path, SHOWN, "datasets/train.jsonl",
+                                 FORMATS["code-generation", role], role)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return report, path.stat().st_size, peak
+
+
+def test_a_file_without_newlines_is_refused_with_bounded_memory(tmp_path: Path) -> None:
+    def write(stream: BinaryIO) -> None:
+        for _ in range(24):
+            stream.write(b"x" * MAX_DATASET_LINE_BYTES)
+
+    report, size, peak = bounded(tmp_path, write)
+    assert only_error(report) == Problem(
+        Location(SHOWN, 1, 1), f"line is longer than {MAX_DATASET_LINE_BYTES:,} bytes; one "
+        "example may take at most 1 MiB")
+    # Read one byte past the cap, and never held more than a few lines' worth.
+    assert report.bytes_read == MAX_DATASET_LINE_BYTES + 1
+    assert size == 24 * MAX_DATASET_LINE_BYTES
+    assert peak < 3 * MAX_DATASET_LINE_BYTES
+
+
+def test_a_long_line_stops_reading_at_its_line(tmp_path: Path) -> None:
+    def write(stream: BinaryIO) -> None:
+        stream.write(lines(generation(20)).encode())
+        stream.write(b'{"input_text": "' + b"x" * (4 * MAX_DATASET_LINE_BYTES) + b'"}\n')
+        stream.write(lines(generation(20)).encode())
+
+    report, size, _ = bounded(tmp_path, write)
+    assert only_error(report).location == Location(SHOWN, 21, 1)
+    assert report.bytes_read < size - 3 * MAX_DATASET_LINE_BYTES
+
+
+def test_a_line_at_the_cap_is_an_example(tmp_path: Path) -> None:
+    record = generation(1)[0]
+    padding = MAX_DATASET_LINE_BYTES - len(json.dumps(record))
+    record["output_text"] += " " * padding
+    line = json.dumps(record).encode() + b"\n"
+    assert len(line) == MAX_DATASET_LINE_BYTES + 1
+    content = line + lines(generation(9, start=1)).encode()
+    report = inspect(tmp_path, content)
+    assert report.errors == []
+    assert report.info is not None
+    assert report.info.examples == 10
+
+
+def test_too_many_examples_stops_reading_at_the_first_one_past_the_maximum(
+        tmp_path: Path) -> None:
+    high = FORMATS["code-generation", "training"].examples[1]
+
+    def write(stream: BinaryIO) -> None:
+        stream.write(lines(generation(high + 1)).encode())
+        # Never reached: neither read nor reported.
+        stream.write(b"not json\n" * 100_000)
+
+    report, size, _ = bounded(tmp_path, write)
+    assert only_error(report) == Problem(
+        Location(SHOWN, high + 1, 1),
+        f"training dataset has more than {high:,} examples, needs 10 to {high:,}")
+    assert report.bytes_read < size - 100_000 * len(b"not json\n") + 1
+
+
+def test_invalid_lines_count_towards_the_maximum(tmp_path: Path) -> None:
+    report = inspect(tmp_path, "not json\n" * 300, role="evaluation")
+    assert report.info is None
+    assert report.errors[-1] == Problem(Location(SHOWN, 251, 1), "evaluation dataset has more "
+                                        "than 250 examples, needs 10 to 250")
+
+
+def test_an_unreadable_path_is_an_error_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "dir.jsonl").mkdir()
+    report = inspect_dataset(tmp_path / "dir.jsonl", SHOWN, "datasets/train.jsonl",
+                             FORMATS["code-generation", "training"], "training")
+    assert only_error(report) == Problem(Location(SHOWN), "cannot read: Is a directory")

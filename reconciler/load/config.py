@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -15,6 +15,7 @@ from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds import DEFAULT_KIND, KINDS
 from reconciler.kinds.base import Kind
 from reconciler.layout import CONFIG_DIR, SETTINGS_FILE
+from reconciler.load.yamlfile import read_yaml_text
 from reconciler.load.yamlsource import Document, KeyPath, YamlProblem, load_documents
 
 # The key a job document may hold whatever its kind: it selects which others are allowed.
@@ -65,11 +66,13 @@ class RepoConfig:
     root: Path
     settings: Settings
     jobs: tuple[JobConfig, ...]
+    # Problems that block nothing (an empty file); shown with the plan's warnings.
+    warnings: tuple[Problem, ...] = ()
 
     @property
     def local_dataset_paths(self) -> set[str]:
         """Repository paths of the datasets jobs use (gs:// datasets live elsewhere)."""
-        uris = {field.uri for job in self.jobs for field in job.kind.datasets(job.spec)}
+        uris = {wanted.uri for job in self.jobs for wanted in job.kind.datasets(job.spec)}
         return {uri for uri in uris if not uri.startswith(GCS_SCHEME)}
 
     @property
@@ -109,37 +112,44 @@ def _pydantic_problems(
 
 
 def _read_documents(path: Path, shown: str) -> list[Document]:
-    try:
-        return load_documents(path.read_text(encoding="utf-8"), shown)
-    except UnicodeDecodeError as error:
-        raise YamlProblem(Problem(Location(shown), f"not UTF-8 text: {error.reason}")) from None
+    return load_documents(read_yaml_text(path, shown), shown)
 
 
-def _load_settings(path: Path, shown: str) -> tuple[Settings, Document | None, list[Problem]]:
-    if not path.exists():
-        return Settings(), None, []
+@dataclass
+class _Settings:
+    settings: Settings = field(default_factory=Settings)
+    document: Document | None = None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _load_settings(path: Path, shown: str) -> _Settings:
+    if not path.exists() and not path.is_symlink():
+        return _Settings()
     try:
         documents = _read_documents(path, shown)
     except YamlProblem as problem:
-        return Settings(), None, [problem.problem]
+        return _Settings(errors=[problem.problem])
     if not documents:
-        return Settings(), None, []
+        # An emptied file looks like a deliberate switch to the emulator, but rarely is one.
+        return _Settings(warnings=[Problem(Location(shown), "the file is empty, so no project "
+                                           "is set: the embedded emulator will be used")])
     document = documents[0]
     if not isinstance(document.data, dict):
-        return Settings(), None, [Problem(document.start, "settings must be a mapping")]
+        return _Settings(errors=[Problem(document.start, "settings must be a mapping")])
     try:
         settings = Settings.model_validate(document.data)
     except ValidationError as error:
         fields = list(Settings.model_fields)
-        return Settings(), None, _pydantic_problems(error, document.locate, fields, "settings")
-    known = {field for kind in KINDS.values() for field in kind.spec.model_fields}
+        return _Settings(errors=_pydantic_problems(error, document.locate, fields, "settings"))
+    known = {name for kind in KINDS.values() for name in kind.spec.model_fields}
     problems = [
         Problem(document.locate(("defaults", key)), f"'{key}' cannot have a default",
                 subject="settings")
         for key in settings.defaults
         if key in ("name", KIND_KEY) or key not in known
     ]
-    return settings, document, problems
+    return _Settings(settings, document, problems)
 
 
 def _job_files(config_dir: Path) -> list[Path]:
@@ -188,8 +198,9 @@ def load_config(root: Path) -> RepoConfig:
         raise ConfigError([Problem(Location(str(config_dir)), "no configs/ directory here; "
                                    "run reconcile from a repository that has one")])
     settings_path = config_dir / SETTINGS_FILE
-    settings, defaults_document, problems = _load_settings(
-        settings_path, display_path(settings_path, root))
+    loaded = _load_settings(settings_path, display_path(settings_path, root))
+    settings, defaults_document = loaded.settings, loaded.document
+    problems, warnings = loaded.errors, loaded.warnings
     jobs: list[JobConfig] = []
     for path in _job_files(config_dir):
         shown = display_path(path, root)
@@ -198,6 +209,10 @@ def load_config(root: Path) -> RepoConfig:
         except YamlProblem as problem:
             problems.append(problem.problem)
             continue
+        if not documents:
+            # Nothing to launch may be a mistake (an emptied file, a lone `---`): say so.
+            warnings.append(Problem(Location(shown), "no job in this file (it is empty or "
+                                    "holds only comments and `---`)"))
         for document in documents:
             job, found = _parse_job(document, settings, defaults_document)
             problems.extend(found)
@@ -206,7 +221,7 @@ def load_config(root: Path) -> RepoConfig:
     problems.extend(_duplicate_names(jobs))
     if problems:
         raise ConfigError(problems)
-    return RepoConfig(root, settings, tuple(jobs))
+    return RepoConfig(root, settings, tuple(jobs), tuple(warnings))
 
 
 def _duplicate_names(jobs: list[JobConfig]) -> list[Problem]:

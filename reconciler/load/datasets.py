@@ -6,13 +6,14 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from reconciler.core.desired import Dataset, Role
 from reconciler.errors import Location, Problem
 from reconciler.kinds.base import DatasetFormat
+from reconciler.load.limits import MAX_DATASET_LINE_BYTES
 
 # Past this many errors in one file the rest are counted, not listed: the fix is the same.
 MAX_ERRORS_PER_FILE = 20
@@ -30,9 +31,28 @@ class DatasetReport:
     bytes_read: int = 0
 
 
-def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    with path.open("rb") as stream:
-        yield from enumerate(stream, start=1)
+class _Refused(Exception):
+    """Reading stops here: the rest of the file cannot make it valid."""
+
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+        super().__init__(str(problem))
+
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines, each read with a bound: memory stays flat even without newlines.
+
+    A line longer than MAX_DATASET_LINE_BYTES comes as its first MAX_DATASET_LINE_BYTES + 1
+    bytes, without a newline; see _too_long.
+    """
+    number = 0
+    while raw := stream.readline(MAX_DATASET_LINE_BYTES + 1):
+        number += 1
+        yield number, raw
+
+
+def _too_long(raw: bytes) -> bool:
+    return len(raw) > MAX_DATASET_LINE_BYTES and not raw.endswith(b"\n")
 
 
 def _json_error(shown: str, number: int, line: bytes, error: orjson.JSONDecodeError) -> Problem:
@@ -65,7 +85,10 @@ class _Scan:
     hidden_errors: int = 0
     duplicates: list[tuple[int, int]] = field(default_factory=list)
     without_instruction: list[int] = field(default_factory=list)
+    # Valid examples; `lines` counts every non-blank line, valid or not.
     examples: int = 0
+    lines: int = 0
+    bytes_read: int = 0
 
     def error(self, number: int, column: int, message: str) -> None:
         if len(self.errors) < MAX_ERRORS_PER_FILE:
@@ -101,48 +124,73 @@ class _Scan:
         return found
 
 
+def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: DatasetFormat
+             ) -> bool:
+    """Checks one line and hashes its record; False for a blank line (not an example)."""
+    line = raw
+    if number == 1 and raw.startswith(_BOM):
+        scan.error(1, 1, "file starts with a UTF-8 byte order mark; save it as UTF-8 "
+                   "without BOM")
+        line = raw[len(_BOM):]
+    if not line.strip():
+        return False
+    scan.lines += 1
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        problem = _json_error(scan.shown, number, line, error)
+        scan.error(number, problem.location.column, problem.message)
+        return True
+    if not isinstance(record, dict):
+        scan.error(number, 1, "each line must be a JSON object")
+    elif message := fmt.check(record):
+        scan.error(number, 1, message)
+    else:
+        canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+        digest.update(canonical)
+        digest.update(b"\n")
+        scan.record(number, record, canonical, fmt)
+    return True
+
+
 def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
                     ) -> DatasetReport:
     """Validates every line and hashes the records' canonical JSON in the same pass.
 
     The hash is over records, not bytes: re-indenting or reordering keys keeps it, while
     changing, adding, removing or reordering examples changes it. Memory stays flat: one
-    line at a time, plus a 16-byte digest per example for duplicate and leakage checks.
+    line at a time (at most MAX_DATASET_LINE_BYTES), plus a 16-byte digest per example for
+    duplicate and leakage checks; reading stops at the first line too long or the first
+    example past the format's maximum.
     """
-    check = fmt.check
     digest = hashlib.sha256()
     scan = _Scan(shown)
-    bytes_read = 0
-    for number, raw in _lines(path):
-        bytes_read += len(raw)
-        line = raw
-        if number == 1 and raw.startswith(_BOM):
-            scan.error(1, 1, "file starts with a UTF-8 byte order mark; save it as UTF-8 "
-                       "without BOM")
-            line = raw[len(_BOM):]
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-        except orjson.JSONDecodeError as error:
-            problem = _json_error(shown, number, line, error)
-            scan.error(number, problem.location.column, problem.message)
-            continue
-        if not isinstance(record, dict):
-            scan.error(number, 1, "each line must be a JSON object")
-        elif message := check(record):
-            scan.error(number, 1, message)
-        else:
-            canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-            digest.update(canonical)
-            digest.update(b"\n")
-            scan.record(number, record, canonical, fmt)
+    refused: Problem | None = None
+    low, high = fmt.examples
+    try:
+        with path.open("rb") as stream:
+            for number, raw in _lines(stream):
+                scan.bytes_read += len(raw)
+                if _too_long(raw):
+                    raise _Refused(Problem(Location(shown, number, 1), "line is longer than "
+                                           f"{MAX_DATASET_LINE_BYTES:,} bytes; one example "
+                                           "may take at most 1 MiB"))
+                if _example(scan, digest, number, raw, fmt) and scan.lines > high:
+                    # Past the maximum nothing further can make the file valid: stop reading.
+                    raise _Refused(Problem(Location(shown, number, 1), f"{role} dataset has "
+                                           f"more than {high:,} examples, needs {low} to "
+                                           f"{high:,}"))
+    except _Refused as stop:
+        refused = stop.problem
+    except OSError as error:
+        refused = Problem(Location(shown), f"cannot read: {error.strerror}")
     report = DatasetReport(info=None, errors=scan.errors, records=scan.records,
-                           bytes_read=bytes_read)
+                           bytes_read=scan.bytes_read)
     if scan.hidden_errors:
         report.errors.append(Problem(Location(shown), f"... and {scan.hidden_errors} more "
                                      "errors"))
-    low, high = fmt.examples
+    if refused is not None:
+        report.errors.append(refused)
     if not report.errors and not low <= scan.examples <= high:
         report.errors.append(Problem(Location(shown), f"{role} dataset has {scan.examples} "
                                      f"examples, needs {low} to {high:,}"))

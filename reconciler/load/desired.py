@@ -180,7 +180,7 @@ def build_desired(config: RepoConfig, remote: RemoteDatasets | None = None, *,
     loader = _Loader(config.root, cache, remote, deep)
     jobs, errors = [], []
     # A dataset shared by several jobs warns once: an insertion-ordered set.
-    warnings: dict[Problem, None] = {}
+    warnings: dict[Problem, None] = dict.fromkeys(config.warnings)
     for job in config.jobs:
         desired, found_errors, found_warnings = _desired_job(job, loader)
         errors += found_errors
