@@ -130,8 +130,8 @@ def _fifo(repo: Repo) -> str:
     (_outside_file, "is outside the repository; a dataset must be a file inside it"),
     (_relative_escape, "../secret.jsonl is outside the repository"),
     (_symlink_out, "datasets/link.jsonl is outside the repository"),
-    (_directory, "datasets is a directory, not a JSONL file"),
-    (_fifo, "datasets/pipe.jsonl is not a regular file"),
+    (_directory, "datasets is a directory, not a file"),
+    (_fifo, "datasets/pipe.jsonl is a named pipe, not a file"),
 ])
 @pytest.mark.parametrize("project", [False, True], ids=["emulator", "project"])
 def test_a_dataset_path_must_be_a_regular_file_inside_the_repository(

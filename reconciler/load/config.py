@@ -15,6 +15,7 @@ from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds import DEFAULT_KIND, KINDS
 from reconciler.kinds.base import Kind
 from reconciler.layout import CONFIG_DIR, SETTINGS_FILE
+from reconciler.load.files import repository_file
 from reconciler.load.yamlfile import read_yaml_text
 from reconciler.load.yamlsource import Document, KeyPath, YamlProblem, load_documents
 
@@ -111,7 +112,12 @@ def _pydantic_problems(
     return problems
 
 
-def _read_documents(path: Path, shown: str) -> list[Document]:
+def _read_documents(root: Path, path: Path, shown: str) -> list[Document]:
+    # A symlinked config file is read only if it stays inside the repository.
+    _, refusal = repository_file(root, path.relative_to(root))
+    if refusal and refusal.endswith("outside the repository"):
+        raise YamlProblem(Problem(Location(shown), f"{refusal}; tuneops reads only files "
+                                  "inside it"))
     return load_documents(read_yaml_text(path, shown), shown)
 
 
@@ -123,11 +129,11 @@ class _Settings:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def _load_settings(path: Path, shown: str) -> _Settings:
+def _load_settings(root: Path, path: Path, shown: str) -> _Settings:
     if not path.exists() and not path.is_symlink():
         return _Settings()
     try:
-        documents = _read_documents(path, shown)
+        documents = _read_documents(root, path, shown)
     except YamlProblem as problem:
         return _Settings(errors=[problem.problem])
     if not documents:
@@ -198,14 +204,14 @@ def load_config(root: Path) -> RepoConfig:
         raise ConfigError([Problem(Location(str(config_dir)), "no configs/ directory here; "
                                    "run reconcile from a repository that has one")])
     settings_path = config_dir / SETTINGS_FILE
-    loaded = _load_settings(settings_path, display_path(settings_path, root))
+    loaded = _load_settings(root, settings_path, display_path(settings_path, root))
     settings, defaults_document = loaded.settings, loaded.document
     problems, warnings = loaded.errors, loaded.warnings
     jobs: list[JobConfig] = []
     for path in _job_files(config_dir):
         shown = display_path(path, root)
         try:
-            documents = _read_documents(path, shown)
+            documents = _read_documents(root, path, shown)
         except YamlProblem as problem:
             problems.append(problem.problem)
             continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import stat
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from reconciler.layout import STATE_DIR
 from reconciler.load.config import JobConfig, RepoConfig
 from reconciler.load.datacache import DatasetCache
 from reconciler.load.datasets import HASH_LENGTH, DatasetReport, inspect_dataset, leakage
+from reconciler.load.files import repository_file
 
 
 class RemoteDatasets(Protocol):
@@ -80,7 +80,10 @@ class _Loader:
             return self.remote_dataset(job, wanted, fmt)
         path, refusal = repository_file(self.root, wanted.uri)
         if refusal:
-            problem = Problem(job.locate((wanted.key,)), f"{wanted.key}: {refusal}",
+            # A dataset must be a file inside the repository, or a gs:// URI.
+            hint = ("; a dataset must be a file inside it or a gs:// URI"
+                    if refusal.endswith("outside the repository") else "")
+            problem = Problem(job.locate((wanted.key,)), f"{wanted.key}: {refusal}{hint}",
                               subject=job.name)
             return DatasetReport(None, errors=[problem])
         shown = display_path(path, self.root.resolve())
@@ -111,28 +114,6 @@ class _Loader:
             self.bytes_read += report.bytes_read
             self.records[dataset.content_hash] = report.records or {}
         return self.records[dataset.content_hash]
-
-
-def repository_file(root: Path, uri: str) -> tuple[Path, str]:
-    """The file a repository path names, or why it cannot be read.
-
-    Nothing outside the repository is read because a config says so: the path must resolve,
-    symlinks followed, to a regular file under the root (a FIFO is never opened).
-    """
-    base = root.resolve()
-    path = (base / uri).resolve()
-    if not path.is_relative_to(base):
-        return path, (f"{uri} is outside the repository; a dataset must be a file inside it "
-                      "or a gs:// URI")
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return path, f"no such file {uri}"
-    if stat.S_ISDIR(mode):
-        return path, f"{uri} is a directory, not a JSONL file"
-    if not stat.S_ISREG(mode):
-        return path, f"{uri} is not a regular file (a FIFO, socket or device)"
-    return path, ""
 
 
 def _desired_job(job: JobConfig, loader: _Loader

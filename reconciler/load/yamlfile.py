@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 
 from reconciler.errors import Location, Problem
+from reconciler.load.files import kind_of
 from reconciler.load.limits import MAX_YAML_FILE_BYTES
 from reconciler.load.yamlsource import YamlProblem
 
@@ -20,16 +21,6 @@ _BOM = "\ufeff"
 # these, but with a byte offset instead of a line, and PyYAML before any error handling.
 _NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd"
                             "\U00010000-\U0010ffff]")
-
-
-def _kind_of(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a named pipe"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
 
 
 def _position(text: str, index: int) -> tuple[int, int]:
@@ -55,7 +46,7 @@ def read_yaml_text(path: Path, shown: str) -> str:
         # Not following a FIFO's open(), which would block until a writer comes.
         mode = path.stat().st_mode
         if not stat.S_ISREG(mode):
-            raise YamlProblem(Problem(Location(shown), f"is {_kind_of(mode)}, not a file"))
+            raise YamlProblem(Problem(Location(shown), f"is {kind_of(mode)}, not a file"))
         with path.open("rb") as stream:
             # One byte past the cap tells "too big" without reading the rest.
             data = stream.read(MAX_YAML_FILE_BYTES + 1)
