@@ -14,11 +14,11 @@ from google.longrunning import operations_pb2
 
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.filters import MODEL_FIELDS, Subject, parse_filter
+from reconciler.emulator.labelrules import validate_labels
 from reconciler.emulator.names import parse_model_name, parse_parent
 from reconciler.emulator.paging import filtered_page
 from reconciler.emulator.rpc import Method
 from reconciler.emulator.store import EmulatorStore
-from reconciler.emulator.validation import validate_labels
 
 SERVICE = "google.cloud.aiplatform.v1.ModelService"
 UPDATABLE_FIELDS = ("display_name", "description", "labels")

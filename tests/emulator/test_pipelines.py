@@ -166,6 +166,28 @@ def test_request_shape_errors(pipelines):
         )
 
 
+@pytest.mark.parametrize("job_id", ["a", "a-1", "tune-" + "x" * 123, "a--b", "a-"])
+def test_job_ids_the_api_accepts(pipelines, job_id):
+    pipelines.create_pipeline_job(parent=PARENT, pipeline_job=job_body(), pipeline_job_id=job_id)
+
+
+@pytest.mark.parametrize("job_id", ["1abc", "-abc", "a_b", "a.b", "Abc", "a" * 129, "é"])
+def test_job_ids_the_api_rejects(pipelines, job_id):
+    # v1 reference, pipelineJobs.create: pipelineJobId must match [a-z][-a-z0-9]{0,127}.
+    with pytest.raises(exceptions.InvalidArgument, match=r"must match \[a-z\]"):
+        pipelines.create_pipeline_job(
+            parent=PARENT, pipeline_job=job_body(), pipeline_job_id=job_id
+        )
+
+
+def test_international_lowercase_labels_are_accepted(pipelines):
+    labels = {"équipe": "données", "チーム": "データ", "empty": ""}
+    job = pipelines.create_pipeline_job(
+        parent=PARENT, pipeline_job=job_body(labels=labels), pipeline_job_id="intl"
+    )
+    assert labels.items() <= dict(job.labels).items()
+
+
 def test_eval_parameters_with_the_code_template_are_fine(pipelines):
     body = job_body(evaluation_data_uri=EVAL_DATASET, evaluation_interval=20)
     pipelines.create_pipeline_job(parent=PARENT, pipeline_job=body, pipeline_job_id="ev")

@@ -1,4 +1,4 @@
-"""Pure pieces (filters, paging) without a server."""
+"""Pure pieces (filters, paging, label rules) without a server."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 
 from reconciler.emulator.errors import EmulatorError
 from reconciler.emulator.filters import JOB_FIELDS, MODEL_FIELDS, Subject, parse_filter
+from reconciler.emulator.labelrules import validate_labels
 from reconciler.emulator.paging import paginate
 
 JOB = Subject({"app": "tuneops", "team": "a"}, "tune", "PIPELINE_STATE_RUNNING")
@@ -79,3 +80,39 @@ def test_paging_defaults_and_errors():
     for bad in ("%%%", "bm90IGpzb24=", "WzFd"):  # not base64, not JSON, wrong shape
         with pytest.raises(EmulatorError, match="invalid page_token"):
             paginate(items, lambda x: x, 1, bad)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {},
+        {"app": "tuneops", "empty": ""},
+        {"k": "v" * 64, "k" * 64: "v"},
+        {"équipe": "données"},  # lowercase international letters
+        {"チーム": "データ"},  # letters of a script without case
+        {"a_b-c1": "0_-x"},
+        {f"k{i}": "v" for i in range(64)},
+    ],
+)
+def test_valid_labels(labels):
+    validate_labels(labels, "labels")
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ({f"k{i}": "v" for i in range(65)}, "at most 64 labels"),
+        ({"App": "x"}, "invalid label key 'App'"),
+        ({"1app": "x"}, "invalid label key '1app'"),
+        ({"_app": "x"}, "invalid label key '_app'"),
+        ({"": "x"}, "invalid label key ''"),
+        ({"k" * 65: "x"}, "invalid label key"),
+        ({"app": "UPPER"}, "invalid value 'UPPER'"),
+        ({"app": "a.b"}, "invalid value 'a.b'"),
+        ({"app": "v" * 65}, "invalid value"),
+        ({"équipe": "Données"}, "invalid value 'Données'"),
+    ],
+)
+def test_invalid_labels(labels, message):
+    with pytest.raises(EmulatorError, match=message):
+        validate_labels(labels, "labels")
