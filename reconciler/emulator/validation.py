@@ -1,6 +1,7 @@
-"""CreatePipelineJob validation, mirroring what the real tuning pipelines reject up front.
+"""CreatePipelineJob validation: the request shape the real service rejects up front.
 
-Pure checks only (no I/O): the caller checks that the returned dataset objects exist.
+Pure checks only (no I/O). The dataset objects named by the request are checked by the run
+(see examples.py), so their problems make a FAILED job, not a create error.
 """
 
 from __future__ import annotations
