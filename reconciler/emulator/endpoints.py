@@ -60,9 +60,7 @@ class EndpointService:
 
     def undeploy(self, request: UndeployModelRequest) -> operations_pb2.Operation:
         parse_endpoint_name(request.endpoint)
-        return self._store.undeploy_model(
-            request.endpoint, request.deployed_model_id, dict(request.traffic_split)
-        )
+        return self._store.undeploy_model(request.endpoint, request.deployed_model_id)
 
     def delete(self, request: DeleteEndpointRequest) -> operations_pb2.Operation:
         parse_endpoint_name(request.name)

@@ -324,10 +324,14 @@ class EmulatorStore:
             return [Endpoint.deserialize(p) for (p,) in rows]
 
     def undeploy_model(
-        self, endpoint_name: str, deployed_model_id: str,
-        traffic_split: Mapping[str, int] | None = None,
+        self, endpoint_name: str, deployed_model_id: str
     ) -> operations_pb2.Operation:
-        """Removes the deployment from the endpoint and from its Model's deployed_models."""
+        """Removes the deployment from the endpoint and from its Model's deployed_models.
+
+        Endpoints here only ever hold the one deployment their run made (there is no
+        DeployModel), so the traffic rules for several deployments never arise: undeploying
+        the last one leaves the split empty (endpoint_service.proto, UndeployModelRequest).
+        """
         with self._db.write() as conn:
             _advance_jobs(conn, "1", ())
             endpoint = load_endpoint(conn, endpoint_name)
@@ -336,9 +340,9 @@ class EmulatorStore:
                 raise not_found(
                     f"deployed model {deployed_model_id} not found on endpoint {endpoint_name}"
                 )
-            split = _split_after_undeploy(endpoint, deployed_model_id, traffic_split)
             model_name = deployed[deployed_model_id].model
             del endpoint.deployed_models[list(deployed).index(deployed_model_id)]
+            split = {k: v for k, v in endpoint.traffic_split.items() if k != deployed_model_id}
             endpoint.traffic_split.clear()
             endpoint.traffic_split.update(split)
             endpoint.update_time = clock.to_timestamp(clock.clock_now(conn))
@@ -378,32 +382,6 @@ class EmulatorStore:
         if found is None:
             raise not_found(f"operation {name} not found")
         return operations_pb2.Operation.FromString(found)
-
-
-def _split_after_undeploy(
-    endpoint: Endpoint, removed: str, requested: Mapping[str, int] | None
-) -> dict[str, int]:
-    """The traffic split once `removed` is gone, under UndeployModelRequest.traffic_split's rules.
-
-    googleapis endpoint_service.proto: the last DeployedModel leaves the split empty; otherwise
-    a DeployedModel is undeployed only if it has no traffic or the request's split unassigns it.
-    """
-    if len(endpoint.deployed_models) == 1:
-        return {}
-    if requested:
-        if requested.get(removed, 0):
-            raise EmulatorError(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"traffic_split must not assign traffic to the undeployed model {removed}",
-            )
-        return dict(requested)
-    if endpoint.traffic_split.get(removed, 0):
-        raise EmulatorError(
-            grpc.StatusCode.FAILED_PRECONDITION,
-            f"deployed model {removed} still receives traffic on {endpoint.name}; "
-            "send a traffic_split that unassigns it",
-        )
-    return {k: v for k, v in endpoint.traffic_split.items() if k != removed}
 
 
 def _advance_jobs(conn: sqlite3.Connection, where: str, params: tuple[str, ...]) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from reconciler.emulator import EmulatorStore
+from reconciler.emulator.db import DB_FILE
 from reconciler.emulator.errors import EmulatorError
 from reconciler.emulator.examples import example_problem
 from reconciler.emulator.filters import JOB_FIELDS, MODEL_FIELDS, Subject, parse_filter
@@ -169,3 +173,14 @@ def test_example_problems(template, content, problem):
     else:
         assert found is not None
         assert found.startswith(problem) or problem in found
+
+
+def test_state_dir_of_an_older_emulator_is_upgraded(tmp_path):
+    # An older emulator's jobs table had no failure column; opening it adds the column.
+    EmulatorStore(tmp_path)
+    with sqlite3.connect(tmp_path / DB_FILE) as conn:
+        conn.execute("ALTER TABLE jobs DROP COLUMN failure")
+    store = EmulatorStore(tmp_path)
+    with sqlite3.connect(tmp_path / DB_FILE) as conn:
+        assert "failure" in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    assert store.jobs() == []
