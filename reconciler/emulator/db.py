@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     -- Duration fixed at creation so a job's schedule never shifts between servers.
     job_seconds REAL NOT NULL,
     cancel_time REAL,
+    -- A google.rpc.Status decided at create (bad dataset): the run ends FAILED with it.
+    failure BLOB,
     display_name TEXT NOT NULL,
     labels TEXT NOT NULL,
     proto BLOB NOT NULL
@@ -42,6 +44,15 @@ CREATE TABLE IF NOT EXISTS models (
     proto BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS models_by_parent ON models (parent, create_time, name);
+CREATE TABLE IF NOT EXISTS endpoints (
+    name TEXT PRIMARY KEY,
+    parent TEXT NOT NULL,
+    create_time REAL NOT NULL,
+    display_name TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    proto BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS endpoints_by_parent ON endpoints (parent, create_time, name);
 CREATE TABLE IF NOT EXISTS operations (name TEXT PRIMARY KEY, proto BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS calls (method TEXT PRIMARY KEY, count INTEGER NOT NULL);
@@ -59,6 +70,7 @@ class Database:
             # file, so setting it once per open is enough and idempotent.
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(f"BEGIN IMMEDIATE;{_SCHEMA}COMMIT;")
+            _add_missing_columns(conn)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -104,3 +116,14 @@ def put_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Upgrades a state_dir written by an older emulator (CREATE IF NOT EXISTS adds no column)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    if "failure" not in columns:
+        try:
+            conn.execute("ALTER TABLE jobs ADD COLUMN failure BLOB")
+        except sqlite3.OperationalError as err:  # another process upgraded it just now
+            if "duplicate column" not in str(err):
+                raise

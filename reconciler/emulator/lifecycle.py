@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from google.cloud.aiplatform_v1.types import Model, PipelineJob, PipelineState
+from google.cloud.aiplatform_v1.types import PipelineJob, PipelineState
 from google.rpc import status_pb2
 
 from reconciler.emulator.clock import to_timestamp
-from reconciler.emulator.names import model_parent
 
 TERMINAL_STATES = frozenset(
     {
@@ -33,6 +32,8 @@ class Schedule:
     create_time: float
     job_seconds: float
     cancel_time: float | None
+    # Decided at create from the job's inputs; the run ends FAILED with it instead of succeeding.
+    failure: status_pb2.Status | None = None
 
 
 def advance(job: PipelineJob, schedule: Schedule, now: float) -> bool:
@@ -53,7 +54,10 @@ def advance(job: PipelineJob, schedule: Schedule, now: float) -> bool:
         _set_state(job, PipelineState.PIPELINE_STATE_RUNNING, start_at)
         state, changed = job.state, True
     if state == PipelineState.PIPELINE_STATE_RUNNING and now >= end_at:
-        if job.labels.get(OUTCOME_LABEL) == "failed":
+        if schedule.failure is not None:
+            job.error = schedule.failure
+            _set_state(job, PipelineState.PIPELINE_STATE_FAILED, end_at, end=True)
+        elif job.labels.get(OUTCOME_LABEL) == "failed":
             job.error = status_pb2.Status(code=INTERNAL, message=FAILED_MESSAGE)
             _set_state(job, PipelineState.PIPELINE_STATE_FAILED, end_at, end=True)
         else:
@@ -64,25 +68,6 @@ def advance(job: PipelineJob, schedule: Schedule, now: float) -> bool:
 
 def cancel(job: PipelineJob, now: float) -> None:
     _set_state(job, PipelineState.PIPELINE_STATE_CANCELLING, now)
-
-
-def tuned_model(job: PipelineJob, model_id: str) -> Model:
-    """The model a succeeded tuning job registers (in the project its parameters name)."""
-    params = job.runtime_config.parameter_values
-    registered = job.end_time
-    return Model(
-        name=f"{model_parent(params['project'])}/models/{model_id}",
-        display_name=params["model_display_name"],
-        description="",
-        labels=dict(job.labels),
-        version_id="1",
-        version_aliases=["default"],
-        create_time=registered,
-        update_time=registered,
-        version_create_time=registered,
-        version_update_time=registered,
-        pipeline_job=job.name,
-    )
 
 
 def _set_state(job: PipelineJob, state: int, at: float, *, end: bool = False) -> None:

@@ -1,4 +1,4 @@
-"""ModelService handlers: GetModel, ListModels, UpdateModel, DeleteModel."""
+"""ModelService handlers: GetModel, ListModels, UpdateModel, DeleteModel (not while deployed)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,12 @@ from google.cloud.aiplatform_v1.types import (
 from google.longrunning import operations_pb2
 
 from reconciler.emulator.errors import invalid
-from reconciler.emulator.filters import MODEL_FIELDS, Subject, parse_filter
+from reconciler.emulator.filters import MODEL_FIELDS, parse_filter
+from reconciler.emulator.labelrules import validate_labels
 from reconciler.emulator.names import parse_model_name, parse_parent
-from reconciler.emulator.paging import filtered_page
+from reconciler.emulator.paging import check_order_by
 from reconciler.emulator.rpc import Method
 from reconciler.emulator.store import EmulatorStore
-from reconciler.emulator.validation import validate_labels
 
 SERVICE = "google.cloud.aiplatform.v1.ModelService"
 UPDATABLE_FIELDS = ("display_name", "description", "labels")
@@ -51,10 +51,10 @@ class ModelService:
     def list(self, request: ListModelsRequest) -> ListModelsResponse:
         parse_parent(request.parent)
         matches = parse_filter(request.filter, MODEL_FIELDS)
-        page, token = filtered_page(
-            self._store.list_models(request.parent),
-            lambda model: matches(Subject(dict(model.labels), model.display_name)),
-            request.page_size, request.page_token)
+        check_order_by(request.order_by)
+        page, token = self._store.list_models(
+            request.parent, matches, request.page_size, request.page_token
+        )
         return ListModelsResponse(models=page, next_page_token=token)
 
     def update(self, request: UpdateModelRequest) -> Model:

@@ -14,6 +14,7 @@ MODEL_LOCATION = "us-central1"
 _PARENT = re.compile(r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)")
 _JOB = re.compile(_PARENT.pattern + r"/pipelineJobs/(?P<id>[^/]+)")
 _MODEL = re.compile(_PARENT.pattern + r"/models/(?P<id>[0-9]+)")
+_ENDPOINT = re.compile(_PARENT.pattern + r"/endpoints/(?P<id>[0-9]+)")
 
 
 def parse_parent(parent: str) -> tuple[str, str]:
@@ -43,6 +44,12 @@ def parse_model_name(name: str) -> str:
     """Validates a model name; returns its parent."""
     return _parse_resource(_MODEL, name, "model",
                            "projects/PROJECT/locations/LOCATION/models/NUMERIC_ID")
+
+
+def parse_endpoint_name(name: str) -> str:
+    """Validates an endpoint name; returns its parent."""
+    return _parse_resource(_ENDPOINT, name, "endpoint",
+                           "projects/PROJECT/locations/LOCATION/endpoints/NUMERIC_ID")
 
 
 def job_name(parent: str, job_id: str) -> str:

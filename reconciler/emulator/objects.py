@@ -1,4 +1,4 @@
-"""Does a gs:// object exist? Asked of the storage emulator over HTTP, as a real client would.
+"""Reads gs:// objects from the storage emulator over HTTP, as a real client would.
 
 gcp-storage-emulator keeps its object index in memory and reads `{data_dir}/.cloudstorage/.meta`
 only at start-up, so a server sees objects uploaded through it, plus everything uploaded by any
@@ -8,12 +8,13 @@ it started. Asking this process's own server therefore matches what its clients 
 
 from __future__ import annotations
 
+from google.api_core import exceptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud.storage import Client
 
 
-class GcsObjectExists:
-    """Callable `uri -> bool` against the storage emulator at `endpoint`."""
+class GcsObjectReader:
+    """Callable `uri -> bytes | None` (None: no such object) against the storage emulator."""
 
     def __init__(self, endpoint: str) -> None:
         self._client = Client(
@@ -23,6 +24,9 @@ class GcsObjectExists:
             client_options={"api_endpoint": endpoint},
         )
 
-    def __call__(self, uri: str) -> bool:
+    def __call__(self, uri: str) -> bytes | None:
         bucket, _, name = uri.removeprefix("gs://").partition("/")
-        return bool(self._client.bucket(bucket).blob(name).exists())
+        try:
+            return bytes(self._client.bucket(bucket).blob(name).download_as_bytes())
+        except exceptions.NotFound:
+            return None

@@ -1,7 +1,14 @@
-"""List pagination: stable (create_time, name) ordering and opaque keyset page tokens.
+"""List pagination: newest first, with opaque keyset page tokens.
+
+Lists return `create_time desc`, the service's default order (googleapis
+google/cloud/aiplatform/v1/pipeline_service.proto, ListPipelineJobsRequest.order_by: "if
+order_by is not specified, it will order by default order is create time in descending
+order"; models and endpoints list newest first too). Ties break on name, descending.
 
 The token holds the ordering key of the last item served rather than an offset, so creating
-resources between page fetches never makes a client skip or repeat an item.
+resources between page fetches never makes a client skip or repeat an item. Rows arrive
+already in that order from SQL, starting after the token, and are decoded only while the page
+fills.
 """
 
 from __future__ import annotations
@@ -9,49 +16,35 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from reconciler.emulator.errors import invalid
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+DEFAULT_ORDER = "create_time desc"
 
-T = TypeVar("T")
+R = TypeVar("R")
 SortKey = tuple[float, str]
 
 
-def paginate(
-    items: Sequence[T], key: Callable[[T], SortKey], page_size: int, page_token: str
-) -> tuple[list[T], str]:
-    """Returns one page of `items` (any order) and the token of the next page ("" if last)."""
-    if page_size < 0:
-        raise invalid(f"page_size must not be negative, got {page_size}")
-    size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)  # AIP-158: clamp, don't reject
-    ordered = sorted(items, key=key)
-    if page_token:
-        after = _decode(page_token)
-        ordered = [item for item in ordered if key(item) > after]
-    page = ordered[:size]
-    more = len(ordered) > size
-    return page, _encode(key(page[-1])) if more else ""
+def page_size(requested: int) -> int:
+    if requested < 0:
+        raise invalid(f"page_size must not be negative, got {requested}")
+    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)  # AIP-158: clamp, don't reject
 
 
-def filtered_page(
-    listed: Sequence[tuple[SortKey, T]], keep: Callable[[T], bool], page_size: int,
-    page_token: str,
-) -> tuple[list[T], str]:
-    """One page of the listed resources that pass a List request's filter."""
-    kept = [(key, item) for key, item in listed if keep(item)]
-    page, token = paginate(kept, lambda pair: pair[0], page_size, page_token)
-    return [item for _, item in page], token
+def check_order_by(order_by: str) -> None:
+    """Only the default order is served; anything else is refused rather than ignored."""
+    if order_by and " ".join(order_by.split()).lower() != DEFAULT_ORDER:
+        raise invalid(f"order_by {order_by!r} is not supported; use {DEFAULT_ORDER!r}")
 
 
-def _encode(key: SortKey) -> str:
-    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()
-
-
-def _decode(token: str) -> SortKey:
+def decode_token(token: str) -> SortKey | None:
+    """The key after which the page starts (None: from the newest)."""
+    if not token:
+        return None
     try:
         create_time, name = json.loads(base64.urlsafe_b64decode(token.encode()))
         if not isinstance(name, str):
@@ -59,3 +52,24 @@ def _decode(token: str) -> SortKey:
         return float(create_time), name
     except (binascii.Error, ValueError, TypeError) as err:
         raise invalid(f"invalid page_token {token!r}") from err
+
+
+def take_page(
+    rows: Iterable[tuple[SortKey, R]], keep: Callable[[R], bool], size: int
+) -> tuple[list[R], str]:
+    """The first `size` kept rows of `rows` (already in list order) and the next page token."""
+    page: list[R] = []
+    last: SortKey | None = None
+    for key, row in rows:
+        if not keep(row):
+            continue
+        if len(page) == size:
+            assert last is not None
+            return page, _encode(last)
+        page.append(row)
+        last = key
+    return page, ""
+
+
+def _encode(key: SortKey) -> str:
+    return base64.urlsafe_b64encode(json.dumps(list(key)).encode()).decode()

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import grpc
 from google.cloud.aiplatform_v1.types import (
     CancelPipelineJobRequest,
     CreatePipelineJobRequest,
@@ -15,25 +12,23 @@ from google.cloud.aiplatform_v1.types import (
 )
 from google.protobuf import empty_pb2
 
-from reconciler.emulator.errors import EmulatorError, already_exists
-from reconciler.emulator.filters import JOB_FIELDS, Subject, parse_filter
+from reconciler.emulator.errors import already_exists
+from reconciler.emulator.examples import ReadObject, run_failure
+from reconciler.emulator.filters import JOB_FIELDS, parse_filter
 from reconciler.emulator.names import job_name, parse_job_name, parse_parent
-from reconciler.emulator.paging import filtered_page
+from reconciler.emulator.paging import check_order_by
+from reconciler.emulator.readmask import apply_read_mask, check_read_mask
 from reconciler.emulator.rpc import Method
 from reconciler.emulator.store import EmulatorStore
 from reconciler.emulator.validation import validate_create
 
 SERVICE = "google.cloud.aiplatform.v1.PipelineService"
 
-ObjectExists = Callable[[str], bool]
-
 
 class PipelineService:
-    def __init__(
-        self, store: EmulatorStore, object_exists: ObjectExists, job_seconds: float
-    ) -> None:
+    def __init__(self, store: EmulatorStore, read_object: ReadObject, job_seconds: float) -> None:
         self._store = store
-        self._object_exists = object_exists
+        self._read_object = read_object
         self._job_seconds = job_seconds
 
     def methods(self) -> list[Method]:
@@ -71,12 +66,13 @@ class PipelineService:
         # retry after a lost response sees the job it already created.
         if self._store.job_exists(name):
             raise already_exists(f"pipeline job {name} already exists")
-        for kind, uri in objects:
-            if not self._object_exists(uri):
-                raise EmulatorError(
-                    grpc.StatusCode.FAILED_PRECONDITION, f"{kind} object {uri} not found"
-                )
-        return self._store.create_job(request.parent, location, name, job, self._job_seconds)
+        # The real pipeline reads its dataset only once running, so a missing or bad object
+        # fails the run, not this call. It is decided now because only this server knows its
+        # storage endpoint; whoever advances the job later (any process) applies it.
+        failure = run_failure(job.template_uri, objects, self._read_object)
+        return self._store.create_job(
+            request.parent, location, name, job, self._job_seconds, failure=failure
+        )
 
     def get(self, request: GetPipelineJobRequest) -> PipelineJob:
         parse_job_name(request.name)
@@ -85,11 +81,18 @@ class PipelineService:
     def list(self, request: ListPipelineJobsRequest) -> ListPipelineJobsResponse:
         parse_parent(request.parent)
         matches = parse_filter(request.filter, JOB_FIELDS)
-        page, token = filtered_page(
-            self._store.list_jobs(request.parent),
-            lambda job: matches(Subject(dict(job.labels), job.display_name, job.state.name)),
-            request.page_size, request.page_token)
-        return ListPipelineJobsResponse(pipeline_jobs=page, next_page_token=token)
+        check_order_by(request.order_by)
+        check_read_mask(request.read_mask)
+        page, token = self._store.list_jobs(
+            request.parent, matches, request.page_size, request.page_token
+        )
+        for job in page:
+            # The real list leaves job_detail out; only GetPipelineJob returns task details.
+            job.job_detail = None  # type: ignore[assignment]  # proto-plus: None clears
+        return ListPipelineJobsResponse(
+            pipeline_jobs=[apply_read_mask(job, request.read_mask) for job in page],
+            next_page_token=token,
+        )
 
     def cancel(self, request: CancelPipelineJobRequest) -> empty_pb2.Empty:
         parse_job_name(request.name)

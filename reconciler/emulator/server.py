@@ -13,8 +13,8 @@ from typing import Any
 import grpc
 from gcp_storage_emulator.server import create_server
 
-from reconciler.emulator import models, operations, pipelines
-from reconciler.emulator.objects import GcsObjectExists
+from reconciler.emulator import endpoints, models, operations, pipelines
+from reconciler.emulator.objects import GcsObjectReader
 from reconciler.emulator.rpc import generic_handler
 from reconciler.emulator.store import EmulatorStore
 
@@ -88,9 +88,10 @@ def start_emulator(
         services = (
             (
                 pipelines.SERVICE,
-                pipelines.PipelineService(store, GcsObjectExists(storage_endpoint), job_seconds),
+                pipelines.PipelineService(store, GcsObjectReader(storage_endpoint), job_seconds),
             ),
             (models.SERVICE, models.ModelService(store)),
+            (endpoints.SERVICE, endpoints.EndpointService(store)),
             (operations.SERVICE, operations.OperationsService(store)),
         )
         server = grpc.server(

@@ -1,7 +1,7 @@
 """EmulatorStore: all emulator state in `{state_dir}/emulator.sqlite`, shared by processes.
 
-Job lifecycles advance lazily: every read of jobs or models first advances the jobs concerned
-inside the same write transaction, so whichever process reads first does it, exactly once.
+Job lifecycles advance lazily: every read of jobs, models or endpoints first advances the jobs
+concerned inside the same write transaction, so whichever process reads first does it, once.
 """
 
 from __future__ import annotations
@@ -10,34 +10,52 @@ import json
 import sqlite3
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TypeVar
 
 import grpc
 from google.cloud.aiplatform_v1.types import (
     DeleteOperationMetadata,
-    GenericOperationMetadata,
+    Endpoint,
     Model,
     PipelineJob,
     PipelineState,
+    UndeployModelOperationMetadata,
+    UndeployModelResponse,
 )
 from google.longrunning import operations_pb2
-from google.protobuf import any_pb2, empty_pb2
+from google.protobuf import empty_pb2
+from google.rpc import status_pb2
 
-from reconciler.emulator import clock, lifecycle
+from reconciler.emulator import clock, lifecycle, registration
 from reconciler.emulator.db import Database, get_setting, put_setting
 from reconciler.emulator.errors import EmulatorError, already_exists, not_found
 from reconciler.emulator.faults import Fault, Faults
-from reconciler.emulator.paging import SortKey
+from reconciler.emulator.filters import Subject
+from reconciler.emulator.paging import decode_token, page_size, take_page
+from reconciler.emulator.quirks import Quirks
+from reconciler.emulator.tables import (
+    done_operation,
+    labels_json,
+    load_endpoint,
+    load_model,
+    newest_first,
+    next_counter,
+    row,
+    save_endpoint,
+    save_model,
+)
 
-T = TypeVar("T")
-Listed = list[tuple[SortKey, T]]  # items with their (create_time, name) ordering key
+Keep = Callable[[Subject], bool]  # a List request's filter
 
 _FAULTS_KEY = "faults"
+_QUIRKS_KEY = "quirks"
 _DRAWS_KEY = "fault_draws"
-_MODEL_ID_KEY = "next_model_id"
-_OPERATION_ID_KEY = "next_operation_id"
-# Vertex model ids are large numbers; starting high keeps them visibly unlike version ids.
-_FIRST_MODEL_ID = 1_000_000_000_000_000_001
+# Vertex ids are large numbers; distinct starting points keep the kinds visibly apart.
+_IDS = {
+    "next_model_id": 1_000_000_000_000_000_001,
+    "next_endpoint_id": 2_000_000_000_000_000_001,
+    "next_deployed_model_id": 3_000_000_000_000_000_001,
+}
+_BILLING_ID_KEY, _FIRST_BILLING_ID = "next_billing_id", 4_000_000_000_000_000_001
 _TERMINAL = tuple(int(s) for s in lifecycle.TERMINAL_STATES)
 _OPEN_JOBS = f"state NOT IN ({', '.join('?' * len(_TERMINAL))})"
 
@@ -59,7 +77,7 @@ class EmulatorStore:
         with self._db.write() as conn:
             clock.advance(conn, seconds)
 
-    # -- faults and call counts ----------------------------------------------------------------
+    # -- faults, quirks and call counts --------------------------------------------------------
 
     def set_faults(
         self,
@@ -77,6 +95,18 @@ class EmulatorStore:
         with self._db.read() as conn:
             return Faults.from_json(get_setting(conn, _FAULTS_KEY))
 
+    def set_quirks(self, model_labels: bool = True) -> None:
+        """Picks the pipeline behaviours that changed between versions (see quirks.Quirks).
+
+        Applies to jobs that succeed from now on; what is already registered stays.
+        """
+        with self._db.write() as conn:
+            put_setting(conn, _QUIRKS_KEY, Quirks(model_labels=model_labels).to_json())
+
+    def quirks(self) -> Quirks:
+        with self._db.read() as conn:
+            return Quirks.from_json(get_setting(conn, _QUIRKS_KEY))
+
     def begin_call(self, method: str, *, droppable: bool = False) -> Fault | None:
         """Counts one received RPC and draws its injected fault, if any."""
         with self._db.write() as conn:
@@ -86,7 +116,7 @@ class EmulatorStore:
                 (method,),
             )
             faults = Faults.from_json(get_setting(conn, _FAULTS_KEY))
-            draw = _next_counter(conn, _DRAWS_KEY, 0)
+            draw = next_counter(conn, _DRAWS_KEY, 0)
             return faults.draw(draw, droppable=droppable)
 
     def calls(self) -> dict[str, int]:
@@ -101,19 +131,33 @@ class EmulatorStore:
     # -- pipeline jobs -------------------------------------------------------------------------
 
     def create_job(
-        self, parent: str, location: str, name: str, job: PipelineJob, job_seconds: float
+        self,
+        parent: str,
+        location: str,
+        name: str,
+        job: PipelineJob,
+        job_seconds: float,
+        *,
+        failure: status_pb2.Status | None = None,
     ) -> PipelineJob:
-        """Stores a new PENDING job named `name`; ALREADY_EXISTS if the name is taken."""
+        """Stores a new PENDING job named `name`; ALREADY_EXISTS if the name is taken.
+
+        `failure`, if given, is the error the run ends with when it would otherwise succeed.
+        """
         with self._db.write() as conn:
-            if _row(conn, "jobs", name) is not None:
+            if row(conn, "jobs", name) is not None:
                 raise already_exists(f"pipeline job {name} already exists")
             now = clock.clock_now(conn)
             job.name = name
             job.state = PipelineState(PipelineState.PIPELINE_STATE_PENDING)
             job.create_time = job.update_time = clock.to_timestamp(now)
+            # The service sets this reserved label itself, overriding any value the user sent.
+            billing = next_counter(conn, _BILLING_ID_KEY, _FIRST_BILLING_ID)
+            job.labels[registration.BILLING_ID_LABEL] = str(billing)
             conn.execute(
                 "INSERT INTO jobs (name, parent, job_id, location, state, create_time, "
-                "job_seconds, display_name, labels, proto) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "job_seconds, failure, display_name, labels, proto) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     name,
                     parent,
@@ -122,8 +166,9 @@ class EmulatorStore:
                     int(job.state),
                     now,
                     job_seconds,
+                    None if failure is None else failure.SerializeToString(),
                     job.display_name,
-                    _labels_json(job.labels),
+                    labels_json(job.labels),
                     PipelineJob.serialize(job),
                 ),
             )
@@ -131,19 +176,26 @@ class EmulatorStore:
 
     def job_exists(self, name: str) -> bool:
         with self._db.read() as conn:
-            return _row(conn, "jobs", name) is not None
+            return row(conn, "jobs", name) is not None
 
     def get_job(self, name: str) -> PipelineJob:
         with self._db.write() as conn:
             return _load_job(conn, name)
 
-    def list_jobs(self, parent: str) -> Listed[PipelineJob]:
+    def list_jobs(
+        self, parent: str, keep: Keep, size: int, token: str
+    ) -> tuple[list[PipelineJob], str]:
+        """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
+        size, after = page_size(size), decode_token(token)
         with self._db.write() as conn:
             _advance_jobs(conn, "parent = ?", (parent,))
-            rows = conn.execute(
-                "SELECT create_time, name, proto FROM jobs WHERE parent = ?", (parent,)
+            rows = newest_first(conn, "jobs", "labels, display_name, state, proto", parent, after)
+            page, next_token = take_page(
+                rows,
+                lambda r: keep(Subject(json.loads(r[0]), r[1], PipelineState(r[2]).name)),
+                size,
             )
-            return [((t, n), PipelineJob.deserialize(p)) for t, n, p in rows]
+            return [PipelineJob.deserialize(r[3]) for r in page], next_token
 
     def cancel_job(self, name: str) -> PipelineJob:
         with self._db.write() as conn:
@@ -174,15 +226,19 @@ class EmulatorStore:
     def get_model(self, name: str) -> Model:
         with self._db.write() as conn:
             _advance_jobs(conn, "1", ())
-            return _load_model(conn, name)
+            return load_model(conn, name)
 
-    def list_models(self, parent: str) -> Listed[Model]:
+    def list_models(
+        self, parent: str, keep: Keep, size: int, token: str
+    ) -> tuple[list[Model], str]:
+        size, after = page_size(size), decode_token(token)
         with self._db.write() as conn:
             _advance_jobs(conn, "1", ())
-            rows = conn.execute(
-                "SELECT create_time, name, proto FROM models WHERE parent = ?", (parent,)
+            rows = newest_first(conn, "models", "labels, display_name, proto", parent, after)
+            page, next_token = take_page(
+                rows, lambda r: keep(Subject(json.loads(r[0]), r[1])), size
             )
-            return [((t, n), Model.deserialize(p)) for t, n, p in rows]
+            return [Model.deserialize(r[2]) for r in page], next_token
 
     def models(self) -> list[Model]:
         """Every model (after advancing jobs), ordered by create time then name."""
@@ -195,40 +251,36 @@ class EmulatorStore:
         """Applies `change` to the stored model and stamps update_time."""
         with self._db.write() as conn:
             _advance_jobs(conn, "1", ())
-            model = _load_model(conn, name)
+            model = load_model(conn, name)
             change(model)
             model.update_time = clock.to_timestamp(clock.clock_now(conn))
-            conn.execute(
-                "UPDATE models SET display_name = ?, labels = ?, proto = ? WHERE name = ?",
-                (model.display_name, _labels_json(model.labels), Model.serialize(model), name),
-            )
+            save_model(conn, model)
             return model
 
     def delete_model(self, name: str) -> operations_pb2.Operation:
-        """Deletes the model; returns the already-done delete operation (also stored)."""
+        """Deletes an undeployed model; returns the already-done delete operation (also stored)."""
         with self._db.write() as conn:
             _advance_jobs(conn, "1", ())
-            _load_model(conn, name)
+            model = load_model(conn, name)
+            if model.deployed_models:
+                # The real DeleteModel refuses the same way, listing the endpoints.
+                endpoints = ", ".join(ref.endpoint for ref in model.deployed_models)
+                raise EmulatorError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"The model {name} is deployed or being deployed at the following "
+                    f"Endpoints: {endpoints}",
+                )
             conn.execute("DELETE FROM models WHERE name = ?", (name,))
-            now = clock.to_timestamp(clock.clock_now(conn))
-            parent = name.rsplit("/models/", 1)[0]
-            operation = operations_pb2.Operation(
-                name=f"{parent}/operations/{_next_counter(conn, _OPERATION_ID_KEY, 1)}",
-                done=True,
-            )
-            metadata = DeleteOperationMetadata(
-                generic_metadata=GenericOperationMetadata(create_time=now, update_time=now)
-            )
-            operation.metadata.CopyFrom(_pack(DeleteOperationMetadata.pb(metadata)))
-            operation.response.CopyFrom(_pack(empty_pb2.Empty()))
-            conn.execute(
-                "INSERT INTO operations (name, proto) VALUES (?, ?)",
-                (operation.name, operation.SerializeToString()),
-            )
-            return operation
+            return done_operation(conn, name, DeleteOperationMetadata, empty_pb2.Empty())
 
     def delete_model_outside(self, name: str) -> None:
-        """Deletes a model as a console user would (no RPC, no call count): for drift tests."""
+        """Deletes a model as a console user would (no RPC, no call count): for drift tests.
+
+        The console cannot delete a deployed model either, so like a user this first
+        undeploys it from every endpoint (the endpoints stay).
+        """
+        for ref in self.get_model(name).deployed_models:
+            self.undeploy_model(ref.endpoint, ref.deployed_model_id)
         self.delete_model(name)
 
     def edit_model_outside(
@@ -245,89 +297,132 @@ class EmulatorStore:
 
         return self.update_model(name, change)
 
+    # -- endpoints -----------------------------------------------------------------------------
+
+    def get_endpoint(self, name: str) -> Endpoint:
+        with self._db.write() as conn:
+            _advance_jobs(conn, "1", ())
+            return load_endpoint(conn, name)
+
+    def list_endpoints(
+        self, parent: str, keep: Keep, size: int, token: str
+    ) -> tuple[list[Endpoint], str]:
+        size, after = page_size(size), decode_token(token)
+        with self._db.write() as conn:
+            _advance_jobs(conn, "1", ())
+            rows = newest_first(conn, "endpoints", "labels, display_name, proto", parent, after)
+            page, next_token = take_page(
+                rows, lambda r: keep(Subject(json.loads(r[0]), r[1])), size
+            )
+            return [Endpoint.deserialize(r[2]) for r in page], next_token
+
+    def endpoints(self) -> list[Endpoint]:
+        """Every endpoint (after advancing jobs), ordered by create time then name."""
+        with self._db.write() as conn:
+            _advance_jobs(conn, "1", ())
+            rows = conn.execute("SELECT proto FROM endpoints ORDER BY create_time, name")
+            return [Endpoint.deserialize(p) for (p,) in rows]
+
+    def undeploy_model(
+        self, endpoint_name: str, deployed_model_id: str
+    ) -> operations_pb2.Operation:
+        """Removes the deployment from the endpoint and from its Model's deployed_models.
+
+        Endpoints here only ever hold the one deployment their run made (there is no
+        DeployModel), so the traffic rules for several deployments never arise: undeploying
+        the last one leaves the split empty (endpoint_service.proto, UndeployModelRequest).
+        """
+        with self._db.write() as conn:
+            _advance_jobs(conn, "1", ())
+            endpoint = load_endpoint(conn, endpoint_name)
+            deployed = {d.id: d for d in endpoint.deployed_models}
+            if deployed_model_id not in deployed:
+                raise not_found(
+                    f"deployed model {deployed_model_id} not found on endpoint {endpoint_name}"
+                )
+            model_name = deployed[deployed_model_id].model
+            del endpoint.deployed_models[list(deployed).index(deployed_model_id)]
+            split = {k: v for k, v in endpoint.traffic_split.items() if k != deployed_model_id}
+            endpoint.traffic_split.clear()
+            endpoint.traffic_split.update(split)
+            endpoint.update_time = clock.to_timestamp(clock.clock_now(conn))
+            save_endpoint(conn, endpoint)
+            if row(conn, "models", model_name) is not None:
+                model = load_model(conn, model_name)
+                refs = [
+                    r for r in model.deployed_models
+                    if (r.endpoint, r.deployed_model_id) != (endpoint_name, deployed_model_id)
+                ]
+                del model.deployed_models[:]
+                model.deployed_models.extend(refs)
+                save_model(conn, model)
+            return done_operation(
+                conn, endpoint_name, UndeployModelOperationMetadata,
+                UndeployModelResponse.pb(UndeployModelResponse()),
+            )
+
+    def delete_endpoint(self, name: str) -> operations_pb2.Operation:
+        with self._db.write() as conn:
+            _advance_jobs(conn, "1", ())
+            endpoint = load_endpoint(conn, name)
+            if endpoint.deployed_models:
+                ids = ", ".join(d.id for d in endpoint.deployed_models)
+                raise EmulatorError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"endpoint {name} still has deployed models ({ids}); undeploy them first",
+                )
+            conn.execute("DELETE FROM endpoints WHERE name = ?", (name,))
+            return done_operation(conn, name, DeleteOperationMetadata, empty_pb2.Empty())
+
     # -- operations ----------------------------------------------------------------------------
 
     def get_operation(self, name: str) -> operations_pb2.Operation:
         with self._db.read() as conn:
-            row = _row(conn, "operations", name)
-        if row is None:
+            found = row(conn, "operations", name)
+        if found is None:
             raise not_found(f"operation {name} not found")
-        return operations_pb2.Operation.FromString(row)
+        return operations_pb2.Operation.FromString(found)
 
 
 def _advance_jobs(conn: sqlite3.Connection, where: str, params: tuple[str, ...]) -> None:
-    """Advances the unfinished jobs matching `where` to now; registers models of successes."""
+    """Advances the unfinished jobs matching `where` to now; registers what successes leave."""
     now = clock.clock_now(conn)
     rows = conn.execute(
-        "SELECT name, create_time, job_seconds, cancel_time, proto FROM jobs "
+        "SELECT name, create_time, job_seconds, cancel_time, failure, proto FROM jobs "
         f"WHERE {_OPEN_JOBS} AND ({where})",
         (*_TERMINAL, *params),
     ).fetchall()
-    for name, create_time, job_seconds, cancel_time, proto in rows:
+    for name, create_time, job_seconds, cancel_time, failure, proto in rows:
         job = PipelineJob.deserialize(proto)
-        schedule = lifecycle.Schedule(create_time, job_seconds, cancel_time)
+        decided = None if failure is None else status_pb2.Status.FromString(failure)
+        schedule = lifecycle.Schedule(create_time, job_seconds, cancel_time, decided)
         if not lifecycle.advance(job, schedule, now):
             continue
+        if job.state == PipelineState.PIPELINE_STATE_SUCCEEDED:
+            _register(conn, job, create_time + job_seconds)
         conn.execute(
             "UPDATE jobs SET state = ?, proto = ? WHERE name = ?",
             (int(job.state), PipelineJob.serialize(job), name),
         )
-        if job.state == PipelineState.PIPELINE_STATE_SUCCEEDED:
-            _insert_model(conn, job, create_time + job_seconds)
 
 
-def _insert_model(conn: sqlite3.Connection, job: PipelineJob, create_time: float) -> None:
-    model_id = _next_counter(conn, _MODEL_ID_KEY, _FIRST_MODEL_ID)
-    model = lifecycle.tuned_model(job, str(model_id))
-    conn.execute(
-        "INSERT INTO models (name, parent, create_time, display_name, labels, proto) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (
-            model.name,
-            model.name.rsplit("/models/", 1)[0],
-            create_time,
-            model.display_name,
-            _labels_json(model.labels),
-            Model.serialize(model),
-        ),
-    )
-
-
-def _load_model(conn: sqlite3.Connection, name: str) -> Model:
-    row = _row(conn, "models", name)
-    if row is None:
-        raise not_found(f"model {name} not found")
-    model: Model = Model.deserialize(row)
-    return model
+def _register(conn: sqlite3.Connection, job: PipelineJob, at: float) -> None:
+    """Stores the Model and Endpoint a succeeded run leaves, and its task details on `job`."""
+    quirks = Quirks.from_json(get_setting(conn, _QUIRKS_KEY))
+    model_id, endpoint_id, deployed_id = (str(next_counter(conn, k, v)) for k, v in _IDS.items())
+    ids = registration.Ids(model_id, endpoint_id, deployed_id)
+    model = registration.tuned_model(job, ids, quirks)
+    endpoint = registration.endpoint_for(job, model, ids, quirks)
+    save_model(conn, model, create_time=at)
+    save_endpoint(conn, endpoint, create_time=at)
+    job.job_detail = registration.job_detail(job, model, endpoint)
 
 
 def _load_job(conn: sqlite3.Connection, name: str) -> PipelineJob:
     """The job brought up to the emulator clock first, so every read sees its current state."""
     _advance_jobs(conn, "name = ?", (name,))
-    row = _row(conn, "jobs", name)
-    if row is None:
+    found = row(conn, "jobs", name)
+    if found is None:
         raise not_found(f"pipeline job {name} not found")
-    job: PipelineJob = PipelineJob.deserialize(row)
+    job: PipelineJob = PipelineJob.deserialize(found)
     return job
-
-
-def _row(conn: sqlite3.Connection, table: str, name: str) -> bytes | None:
-    row = conn.execute(f"SELECT proto FROM {table} WHERE name = ?", (name,)).fetchone()
-    return None if row is None else bytes(row[0])
-
-
-def _next_counter(conn: sqlite3.Connection, key: str, first: int) -> int:
-    current = get_setting(conn, key)
-    value = int(current) if current is not None else first
-    put_setting(conn, key, str(value + 1))
-    return value
-
-
-def _labels_json(labels: Mapping[str, str]) -> str:
-    return json.dumps(dict(labels), sort_keys=True)
-
-
-def _pack(message: object) -> any_pb2.Any:
-    packed = any_pb2.Any()
-    packed.Pack(message)
-    return packed

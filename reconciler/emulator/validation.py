@@ -1,6 +1,7 @@
-"""CreatePipelineJob validation, mirroring what the real tuning pipelines reject up front.
+"""CreatePipelineJob validation: the request shape the real service rejects up front.
 
-Pure checks only (no I/O): the caller checks that the returned dataset objects exist.
+Pure checks only (no I/O). The dataset objects named by the request are checked by the run
+(see examples.py), so their problems make a FAILED job, not a create error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from google.cloud.aiplatform_v1.types import PipelineJob
 
 from reconciler.emulator.errors import invalid
+from reconciler.emulator.labelrules import validate_labels
 from reconciler.emulator.names import MODEL_LOCATION
 
 _TEMPLATE_BASE = "https://us-kfp.pkg.dev/ml-pipeline/large-language-model-pipelines"
@@ -44,12 +46,11 @@ REQUIRED_PARAMETERS = (
     "dataset_uri",
 )
 
-_JOB_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,127}")
+# v1 REST reference, projects.locations.pipelineJobs.create, pipelineJobId: "must be unique
+# within the project ... match the regular expression [a-z][-a-z0-9]{0,127}".
+_JOB_ID = re.compile(r"[a-z][-a-z0-9]{0,127}")
 _GCS_URI = re.compile(r"gs://[^/\s]+(/\S*)?")
 _GCS_OBJECT = re.compile(r"gs://[^/\s]+/\S+")
-_LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
-_LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
-MAX_LABELS = 64
 MAX_DISPLAY_NAME = 128
 
 
@@ -61,7 +62,7 @@ def validate_create(parent_location: str, job: PipelineJob, job_id: str) -> list
     if not job_id:
         raise invalid("pipeline_job_id is required")
     if not _JOB_ID.fullmatch(job_id):
-        raise invalid(f"pipeline_job_id {job_id!r} must match [a-z0-9][a-z0-9-]{{0,127}}")
+        raise invalid(f"pipeline_job_id {job_id!r} must match [a-z][-a-z0-9]{{0,127}}")
     if len(job.display_name) > MAX_DISPLAY_NAME:
         raise invalid(f"pipeline_job.display_name is longer than {MAX_DISPLAY_NAME} characters")
     validate_labels(job.labels, "pipeline_job.labels")
@@ -79,21 +80,6 @@ def validate_create(parent_location: str, job: PipelineJob, job_id: str) -> list
     _validate_parameters(parent_location, job, params)
     inputs = {"dataset_uri": "dataset", "evaluation_data_uri": "evaluation dataset"}
     return [(what, params[p]) for p, what in inputs.items() if p in params]
-
-
-def validate_labels(labels: Mapping[str, str], where: str) -> None:
-    if len(labels) > MAX_LABELS:
-        raise invalid(f"{where}: at most {MAX_LABELS} labels are allowed, got {len(labels)}")
-    for key, value in labels.items():
-        if not _LABEL_KEY.fullmatch(key):
-            raise invalid(
-                f"{where}: invalid label key {key!r} (must match [a-z][a-z0-9_-]{{0,62}})"
-            )
-        if not _LABEL_VALUE.fullmatch(value):
-            raise invalid(
-                f"{where}: invalid value {value!r} for label {key!r} "
-                "(must match [a-z0-9_-]{0,63})"
-            )
 
 
 def _validate_parameters(parent_location: str, job: PipelineJob, params: Mapping[str, Any]) -> None:

@@ -9,7 +9,14 @@ import grpc
 import pytest
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
-from google.cloud.aiplatform_v1 import ModelServiceClient, PipelineServiceClient
+from google.cloud.aiplatform_v1 import (
+    EndpointServiceClient,
+    ModelServiceClient,
+    PipelineServiceClient,
+)
+from google.cloud.aiplatform_v1.services.endpoint_service.transports import (
+    EndpointServiceGrpcTransport,
+)
 from google.cloud.aiplatform_v1.services.model_service.transports import (
     ModelServiceGrpcTransport,
 )
@@ -18,7 +25,15 @@ from google.cloud.aiplatform_v1.services.pipeline_service.transports import (
 )
 
 from reconciler.emulator import Emulator, EmulatorStore, start_emulator
-from tests.emulator.helpers import BUCKET, DATASET, EVAL_DATASET, JOB_SECONDS
+from tests.emulator.helpers import (
+    BUCKET,
+    CHAT_DATASET,
+    CHAT_EXAMPLE,
+    CODE_EXAMPLE,
+    DATASET,
+    EVAL_DATASET,
+    JOB_SECONDS,
+)
 
 
 @pytest.fixture
@@ -54,6 +69,11 @@ def models(channel: grpc.Channel) -> ModelServiceClient:
 
 
 @pytest.fixture
+def endpoints(channel: grpc.Channel) -> EndpointServiceClient:
+    return EndpointServiceClient(transport=EndpointServiceGrpcTransport(channel=channel))
+
+
+@pytest.fixture
 def gcs(emulator: Emulator) -> storage.Client:
     return storage.Client(
         credentials=AnonymousCredentials(),
@@ -64,9 +84,8 @@ def gcs(emulator: Emulator) -> storage.Client:
 
 @pytest.fixture
 def datasets(gcs: storage.Client) -> None:
-    """Uploads the training and evaluation datasets the job bodies refer to."""
+    """Uploads the datasets the job bodies refer to (code by default, and a chat one)."""
     bucket = gcs.create_bucket(BUCKET)
-    for uri in (DATASET, EVAL_DATASET):
-        bucket.blob(uri.removeprefix(f"gs://{BUCKET}/")).upload_from_string(
-            b'{"input_text": "def f():", "output_text": "pass"}\n'
-        )
+    for uri, content in ((DATASET, CODE_EXAMPLE), (EVAL_DATASET, CODE_EXAMPLE),
+                         (CHAT_DATASET, CHAT_EXAMPLE)):
+        bucket.blob(uri.removeprefix(f"gs://{BUCKET}/")).upload_from_string(content)

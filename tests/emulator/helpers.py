@@ -6,6 +6,7 @@ from typing import Any
 
 from google.cloud.aiplatform_v1.types import PipelineJob
 
+from reconciler.emulator.registration import BASE_MODEL_LABEL, TUNE_TYPE_LABEL
 from reconciler.emulator.validation import CHAT_TEMPLATE, CODE_TEMPLATE
 
 PROJECT = "tuneops-test"
@@ -14,6 +15,12 @@ EU_PARENT = f"projects/{PROJECT}/locations/europe-west4"
 BUCKET = "tuneops-data"
 DATASET = f"gs://{BUCKET}/datasets/train.jsonl"
 EVAL_DATASET = f"gs://{BUCKET}/datasets/eval.jsonl"
+CHAT_DATASET = f"gs://{BUCKET}/datasets/chat.jsonl"
+CODE_EXAMPLE = b'{"input_text": "def f():", "output_text": "pass"}\n'
+CHAT_EXAMPLE = (
+    b'{"messages": [{"author": "user", "content": "hi"}, '
+    b'{"author": "assistant", "content": "hello"}]}\n'
+)
 # Long enough that real time elapsing during a test never moves a job on by itself:
 # PENDING lasts 10 s of wall time unless the test advances the clock.
 JOB_SECONDS = 100.0
@@ -50,6 +57,11 @@ def job_body(
             "parameter_values": {k: v for k, v in values.items() if v is not None},
         },
     )
+
+
+def system_labels(base_model_id: str) -> dict[str, str]:
+    """The labels the tuning pipeline adds to every tuned Model, but the per-run billing id."""
+    return {BASE_MODEL_LABEL: base_model_id, TUNE_TYPE_LABEL: "supervised"}
 
 
 __all__ = ["CHAT_TEMPLATE", "CODE_TEMPLATE"]

@@ -12,7 +12,14 @@ from google.cloud.aiplatform_v1.types import PipelineState
 
 from reconciler.emulator import EmulatorStore
 from reconciler.emulator.lifecycle import FAILED_MESSAGE
-from tests.emulator.helpers import EU_PARENT, JOB_SECONDS, PARENT, PROJECT, job_body
+from tests.emulator.helpers import (
+    EU_PARENT,
+    JOB_SECONDS,
+    PARENT,
+    PROJECT,
+    job_body,
+    system_labels,
+)
 
 pytestmark = pytest.mark.usefixtures("datasets")
 
@@ -42,7 +49,9 @@ def test_pending_running_succeeded_registers_model(pipelines, models, store):
     assert model.name.startswith(f"projects/{PROJECT}/locations/us-central1/models/")
     assert model.name.rsplit("/", 1)[1].isdigit()
     assert model.display_name == "my-tuned-model"
-    assert dict(model.labels) == labels
+    # The run's labels (copied by the upload step) plus the labels the service adds.
+    assert dict(model.labels) == {**dict(done.labels), **system_labels("code-bison-001")}
+    assert labels.items() <= dict(model.labels).items()
     assert model.description == ""
     assert model.version_id == "1"
     assert model.create_time == done.end_time

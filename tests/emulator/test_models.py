@@ -24,13 +24,13 @@ def tuned(pipelines, models, store):
         )
         store.advance_clock(1)
     store.advance_clock(JOB_SECONDS)
-    return list(models.list_models(parent=PARENT))
+    return sorted(models.list_models(parent=PARENT), key=lambda m: m.display_name)
 
 
 def test_list_models_filters_and_paginates(models, tuned):
-    assert [m.display_name for m in tuned] == ["m0", "m1", "m2"]
+    assert [m.display_name for m in models.list_models(parent=PARENT)] == ["m2", "m1", "m0"]
     pager = models.list_models(request={"parent": PARENT, "page_size": 2})
-    assert [[m.display_name for m in page.models] for page in pager.pages] == [["m0", "m1"], ["m2"]]
+    assert [[m.display_name for m in page.models] for page in pager.pages] == [["m2", "m1"], ["m0"]]
     assert [
         m.display_name
         for m in models.list_models(request={"parent": PARENT, "filter": 'labels.n="1"'})
@@ -40,7 +40,7 @@ def test_list_models_filters_and_paginates(models, tuned):
         for m in models.list_models(
             request={"parent": PARENT, "filter": 'display_name!="m1" AND labels.app:*'}
         )
-    ] == ["m0", "m2"]
+    ] == ["m2", "m0"]
     with pytest.raises(exceptions.InvalidArgument, match="'state' is not filterable"):
         list(
             models.list_models(request={"parent": PARENT, "filter": "state=PIPELINE_STATE_RUNNING"})
@@ -77,8 +77,15 @@ def test_update_model_with_field_mask(models, tuned):
         )
 
 
-def test_delete_model_lro(models, tuned, store):
+def test_delete_model_lro(models, endpoints, tuned, store):
     target = tuned[1]
+    # Tuned models come deployed; the real DeleteModel refuses those, naming the endpoints.
+    [ref] = target.deployed_models
+    with pytest.raises(exceptions.FailedPrecondition, match=f"deployed .*{ref.endpoint}"):
+        models.delete_model(name=target.name)
+    endpoints.undeploy_model(
+        endpoint=ref.endpoint, deployed_model_id=ref.deployed_model_id
+    ).result(timeout=10)
     store.reset_calls()
     operation = models.delete_model(name=target.name)
     assert operation.result(timeout=10) is not None  # Empty
@@ -87,7 +94,7 @@ def test_delete_model_lro(models, tuned, store):
         models.get_model(name=target.name)
     with pytest.raises(exceptions.NotFound):
         models.delete_model(name=target.name)
-    assert [m.display_name for m in models.list_models(parent=PARENT)] == ["m0", "m2"]
+    assert [m.display_name for m in models.list_models(parent=PARENT)] == ["m2", "m0"]
 
     # The operation is also pollable, as LRO clients expect.
     polled = models._transport.operations_client.get_operation(operation.operation.name)
@@ -103,9 +110,13 @@ def test_unknown_model_is_not_found(models):
 
 def test_outside_edits_for_drift_tests(models, tuned, store):
     store.edit_model_outside(tuned[0].name, display_name="console-edit", labels={"x": "y"})
+    # A console user must undeploy before deleting; the helper does both, like they would.
     store.delete_model_outside(tuned[2].name)
-    assert [(m.display_name, dict(m.labels)) for m in models.list_models(parent=PARENT)] == [
-        ("console-edit", {"x": "y"}),
-        ("m1", {"app": "tuneops", "n": "1"}),
-    ]
+    listed = [(m.display_name, dict(m.labels)) for m in models.list_models(parent=PARENT)]
+    assert [name for name, _ in listed] == ["m1", "console-edit"]
+    assert listed[0][1].items() >= {"app": "tuneops", "n": "1"}.items()
+    assert listed[1][1] == {"x": "y"}
+    [endpoint] = [e for e in store.endpoints() if e.display_name == "m2"]
+    assert list(endpoint.deployed_models) == []
     assert "UpdateModel" not in store.calls()
+    assert "UndeployModel" not in store.calls()

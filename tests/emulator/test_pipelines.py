@@ -14,6 +14,7 @@ from google.cloud.aiplatform_v1.services.pipeline_service.transports import (
 from google.cloud.aiplatform_v1.types import PipelineState
 
 from reconciler.emulator import start_emulator
+from reconciler.emulator.registration import BILLING_ID_LABEL
 from tests.emulator.helpers import (
     CHAT_TEMPLATE,
     EU_PARENT,
@@ -35,7 +36,10 @@ def test_create_get_list_roundtrip(pipelines, store):
     assert created.state == PipelineState.PIPELINE_STATE_PENDING
     assert created.create_time.timestamp() == pytest.approx(store.now(), abs=5)
     assert created.display_name == sent.display_name
-    assert dict(created.labels) == {"app": "tuneops", "spec": "abc123"}
+    # The service adds its reserved billing label (a number) to the labels sent.
+    labels = dict(created.labels)
+    assert labels.pop(BILLING_ID_LABEL).isdigit()
+    assert labels == {"app": "tuneops", "spec": "abc123"}
     assert created.template_uri == sent.template_uri
     assert created.runtime_config == sent.runtime_config
     # Struct numbers come back as floats, as from the real service.
@@ -166,24 +170,31 @@ def test_request_shape_errors(pipelines):
         )
 
 
+@pytest.mark.parametrize("job_id", ["a", "a-1", "tune-" + "x" * 123, "a--b", "a-"])
+def test_job_ids_the_api_accepts(pipelines, job_id):
+    pipelines.create_pipeline_job(parent=PARENT, pipeline_job=job_body(), pipeline_job_id=job_id)
+
+
+@pytest.mark.parametrize("job_id", ["1abc", "-abc", "a_b", "a.b", "Abc", "a" * 129, "é"])
+def test_job_ids_the_api_rejects(pipelines, job_id):
+    # v1 reference, pipelineJobs.create: pipelineJobId must match [a-z][-a-z0-9]{0,127}.
+    with pytest.raises(exceptions.InvalidArgument, match=r"must match \[a-z\]"):
+        pipelines.create_pipeline_job(
+            parent=PARENT, pipeline_job=job_body(), pipeline_job_id=job_id
+        )
+
+
+def test_international_lowercase_labels_are_accepted(pipelines):
+    labels = {"équipe": "données", "チーム": "データ", "empty": ""}
+    job = pipelines.create_pipeline_job(
+        parent=PARENT, pipeline_job=job_body(labels=labels), pipeline_job_id="intl"
+    )
+    assert labels.items() <= dict(job.labels).items()
+
+
 def test_eval_parameters_with_the_code_template_are_fine(pipelines):
     body = job_body(evaluation_data_uri=EVAL_DATASET, evaluation_interval=20)
     pipelines.create_pipeline_job(parent=PARENT, pipeline_job=body, pipeline_job_id="ev")
-
-
-def test_missing_dataset_object_is_failed_precondition(pipelines):
-    missing = "gs://tuneops-data/datasets/nope.jsonl"
-    with pytest.raises(exceptions.FailedPrecondition, match=f"dataset object {missing} not found"):
-        pipelines.create_pipeline_job(
-            parent=PARENT, pipeline_job=job_body(dataset_uri=missing), pipeline_job_id="m"
-        )
-    other_bucket = "gs://no-such-bucket/train.jsonl"
-    with pytest.raises(exceptions.FailedPrecondition, match="evaluation dataset object"):
-        pipelines.create_pipeline_job(
-            parent=PARENT,
-            pipeline_job=job_body(evaluation_data_uri=other_bucket),
-            pipeline_job_id="m",
-        )
 
 
 def test_unknown_job_is_not_found(pipelines):
@@ -213,7 +224,8 @@ def test_list_filters_and_paginates(pipelines, store):
         request={"parent": PARENT, "filter": 'labels.app="tuneops"', "page_size": 3}
     )
     pages = [[job.name.rsplit("/", 1)[1] for job in page.pipeline_jobs] for page in pager.pages]
-    assert pages == [["job-0", "job-1", "job-2"], ["job-3", "job-4", "job-5"], ["job-6"]]
+    # Newest first, the service's default order.
+    assert pages == [["job-6", "job-5", "job-4"], ["job-3", "job-2", "job-1"], ["job-0"]]
     assert store.calls() == {"ListPipelineJobs": 3}
 
     def ids(filter_: str) -> list[str]:
@@ -222,15 +234,15 @@ def test_list_filters_and_paginates(pipelines, store):
             for j in pipelines.list_pipeline_jobs(request={"parent": PARENT, "filter": filter_})
         ]
 
-    assert ids('labels.team="b" AND labels.app="tuneops"') == ["job-1", "job-3", "job-5"]
-    assert ids('labels."team"!="a"') == ["job-1", "job-3", "job-5", "unmanaged"]
+    assert ids('labels.team="b" AND labels.app="tuneops"') == ["job-5", "job-3", "job-1"]
+    assert ids('labels."team"!="a"') == ["unmanaged", "job-5", "job-3", "job-1"]
     assert ids("labels.other:*") == ["unmanaged"]
     assert ids('display_name="d4"') == ["job-4"]
     assert ids("state=PIPELINE_STATE_PENDING AND labels.team=a") == [
-        "job-0",
-        "job-2",
-        "job-4",
         "job-6",
+        "job-4",
+        "job-2",
+        "job-0",
     ]
     assert ids('state="PIPELINE_STATE_RUNNING"') == []
 

@@ -1,12 +1,19 @@
-"""Pure pieces (filters, paging) without a server."""
+"""Pure pieces (filters, paging, label rules, example checks) without a server."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 
+from reconciler.emulator import EmulatorStore
+from reconciler.emulator.db import DB_FILE
 from reconciler.emulator.errors import EmulatorError
+from reconciler.emulator.examples import example_problem
 from reconciler.emulator.filters import JOB_FIELDS, MODEL_FIELDS, Subject, parse_filter
-from reconciler.emulator.paging import paginate
+from reconciler.emulator.labelrules import validate_labels
+from reconciler.emulator.paging import check_order_by, decode_token, page_size, take_page
+from reconciler.emulator.validation import CHAT_TEMPLATE, CODE_TEMPLATE
 
 JOB = Subject({"app": "tuneops", "team": "a"}, "tune", "PIPELINE_STATE_RUNNING")
 
@@ -59,23 +66,121 @@ def test_model_filters_have_no_state():
         parse_filter("state=PIPELINE_STATE_RUNNING", MODEL_FIELDS)
 
 
-def test_paging_is_keyset_based():
-    items = [(float(i // 2), f"n{i}") for i in range(5)]
-    page, token = paginate(items[::-1], lambda x: x, 2, "")
-    assert page == items[:2]
-    # An item inserted before the cursor does not shift the next page.
-    page, token = paginate([*items, (0.0, "a-early")], lambda x: x, 2, token)
-    assert page == items[2:4]
-    page, token = paginate(items, lambda x: x, 2, token)
-    assert (page, token) == (items[4:], "")
+def _rows(keys):
+    """Rows as the store's SQL scan yields them: newest first, each (key, row)."""
+    return [(key, key) for key in sorted(keys, reverse=True)]
+
+
+def _after(keys, token):
+    after = decode_token(token)
+    return _rows([k for k in keys if after is None or k < after])
+
+
+def test_paging_is_keyset_based_newest_first():
+    keys = [(float(i // 2), f"n{i}") for i in range(5)]
+    newest = sorted(keys, reverse=True)
+    page, token = take_page(_after(keys, ""), lambda _: True, 2)
+    assert page == newest[:2]
+    # A newer item created between pages does not shift the next page.
+    page, token = take_page(_after([*keys, (9.0, "late")], token), lambda _: True, 2)
+    assert page == newest[2:4]
+    page, token = take_page(_after(keys, token), lambda _: True, 2)
+    assert (page, token) == (newest[4:], "")
+
+
+def test_paging_stops_reading_once_the_page_is_full():
+    read = []
+
+    def rows():
+        for key in [(float(i), "x") for i in range(100, 0, -1)]:
+            read.append(key)
+            yield key, key
+
+    page, token = take_page(rows(), lambda key: key[0] % 2 == 0, 3)
+    assert [k[0] for k in page] == [100.0, 98.0, 96.0]
+    assert token
+    assert read[-1] == (94.0, "x")  # up to the first kept row after the page, no further
 
 
 def test_paging_defaults_and_errors():
-    items = [(float(i), "x") for i in range(1200)]
-    assert len(paginate(items, lambda x: x, 0, "")[0]) == 50
-    assert len(paginate(items, lambda x: x, 5000, "")[0]) == 1000
+    assert page_size(0) == 50
+    assert page_size(5000) == 1000
     with pytest.raises(EmulatorError, match="negative"):
-        paginate(items, lambda x: x, -1, "")
+        page_size(-1)
     for bad in ("%%%", "bm90IGpzb24=", "WzFd"):  # not base64, not JSON, wrong shape
         with pytest.raises(EmulatorError, match="invalid page_token"):
-            paginate(items, lambda x: x, 1, bad)
+            decode_token(bad)
+    check_order_by("")
+    check_order_by("create_time  DESC")
+    with pytest.raises(EmulatorError, match="order_by 'display_name' is not supported"):
+        check_order_by("display_name")
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        {},
+        {"app": "tuneops", "empty": ""},
+        {"k": "v" * 64, "k" * 64: "v"},
+        {"équipe": "données"},  # lowercase international letters
+        {"チーム": "データ"},  # letters of a script without case
+        {"a_b-c1": "0_-x"},
+        {f"k{i}": "v" for i in range(64)},
+    ],
+)
+def test_valid_labels(labels):
+    validate_labels(labels, "labels")
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        ({f"k{i}": "v" for i in range(65)}, "at most 64 labels"),
+        ({"App": "x"}, "invalid label key 'App'"),
+        ({"1app": "x"}, "invalid label key '1app'"),
+        ({"_app": "x"}, "invalid label key '_app'"),
+        ({"": "x"}, "invalid label key ''"),
+        ({"k" * 65: "x"}, "invalid label key"),
+        ({"app": "UPPER"}, "invalid value 'UPPER'"),
+        ({"app": "a.b"}, "invalid value 'a.b'"),
+        ({"app": "v" * 65}, "invalid value"),
+        ({"équipe": "Données"}, "invalid value 'Données'"),
+    ],
+)
+def test_invalid_labels(labels, message):
+    with pytest.raises(EmulatorError, match=message):
+        validate_labels(labels, "labels")
+
+
+@pytest.mark.parametrize(
+    ("template", "content", "problem"),
+    [
+        (CODE_TEMPLATE, b'{"input_text": "a", "output_text": "b"}\n\n', None),
+        (CODE_TEMPLATE, b"", "has no examples"),
+        (CODE_TEMPLATE, b'{"input_text": "a"}\n', "line 1: output_text must be a non-empty"),
+        (CODE_TEMPLATE, b'{"input_text": "a", "output_text": ""}', "output_text must be"),
+        (CODE_TEMPLATE, b'{"input_text": "a", "output_text": "b"}\n[1]', "line 2 is not a JSON"),
+        (CODE_TEMPLATE, b"{oops", "line 1 is not valid JSON"),
+        (CODE_TEMPLATE, b"\xff", "not UTF-8"),
+        (CHAT_TEMPLATE, b'{"messages": []}', None),
+        (CHAT_TEMPLATE, b'{"input_text": "a", "output_text": "b"}', "messages must be a list"),
+    ],
+)
+def test_example_problems(template, content, problem):
+    found = example_problem(template, content)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None
+        assert found.startswith(problem) or problem in found
+
+
+def test_state_dir_of_an_older_emulator_is_upgraded(tmp_path):
+    # An older emulator's jobs table had no failure column; opening it adds the column.
+    EmulatorStore(tmp_path)
+    with sqlite3.connect(tmp_path / DB_FILE) as conn:
+        conn.execute("ALTER TABLE jobs DROP COLUMN failure")
+    store = EmulatorStore(tmp_path)
+    with sqlite3.connect(tmp_path / DB_FILE) as conn:
+        assert "failure" in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
+    assert store.jobs() == []

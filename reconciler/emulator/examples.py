@@ -1,0 +1,79 @@
+"""What the tuning pipeline finds wrong with its input objects once it runs.
+
+The real pipelines read and check the dataset inside the run, so a missing object or a bad
+example makes the job FAILED rather than failing the create call (kubeflow/pipelines
+google_cloud_pipeline_components/_implementation/llm/: the dataset is read by a pipeline
+component, not by CreatePipelineJob). Deliberately simple: each non-empty line must be a JSON
+object with the fields the template's dataset format names.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+
+from google.rpc import status_pb2
+
+from reconciler.emulator.validation import CHAT_TEMPLATE
+
+INVALID_ARGUMENT = 3  # google.rpc.Code
+FAILED_PRECONDITION = 9  # google.rpc.Code
+
+# Returns the object's bytes, or None if there is no such object (or bucket).
+ReadObject = Callable[[str], bytes | None]
+
+
+def run_failure(
+    template: str, objects: Iterable[tuple[str, str]], read: ReadObject
+) -> status_pb2.Status | None:
+    """The error the run will end with, or None if its inputs are fine."""
+    for kind, uri in objects:
+        content = read(uri)
+        if content is None:
+            return status_pb2.Status(
+                code=FAILED_PRECONDITION, message=f"{kind} object {uri} not found"
+            )
+        problem = example_problem(template, content)
+        if problem is not None:
+            return status_pb2.Status(
+                code=INVALID_ARGUMENT, message=f"{kind} object {uri}: {problem}"
+            )
+    return None
+
+
+def example_problem(template: str, content: bytes) -> str | None:
+    """The first problem in a JSONL dataset for `template`, naming its line; None if fine."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return f"not UTF-8 at byte {err.start}"
+    check = _chat_example if template == CHAT_TEMPLATE else _code_example
+    examples = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as err:
+            return f"line {number} is not valid JSON: {err}"
+        if not isinstance(record, dict):
+            return f"line {number} is not a JSON object"
+        problem = check(record)
+        if problem is not None:
+            return f"line {number}: {problem}"
+        examples += 1
+    return None if examples else "has no examples"
+
+
+def _code_example(record: dict[str, object]) -> str | None:
+    for field in ("input_text", "output_text"):
+        value = record.get(field)
+        if not (isinstance(value, str) and value):
+            return f"{field} must be a non-empty string"
+    return None
+
+
+def _chat_example(record: dict[str, object]) -> str | None:
+    if not isinstance(record.get("messages"), list):
+        return "messages must be a list"
+    return None

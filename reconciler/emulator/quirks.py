@@ -1,0 +1,26 @@
+"""Behaviours of the real service that changed between pipeline versions, as persisted settings.
+
+Kept in SQLite like the fault settings, so a test or the CLI can pick the behaviour for a
+server running in another process.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Quirks:
+    # Whether the upload and deploy steps copy the run's labels onto the Model and Endpoint.
+    # They do so only as a side effect of reading VERTEX_AI_PIPELINES_RUN_LABELS
+    # (kubeflow/pipelines google_cloud_pipeline_components/_implementation/llm/
+    # upload_llm_model.py and deploy_llm_model.py); an older upload step did not.
+    model_labels: bool = True
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Quirks:
+        return cls(**json.loads(text)) if text else cls()

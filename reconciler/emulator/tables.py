@@ -1,0 +1,140 @@
+"""Row-level helpers shared by the store: lookups, counters, list scans and done operations.
+
+Every function takes an open connection, so callers compose them inside one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from google.cloud.aiplatform_v1.types import Endpoint, GenericOperationMetadata, Model
+from google.longrunning import operations_pb2
+from google.protobuf import any_pb2
+
+from reconciler.emulator import clock
+from reconciler.emulator.db import get_setting, put_setting
+from reconciler.emulator.errors import not_found
+from reconciler.emulator.paging import SortKey
+
+_OPERATION_ID_KEY = "next_operation_id"
+
+
+def row(conn: sqlite3.Connection, table: str, name: str) -> bytes | None:
+    found = conn.execute(f"SELECT proto FROM {table} WHERE name = ?", (name,)).fetchone()
+    return None if found is None else bytes(found[0])
+
+
+def next_counter(conn: sqlite3.Connection, key: str, first: int) -> int:
+    current = get_setting(conn, key)
+    value = int(current) if current is not None else first
+    put_setting(conn, key, str(value + 1))
+    return value
+
+
+def labels_json(labels: Mapping[str, str]) -> str:
+    return json.dumps(dict(labels), sort_keys=True)
+
+
+def newest_first(
+    conn: sqlite3.Connection, table: str, columns: str, parent: str, after: SortKey | None
+) -> Iterator[tuple[SortKey, tuple[Any, ...]]]:
+    """Rows of `parent` in list order (create_time desc, name desc), strictly after `after`.
+
+    A lazy cursor over the (parent, create_time, name) index: the caller stops reading, and
+    decoding, as soon as its page is full.
+    """
+    where = "parent = ?"
+    params: list[str | float] = [parent]
+    if after is not None:
+        where += " AND (create_time, name) < (?, ?)"
+        params += [after[0], after[1]]
+    cursor = conn.execute(
+        f"SELECT create_time, name, {columns} FROM {table} WHERE {where} "
+        "ORDER BY create_time DESC, name DESC",
+        params,
+    )
+    for found in cursor:
+        yield (found[0], found[1]), tuple(found[2:])
+
+
+def load_model(conn: sqlite3.Connection, name: str) -> Model:
+    found = row(conn, "models", name)
+    if found is None:
+        raise not_found(f"model {name} not found")
+    model: Model = Model.deserialize(found)
+    return model
+
+
+def save_model(conn: sqlite3.Connection, model: Model, create_time: float | None = None) -> None:
+    """Inserts (given a create_time) or rewrites the model row, keeping the list columns in sync."""
+    if create_time is not None:
+        conn.execute(
+            "INSERT INTO models (name, parent, create_time, display_name, labels, proto) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (model.name, model.name.rsplit("/models/", 1)[0], create_time, model.display_name,
+             labels_json(model.labels), Model.serialize(model)),
+        )
+        return
+    conn.execute(
+        "UPDATE models SET display_name = ?, labels = ?, proto = ? WHERE name = ?",
+        (model.display_name, labels_json(model.labels), Model.serialize(model), model.name),
+    )
+
+
+def load_endpoint(conn: sqlite3.Connection, name: str) -> Endpoint:
+    found = row(conn, "endpoints", name)
+    if found is None:
+        raise not_found(f"endpoint {name} not found")
+    endpoint: Endpoint = Endpoint.deserialize(found)
+    return endpoint
+
+
+def save_endpoint(
+    conn: sqlite3.Connection, endpoint: Endpoint, create_time: float | None = None
+) -> None:
+    if create_time is not None:
+        conn.execute(
+            "INSERT INTO endpoints (name, parent, create_time, display_name, labels, proto) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (endpoint.name, endpoint.name.rsplit("/endpoints/", 1)[0], create_time,
+             endpoint.display_name, labels_json(endpoint.labels), Endpoint.serialize(endpoint)),
+        )
+        return
+    conn.execute(
+        "UPDATE endpoints SET display_name = ?, labels = ?, proto = ? WHERE name = ?",
+        (endpoint.display_name, labels_json(endpoint.labels), Endpoint.serialize(endpoint),
+         endpoint.name),
+    )
+
+
+def done_operation(
+    conn: sqlite3.Connection, resource: str, metadata_type: Any, response: Any
+) -> operations_pb2.Operation:
+    """Stores and returns an Operation born done: no polling needed, GetOperation still works.
+
+    `metadata_type` is a proto-plus message class whose `generic_metadata` gets the times;
+    `response` a protobuf message packed as the operation's result.
+    """
+    now = clock.to_timestamp(clock.clock_now(conn))
+    operation = operations_pb2.Operation(
+        name=f"{resource}/operations/{next_counter(conn, _OPERATION_ID_KEY, 1)}", done=True
+    )
+    metadata = metadata_type(
+        generic_metadata=GenericOperationMetadata(create_time=now, update_time=now)
+    )
+    operation.metadata.CopyFrom(_pack(metadata_type.pb(metadata)))
+    operation.response.CopyFrom(_pack(response))
+    conn.execute(
+        "INSERT INTO operations (name, proto) VALUES (?, ?)",
+        (operation.name, operation.SerializeToString()),
+    )
+    return operation
+
+
+def _pack(message: object) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
