@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reconciler.backends.base import Backend
+from reconciler.backends.base import Backend, Registry
 from reconciler.core.actions import (
     Action,
     Create,
@@ -76,18 +76,24 @@ class _Executor:
 
     def update(self, action: Patching) -> Outcome:
         patch = action.patch
-        self.backend.update_model(patch.model, display_name=patch.display_name,
-                                  description=patch.description, labels=patch.labels)
+        self.backend.registry.update(patch.model, display_name=patch.display_name,
+                                     description=patch.description, labels=patch.labels)
         return Outcome(action.name, action.action, "updated", patch.model)
 
     def prune_orphan(self, action: Orphan) -> Outcome:
         for job in action.jobs:
             self.backend.cancel(job)
-        for model in action.models:
-            self.backend.delete_model(model)
-        return Outcome(action.name, action.action, "pruned",
-                       f"{len(action.models)} model(s) deleted, {len(action.jobs)} job(s) "
-                       "cancelled; finished jobs are kept as history")
+        created = {endpoint for run in action.runs
+                   if (endpoint := self.backend.outputs(run).endpoint)}
+        kept = [reason for model in action.models
+                if (reason := retire_model(self.backend.registry, model, created))]
+        deleted = len(action.models) - len(kept)
+        detail = (f"{deleted} model(s) deleted, {len(action.jobs)} job(s) cancelled; finished "
+                  "jobs are kept as history")
+        if kept:
+            return Outcome(action.name, action.action, "failed", "; ".join([detail, *kept]),
+                           ok=False)
+        return Outcome(action.name, action.action, "pruned", detail)
 
     def step(self, action: Action) -> Step | None:
         """The work an action needs, or None for actions that only report."""
@@ -102,6 +108,27 @@ class _Executor:
                 return None
             case _:
                 raise TypeError(f"apply does not know the action {action!r}")
+
+
+def retire_model(registry: Registry, model: str, created: set[str]) -> str:
+    """Undeploys a Model from the endpoints its runs created, deletes those left serving
+    nothing, then deletes the Model; "" when done, else why the Model was kept.
+
+    An endpoint or deployment tuneops did not create is never touched: a Model deployed there
+    stays, and the reason says where.
+    """
+    deployments = registry.deployments(model)
+    foreign = sorted({endpoint for endpoint, _ in deployments if endpoint not in created})
+    if foreign:
+        return (f"kept {model}: deployed on {', '.join(foreign)}, which tuneops did not "
+                "create; undeploy it there, then prune again")
+    for endpoint, deployed_model_id in deployments:
+        registry.undeploy(endpoint, deployed_model_id)
+    for endpoint in sorted({endpoint for endpoint, _ in deployments}):
+        if registry.serves_nothing(endpoint):
+            registry.delete_endpoint(endpoint)
+    registry.delete(model)
+    return ""
 
 
 def _run(action: Action, work: Step, stop: threading.Event) -> Outcome:

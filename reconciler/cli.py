@@ -172,6 +172,20 @@ def emulator_faults(
         drop_create_response_rate=drop_create, seed=seed)
 
 
+@emulator_app.command("quirks")
+def emulator_quirks(
+    model_labels: Annotated[bool, typer.Option(
+        "--model-labels/--no-model-labels",
+        help="Whether a succeeded pipeline copies its run's labels onto the Model (older "
+        "tuning pipelines did not).")] = True,
+    root: RootOption = None,
+) -> None:
+    """Make the emulator behave like other versions of the real service."""
+    from reconciler.emulator import EmulatorStore  # noqa: PLC0415
+
+    EmulatorStore(emulator_state_dir(_root(root))).set_quirks(model_labels=model_labels)
+
+
 @emulator_app.command("advance")
 def emulator_advance(
     seconds: Annotated[float, typer.Argument(help="How far to move the emulator's clock.")],

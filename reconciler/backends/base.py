@@ -2,25 +2,47 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Protocol
 
 from reconciler.backends.calls import Created
-from reconciler.core.observed import Observed, ObservedJob
+from reconciler.core.observed import Observed, ObservedJob, ObservedModel, RunOutputs
 from reconciler.kinds import Launch
 
 
+class Registry(Protocol):
+    """The Model Registry and Endpoints (reconciler.backends.models.Registry)."""
+
+    def get(self, model: str, *, name: str, fingerprint: str) -> ObservedModel | None: ...
+
+    def update(self, model: str, *, display_name: str, description: str,
+               labels: dict[str, str]) -> None: ...
+
+    def delete(self, model: str) -> None: ...
+
+    def deployments(self, model: str) -> list[tuple[str, str]]: ...
+
+    def undeploy(self, endpoint: str, deployed_model_id: str) -> None: ...
+
+    def serves_nothing(self, endpoint: str) -> bool: ...
+
+    def delete_endpoint(self, endpoint: str) -> None: ...
+
+
 class Backend(Protocol):
-    def observe(self) -> Observed:
-        """All managed jobs and Models, in one filtered, paginated list per resource type."""
+    @property
+    def registry(self) -> Registry: ...
+
+    def observe(self, wanted: Collection[tuple[str, str]] = ()) -> Observed:
+        """All managed jobs and Models, in one filtered, paginated list per resource type;
+        the Model of a wanted (name, fingerprint) is also found through its run."""
 
     def create(self, launch: Launch) -> tuple[Created, ObservedJob]:
         """Launches the request of the launch's kind, or adopts the job it already made."""
 
     def get(self, resource: str) -> ObservedJob: ...
 
+    def outputs(self, resource: str) -> RunOutputs:
+        """The Model and Endpoint a succeeded run created, as the run records them."""
+
     def cancel(self, resource: str) -> None: ...
-
-    def update_model(self, model: str, *, display_name: str, description: str,
-                     labels: dict[str, str]) -> None: ...
-
-    def delete_model(self, model: str) -> None: ...

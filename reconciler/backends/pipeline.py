@@ -6,7 +6,7 @@ from typing import Any
 
 from reconciler.backends.calls import Caller, Created, check_adoptable, retry_policy
 from reconciler.core import labels as managed
-from reconciler.core.observed import JobState, ObservedJob
+from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.kinds.pipeline import KIND, PipelineLaunch, observed_inputs, observed_metadata
 
 PAGE_SIZE = 100
@@ -21,6 +21,13 @@ _STATES = {
     "PIPELINE_STATE_CANCELLING": JobState.CANCELLING,
     "PIPELINE_STATE_CANCELLED": JobState.CANCELLED,
 }
+# How the SDK finds what a tuning run created (vertexai/language_models/_language_models.py,
+# _LanguageModelTuningJob): GetPipelineJob, then in job_detail.task_details the upload task
+# (older pipelines: upload-model) and its execution metadata. List results carry no
+# job_detail, so this is one Get per run, made only when labels do not already tell.
+UPLOAD_TASKS = ("upload-llm-model", "upload-model")
+MODEL_OUTPUT = "output:model_resource_name"
+ENDPOINT_OUTPUT = "output:endpoint_resource_name"
 # Only what observing needs: a real job's pipelineSpec is hundreds of kilobytes.
 _JOB_FIELDS = ("name", "state", "labels", "create_time", "runtime_config", "template_uri",
                "error")
@@ -107,6 +114,19 @@ class PipelineJobs:
         client = self._clients[location_of(resource)]
         return job_from_proto(self._call(f"reading {resource}", lambda: (
             client.get_pipeline_job(name=resource, retry=retry_policy()))))
+
+    def outputs(self, resource: str) -> RunOutputs:
+        client = self._clients[location_of(resource)]
+        job = self._call(f"reading {resource}", lambda: client.get_pipeline_job(
+            name=resource, retry=retry_policy()))
+        model = endpoint = None
+        for task in job.job_detail.task_details:
+            metadata = dict(task.execution.metadata)
+            if task.task_name in UPLOAD_TASKS and metadata.get(MODEL_OUTPUT):
+                model = str(metadata[MODEL_OUTPUT])
+            if metadata.get(ENDPOINT_OUTPUT):
+                endpoint = str(metadata[ENDPOINT_OUTPUT])
+        return RunOutputs(model=model, endpoint=endpoint)
 
     def cancel(self, resource: str) -> None:
         client = self._clients[location_of(resource)]

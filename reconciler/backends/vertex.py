@@ -3,36 +3,25 @@
 The high-level SDK downloads templates and takes seconds to import; the GAPIC clients are
 imported lazily, on first use, so `reconcile validate` never pays for them. The same code
 talks to the embedded emulator over an insecure local channel. Each kind of job has its own
-adapter; Models are shared by all kinds.
+adapter; the Model Registry and Endpoints are shared by all kinds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from functools import cached_property
 from typing import Any
 
-from reconciler.backends.calls import Caller, Created, retry_policy
+from reconciler.backends.calls import Caller, Created
+from reconciler.backends.models import Registry
 from reconciler.backends.pipeline import COLLECTION, PipelineJobs
-from reconciler.core import labels as managed
-from reconciler.core.observed import Observed, ObservedJob, ObservedModel
+from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
 from reconciler.kinds import Launch
 from reconciler.kinds.pipeline import KIND as PIPELINE
 from reconciler.kinds.pipeline import MODEL_REGION, TUNING_LOCATIONS
 
-PAGE_SIZE = 100
-
-
-def model_from_proto(model: Any) -> ObservedModel:
-    labels = dict(model.labels)
-    return ObservedModel(
-        resource=model.name,
-        name=labels.get(managed.NAME, ""),
-        fingerprint=labels.get(managed.FINGERPRINT, ""),
-        display_name=model.display_name,
-        description=model.description,
-        labels=managed.user_labels(labels),
-        all_labels=dict(sorted(labels.items())),
-    )
+# (name, fingerprint) of a desired job.
+Wanted = tuple[str, str]
 
 
 class VertexBackend:
@@ -70,8 +59,10 @@ class VertexBackend:
                                          for location in TUNING_LOCATIONS})
 
     @cached_property
-    def _models(self) -> Any:
-        return self._client("Model", MODEL_REGION)
+    def registry(self) -> Registry:
+        return Registry(self._call, self._client("Model", MODEL_REGION),
+                        self._client("Endpoint", MODEL_REGION),
+                        f"projects/{self.project}/locations/{MODEL_REGION}")
 
     def _jobs(self, kind: str) -> PipelineJobs:
         if kind == PIPELINE:
@@ -85,13 +76,24 @@ class VertexBackend:
             return self._pipelines
         raise ValueError(f"not a tuning job resource: {resource!r}")
 
-    def observe(self) -> Observed:
+    def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
+        """Managed jobs and labelled Models, one list call each; then, for a succeeded run of
+        a `wanted` job whose Model carries no tuneops labels, that Model found through the
+        run itself (a tuning pipeline may not copy its labels to the Model)."""
         jobs = self._pipelines.list()
-        request = {"parent": f"projects/{self.project}/locations/{MODEL_REGION}",
-                   "filter": managed.MANAGED_FILTER, "page_size": PAGE_SIZE}
-        models = self._call.list("listing models", self._models.list_models, request,
-                                 model_from_proto)
-        return Observed(jobs=tuple(jobs), models=tuple(models))
+        models = self.registry.labelled()
+        labelled = {(m.name, m.fingerprint) for m in models}
+        runs = {(j.name, j.fingerprint): j for j in jobs if j.state == JobState.SUCCEEDED}
+        found = [self._model_of(runs[key]) for key in sorted(set(wanted) & runs.keys())
+                 if key not in labelled]
+        return Observed(jobs=tuple(jobs),
+                        models=(*models, *(model for model in found if model is not None)))
+
+    def _model_of(self, run: ObservedJob) -> ObservedModel | None:
+        model = self.outputs(run.resource).model
+        if model is None:
+            return None
+        return self.registry.get(model, name=run.name, fingerprint=run.fingerprint)
 
     def create(self, launch: Launch) -> tuple[Created, ObservedJob]:
         return self._jobs(launch.kind).create(launch)
@@ -99,17 +101,8 @@ class VertexBackend:
     def get(self, resource: str) -> ObservedJob:
         return self._owner(resource).get(resource)
 
+    def outputs(self, resource: str) -> RunOutputs:
+        return self._owner(resource).outputs(resource)
+
     def cancel(self, resource: str) -> None:
         self._owner(resource).cancel(resource)
-
-    def update_model(self, model: str, *, display_name: str, description: str,
-                     labels: dict[str, str]) -> None:
-        request = {"model": {"name": model, "display_name": display_name,
-                             "description": description, "labels": labels},
-                   "update_mask": {"paths": ["display_name", "description", "labels"]}}
-        self._call(f"updating {model}", lambda: self._models.update_model(
-            request=request, retry=retry_policy()))
-
-    def delete_model(self, model: str) -> None:
-        self._call(f"deleting {model}", lambda: self._models.delete_model(
-            name=model, retry=retry_policy()).result(timeout=300))

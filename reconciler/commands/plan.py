@@ -29,7 +29,7 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 
 def make_plan(desired: Desired, connection: Connection, *, root: Path,
               retry_failed: bool) -> Plan:
-    observed = connection.backend.observe()
+    observed = connection.backend.observe({(job.name, job.fingerprint) for job in desired.jobs})
     options = PlanOptions(commit=head_commit(root), retry_failed=retry_failed)
     return plan(desired, observed, options)
 

@@ -31,9 +31,11 @@ def status_command(*, root: Path, output: Output, console: Console) -> int:
         table.add_row(job.name, job.kind, job.job_id, job.state.value, job.fingerprint[:12],
                       job.create_time[:19])
     console.print(table)
-    models_table = Table("name", "model", "display name", "fingerprint", title="Models")
+    models_table = Table("name", "model", "display name", "fingerprint", "endpoint",
+                         title="Models")
     for model in models:
         models_table.add_row(model.name, model.resource.rsplit("/", 1)[-1],
-                             model.display_name, model.fingerprint[:12])
+                             model.display_name, model.fingerprint[:12],
+                             ", ".join(e.rsplit("/", 1)[-1] for e in model.endpoints) or "-")
     console.print(models_table)
     return 0

@@ -163,6 +163,8 @@ class Orphan:
     # Running jobs (cancelled by --prune) and Models (deleted by --prune).
     jobs: tuple[str, ...]
     models: tuple[str, ...]
+    # Its succeeded runs: the endpoints they created are the only ones prune may touch.
+    runs: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
 
 

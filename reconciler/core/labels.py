@@ -15,12 +15,19 @@ METADATA = "tuneops-metadata"
 MANAGED_FILTER = f'labels.{MANAGED_BY}="{MANAGER}"'
 
 
+# Set by the service on every pipeline run, overriding any value sent (the v1 PipelineJob
+# `labels` reference: "vertex-ai-pipelines-run-billing-id ... user set value will get
+# overrided"): neither tuneops' nor the user's.
+SERVICE_KEYS = frozenset({"vertex-ai-pipelines-run-billing-id"})
+
+
 def is_managed_key(key: str) -> bool:
     return key == MANAGED_BY or key.startswith("tuneops-")
 
 
 def user_labels(labels: dict[str, str]) -> dict[str, str]:
-    return {k: v for k, v in sorted(labels.items()) if not is_managed_key(k)}
+    return {k: v for k, v in sorted(labels.items())
+            if not is_managed_key(k) and k not in SERVICE_KEYS}
 
 
 def managed_labels(labels: dict[str, str]) -> dict[str, str]:

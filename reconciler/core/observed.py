@@ -48,6 +48,16 @@ class ObservedModel:
     description: str
     labels: dict[str, str]
     all_labels: dict[str, str] = field(default_factory=dict)
+    # Endpoints the Model is deployed to.
+    endpoints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    """What a succeeded run created, as its job records it."""
+
+    model: str | None = None
+    endpoint: str | None = None
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,9 @@ def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
         Orphan(name=name, reason="no longer in configs; apply --prune deletes its Models and "
                "cancels its running jobs",
                job_id=history[name][-1].job_id if history.get(name) else None,
-               jobs=tuple(sorted(active.get(name, ()))), models=tuple(sorted(models[name])))
+               jobs=tuple(sorted(active.get(name, ()))), models=tuple(sorted(models[name])),
+               runs=tuple(sorted(job.resource for job in history.get(name, ())
+                                 if job.state == JobState.SUCCEEDED)))
         for name in sorted({n for n, running in active.items() if running} | set(models))
     ]
 

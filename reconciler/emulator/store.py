@@ -14,6 +14,8 @@ from pathlib import Path
 import grpc
 from google.cloud.aiplatform_v1.types import (
     DeleteOperationMetadata,
+    DeployedModel,
+    DeployedModelRef,
     Endpoint,
     Model,
     PipelineJob,
@@ -296,6 +298,35 @@ class EmulatorStore:
                 model.labels.update(labels)
 
         return self.update_model(name, change)
+
+    def deploy_outside(self, model_name: str, endpoint_name: str | None = None) -> str:
+        """Deploys a Model as a console user would (no RPC): onto `endpoint_name`, or onto a
+        new endpoint that no run created. For tests of what prune must leave alone."""
+        with self._db.write() as conn:
+            _advance_jobs(conn, "1", ())
+            model = load_model(conn, model_name)
+            deployed_key, endpoint_key = "next_deployed_model_id", "next_endpoint_id"
+            deployed_id = str(next_counter(conn, deployed_key, _IDS[deployed_key]))
+            now = clock.to_timestamp(clock.clock_now(conn))
+            new = endpoint_name is None
+            if endpoint_name is None:
+                parent = model_name.rsplit("/models/", 1)[0]
+                number = next_counter(conn, endpoint_key, _IDS[endpoint_key])
+                endpoint_name = f"{parent}/endpoints/{number}"
+                endpoint = Endpoint(name=endpoint_name, display_name="deployed by hand",
+                                    create_time=now)
+            else:
+                endpoint = load_endpoint(conn, endpoint_name)
+            endpoint.deployed_models.append(DeployedModel(
+                id=deployed_id, model=model.name, model_version_id=model.version_id,
+                display_name=model.display_name, create_time=now,
+                automatic_resources={"min_replica_count": 1, "max_replica_count": 1}))
+            endpoint.update_time = now
+            save_endpoint(conn, endpoint, create_time=clock.clock_now(conn) if new else None)
+            model.deployed_models.append(DeployedModelRef(endpoint=endpoint_name,
+                                                          deployed_model_id=deployed_id))
+            save_model(conn, model)
+            return endpoint_name
 
     # -- endpoints -----------------------------------------------------------------------------
 

@@ -1,0 +1,96 @@
+"""The Model Registry and Endpoints: what every kind of tuning job leaves behind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.backends.calls import Caller, retry_policy
+from reconciler.core import labels as managed
+from reconciler.core.observed import ObservedModel
+
+PAGE_SIZE = 100
+# Model and Endpoint deletions and undeployments are long-running operations.
+OPERATION_SECONDS = 300
+
+
+def unversioned(model: str) -> str:
+    """`.../models/ID@VERSION` (as tuning outputs name it) -> `.../models/ID`."""
+    return model.split("@", 1)[0]
+
+
+def model_from_proto(model: Any, *, name: str = "", fingerprint: str = "") -> ObservedModel:
+    """A Model as planning sees it; `name` and `fingerprint` stand in for labels it lacks."""
+    labels = dict(model.labels)
+    return ObservedModel(
+        resource=model.name,
+        name=labels.get(managed.NAME, name),
+        fingerprint=labels.get(managed.FINGERPRINT, fingerprint),
+        display_name=model.display_name,
+        description=model.description,
+        labels=managed.user_labels(labels),
+        all_labels=dict(sorted(labels.items())),
+        endpoints=tuple(sorted({ref.endpoint for ref in model.deployed_models})),
+    )
+
+
+class Registry:
+    """Models and Endpoints of one project in the region where tuned models register."""
+
+    def __init__(self, caller: Caller, models: Any, endpoints: Any, parent: str) -> None:
+        self._call = caller
+        self._models = models
+        self._endpoints = endpoints
+        self._parent = parent
+
+    def labelled(self) -> list[ObservedModel]:
+        request = {"parent": self._parent, "filter": managed.MANAGED_FILTER,
+                   "page_size": PAGE_SIZE}
+        return self._call.list("listing models", self._models.list_models, request,
+                               model_from_proto)
+
+    def get(self, model: str, *, name: str, fingerprint: str) -> ObservedModel | None:
+        """The Model, or None if it is gone."""
+        from google.api_core import exceptions  # noqa: PLC0415
+
+        def read() -> Any:
+            try:
+                return self._models.get_model(name=unversioned(model), retry=retry_policy())
+            except exceptions.NotFound:
+                return None
+
+        found = self._call(f"reading {model}", read)
+        return None if found is None else model_from_proto(found, name=name,
+                                                           fingerprint=fingerprint)
+
+    def update(self, model: str, *, display_name: str, description: str,
+               labels: dict[str, str]) -> None:
+        request = {"model": {"name": model, "display_name": display_name,
+                             "description": description, "labels": labels},
+                   "update_mask": {"paths": ["display_name", "description", "labels"]}}
+        self._call(f"updating {model}", lambda: self._models.update_model(
+            request=request, retry=retry_policy()))
+
+    def delete(self, model: str) -> None:
+        self._call(f"deleting {model}", lambda: self._models.delete_model(
+            name=model, retry=retry_policy()).result(timeout=OPERATION_SECONDS))
+
+    def deployments(self, model: str) -> list[tuple[str, str]]:
+        """(endpoint, deployed model id) of each place the Model serves."""
+        found = self._call(f"reading {model}", lambda: self._models.get_model(
+            name=model, retry=retry_policy()))
+        return [(ref.endpoint, ref.deployed_model_id) for ref in found.deployed_models]
+
+    def undeploy(self, endpoint: str, deployed_model_id: str) -> None:
+        self._call(f"undeploying {deployed_model_id} from {endpoint}", lambda: (
+            self._endpoints.undeploy_model(
+                endpoint=endpoint, deployed_model_id=deployed_model_id, retry=retry_policy(),
+            ).result(timeout=OPERATION_SECONDS)))
+
+    def serves_nothing(self, endpoint: str) -> bool:
+        found = self._call(f"reading {endpoint}", lambda: self._endpoints.get_endpoint(
+            name=endpoint, retry=retry_policy()))
+        return not found.deployed_models
+
+    def delete_endpoint(self, endpoint: str) -> None:
+        self._call(f"deleting {endpoint}", lambda: self._endpoints.delete_endpoint(
+            name=endpoint, retry=retry_policy()).result(timeout=OPERATION_SECONDS))
