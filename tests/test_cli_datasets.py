@@ -183,3 +183,17 @@ def test_an_over_long_dataset_line_is_one_located_error(repo: Repo) -> None:
         f"{TRAINING}:{number}:1: line is longer than {MAX_DATASET_LINE_BYTES:,} bytes; one "
         "example may take at most 1 MiB", "1 error; nothing was launched."]
     assert repo.job_ids() == []
+
+
+def test_a_dataset_the_pipeline_rejects_fails_the_run_not_the_create(repo: Repo) -> None:
+    # As on Vertex AI, the pipeline checks examples only when it runs: plan hashes a gs://
+    # object from its metadata, the create succeeds, and the job fails with the reason.
+    upload(repo, "gs://team-data/chat.jsonl", b'{"messages": []}\n' * 12)
+    repo.edit("configs/cloud-vision-chat.yaml", "dataset_uri: datasets/vision-chat.jsonl",
+              "dataset_uri: gs://team-data/chat.jsonl")
+    assert repo.cli().code == 0
+    repo.advance()
+    planned = plan_json(repo)["cloud-vision-chat"]
+    assert planned["action"] == "failed"
+    assert "gs://team-data/chat.jsonl" in planned["error"]
+    assert "apply --retry-failed relaunches it" in planned["reason"]

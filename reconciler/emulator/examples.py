@@ -74,6 +74,7 @@ def _code_example(record: dict[str, object]) -> str | None:
 
 
 def _chat_example(record: dict[str, object]) -> str | None:
-    if not isinstance(record.get("messages"), list):
-        return "messages must be a list"
+    messages = record.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "messages must be a non-empty list"
     return None
