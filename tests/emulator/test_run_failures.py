@@ -52,7 +52,7 @@ def _states_until_end(pipelines, store, name):
         (
             {"template": CHAT_TEMPLATE, "dataset_uri": DATASET},
             INVALID_ARGUMENT,
-            f"dataset object {DATASET}: line 1: messages must be a list",
+            f"dataset object {DATASET}: line 1: messages must be a non-empty list",
         ),
     ],
 )

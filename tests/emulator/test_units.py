@@ -162,8 +162,9 @@ def test_invalid_labels(labels, message):
         (CODE_TEMPLATE, b'{"input_text": "a", "output_text": "b"}\n[1]', "line 2 is not a JSON"),
         (CODE_TEMPLATE, b"{oops", "line 1 is not valid JSON"),
         (CODE_TEMPLATE, b"\xff", "not UTF-8"),
-        (CHAT_TEMPLATE, b'{"messages": []}', None),
-        (CHAT_TEMPLATE, b'{"input_text": "a", "output_text": "b"}', "messages must be a list"),
+        (CHAT_TEMPLATE, b'{"messages": []}', "messages must be a non-empty list"),
+        (CHAT_TEMPLATE, b'{"input_text": "a", "output_text": "b"}',
+         "messages must be a non-empty list"),
     ],
 )
 def test_example_problems(template, content, problem):
