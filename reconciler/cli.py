@@ -17,7 +17,7 @@ from reconciler.commands.status import Output as StatusOutput
 from reconciler.commands.status import status_command
 from reconciler.commands.validate import Output as ValidateOutput
 from reconciler.commands.validate import validate
-from reconciler.connect import emulator_state_dir
+from reconciler.connect import emulator_state_dir, readable_state
 from reconciler.errors import ConfigError, TuneopsError
 from reconciler.gitrepo import find_root
 from reconciler.layout import STATE_DIR
@@ -152,7 +152,8 @@ def emulator_serve(
     """Run the emulator in the foreground; point reconcile at it with TUNEOPS_API_ENDPOINT."""
     from reconciler.emulator import serve  # noqa: PLC0415
 
-    serve(emulator_state_dir(_root(root)), port, job_seconds, storage_port)
+    with readable_state(_root(root)):
+        serve(emulator_state_dir(_root(root)), port, job_seconds, storage_port)
 
 
 @emulator_app.command("faults")
@@ -167,9 +168,10 @@ def emulator_faults(
     """Make a fraction of emulator calls fail, to rehearse retries (all 0: off)."""
     from reconciler.emulator import EmulatorStore  # noqa: PLC0415
 
-    EmulatorStore(emulator_state_dir(_root(root))).set_faults(
-        unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
-        drop_create_response_rate=drop_create, seed=seed)
+    with readable_state(_root(root)):
+        EmulatorStore(emulator_state_dir(_root(root))).set_faults(
+            unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
+            drop_create_response_rate=drop_create, seed=seed)
 
 
 @emulator_app.command("quirks")
@@ -183,7 +185,8 @@ def emulator_quirks(
     """Make the emulator behave like other versions of the real service."""
     from reconciler.emulator import EmulatorStore  # noqa: PLC0415
 
-    EmulatorStore(emulator_state_dir(_root(root))).set_quirks(model_labels=model_labels)
+    with readable_state(_root(root)):
+        EmulatorStore(emulator_state_dir(_root(root))).set_quirks(model_labels=model_labels)
 
 
 @emulator_app.command("advance")
@@ -194,7 +197,8 @@ def emulator_advance(
     """Move the embedded emulator's clock forward, so jobs finish without waiting."""
     from reconciler.emulator import EmulatorStore  # noqa: PLC0415
 
-    EmulatorStore(emulator_state_dir(_root(root))).advance_clock(seconds)
+    with readable_state(_root(root)):
+        EmulatorStore(emulator_state_dir(_root(root))).advance_clock(seconds)
 
 
 def _root_of(argv: list[str]) -> Path:

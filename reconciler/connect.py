@@ -7,6 +7,7 @@ state under .reconciler/, so a laptop sees the whole product work without a GCP 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,6 +55,18 @@ def _closing(backend: VertexBackend) -> Iterator[VertexBackend]:
 
 
 @contextmanager
+def readable_state(root: Path) -> Iterator[None]:
+    """A damaged emulator database is the user's to reset: say which and how."""
+    try:
+        yield
+    except sqlite3.DatabaseError as error:
+        state = emulator_state_dir(root)
+        raise TuneopsError(f"{state / 'emulator.sqlite'} is not a readable emulator database "
+                           f"({error}); remove {state} to start the emulator afresh (its "
+                           "emulated jobs and Models are lost)") from None
+
+
+@contextmanager
 def _credentials_explained() -> Iterator[None]:
     """Clients find credentials lazily, anywhere in a command: say how to provide them."""
     from google.auth.exceptions import DefaultCredentialsError  # noqa: PLC0415
@@ -86,7 +99,8 @@ def connect(target: Target, root: Path) -> Iterator[Connection]:
         return
     from reconciler.emulator import start_emulator  # noqa: PLC0415
 
-    with start_emulator(emulator_state_dir(root), job_seconds=_job_seconds()) as emulator:
+    with readable_state(root), start_emulator(emulator_state_dir(root),
+                                              job_seconds=_job_seconds()) as emulator:
         storage = Storage.connect(target.project, emulator.storage_endpoint)
         storage.ensure_bucket(target.staging_bucket)
         with _closing(VertexBackend(target.project, emulator.api_endpoint)) as backend:
