@@ -25,7 +25,7 @@ from google.api_core.exceptions import (
 )
 from google.cloud import storage
 
-from reconciler.emulator.gcs import StorageServer, start_storage
+from reconciler.emulator.gcs import ObjectExists, StorageServer, start_storage
 from tests.emulator.gcs_clients import LOST, WON, client, race_in_process, race_with_own_server
 from tests.emulator.gcs_clients import try_write as write
 
@@ -118,6 +118,26 @@ def test_resumable_upload_honours_preconditions(bucket: storage.Bucket) -> None:
     with pytest.raises(PreconditionFailed):
         second.upload_from_string(b"x" * RESUMABLE_SIZE, if_generation_match=0)
     assert bucket.blob("big").download_as_bytes() == b"first"
+
+
+def test_resumable_upload_checks_preconditions_again_when_it_ends(
+        bucket: storage.Bucket) -> None:
+    # The session starts while the lease is free; another writer takes it before the last byte.
+    session = bucket.blob(LEASE).create_resumable_upload_session(if_generation_match=0)
+    bucket.blob(LEASE).upload_from_string(b"other holder", if_generation_match=0)
+    response = requests.put(session, data=b"mine", timeout=10)
+    assert response.status_code == 412
+    assert response.json()["error"]["errors"][0]["reason"] == "conditionNotMet"
+    assert bucket.blob(LEASE).download_as_bytes() == b"other holder"
+
+
+def test_object_exists_reads_the_shared_store(bucket: storage.Bucket,
+                                              server: StorageServer) -> None:
+    exists = ObjectExists(server.store)
+    assert not exists(f"gs://{BUCKET}/datasets/a.jsonl")
+    assert not exists("gs://no-such-bucket/datasets/a.jsonl")
+    bucket.blob("datasets/a.jsonl").upload_from_string(b"{}")
+    assert exists(f"gs://{BUCKET}/datasets/a.jsonl")
 
 
 def test_list_with_prefix_and_pages(gcs: storage.Client, bucket: storage.Bucket) -> None:
