@@ -107,6 +107,12 @@ class StorageHandler(BaseHTTPRequestHandler):
             if response.stream is not None:
                 response.stream.close()
 
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:  # one handler thread per connection: its SQLite connection ends with it
+            self.server.store.db.close_thread_connection()
+
     def log_message(self, format: str, *args: object) -> None:
         _LOG.debug("storage emulator: " + format, *args)
 
