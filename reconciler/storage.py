@@ -37,15 +37,15 @@ class Storage:
 
     @classmethod
     def connect(cls, project: str, endpoint: str | None = None) -> Storage:
-        from google.cloud import storage  # noqa: PLC0415
+        from google.cloud.storage import Client  # noqa: PLC0415
 
         if endpoint is None:
-            return cls(storage.Client(project=project))
+            return cls(Client(project=project))
         from google.auth.credentials import AnonymousCredentials  # noqa: PLC0415
 
         anonymous = AnonymousCredentials()  # type: ignore[no-untyped-call]
-        return cls(storage.Client(project=project, credentials=anonymous,
-                                  client_options={"api_endpoint": endpoint}))
+        return cls(Client(project=project, credentials=anonymous,
+                          client_options={"api_endpoint": endpoint}))
 
     def exists(self, uri: str) -> bool:
         bucket, name = split_uri(uri)

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # checks what an import really loads).
 PURE_MODULES = ("reconciler.core.plan", "reconciler.kinds", "reconciler.load.desired",
                 "reconciler.output.planfile")
-IO_PACKAGES = ("google", "grpc", "git", "gcp_storage_emulator", "requests", "urllib3")
+IO_PACKAGES = ("google", "grpc", "git", "requests", "urllib3")
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import grpc
-from gcp_storage_emulator.server import create_server
 
 from reconciler.emulator import endpoints, models, operations, pipelines
-from reconciler.emulator.objects import GcsObjectReader
+from reconciler.emulator.gcs import ObjectReader, StorageServer, start_storage
 from reconciler.emulator.rpc import generic_handler
 from reconciler.emulator.store import EmulatorStore
 
-_STORAGE_START_TIMEOUT = 10.0
-_STORAGE_PORT_ATTEMPTS = 3
 _GRPC_WORKERS = 16
-_KNOCK_INTERVAL = 0.05
 
 
 class Emulator:
@@ -34,19 +27,17 @@ class Emulator:
         api_endpoint: str,
         storage_endpoint: str,
         grpc_server: Any,
-        storage_server: Any,
-        storage_address: tuple[str, int],
+        storage_server: StorageServer,
     ) -> None:
         self.store = store
         self.api_endpoint = api_endpoint  # "host:port", for grpc.insecure_channel
         self.storage_endpoint = storage_endpoint  # "http://host:port", for storage.Client
         self._grpc_server = grpc_server
         self._storage_server = storage_server
-        self._storage_address = storage_address
 
     def stop(self) -> None:
         self._grpc_server.stop(grace=None).wait()
-        _stop_storage(self._storage_server, self._storage_address)
+        self._storage_server.stop()
 
     def wait(self) -> None:
         """Blocks until the gRPC server terminates (or KeyboardInterrupt)."""
@@ -80,15 +71,14 @@ def start_emulator(
     """
     if job_seconds <= 0:
         raise ValueError(f"job_seconds must be positive, got {job_seconds}")
-    state_dir = state_dir.resolve()  # the storage emulator insists on an absolute data_dir
+    state_dir = state_dir.resolve()
     store = EmulatorStore(state_dir)
-    storage_server, bound_storage_port = _start_storage(state_dir / "storage", host, storage_port)
-    storage_endpoint = f"http://{host}:{bound_storage_port}"
+    storage_server, storage_endpoint = start_storage(state_dir / "storage", host, storage_port)
     try:
         services = (
             (
                 pipelines.SERVICE,
-                pipelines.PipelineService(store, GcsObjectReader(storage_endpoint), job_seconds),
+                pipelines.PipelineService(store, ObjectReader(storage_server.store), job_seconds),
             ),
             (models.SERVICE, models.ModelService(store)),
             (endpoints.SERVICE, endpoints.EndpointService(store)),
@@ -103,7 +93,7 @@ def start_emulator(
             raise RuntimeError(f"emulator: cannot bind gRPC port {host}:{port}")
         server.start()
     except BaseException:
-        _stop_storage(storage_server, (host, bound_storage_port))
+        storage_server.stop()
         raise
     return Emulator(
         store=store,
@@ -111,7 +101,6 @@ def start_emulator(
         storage_endpoint=storage_endpoint,
         grpc_server=server,
         storage_server=storage_server,
-        storage_address=(host, bound_storage_port),
     )
 
 
@@ -130,41 +119,3 @@ def serve(state_dir: Path, port: int, job_seconds: float, storage_port: int = 0)
         pass
     finally:
         emulator.stop()
-
-
-def _start_storage(data_dir: Path, host: str, port: int) -> tuple[Any, int]:
-    """Starts gcp-storage-emulator; retries with a new port if a picked free port was taken."""
-    attempts = _STORAGE_PORT_ATTEMPTS if port == 0 else 1
-    for _ in range(attempts):
-        chosen = port or _free_port(host)
-        server = create_server(host, chosen, in_memory=False, data_dir=str(data_dir))
-        # Server.start() waits forever if its HTTP thread fails to bind, so wait on our own
-        # daemon thread with a timeout instead of calling it directly.
-        starter = threading.Thread(target=server.start, daemon=True)
-        starter.start()
-        starter.join(_STORAGE_START_TIMEOUT)
-        if not starter.is_alive():
-            return server, chosen
-    raise RuntimeError(f"emulator: cannot start the storage emulator on {host}:{port or 'any'}")
-
-
-def _stop_storage(server: Any, address: tuple[str, int]) -> None:
-    """Stops gcp-storage-emulator promptly.
-
-    Its HTTPServer only notices a shutdown request on its next request or 0.5 s poll tick,
-    which would add half a second to every emulator stop; knocking wakes it straight away.
-    """
-    stopper = threading.Thread(target=server.stop, daemon=True)
-    stopper.start()
-    while stopper.is_alive():
-        with contextlib.suppress(OSError):
-            socket.create_connection(address, timeout=1.0).close()
-        stopper.join(_KNOCK_INTERVAL)
-
-
-def _free_port(host: str) -> int:
-    # Racy by nature (the port is released before the storage emulator binds it); the caller
-    # retries, which is all a local test server needs.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])

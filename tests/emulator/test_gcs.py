@@ -25,7 +25,7 @@ from google.api_core.exceptions import (
 )
 from google.cloud import storage
 
-from reconciler.emulator.gcs import ObjectExists, StorageServer, start_storage
+from reconciler.emulator.gcs import ObjectReader, StorageServer, start_storage
 from tests.emulator.gcs_clients import LOST, WON, client, race_in_process, race_with_own_server
 from tests.emulator.gcs_clients import try_write as write
 
@@ -131,13 +131,13 @@ def test_resumable_upload_checks_preconditions_again_when_it_ends(
     assert bucket.blob(LEASE).download_as_bytes() == b"other holder"
 
 
-def test_object_exists_reads_the_shared_store(bucket: storage.Bucket,
-                                              server: StorageServer) -> None:
-    exists = ObjectExists(server.store)
-    assert not exists(f"gs://{BUCKET}/datasets/a.jsonl")
-    assert not exists("gs://no-such-bucket/datasets/a.jsonl")
+def test_object_reader_reads_the_shared_store(bucket: storage.Bucket,
+                                             server: StorageServer) -> None:
+    read = ObjectReader(server.store)
+    assert read(f"gs://{BUCKET}/datasets/a.jsonl") is None
+    assert read("gs://no-such-bucket/datasets/a.jsonl") is None
     bucket.blob("datasets/a.jsonl").upload_from_string(b"{}")
-    assert exists(f"gs://{BUCKET}/datasets/a.jsonl")
+    assert read(f"gs://{BUCKET}/datasets/a.jsonl") == b"{}"
 
 
 def test_list_with_prefix_and_pages(gcs: storage.Client, bucket: storage.Bucket) -> None:

@@ -7,8 +7,8 @@ and friends enforced atomically across threads and processes sharing a state dir
 
 from __future__ import annotations
 
-from reconciler.emulator.gcs.lookup import ObjectExists
+from reconciler.emulator.gcs.lookup import ObjectReader
 from reconciler.emulator.gcs.server import StorageServer, start_storage
 from reconciler.emulator.gcs.store import GcsStore
 
-__all__ = ["GcsStore", "ObjectExists", "StorageServer", "start_storage"]
+__all__ = ["GcsStore", "ObjectReader", "StorageServer", "start_storage"]

@@ -1,8 +1,8 @@
-"""Does a gs:// object exist? Read straight from the store the storage servers share.
+"""Reads a gs:// object straight from the store the storage servers share.
 
-Every server on a state dir reads the same SQLite file, so the Vertex AI emulator can ask the
-store instead of making an HTTP call to its own storage server, and still see what any process
-uploaded, whenever it did.
+Every server on a state dir reads the same SQLite file and content files, so the Vertex AI
+emulator asks the store instead of making an HTTP call to its own storage server, and still
+sees what any process uploaded, whenever it did.
 """
 
 from __future__ import annotations
@@ -12,18 +12,19 @@ from reconciler.emulator.gcs.preconditions import Preconditions
 from reconciler.emulator.gcs.store import GcsStore
 
 
-class ObjectExists:
-    """Callable `uri -> bool`, the drop-in for reconciler.emulator.objects.GcsObjectExists."""
+class ObjectReader:
+    """Callable `uri -> bytes | None` (None: no such object or bucket)."""
 
     def __init__(self, store: GcsStore) -> None:
         self._store = store
 
-    def __call__(self, uri: str) -> bool:
+    def __call__(self, uri: str) -> bytes | None:
         bucket, _, name = uri.removeprefix("gs://").partition("/")
         try:
-            self._store.get_object(bucket, name, None, Preconditions())
+            _, stream = self._store.open_object(bucket, name, None, Preconditions())
         except errors.GcsError as error:
             if error.code == 404:
-                return False
+                return None
             raise
-        return True
+        with stream:
+            return stream.read()
