@@ -13,7 +13,7 @@ from typing import Any
 import grpc
 from gcp_storage_emulator.server import create_server
 
-from reconciler.emulator import endpoints, models, operations, pipelines
+from reconciler.emulator import endpoints, models, operations, pipelines, tuning
 from reconciler.emulator.objects import GcsObjectReader
 from reconciler.emulator.rpc import generic_handler
 from reconciler.emulator.store import EmulatorStore
@@ -85,11 +85,10 @@ def start_emulator(
     storage_server, bound_storage_port = _start_storage(state_dir / "storage", host, storage_port)
     storage_endpoint = f"http://{host}:{bound_storage_port}"
     try:
+        reader = GcsObjectReader(storage_endpoint)
         services = (
-            (
-                pipelines.SERVICE,
-                pipelines.PipelineService(store, GcsObjectReader(storage_endpoint), job_seconds),
-            ),
+            (pipelines.SERVICE, pipelines.PipelineService(store, reader, job_seconds)),
+            (tuning.SERVICE, tuning.GenAiTuningService(store, reader, job_seconds)),
             (models.SERVICE, models.ModelService(store)),
             (endpoints.SERVICE, endpoints.EndpointService(store)),
             (operations.SERVICE, operations.OperationsService(store)),
