@@ -35,6 +35,19 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS jobs_by_parent ON jobs (parent, create_time, name);
 CREATE INDEX IF NOT EXISTS jobs_by_state ON jobs (state);
+CREATE TABLE IF NOT EXISTS tuning_jobs (
+    name TEXT PRIMARY KEY,
+    parent TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    create_time REAL NOT NULL,
+    job_seconds REAL NOT NULL,
+    cancel_time REAL,
+    failure BLOB,
+    labels TEXT NOT NULL,
+    proto BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tuning_jobs_by_parent ON tuning_jobs (parent, create_time, name);
+CREATE INDEX IF NOT EXISTS tuning_jobs_by_state ON tuning_jobs (state);
 CREATE TABLE IF NOT EXISTS models (
     name TEXT PRIMARY KEY,
     parent TEXT NOT NULL,

@@ -26,28 +26,39 @@ ReadObject = Callable[[str], bytes | None]
 def run_failure(
     template: str, objects: Iterable[tuple[str, str]], read: ReadObject
 ) -> status_pb2.Status | None:
-    """The error the run will end with, or None if its inputs are fine."""
+    """The error a pipeline run will end with, or None if its inputs are fine."""
+    return dataset_failure(objects, read, lambda content: example_problem(template, content))
+
+
+def dataset_failure(
+    objects: Iterable[tuple[str, str]], read: ReadObject, problem: Callable[[bytes], str | None]
+) -> status_pb2.Status | None:
+    """The error a run reading `objects` (what, uri) will end with, or None if they are fine."""
     for kind, uri in objects:
         content = read(uri)
         if content is None:
             return status_pb2.Status(
                 code=FAILED_PRECONDITION, message=f"{kind} object {uri} not found"
             )
-        problem = example_problem(template, content)
-        if problem is not None:
-            return status_pb2.Status(
-                code=INVALID_ARGUMENT, message=f"{kind} object {uri}: {problem}"
-            )
+        found = problem(content)
+        if found is not None:
+            return status_pb2.Status(code=INVALID_ARGUMENT, message=f"{kind} object {uri}: {found}")
     return None
 
 
 def example_problem(template: str, content: bytes) -> str | None:
     """The first problem in a JSONL dataset for `template`, naming its line; None if fine."""
+    return jsonl_problem(content, _chat_example if template == CHAT_TEMPLATE else _code_example)
+
+
+def jsonl_problem(
+    content: bytes, check: Callable[[dict[str, object]], str | None]
+) -> str | None:
+    """The first line of JSONL `content` that is not an object passing `check`; None if fine."""
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError as err:
         return f"not UTF-8 at byte {err.start}"
-    check = _chat_example if template == CHAT_TEMPLATE else _code_example
     examples = 0
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():

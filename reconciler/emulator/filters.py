@@ -2,7 +2,8 @@
 
 Supported: terms joined by `AND`, each one of
 `labels.KEY="V"`, `labels."KEY"="V"`, `labels.KEY:*` (has key), `display_name="V"`,
-`state="PIPELINE_STATE_X"` (quotes optional), with `!=` wherever `=` is allowed.
+`state="PIPELINE_STATE_X"` (`JOB_STATE_X` for tuning jobs; quotes optional), with `!=` wherever
+`=` is allowed.
 Anything else is rejected rather than silently matching everything, so a client bug shows up.
 """
 
@@ -12,14 +13,14 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from google.cloud.aiplatform_v1.types import PipelineState
+from google.cloud.aiplatform_v1.types import JobState, PipelineState
 
 from reconciler.emulator.errors import invalid
 
 
 @dataclass(frozen=True)
 class Subject:
-    """The fields a filter can look at, for a pipeline job or a model."""
+    """The fields a filter can look at, for a job or a model."""
 
     labels: Mapping[str, str]
     display_name: str
@@ -30,6 +31,8 @@ Predicate = Callable[[Subject], bool]
 
 JOB_FIELDS = frozenset({"labels", "display_name", "state"})
 MODEL_FIELDS = frozenset({"labels", "display_name"})
+# A TuningJob has no display_name (tuning_job.proto), only tuned_model_display_name.
+TUNING_JOB_FIELDS = frozenset({"labels", "state"})
 
 _TERM = re.compile(
     r"""\s*
@@ -41,10 +44,13 @@ _TERM = re.compile(
 )
 _AND = re.compile(r"AND(?:\s+|$)")
 _ESCAPE = re.compile(r"\\(.)")
-_STATES = frozenset(PipelineState.__members__)
+PIPELINE_STATES = frozenset(PipelineState.__members__)
+TUNING_STATES = frozenset(JobState.__members__)
 
 
-def parse_filter(text: str, fields: frozenset[str]) -> Predicate:
+def parse_filter(
+    text: str, fields: frozenset[str], states: frozenset[str] = PIPELINE_STATES
+) -> Predicate:
     """Parses `text` into a predicate; raises INVALID_ARGUMENT naming the offending part."""
     terms: list[Predicate] = []
     pos = 0
@@ -61,12 +67,14 @@ def parse_filter(text: str, fields: frozenset[str]) -> Predicate:
                 f"invalid filter {text!r} at position {pos}: supported terms are "
                 'labels.KEY="VALUE", labels.KEY:*, display_name="VALUE" and state=STATE'
             )
-        terms.append(_term(text, match, fields))
+        terms.append(_term(text, match, fields, states))
         pos = match.end()
     return lambda subject: all(term(subject) for term in terms)
 
 
-def _term(text: str, match: re.Match[str], fields: frozenset[str]) -> Predicate:
+def _term(
+    text: str, match: re.Match[str], fields: frozenset[str], states: frozenset[str]
+) -> Predicate:
     field, op = match["field"], match["op"]
     quoted = match["qvalue"]
     value = _ESCAPE.sub(r"\1", quoted) if quoted is not None else match["value"]
@@ -86,6 +94,6 @@ def _term(text: str, match: re.Match[str], fields: frozenset[str]) -> Predicate:
         return lambda s: (s.labels.get(key) == value) == want
     if name == "display_name":
         return lambda s: (s.display_name == value) == want
-    if value not in _STATES:
+    if value not in states:
         raise invalid(f"invalid filter {text!r}: unknown state {value!r}")
     return lambda s: (s.state == value) == want

@@ -1,30 +1,70 @@
-"""The pipeline job state machine on the emulator clock; pure, so it is easy to reason about.
+"""The job state machine on the emulator clock; pure, so it is easy to reason about.
 
-Transition times derive from the job's create time and duration, never from when a reader
-happens to look, so lazily advancing a job gives the same timestamps whoever advances it.
+Pipeline jobs (PipelineState) and tuning jobs (JobState) move the same way, each through its
+own enum. Transition times derive from the job's create time and duration, never from when a
+reader happens to look, so lazily advancing a job gives the same timestamps whoever advances it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from google.cloud.aiplatform_v1.types import PipelineJob, PipelineState
+from google.cloud.aiplatform_v1.types import JobState, PipelineJob, PipelineState, TuningJob
 from google.rpc import status_pb2
 
 from reconciler.emulator.clock import to_timestamp
 
-TERMINAL_STATES = frozenset(
-    {
-        PipelineState.PIPELINE_STATE_SUCCEEDED,
-        PipelineState.PIPELINE_STATE_FAILED,
-        PipelineState.PIPELINE_STATE_CANCELLED,
-    }
-)
 PENDING_FRACTION = 0.1  # share of the job's duration spent PENDING
 CANCEL_SECONDS = 1.0  # CANCELLING lasts this long
 OUTCOME_LABEL = "emulator-outcome"
 FAILED_MESSAGE = "emulator: job failed on request (label emulator-outcome=failed)"
+CANCELLED = 1  # google.rpc.Code.CANCELLED
 INTERNAL = 13  # google.rpc.Code.INTERNAL
+# CancelPipelineJob and CancelTuningJob (pipeline_service.proto, genai_tuning_service.proto):
+# "On successful cancellation, the [job] is not deleted; instead it becomes a job with a
+# [job].error value with a google.rpc.Status.code of 1, corresponding to Code.CANCELLED".
+CANCELLED_ERROR = status_pb2.Status(code=CANCELLED, message="the job was cancelled")
+
+Job = PipelineJob | TuningJob
+
+
+@dataclass(frozen=True)
+class States:
+    """The members of one job state enum that the lifecycle moves through."""
+
+    enum: Any  # PipelineState or JobState
+    pending: int
+    running: int
+    succeeded: int
+    failed: int
+    cancelling: int
+    cancelled: int
+
+    @property
+    def terminal(self) -> frozenset[int]:
+        return frozenset({self.succeeded, self.failed, self.cancelled})
+
+
+PIPELINE = States(
+    PipelineState,
+    PipelineState.PIPELINE_STATE_PENDING,
+    PipelineState.PIPELINE_STATE_RUNNING,
+    PipelineState.PIPELINE_STATE_SUCCEEDED,
+    PipelineState.PIPELINE_STATE_FAILED,
+    PipelineState.PIPELINE_STATE_CANCELLING,
+    PipelineState.PIPELINE_STATE_CANCELLED,
+)
+TUNING = States(
+    JobState,
+    JobState.JOB_STATE_PENDING,
+    JobState.JOB_STATE_RUNNING,
+    JobState.JOB_STATE_SUCCEEDED,
+    JobState.JOB_STATE_FAILED,
+    JobState.JOB_STATE_CANCELLING,
+    JobState.JOB_STATE_CANCELLED,
+)
+TERMINAL_STATES = PIPELINE.terminal
 
 
 @dataclass(frozen=True)
@@ -36,42 +76,43 @@ class Schedule:
     failure: status_pb2.Status | None = None
 
 
-def advance(job: PipelineJob, schedule: Schedule, now: float) -> bool:
+def advance(job: Job, schedule: Schedule, now: float, states: States = PIPELINE) -> bool:
     """Moves `job` to its state at `now`, in place; returns whether it changed."""
     changed = False
     state = job.state
-    if state == PipelineState.PIPELINE_STATE_CANCELLING:
+    if state == states.cancelling:
         assert schedule.cancel_time is not None
         done_at = schedule.cancel_time + CANCEL_SECONDS
         if now >= done_at:
-            _set_state(job, PipelineState.PIPELINE_STATE_CANCELLED, done_at, end=True)
+            job.error = CANCELLED_ERROR
+            _set_state(job, states, states.cancelled, done_at, end=True)
             changed = True
         return changed
     start_at = schedule.create_time + schedule.job_seconds * PENDING_FRACTION
     end_at = schedule.create_time + schedule.job_seconds
-    if state == PipelineState.PIPELINE_STATE_PENDING and now >= start_at:
+    if state == states.pending and now >= start_at:
         job.start_time = to_timestamp(start_at)
-        _set_state(job, PipelineState.PIPELINE_STATE_RUNNING, start_at)
+        _set_state(job, states, states.running, start_at)
         state, changed = job.state, True
-    if state == PipelineState.PIPELINE_STATE_RUNNING and now >= end_at:
+    if state == states.running and now >= end_at:
         if schedule.failure is not None:
             job.error = schedule.failure
-            _set_state(job, PipelineState.PIPELINE_STATE_FAILED, end_at, end=True)
+            _set_state(job, states, states.failed, end_at, end=True)
         elif job.labels.get(OUTCOME_LABEL) == "failed":
             job.error = status_pb2.Status(code=INTERNAL, message=FAILED_MESSAGE)
-            _set_state(job, PipelineState.PIPELINE_STATE_FAILED, end_at, end=True)
+            _set_state(job, states, states.failed, end_at, end=True)
         else:
-            _set_state(job, PipelineState.PIPELINE_STATE_SUCCEEDED, end_at, end=True)
+            _set_state(job, states, states.succeeded, end_at, end=True)
         changed = True
     return changed
 
 
-def cancel(job: PipelineJob, now: float) -> None:
-    _set_state(job, PipelineState.PIPELINE_STATE_CANCELLING, now)
+def cancel(job: Job, now: float, states: States = PIPELINE) -> None:
+    _set_state(job, states, states.cancelling, now)
 
 
-def _set_state(job: PipelineJob, state: int, at: float, *, end: bool = False) -> None:
-    job.state = PipelineState(state)  # mypy sees proto-plus enum members as plain ints
+def _set_state(job: Job, states: States, state: int, at: float, *, end: bool = False) -> None:
+    job.state = states.enum(state)
     job.update_time = to_timestamp(at)
     if end:
         job.end_time = to_timestamp(at)

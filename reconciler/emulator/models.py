@@ -15,7 +15,7 @@ from google.longrunning import operations_pb2
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.filters import MODEL_FIELDS, parse_filter
 from reconciler.emulator.labelrules import validate_labels
-from reconciler.emulator.names import parse_model_name, parse_parent
+from reconciler.emulator.names import parse_model_name, parse_model_version, parse_parent
 from reconciler.emulator.paging import check_order_by
 from reconciler.emulator.rpc import Method
 from reconciler.emulator.store import EmulatorStore
@@ -45,8 +45,8 @@ class ModelService:
         ]
 
     def get(self, request: GetModelRequest) -> Model:
-        parse_model_name(request.name)
-        return self._store.get_model(request.name)
+        name, version = parse_model_version(request.name)
+        return self._store.get_model(name, version)
 
     def list(self, request: ListModelsRequest) -> ListModelsResponse:
         parse_parent(request.parent)

@@ -15,7 +15,7 @@ from google.protobuf import empty_pb2
 from reconciler.emulator.errors import already_exists
 from reconciler.emulator.examples import ReadObject, run_failure
 from reconciler.emulator.filters import JOB_FIELDS, parse_filter
-from reconciler.emulator.names import job_name, parse_job_name, parse_parent
+from reconciler.emulator.names import PIPELINE_LOCATIONS, job_name, parse_job_name, parse_parent
 from reconciler.emulator.paging import check_order_by
 from reconciler.emulator.readmask import apply_read_mask, check_read_mask
 from reconciler.emulator.rpc import Method
@@ -58,7 +58,7 @@ class PipelineService:
         ]
 
     def create(self, request: CreatePipelineJobRequest) -> PipelineJob:
-        _, location = parse_parent(request.parent)
+        _, location = parse_parent(request.parent, PIPELINE_LOCATIONS)
         job = request.pipeline_job
         objects = validate_create(location, job, request.pipeline_job_id)
         name = job_name(request.parent, request.pipeline_job_id)
@@ -79,7 +79,7 @@ class PipelineService:
         return self._store.get_job(request.name)
 
     def list(self, request: ListPipelineJobsRequest) -> ListPipelineJobsResponse:
-        parse_parent(request.parent)
+        parse_parent(request.parent, PIPELINE_LOCATIONS)
         matches = parse_filter(request.filter, JOB_FIELDS)
         check_order_by(request.order_by)
         check_read_mask(request.read_mask)

@@ -9,13 +9,18 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+QUIRKS_KEY = "quirks"  # the settings row holding them
+
 
 @dataclass(frozen=True)
 class Quirks:
-    # Whether the upload and deploy steps copy the run's labels onto the Model and Endpoint.
-    # They do so only as a side effect of reading VERTEX_AI_PIPELINES_RUN_LABELS
+    # Whether a run's labels reach the Model and Endpoint it creates. The pipeline's upload and
+    # deploy steps copy them only as a side effect of reading VERTEX_AI_PIPELINES_RUN_LABELS
     # (kubeflow/pipelines google_cloud_pipeline_components/_implementation/llm/
-    # upload_llm_model.py and deploy_llm_model.py); an older upload step did not.
+    # upload_llm_model.py and deploy_llm_model.py); an older upload step did not. A Gemini
+    # TuningJob's labels are documented to reach them (tuning_job.proto, TuningJob.labels);
+    # off, the emulator treats tuning jobs the same way, to test products that must not rely
+    # on it.
     model_labels: bool = True
 
     def to_json(self) -> str:

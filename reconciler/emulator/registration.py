@@ -20,6 +20,7 @@ from google.cloud.aiplatform_v1.types import (
     PipelineJob,
     PipelineJobDetail,
     PipelineTaskDetail,
+    TuningJob,
 )
 
 from reconciler.emulator.names import model_parent
@@ -72,7 +73,7 @@ def tuned_model(job: PipelineJob, ids: Ids, quirks: Quirks) -> Model:
         name=f"{parent}/models/{ids.model}",
         display_name=params["model_display_name"],
         description="",
-        labels={**_run_labels(job, quirks), **system_labels(job)},
+        labels={**run_labels(job, quirks), **system_labels(job)},
         version_id="1",
         version_aliases=["default"],
         create_time=registered,
@@ -85,8 +86,13 @@ def tuned_model(job: PipelineJob, ids: Ids, quirks: Quirks) -> Model:
     )
 
 
-def endpoint_for(job: PipelineJob, model: Model, ids: Ids, quirks: Quirks) -> Endpoint:
-    """The Endpoint the deploy step creates: the Model's display name, the run's labels."""
+def endpoint_for(
+    job: PipelineJob | TuningJob, model: Model, ids: Ids, quirks: Quirks
+) -> Endpoint:
+    """The Endpoint the deploy step creates: the Model's display name, the run's labels.
+
+    A Gemini tuning job deploys the same way (tuned_model.endpoint), with its own labels.
+    """
     deployed = DeployedModel(
         id=ids.deployed_model,
         model=model.name,
@@ -99,7 +105,7 @@ def endpoint_for(job: PipelineJob, model: Model, ids: Ids, quirks: Quirks) -> En
     return Endpoint(
         name=model.deployed_models[0].endpoint,
         display_name=model.display_name,
-        labels=_run_labels(job, quirks),
+        labels=run_labels(job, quirks),
         deployed_models=[deployed],
         traffic_split={ids.deployed_model: 100},
         create_time=model.create_time,
@@ -147,6 +153,6 @@ def _task(
     )
 
 
-def _run_labels(job: PipelineJob, quirks: Quirks) -> dict[str, str]:
+def run_labels(job: PipelineJob | TuningJob, quirks: Quirks) -> dict[str, str]:
     # The steps read VERTEX_AI_PIPELINES_RUN_LABELS, which holds the job's labels.
     return dict(job.labels) if quirks.model_labels else {}

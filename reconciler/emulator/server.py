@@ -9,7 +9,7 @@ from typing import Any
 
 import grpc
 
-from reconciler.emulator import endpoints, models, operations, pipelines
+from reconciler.emulator import endpoints, models, operations, pipelines, tuning
 from reconciler.emulator.gcs import ObjectReader, StorageServer, start_storage
 from reconciler.emulator.rpc import generic_handler
 from reconciler.emulator.store import EmulatorStore
@@ -75,11 +75,10 @@ def start_emulator(
     store = EmulatorStore(state_dir)
     storage_server, storage_endpoint = start_storage(state_dir / "storage", host, storage_port)
     try:
+        reader = ObjectReader(storage_server.store)
         services = (
-            (
-                pipelines.SERVICE,
-                pipelines.PipelineService(store, ObjectReader(storage_server.store), job_seconds),
-            ),
+            (pipelines.SERVICE, pipelines.PipelineService(store, reader, job_seconds)),
+            (tuning.SERVICE, tuning.GenAiTuningService(store, reader, job_seconds)),
             (models.SERVICE, models.ModelService(store)),
             (endpoints.SERVICE, endpoints.EndpointService(store)),
             (operations.SERVICE, operations.OperationsService(store)),

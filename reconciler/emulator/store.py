@@ -20,6 +20,7 @@ from google.cloud.aiplatform_v1.types import (
     Model,
     PipelineJob,
     PipelineState,
+    TuningJob,
     UndeployModelOperationMetadata,
     UndeployModelResponse,
 )
@@ -27,13 +28,15 @@ from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 from google.rpc import status_pb2
 
-from reconciler.emulator import clock, lifecycle, registration
+from reconciler.emulator import clock, lifecycle, registration, tuning_rows
 from reconciler.emulator.db import Database, get_setting, put_setting
 from reconciler.emulator.errors import EmulatorError, already_exists, not_found
 from reconciler.emulator.faults import Fault, Faults
 from reconciler.emulator.filters import Subject
+from reconciler.emulator.ids import BILLING, DEPLOYED_MODEL, ENDPOINT, next_id
 from reconciler.emulator.paging import decode_token, page_size, take_page
-from reconciler.emulator.quirks import Quirks
+from reconciler.emulator.pipeline_rows import advance_jobs, load_job
+from reconciler.emulator.quirks import QUIRKS_KEY, Quirks
 from reconciler.emulator.tables import (
     done_operation,
     labels_json,
@@ -44,22 +47,13 @@ from reconciler.emulator.tables import (
     row,
     save_endpoint,
     save_model,
+    stored_quirks,
 )
 
 Keep = Callable[[Subject], bool]  # a List request's filter
 
 _FAULTS_KEY = "faults"
-_QUIRKS_KEY = "quirks"
 _DRAWS_KEY = "fault_draws"
-# Vertex ids are large numbers; distinct starting points keep the kinds visibly apart.
-_IDS = {
-    "next_model_id": 1_000_000_000_000_000_001,
-    "next_endpoint_id": 2_000_000_000_000_000_001,
-    "next_deployed_model_id": 3_000_000_000_000_000_001,
-}
-_BILLING_ID_KEY, _FIRST_BILLING_ID = "next_billing_id", 4_000_000_000_000_000_001
-_TERMINAL = tuple(int(s) for s in lifecycle.TERMINAL_STATES)
-_OPEN_JOBS = f"state NOT IN ({', '.join('?' * len(_TERMINAL))})"
 
 
 class EmulatorStore:
@@ -103,11 +97,11 @@ class EmulatorStore:
         Applies to jobs that succeed from now on; what is already registered stays.
         """
         with self._db.write() as conn:
-            put_setting(conn, _QUIRKS_KEY, Quirks(model_labels=model_labels).to_json())
+            put_setting(conn, QUIRKS_KEY, Quirks(model_labels=model_labels).to_json())
 
     def quirks(self) -> Quirks:
         with self._db.read() as conn:
-            return Quirks.from_json(get_setting(conn, _QUIRKS_KEY))
+            return stored_quirks(conn)
 
     def begin_call(self, method: str, *, droppable: bool = False) -> Fault | None:
         """Counts one received RPC and draws its injected fault, if any."""
@@ -154,7 +148,7 @@ class EmulatorStore:
             job.state = PipelineState(PipelineState.PIPELINE_STATE_PENDING)
             job.create_time = job.update_time = clock.to_timestamp(now)
             # The service sets this reserved label itself, overriding any value the user sent.
-            billing = next_counter(conn, _BILLING_ID_KEY, _FIRST_BILLING_ID)
+            billing = next_id(conn, BILLING)
             job.labels[registration.BILLING_ID_LABEL] = str(billing)
             conn.execute(
                 "INSERT INTO jobs (name, parent, job_id, location, state, create_time, "
@@ -182,7 +176,7 @@ class EmulatorStore:
 
     def get_job(self, name: str) -> PipelineJob:
         with self._db.write() as conn:
-            return _load_job(conn, name)
+            return load_job(conn, name)
 
     def list_jobs(
         self, parent: str, keep: Keep, size: int, token: str
@@ -190,7 +184,7 @@ class EmulatorStore:
         """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
         size, after = page_size(size), decode_token(token)
         with self._db.write() as conn:
-            _advance_jobs(conn, "parent = ?", (parent,))
+            advance_jobs(conn, "parent = ?", (parent,))
             rows = newest_first(conn, "jobs", "labels, display_name, state, proto", parent, after)
             page, next_token = take_page(
                 rows,
@@ -201,8 +195,8 @@ class EmulatorStore:
 
     def cancel_job(self, name: str) -> PipelineJob:
         with self._db.write() as conn:
-            job = _load_job(conn, name)
-            if job.state in lifecycle.TERMINAL_STATES:
+            job = load_job(conn, name)
+            if job.state in lifecycle.PIPELINE.terminal:
                 raise EmulatorError(
                     grpc.StatusCode.FAILED_PRECONDITION,
                     f"pipeline job {name} is already {job.state.name} and cannot be cancelled",
@@ -219,23 +213,66 @@ class EmulatorStore:
     def jobs(self) -> list[PipelineJob]:
         """Every job (advanced to now), ordered by create time then name."""
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             rows = conn.execute("SELECT proto FROM jobs ORDER BY create_time, name")
             return [PipelineJob.deserialize(p) for (p,) in rows]
 
+    # -- tuning jobs (GenAiTuningService) -------------------------------------------------------
+
+    def create_tuning_job(
+        self,
+        parent: str,
+        job: TuningJob,
+        job_seconds: float,
+        *,
+        failure: status_pb2.Status | None = None,
+    ) -> TuningJob:
+        """Stores a new PENDING job under an id the service picks (the request has none).
+
+        `failure`, if given, is the error the run ends with when it would otherwise succeed.
+        """
+        with self._db.write() as conn:
+            return tuning_rows.insert(conn, parent, job, job_seconds, failure)
+
+    def get_tuning_job(self, name: str) -> TuningJob:
+        with self._db.write() as conn:
+            return tuning_rows.load(conn, name)
+
+    def list_tuning_jobs(
+        self, parent: str, keep: Keep, size: int, token: str
+    ) -> tuple[list[TuningJob], str]:
+        """One page of `parent`'s tuning jobs passing `keep`, newest first, and the next token."""
+        size, after = page_size(size), decode_token(token)
+        with self._db.write() as conn:
+            return tuning_rows.page(conn, parent, keep, size, after)
+
+    def cancel_tuning_job(self, name: str) -> TuningJob:
+        with self._db.write() as conn:
+            return tuning_rows.cancel(conn, name)
+
+    def tuning_jobs(self) -> list[TuningJob]:
+        """Every tuning job (advanced to now), ordered by create time then name."""
+        with self._db.write() as conn:
+            return tuning_rows.every_job(conn)
+
     # -- models --------------------------------------------------------------------------------
 
-    def get_model(self, name: str) -> Model:
+    def get_model(self, name: str, version: str | None = None) -> Model:
+        """The model; with `version`, only if that is its version id or one of its aliases
+        (every model here has the one version 1, alias "default")."""
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
-            return load_model(conn, name)
+            _advance_all(conn)
+            model = load_model(conn, name)
+        if version is not None and version not in (model.version_id, *model.version_aliases):
+            raise not_found(f"model {name}@{version} not found")
+        return model
 
     def list_models(
         self, parent: str, keep: Keep, size: int, token: str
     ) -> tuple[list[Model], str]:
         size, after = page_size(size), decode_token(token)
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             rows = newest_first(conn, "models", "labels, display_name, proto", parent, after)
             page, next_token = take_page(
                 rows, lambda r: keep(Subject(json.loads(r[0]), r[1])), size
@@ -245,14 +282,14 @@ class EmulatorStore:
     def models(self) -> list[Model]:
         """Every model (after advancing jobs), ordered by create time then name."""
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             rows = conn.execute("SELECT proto FROM models ORDER BY create_time, name")
             return [Model.deserialize(p) for (p,) in rows]
 
     def update_model(self, name: str, change: Callable[[Model], None]) -> Model:
         """Applies `change` to the stored model and stamps update_time."""
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             model = load_model(conn, name)
             change(model)
             model.update_time = clock.to_timestamp(clock.clock_now(conn))
@@ -262,7 +299,7 @@ class EmulatorStore:
     def delete_model(self, name: str) -> operations_pb2.Operation:
         """Deletes an undeployed model; returns the already-done delete operation (also stored)."""
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             model = load_model(conn, name)
             if model.deployed_models:
                 # The real DeleteModel refuses the same way, listing the endpoints.
@@ -303,15 +340,14 @@ class EmulatorStore:
         """Deploys a Model as a console user would (no RPC): onto `endpoint_name`, or onto a
         new endpoint that no run created. For tests of what prune must leave alone."""
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             model = load_model(conn, model_name)
-            deployed_key, endpoint_key = "next_deployed_model_id", "next_endpoint_id"
-            deployed_id = str(next_counter(conn, deployed_key, _IDS[deployed_key]))
+            deployed_id = str(next_id(conn, DEPLOYED_MODEL))
             now = clock.to_timestamp(clock.clock_now(conn))
             new = endpoint_name is None
             if endpoint_name is None:
                 parent = model_name.rsplit("/models/", 1)[0]
-                number = next_counter(conn, endpoint_key, _IDS[endpoint_key])
+                number = next_id(conn, ENDPOINT)
                 endpoint_name = f"{parent}/endpoints/{number}"
                 endpoint = Endpoint(name=endpoint_name, display_name="deployed by hand",
                                     create_time=now)
@@ -332,7 +368,7 @@ class EmulatorStore:
 
     def get_endpoint(self, name: str) -> Endpoint:
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             return load_endpoint(conn, name)
 
     def list_endpoints(
@@ -340,7 +376,7 @@ class EmulatorStore:
     ) -> tuple[list[Endpoint], str]:
         size, after = page_size(size), decode_token(token)
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             rows = newest_first(conn, "endpoints", "labels, display_name, proto", parent, after)
             page, next_token = take_page(
                 rows, lambda r: keep(Subject(json.loads(r[0]), r[1])), size
@@ -350,7 +386,7 @@ class EmulatorStore:
     def endpoints(self) -> list[Endpoint]:
         """Every endpoint (after advancing jobs), ordered by create time then name."""
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             rows = conn.execute("SELECT proto FROM endpoints ORDER BY create_time, name")
             return [Endpoint.deserialize(p) for (p,) in rows]
 
@@ -364,7 +400,7 @@ class EmulatorStore:
         the last one leaves the split empty (endpoint_service.proto, UndeployModelRequest).
         """
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             endpoint = load_endpoint(conn, endpoint_name)
             deployed = {d.id: d for d in endpoint.deployed_models}
             if deployed_model_id not in deployed:
@@ -394,7 +430,7 @@ class EmulatorStore:
 
     def delete_endpoint(self, name: str) -> operations_pb2.Operation:
         with self._db.write() as conn:
-            _advance_jobs(conn, "1", ())
+            _advance_all(conn)
             endpoint = load_endpoint(conn, name)
             if endpoint.deployed_models:
                 ids = ", ".join(d.id for d in endpoint.deployed_models)
@@ -415,45 +451,8 @@ class EmulatorStore:
         return operations_pb2.Operation.FromString(found)
 
 
-def _advance_jobs(conn: sqlite3.Connection, where: str, params: tuple[str, ...]) -> None:
-    """Advances the unfinished jobs matching `where` to now; registers what successes leave."""
-    now = clock.clock_now(conn)
-    rows = conn.execute(
-        "SELECT name, create_time, job_seconds, cancel_time, failure, proto FROM jobs "
-        f"WHERE {_OPEN_JOBS} AND ({where})",
-        (*_TERMINAL, *params),
-    ).fetchall()
-    for name, create_time, job_seconds, cancel_time, failure, proto in rows:
-        job = PipelineJob.deserialize(proto)
-        decided = None if failure is None else status_pb2.Status.FromString(failure)
-        schedule = lifecycle.Schedule(create_time, job_seconds, cancel_time, decided)
-        if not lifecycle.advance(job, schedule, now):
-            continue
-        if job.state == PipelineState.PIPELINE_STATE_SUCCEEDED:
-            _register(conn, job, create_time + job_seconds)
-        conn.execute(
-            "UPDATE jobs SET state = ?, proto = ? WHERE name = ?",
-            (int(job.state), PipelineJob.serialize(job), name),
-        )
 
-
-def _register(conn: sqlite3.Connection, job: PipelineJob, at: float) -> None:
-    """Stores the Model and Endpoint a succeeded run leaves, and its task details on `job`."""
-    quirks = Quirks.from_json(get_setting(conn, _QUIRKS_KEY))
-    model_id, endpoint_id, deployed_id = (str(next_counter(conn, k, v)) for k, v in _IDS.items())
-    ids = registration.Ids(model_id, endpoint_id, deployed_id)
-    model = registration.tuned_model(job, ids, quirks)
-    endpoint = registration.endpoint_for(job, model, ids, quirks)
-    save_model(conn, model, create_time=at)
-    save_endpoint(conn, endpoint, create_time=at)
-    job.job_detail = registration.job_detail(job, model, endpoint)
-
-
-def _load_job(conn: sqlite3.Connection, name: str) -> PipelineJob:
-    """The job brought up to the emulator clock first, so every read sees its current state."""
-    _advance_jobs(conn, "name = ?", (name,))
-    found = row(conn, "jobs", name)
-    if found is None:
-        raise not_found(f"pipeline job {name} not found")
-    job: PipelineJob = PipelineJob.deserialize(found)
-    return job
+def _advance_all(conn: sqlite3.Connection) -> None:
+    """Advances every unfinished job of both kinds: their successes add models and endpoints."""
+    advance_jobs(conn, "1", ())
+    tuning_rows.advance(conn, "1", ())

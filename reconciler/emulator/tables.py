@@ -18,6 +18,7 @@ from reconciler.emulator import clock
 from reconciler.emulator.db import get_setting, put_setting
 from reconciler.emulator.errors import not_found
 from reconciler.emulator.paging import SortKey
+from reconciler.emulator.quirks import QUIRKS_KEY, Quirks
 
 _OPERATION_ID_KEY = "next_operation_id"
 
@@ -32,6 +33,10 @@ def next_counter(conn: sqlite3.Connection, key: str, first: int) -> int:
     value = int(current) if current is not None else first
     put_setting(conn, key, str(value + 1))
     return value
+
+
+def stored_quirks(conn: sqlite3.Connection) -> Quirks:
+    return Quirks.from_json(get_setting(conn, QUIRKS_KEY))
 
 
 def labels_json(labels: Mapping[str, str]) -> str:

@@ -11,11 +11,15 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from google.cloud.aiplatform_v1 import (
     EndpointServiceClient,
+    GenAiTuningServiceClient,
     ModelServiceClient,
     PipelineServiceClient,
 )
 from google.cloud.aiplatform_v1.services.endpoint_service.transports import (
     EndpointServiceGrpcTransport,
+)
+from google.cloud.aiplatform_v1.services.gen_ai_tuning_service.transports import (
+    GenAiTuningServiceGrpcTransport,
 )
 from google.cloud.aiplatform_v1.services.model_service.transports import (
     ModelServiceGrpcTransport,
@@ -32,6 +36,9 @@ from tests.emulator.helpers import (
     CODE_EXAMPLE,
     DATASET,
     EVAL_DATASET,
+    GEMINI_DATASET,
+    GEMINI_EXAMPLE,
+    GEMINI_VALIDATION,
     JOB_SECONDS,
 )
 
@@ -64,6 +71,11 @@ def pipelines(channel: grpc.Channel) -> PipelineServiceClient:
 
 
 @pytest.fixture
+def tuning(channel: grpc.Channel) -> GenAiTuningServiceClient:
+    return GenAiTuningServiceClient(transport=GenAiTuningServiceGrpcTransport(channel=channel))
+
+
+@pytest.fixture
 def models(channel: grpc.Channel) -> ModelServiceClient:
     return ModelServiceClient(transport=ModelServiceGrpcTransport(channel=channel))
 
@@ -84,8 +96,9 @@ def gcs(emulator: Emulator) -> storage.Client:
 
 @pytest.fixture
 def datasets(gcs: storage.Client) -> None:
-    """Uploads the datasets the job bodies refer to (code by default, and a chat one)."""
+    """Uploads the datasets the job bodies refer to (code by default, chat, and Gemini)."""
     bucket = gcs.create_bucket(BUCKET)
     for uri, content in ((DATASET, CODE_EXAMPLE), (EVAL_DATASET, CODE_EXAMPLE),
-                         (CHAT_DATASET, CHAT_EXAMPLE)):
+                         (CHAT_DATASET, CHAT_EXAMPLE), (GEMINI_DATASET, GEMINI_EXAMPLE),
+                         (GEMINI_VALIDATION, GEMINI_EXAMPLE)):
         bucket.blob(uri.removeprefix(f"gs://{BUCKET}/")).upload_from_string(content)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.cloud.aiplatform_v1.types import PipelineJob
+from google.cloud.aiplatform_v1.types import PipelineJob, SupervisedHyperParameters, TuningJob
 
 from reconciler.emulator.registration import BASE_MODEL_LABEL, TUNE_TYPE_LABEL
 from reconciler.emulator.validation import CHAT_TEMPLATE, CODE_TEMPLATE
@@ -20,6 +20,12 @@ CODE_EXAMPLE = b'{"input_text": "def f():", "output_text": "pass"}\n'
 CHAT_EXAMPLE = (
     b'{"messages": [{"author": "user", "content": "hi"}, '
     b'{"author": "assistant", "content": "hello"}]}\n'
+)
+GEMINI_DATASET = f"gs://{BUCKET}/datasets/gemini-train.jsonl"
+GEMINI_VALIDATION = f"gs://{BUCKET}/datasets/gemini-validation.jsonl"
+GEMINI_EXAMPLE = (
+    b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}, '
+    b'{"role": "model", "parts": [{"text": "hello"}]}]}\n'
 )
 # Long enough that real time elapsing during a test never moves a job on by itself:
 # PENDING lasts 10 s of wall time unless the test advances the clock.
@@ -55,6 +61,34 @@ def job_body(
         runtime_config={
             "gcs_output_directory": f"gs://{BUCKET}/runs",
             "parameter_values": {k: v for k, v in values.items() if v is not None},
+        },
+    )
+
+
+def tuning_body(
+    *,
+    labels: dict[str, str] | None = None,
+    base_model: str = "gemini-2.5-flash",
+    training: str = GEMINI_DATASET,
+    validation: str = "",
+    tuned_model_display_name: str = "tuned-gemini",
+    **hyper_parameters: Any,
+) -> TuningJob:
+    """A valid Gemini supervised tuning job; `hyper_parameters` override the defaults."""
+    params: dict[str, Any] = {
+        "epoch_count": 3,
+        "learning_rate_multiplier": 1.0,
+        "adapter_size": SupervisedHyperParameters.AdapterSize.ADAPTER_SIZE_FOUR,
+    }
+    params.update(hyper_parameters)
+    return TuningJob(
+        base_model=base_model,
+        tuned_model_display_name=tuned_model_display_name,
+        labels=labels if labels is not None else {"app": "tuneops"},
+        supervised_tuning_spec={
+            "training_dataset_uri": training,
+            "validation_dataset_uri": validation,
+            "hyper_parameters": params,
         },
     )
 
