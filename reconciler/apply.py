@@ -19,6 +19,7 @@ from reconciler.core.actions import (
     Noop,
     Orphan,
     Patching,
+    Refused,
     Retune,
     Running,
     Update,
@@ -104,7 +105,7 @@ class _Executor:
                 return lambda: self.update(action)
             case Orphan():
                 return (lambda: self.prune_orphan(action)) if self.prune else None
-            case Noop() | Running() | Failed():
+            case Noop() | Running() | Failed() | Refused():
                 return None
             case _:
                 raise TypeError(f"apply does not know the action {action!r}")

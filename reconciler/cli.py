@@ -134,6 +134,18 @@ def status_cmd(output: Annotated[StatusOutput, typer.Option("--output", "-o")] =
     raise typer.Exit(status_command(root=_root(root), output=output, console=_console()))
 
 
+@app.command("convert-dataset")
+def convert_dataset_cmd(
+    source: Annotated[Path, typer.Argument(help="A code-generation or code-chat JSONL file.")],
+    destination: Annotated[Path, typer.Argument(help="Where to write the Gemini JSONL.")],
+) -> None:
+    """Convert a reference-format dataset to Gemini supervised-tuning JSONL."""
+    from reconciler.commands.convert import convert_dataset  # noqa: PLC0415
+
+    raise typer.Exit(convert_dataset(source=source, destination=destination,
+                                     console=_console()))
+
+
 @app.command("schema")
 def schema_cmd() -> None:
     """The JSON Schema of a job document, for editors."""
@@ -231,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in error.problems:
             print(problem, file=sys.stderr)
         count = len(error.problems)
-        print(f"{count} error{'s' if count != 1 else ''}; nothing was launched.",
+        print(f"{count} error{'s' if count != 1 else ''}; {error.consequence}.",
               file=sys.stderr)
         return EXIT_ERROR
     except TuneopsError as error:

@@ -54,6 +54,12 @@ def _closing(backend: VertexBackend) -> Iterator[VertexBackend]:
         backend.close()
 
 
+def _backend(target: Target, storage: Storage, endpoint: str | None = None) -> VertexBackend:
+    # Launch leases live beside the staged datasets, in the bucket tuneops already writes.
+    return VertexBackend(target.project, endpoint, leases=storage,
+                         lease_prefix=f"{target.staging_bucket}/leases")
+
+
 @contextmanager
 def readable_state(root: Path) -> Iterator[None]:
     """A damaged emulator database is the user's to reset: say which and how."""
@@ -89,13 +95,15 @@ def connect(target: Target, root: Path) -> Iterator[Connection]:
         storage = Storage.connect(target.project, storage_endpoint)
         if storage_endpoint:
             storage.ensure_bucket(target.staging_bucket)
-        with _closing(VertexBackend(target.project, api_endpoint)) as backend:
+        with _closing(_backend(target, storage, api_endpoint)) as backend:
             yield Connection(backend, storage, f"emulator at {api_endpoint}")
         return
     if not target.local:
-        with _credentials_explained(), _closing(VertexBackend(target.project)) as backend:
-            yield Connection(backend, Storage.connect(target.project),
-                             f"project {target.project}", poll_seconds=60.0)
+        with _credentials_explained():
+            storage = Storage.connect(target.project)
+            with _closing(_backend(target, storage)) as backend:
+                yield Connection(backend, storage, f"project {target.project}",
+                                 poll_seconds=60.0)
         return
     from reconciler.emulator import start_emulator  # noqa: PLC0415
 
@@ -103,5 +111,5 @@ def connect(target: Target, root: Path) -> Iterator[Connection]:
                                               job_seconds=_job_seconds()) as emulator:
         storage = Storage.connect(target.project, emulator.storage_endpoint)
         storage.ensure_bucket(target.staging_bucket)
-        with _closing(VertexBackend(target.project, emulator.api_endpoint)) as backend:
+        with _closing(_backend(target, storage, emulator.api_endpoint)) as backend:
             yield Connection(backend, storage, f"embedded emulator ({STATE_DIR}/emulator)")

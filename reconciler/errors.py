@@ -50,8 +50,10 @@ class Problem:
 class ConfigError(TuneopsError):
     """The desired state is invalid; carries every problem found, not just the first."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, problems: list[Problem],
+                 consequence: str = "nothing was launched") -> None:
         self.problems = sorted(problems, key=lambda p: p.location)
+        self.consequence = consequence
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

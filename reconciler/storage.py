@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -10,6 +11,14 @@ from typing import Any
 
 from reconciler.core.desired import GCS_SCHEME
 from reconciler.errors import BackendError
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A small JSON object whose generation number says who wrote it last."""
+
+    body: dict[str, Any]
+    generation: int
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -97,3 +106,40 @@ class Storage:
             except PreconditionFailed:
                 return False
         return True
+
+    def write_if(self, uri: str, body: dict[str, Any], generation: int) -> int | None:
+        """Writes `body` only if the object's generation is `generation` (0: only if it does
+        not exist): the new generation, or None when another writer came first.
+
+        Cloud Storage enforces this atomically (ifGenerationMatch, "Request preconditions"),
+        which is what makes a lease: of racing writers exactly one succeeds.
+        """
+        from google.api_core.exceptions import PreconditionFailed  # noqa: PLC0415
+
+        bucket, name = split_uri(uri)
+        blob = self.client.bucket(bucket).blob(name)
+        with _errors(f"writing {uri}"):
+            try:
+                blob.upload_from_string(json.dumps(body), content_type="application/json",
+                                        if_generation_match=generation)
+            except PreconditionFailed:
+                return None
+        return int(blob.generation)
+
+    def read_lease(self, uri: str) -> Lease | None:
+        from google.api_core.exceptions import NotFound  # noqa: PLC0415
+
+        bucket, name = split_uri(uri)
+        with _errors(f"reading {uri}"):
+            try:
+                blob = self.client.bucket(bucket).get_blob(name)
+                if blob is None:
+                    return None
+                data = blob.download_as_bytes(if_generation_match=blob.generation)
+            except NotFound:
+                return None
+        try:
+            body = json.loads(data)
+        except ValueError:
+            body = {}
+        return Lease(body if isinstance(body, dict) else {}, int(blob.generation))

@@ -50,6 +50,8 @@ class Repo:
 
     root: Path
     capsys: pytest.CaptureFixture[str]
+    # The standalone emulator a project repository talks to (None: the embedded one).
+    service: EmulatorStore | None = None
 
     def run(self, *args: str) -> Result:
         self.capsys.readouterr()
@@ -93,25 +95,47 @@ class Repo:
         return git(self.root, "rev-parse", "HEAD")
 
 
-@pytest.fixture
-def repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Iterator[Repo]:
+GEMINI_CONFIG = "configs/bigquery-gemini.yaml"
+REFERENCE_CONFIGS = ("configs/bigquery-snippets.yaml", "configs/cloud-vision-chat.yaml")
+
+
+def _example_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str], *, gemini: bool) -> Repo:
     root = tmp_path / "repo"
     root.mkdir()
-    shutil.copytree(EXAMPLES / "configs", root / "configs")
+    skip = () if gemini else ("*gemini*",)
+    shutil.copytree(EXAMPLES / "configs", root / "configs", ignore=shutil.ignore_patterns(*skip))
     shutil.copytree(EXAMPLES / "datasets", root / "datasets")
     (root / ".gitignore").write_text(".reconciler/\n")
     git(root, "init", "-q", "-b", "main")
     made = Repo(root, capsys)
     made.commit("initial")
-    yield made
+    return made
 
 
 @pytest.fixture
-def project_repo(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
-    """The example repository pointed at a GCP project, served by a standalone emulator."""
+def repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
+    """The reference's two pipeline jobs (code-bison, codechat-bison)."""
+    return _example_repo(tmp_path, capsys, gemini=False)
+
+
+@pytest.fixture
+def mixed_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
+    """Every example job: the reference's two pipelines and the Gemini tuning job."""
+    return _example_repo(tmp_path, capsys, gemini=True)
+
+
+@pytest.fixture
+def project_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                 monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
+    """The Gemini example pointed at a GCP project, served by a standalone emulator (on a
+    project, code-bison pipelines can no longer be launched)."""
+    repo = _example_repo(tmp_path, capsys, gemini=True)
+    for config in REFERENCE_CONFIGS:
+        (repo.root / config).unlink()
     repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
     repo.commit("use a project")
     with start_emulator(tmp_path / "vertex", job_seconds=3600) as emulator:
         monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
+        repo.service = emulator.store
         yield repo

@@ -106,19 +106,14 @@ def test_detailed_exitcode(repo: Repo) -> None:
     assert repo.run("plan", "--detailed-exitcode").code == 0
 
 
-def test_apply_to_a_project_without_a_terminal_refuses_to_guess(
-        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
-    repo.commit("use a project")
-    with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
-        monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
-        monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
-        result = repo.run("apply")
-        assert result.code == 1
-        assert "pass --auto-approve, or a plan file" in result.err
-        assert emulator.store.jobs() == []
-        assert repo.run("apply", "--auto-approve").code == 0
-        assert len(emulator.store.jobs()) == 2
+def test_apply_to_a_project_without_a_terminal_refuses_to_guess(project_repo: Repo) -> None:
+    assert project_repo.service is not None
+    result = project_repo.run("apply")
+    assert result.code == 1
+    assert "pass --auto-approve, or a plan file" in result.err
+    assert project_repo.service.tuning_jobs() == []
+    assert project_repo.run("apply", "--auto-approve").code == 0
+    assert len(project_repo.service.tuning_jobs()) == 1
 
 
 def test_model_deleted_outside_git_is_drift_and_retunes(repo: Repo) -> None:
@@ -245,20 +240,17 @@ def _converse(command: list[str], answer: bytes, env: dict[str, str]) -> tuple[i
     return process.wait(timeout=30), screen.decode(errors="replace")
 
 
-@pytest.mark.parametrize(("answer", "code", "jobs"), [(b"n\n", 1, 0), (b"y\n", 0, 2)])
+@pytest.mark.parametrize(("answer", "code", "jobs"), [(b"n\n", 1, 0), (b"y\n", 0, 1)])
 def test_apply_on_a_terminal_shows_the_plan_and_asks(
-        repo: Repo, tmp_path: Path, answer: bytes, code: int, jobs: int) -> None:
-    repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
-    repo.commit("use a project")
-    with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
-        env = {**os.environ, "TUNEOPS_API_ENDPOINT": emulator.api_endpoint,
-               "TUNEOPS_STORAGE_ENDPOINT": emulator.storage_endpoint}
-        exit_code, screen = _converse(
-            [sys.executable, "-m", "reconciler", "apply", "--root", str(repo.root)], answer, env)
-        assert "Plan: 2 to create" in screen
-        assert "Apply this plan to project my-gcp-project?" in screen
-        assert exit_code == code, screen
-        assert len(emulator.store.jobs()) == jobs
+        project_repo: Repo, answer: bytes, code: int, jobs: int) -> None:
+    assert project_repo.service is not None
+    exit_code, screen = _converse(
+        [sys.executable, "-m", "reconciler", "apply", "--root", str(project_repo.root)], answer,
+        dict(os.environ))
+    assert "Plan: 1 to create" in screen
+    assert "Apply this plan to project my-gcp-project?" in screen
+    assert exit_code == code, screen
+    assert len(project_repo.service.tuning_jobs()) == jobs
 
 
 @pytest.mark.parametrize("foreign_labels", [

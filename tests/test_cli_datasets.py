@@ -80,13 +80,13 @@ def test_a_touched_dataset_is_read_again(repo: Repo) -> None:
     assert build_desired(load_config(repo.root)).bytes_read == path.stat().st_size
 
 
-@pytest.mark.parametrize("garbage", ["{not json", '{"version": 1, "files": []}', ""])
+@pytest.mark.parametrize("garbage", ["{not json", '{"version": 2, "files": []}', ""])
 def test_a_corrupt_cache_is_ignored_and_rebuilt(repo: Repo, garbage: str) -> None:
     build_desired(load_config(repo.root))
     cache = repo.root / ".reconciler/dataset-cache.json"
     cache.write_text(garbage)
     assert build_desired(load_config(repo.root)).bytes_read > 0
-    assert json.loads(cache.read_text())["version"] == 1
+    assert json.loads(cache.read_text())["version"] == 2
     assert build_desired(load_config(repo.root)).bytes_read == 0
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from reconciler import cli
-from tests.conftest import Repo
+from tests.conftest import GEMINI_CONFIG, Repo
 
 BIGQUERY = "configs/bigquery-snippets.yaml"
 
@@ -136,11 +136,16 @@ def _fifo(repo: Repo) -> str:
 @pytest.mark.parametrize("project", [False, True], ids=["emulator", "project"])
 def test_a_dataset_path_must_be_a_regular_file_inside_the_repository(
         request: pytest.FixtureRequest, make: Any, message: str, project: bool) -> None:
-    # With a project, the dirty-tree check must not trip over the path first.
+    # With a project, the dirty-tree check must not trip over the path first; a project
+    # tunes Gemini (the example's training_dataset_uri is at line 6 too).
     repo: Repo = request.getfixturevalue("project_repo" if project else "repo")
     uri = make(repo)
-    repo.edit(BIGQUERY, "dataset_uri: datasets/bigquery.jsonl", f"dataset_uri: {uri}")
-    expected = "configs/bigquery-snippets.yaml:6:1: bigquery-snippets: dataset_uri: "
+    config, name, key = ((GEMINI_CONFIG, "bigquery-gemini", "training_dataset_uri") if project
+                         else (BIGQUERY, "bigquery-snippets", "dataset_uri"))
+    old = next(line for line in (repo.root / config).read_text().splitlines()
+               if line.startswith(f"{key}: "))
+    repo.edit(config, old, f"{key}: {uri}")
+    expected = f"{config}:6:1: {name}: {key}: "
     for command in (["validate"], ["plan"], ["apply", "--auto-approve", "--allow-dirty"]):
         result = repo.run(*command)
         assert result.code == 1, (command, result.err)

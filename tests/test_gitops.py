@@ -10,7 +10,7 @@ import pytest
 from reconciler.core.actions import Change, ModelPatch, Noop, Update
 from reconciler.core.plan import Plan
 from reconciler.output.markdown import COMMENT_LIMIT, render
-from tests.conftest import Repo, git
+from tests.conftest import GEMINI_CONFIG, Repo, git
 from tests.test_cli_apply import BIGQUERY, VISION
 
 
@@ -81,17 +81,18 @@ def test_an_unknown_base_says_what_to_fetch(repo: Repo) -> None:
 
 
 def test_apply_refuses_a_dirty_tree_and_names_the_files(project_repo: Repo) -> None:
-    project_repo.edit(BIGQUERY, "train_steps: 300", "train_steps: 400")
-    project_repo.write("datasets/bigquery.jsonl",
-                       (project_repo.root / "datasets/bigquery.jsonl").read_text() + "\n")
-    project_repo.write("configs/untracked.yaml", "name: untracked\ntask: code-chat\n"
-                       "dataset_uri: datasets/vision-chat.jsonl\n")
+    project_repo.edit(GEMINI_CONFIG, "epoch_count: 3", "epoch_count: 4")
+    dataset = "datasets/bigquery-gemini.jsonl"
+    project_repo.write(dataset, (project_repo.root / dataset).read_text() + "\n")
+    project_repo.write("configs/untracked.yaml", "kind: tuning-job\nname: untracked\n"
+                       "base_model: gemini-2.5-flash\n"
+                       "training_dataset_uri: datasets/bigquery-gemini.jsonl\n")
     result = project_repo.run("apply", "--auto-approve")
     assert result.code == 1
     assert result.err.strip() == (
-        "reconcile: uncommitted changes in configs/bigquery-snippets.yaml, "
-        "configs/untracked.yaml, datasets/bigquery.jsonl; commit them (launched jobs are "
-        "labelled with the commit) or pass --allow-dirty")
+        "reconcile: uncommitted changes in configs/bigquery-gemini.yaml, "
+        "configs/untracked.yaml, datasets/bigquery-gemini.jsonl; commit them (launched jobs "
+        "are labelled with the commit) or pass --allow-dirty")
     assert project_repo.run("apply", "--auto-approve", "--allow-dirty").code == 0
 
 

@@ -27,7 +27,8 @@ from reconciler.core.fingerprint import fingerprint, metadata_digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.core.plan import Plan, PlanOptions, plan
 from reconciler.errors import Location, Problem, TuneopsError
-from reconciler.kinds.pipeline import PIPELINE, PipelineSpec, pipeline_job_id
+from reconciler.kinds.base import run_id
+from reconciler.kinds.pipeline import PIPELINE, PipelineSpec
 from reconciler.output import planfile
 
 TARGET = Target(project="tuneops-local", local=True, staging_bucket="gs://tuneops-local/staging")
@@ -57,7 +58,7 @@ def desired(*jobs: DesiredJob, cancel_superseded: bool = True,
 def ran(of: DesiredJob, state: JobState = JobState.SUCCEEDED, *, attempt: int = 1,
         minute: int = 0, error: str = "") -> ObservedJob:
     """The pipeline job tuneops launched for `of`, as the backend reports it."""
-    job_id = pipeline_job_id(of.name, of.fingerprint, attempt)
+    job_id = run_id(of.name, of.fingerprint, attempt)
     return ObservedJob(
         kind="pipeline", job_id=job_id, resource=f"{LOCATION}/pipelineJobs/{job_id}", name=of.name,
         fingerprint=of.fingerprint, state=state, create_time=f"2026-01-01T00:{minute:02d}:00Z",
@@ -97,9 +98,9 @@ def _scenario(observed: Observed, options: PlanOptions | None = None,
 
 
 SCENARIOS: dict[str, tuple[Scenario, str, str]] = {
-    "create": (_scenario(Observed()), "create", pipeline_job_id("snippets", CURRENT.fingerprint)),
+    "create": (_scenario(Observed()), "create", run_id("snippets", CURRENT.fingerprint)),
     "retune": (_scenario(Observed(jobs=(ran(OLD),), models=(model(OLD),))), "retune",
-               pipeline_job_id("snippets", CURRENT.fingerprint)),
+               run_id("snippets", CURRENT.fingerprint)),
     "update": (_scenario(Observed(jobs=(ran(CURRENT),),
                                   models=(model(CURRENT, labels={"team": "ml"}),))),
                "update", ran(CURRENT).job_id),
@@ -115,9 +116,9 @@ SCENARIOS: dict[str, tuple[Scenario, str, str]] = {
                   ran(CURRENT).job_id),
     "retry-failed": (_scenario(Observed(jobs=(ran(CURRENT, JobState.FAILED),)),
                                PlanOptions(retry_failed=True)),
-                     "retune", pipeline_job_id("snippets", CURRENT.fingerprint, 2)),
+                     "retune", run_id("snippets", CURRENT.fingerprint, 2)),
     "model-deleted": (_scenario(Observed(jobs=(ran(CURRENT),))), "drift",
-                      pipeline_job_id("snippets", CURRENT.fingerprint, 2)),
+                      run_id("snippets", CURRENT.fingerprint, 2)),
     "model-edited": (_scenario(Observed(jobs=(ran(CURRENT),), models=(
         model(CURRENT, labels={"team": "x"}, written=("snippets", {"team": "data"})),))),
         "drift", ran(CURRENT).job_id),
@@ -150,7 +151,7 @@ def test_retune_lists_changes_and_marks_those_forcing_it() -> None:
     assert Change("labels.team", "data", "ml", forces_retune=False) in action.changes
     assert [c.field for c in action.changes if c.forces_retune] == ["train_steps"]
     assert "train_steps" in action.reason
-    assert action.launch.pipeline_job_id == pipeline_job_id("snippets", wanted.fingerprint)
+    assert action.launch.pipeline_job_id == run_id("snippets", wanted.fingerprint)
     assert action.cancel == ()
 
 
@@ -255,7 +256,7 @@ def test_retry_failed_relaunches_with_new_suffix(failures: int, suffix: str) -> 
                     for n in range(1, failures + 1))
     action = only(plan(desired(CURRENT), Observed(jobs=history), PlanOptions(retry_failed=True)))
     assert isinstance(action, Retune)
-    assert action.job_id == pipeline_job_id("snippets", CURRENT.fingerprint) + suffix
+    assert action.job_id == run_id("snippets", CURRENT.fingerprint) + suffix
     assert action.launch.pipeline_job_id == action.job_id
 
 

@@ -63,6 +63,11 @@ def retry_policy() -> Any:
     )
 
 
+def location_of(resource: str) -> str:
+    """`projects/P/locations/L/...` -> L."""
+    return resource.split("/")[3]
+
+
 def is_too_large(error: Exception) -> bool:
     return "larger than max" in str(error)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.backends.calls import Caller, retry_policy
+from reconciler.backends.calls import Caller, location_of, retry_policy
 from reconciler.core import labels as managed
 from reconciler.core.observed import ObservedModel
 
@@ -34,19 +34,29 @@ def model_from_proto(model: Any, *, name: str = "", fingerprint: str = "") -> Ob
 
 
 class Registry:
-    """Models and Endpoints of one project in the region where tuned models register."""
+    """Models and Endpoints of one project, in each region where tuned models register
+    (pipelines upload to us-central1; a TuningJob's Model lives where it tuned)."""
 
-    def __init__(self, caller: Caller, models: Any, endpoints: Any, parent: str) -> None:
+    def __init__(self, caller: Caller, models: dict[str, Any], endpoints: dict[str, Any]
+                 ) -> None:
         self._call = caller
         self._models = models
         self._endpoints = endpoints
-        self._parent = parent
+
+    def _model_client(self, resource: str) -> Any:
+        return self._models[location_of(resource)]
+
+    def _endpoint_client(self, resource: str) -> Any:
+        return self._endpoints[location_of(resource)]
 
     def labelled(self) -> list[ObservedModel]:
-        request = {"parent": self._parent, "filter": managed.MANAGED_FILTER,
-                   "page_size": PAGE_SIZE}
-        return self._call.list("listing models", self._models.list_models, request,
-                               model_from_proto)
+        found: list[ObservedModel] = []
+        for location, client in self._models.items():
+            request = {"parent": f"projects/{self._call.project}/locations/{location}",
+                       "filter": managed.MANAGED_FILTER, "page_size": PAGE_SIZE}
+            found += self._call.list(f"listing models in {location}", client.list_models,
+                                     request, model_from_proto)
+        return found
 
     def get(self, model: str, *, name: str, fingerprint: str) -> ObservedModel | None:
         """The Model, or None if it is gone."""
@@ -54,7 +64,8 @@ class Registry:
 
         def read() -> Any:
             try:
-                return self._models.get_model(name=unversioned(model), retry=retry_policy())
+                return self._model_client(model).get_model(name=unversioned(model),
+                                                           retry=retry_policy())
             except exceptions.NotFound:
                 return None
 
@@ -67,30 +78,31 @@ class Registry:
         request = {"model": {"name": model, "display_name": display_name,
                              "description": description, "labels": labels},
                    "update_mask": {"paths": ["display_name", "description", "labels"]}}
-        self._call(f"updating {model}", lambda: self._models.update_model(
+        self._call(f"updating {model}", lambda: self._model_client(model).update_model(
             request=request, retry=retry_policy()))
 
     def delete(self, model: str) -> None:
-        self._call(f"deleting {model}", lambda: self._models.delete_model(
+        self._call(f"deleting {model}", lambda: self._model_client(model).delete_model(
             name=model, retry=retry_policy()).result(timeout=OPERATION_SECONDS))
 
     def deployments(self, model: str) -> list[tuple[str, str]]:
         """(endpoint, deployed model id) of each place the Model serves."""
-        found = self._call(f"reading {model}", lambda: self._models.get_model(
+        found = self._call(f"reading {model}", lambda: self._model_client(model).get_model(
             name=model, retry=retry_policy()))
         return [(ref.endpoint, ref.deployed_model_id) for ref in found.deployed_models]
 
     def undeploy(self, endpoint: str, deployed_model_id: str) -> None:
         self._call(f"undeploying {deployed_model_id} from {endpoint}", lambda: (
-            self._endpoints.undeploy_model(
+            self._endpoint_client(endpoint).undeploy_model(
                 endpoint=endpoint, deployed_model_id=deployed_model_id, retry=retry_policy(),
             ).result(timeout=OPERATION_SECONDS)))
 
     def serves_nothing(self, endpoint: str) -> bool:
-        found = self._call(f"reading {endpoint}", lambda: self._endpoints.get_endpoint(
-            name=endpoint, retry=retry_policy()))
+        found = self._call(f"reading {endpoint}", lambda: self._endpoint_client(
+            endpoint).get_endpoint(name=endpoint, retry=retry_policy()))
         return not found.deployed_models
 
     def delete_endpoint(self, endpoint: str) -> None:
-        self._call(f"deleting {endpoint}", lambda: self._endpoints.delete_endpoint(
-            name=endpoint, retry=retry_policy()).result(timeout=OPERATION_SECONDS))
+        self._call(f"deleting {endpoint}", lambda: self._endpoint_client(
+            endpoint).delete_endpoint(name=endpoint, retry=retry_policy()).result(
+                timeout=OPERATION_SECONDS))

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.backends.calls import Caller, Created, check_adoptable, retry_policy
+from reconciler.backends.calls import (
+    Caller,
+    Created,
+    check_adoptable,
+    location_of,
+    retry_policy,
+)
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.kinds.pipeline import KIND, PipelineLaunch, observed_inputs, observed_metadata
@@ -31,10 +37,6 @@ ENDPOINT_OUTPUT = "output:endpoint_resource_name"
 # Only what observing needs: a real job's pipelineSpec is hundreds of kilobytes.
 _JOB_FIELDS = ("name", "state", "labels", "create_time", "runtime_config", "template_uri",
                "error")
-
-
-def location_of(resource: str) -> str:
-    return resource.split("/")[3]
 
 
 def job_from_proto(job: Any) -> ObservedJob:

@@ -12,25 +12,35 @@ from collections.abc import Collection
 from functools import cached_property
 from typing import Any
 
+from reconciler.backends import pipeline, tuning_job
 from reconciler.backends.calls import Caller, Created
 from reconciler.backends.models import Registry
-from reconciler.backends.pipeline import COLLECTION, PipelineJobs
+from reconciler.backends.pipeline import PipelineJobs
+from reconciler.backends.tuning_job import Leases, TuningJobs
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
 from reconciler.kinds import Launch
-from reconciler.kinds.pipeline import KIND as PIPELINE
-from reconciler.kinds.pipeline import MODEL_REGION, TUNING_LOCATIONS
+from reconciler.kinds.pipeline import MODEL_REGION, PipelineLaunch
+from reconciler.kinds.pipeline import TUNING_LOCATIONS as PIPELINE_LOCATIONS
+from reconciler.kinds.tuning_job import TUNING_LOCATIONS as TUNING_JOB_LOCATIONS
+from reconciler.kinds.tuning_job import TuningJobLaunch
 
 # (name, fingerprint) of a desired job.
 Wanted = tuple[str, str]
+Adapter = PipelineJobs | TuningJobs
+# Pipelines upload their Models to us-central1; a TuningJob's Model stays where it tuned.
+MODEL_LOCATIONS = tuple(sorted({MODEL_REGION, *TUNING_JOB_LOCATIONS}))
 
 
 class VertexBackend:
     """One project; `endpoint` ("host:port") points every call at a local emulator."""
 
-    def __init__(self, project: str, endpoint: str | None = None) -> None:
+    def __init__(self, project: str, endpoint: str | None = None, *, leases: Leases,
+                 lease_prefix: str) -> None:
         self.project = project
         self.endpoint = endpoint
         self._call = Caller(project)
+        self._leases = leases
+        self._lease_prefix = lease_prefix
 
     def close(self) -> None:
         """Closes the local channel before the emulator stops, so gRPC logs no GOAWAY."""
@@ -56,31 +66,36 @@ class VertexBackend:
     @cached_property
     def _pipelines(self) -> PipelineJobs:
         return PipelineJobs(self._call, {location: self._client("Pipeline", location)
-                                         for location in TUNING_LOCATIONS})
+                                         for location in PIPELINE_LOCATIONS})
+
+    @cached_property
+    def _tuning_jobs(self) -> TuningJobs:
+        return TuningJobs(self._call, {location: self._client("GenAiTuning", location)
+                                       for location in TUNING_JOB_LOCATIONS},
+                          self._leases, self._lease_prefix)
 
     @cached_property
     def registry(self) -> Registry:
-        return Registry(self._call, self._client("Model", MODEL_REGION),
-                        self._client("Endpoint", MODEL_REGION),
-                        f"projects/{self.project}/locations/{MODEL_REGION}")
+        return Registry(self._call,
+                        {location: self._client("Model", location)
+                         for location in MODEL_LOCATIONS},
+                        {location: self._client("Endpoint", location)
+                         for location in MODEL_LOCATIONS})
 
-    def _jobs(self, kind: str) -> PipelineJobs:
-        if kind == PIPELINE:
-            return self._pipelines
-        raise ValueError(f"no backend adapter for job kind {kind!r}")
-
-    def _owner(self, resource: str) -> PipelineJobs:
+    def _owner(self, resource: str) -> Adapter:
         """The adapter of a job resource name, by its collection (`.../pipelineJobs/ID`)."""
         collection = resource.rsplit("/", 2)[-2]
-        if collection == COLLECTION:
+        if collection == pipeline.COLLECTION:
             return self._pipelines
+        if collection == tuning_job.COLLECTION:
+            return self._tuning_jobs
         raise ValueError(f"not a tuning job resource: {resource!r}")
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
         """Managed jobs and labelled Models, one list call each; then, for a succeeded run of
         a `wanted` job whose Model carries no tuneops labels, that Model found through the
         run itself (a tuning pipeline may not copy its labels to the Model)."""
-        jobs = self._pipelines.list()
+        jobs = self._pipelines.list() + self._tuning_jobs.list()
         models = self.registry.labelled()
         labelled = {(m.name, m.fingerprint) for m in models}
         runs = {(j.name, j.fingerprint): j for j in jobs if j.state == JobState.SUCCEEDED}
@@ -96,7 +111,13 @@ class VertexBackend:
         return self.registry.get(model, name=run.name, fingerprint=run.fingerprint)
 
     def create(self, launch: Launch) -> tuple[Created, ObservedJob]:
-        return self._jobs(launch.kind).create(launch)
+        match launch:
+            case PipelineLaunch():
+                return self._pipelines.create(launch)
+            case TuningJobLaunch():
+                return self._tuning_jobs.create(launch)
+            case _:
+                raise TypeError(f"no backend adapter for {launch!r}")
 
     def get(self, resource: str) -> ObservedJob:
         return self._owner(resource).get(resource)

@@ -23,6 +23,9 @@ from reconciler.load.desired import build_desired
 from reconciler.output import planfile
 from reconciler.output import text as render
 
+# A refused job is desired state this target cannot reach: the run must not look green.
+EXIT_REFUSED = 1
+
 
 def _check_same(saved: Plan, desired: Desired, live: Plan, path: Path) -> None:
     """A saved plan is only a promise: apply executes the plan made now, if it is the same.
@@ -95,9 +98,10 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         if saved is None:
             console.print(f"Applying to {connection.where}.\n", highlight=False)
             render.print_plan(live, console)
+        refused = EXIT_REFUSED if live.counts.get("refused") else 0
         if not live.has_changes and not (prune and live.counts.get("orphan")):
             console.print("\nNo changes. Nothing launched.", highlight=False)
-            return 0
+            return refused
         if saved is None and not _approved(desired, auto_approve):
             console.print("Apply cancelled.")
             return 1
@@ -110,4 +114,4 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         if interrupt.signal:
             return interrupt.exit_code
         succeeded = _wait(outcomes, connection, timeout, console) if wait else True
-    return 0 if succeeded and all(outcome.ok for outcome in outcomes) else 1
+    return 0 if succeeded and not refused and all(outcome.ok for outcome in outcomes) else 1

@@ -35,6 +35,7 @@ ACTION_KINDS: dict[str, ActionKind] = {
     "running": ActionKind(">", "blue", "⏳", "running", False),
     "failed": ActionKind("!", "red", "❌", "failed", False),
     "orphan": ActionKind("-", "magenta", "🟣", "orphaned", False),
+    "refused": ActionKind("x", "red", "⛔", "refused", False),
 }
 
 
@@ -168,7 +169,18 @@ class Orphan:
     changes: tuple[Change, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
+class Refused:
+    """A launch the target cannot take (a model shut down there): nothing is launched."""
+
+    action: Literal["refused"] = "refused"
+    name: str
+    reason: str
+    job_id: str
+    changes: tuple[Change, ...] = ()
+
+
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed
-          | Orphan)
+          | Orphan | Refused)
 Launching = Create | Retune | DriftRelaunch
 Patching = Update | DriftRestore

@@ -32,6 +32,8 @@ class Dataset:
     examples: int | None
     # The repository path of a local dataset, uploaded content-addressed before launch.
     path: str | None = None
+    # Estimated tokens of all examples, for formats that count them (None: not counted).
+    tokens: int | None = None
 
 
 @dataclass(frozen=True)

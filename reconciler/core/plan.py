@@ -19,6 +19,7 @@ from reconciler.core.actions import (
     ModelPatch,
     Noop,
     Orphan,
+    Refused,
     Retune,
     Running,
     Update,
@@ -151,6 +152,14 @@ def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
                   job_id=decided.job_id, error=decided.error)
 
 
+def _refused_if_unlaunchable(job: DesiredJob, action: Action, desired: Desired) -> Action:
+    refusal = kind_of(job.kind).refusal(desired.target)
+    if not refusal or not isinstance(action, Create | Retune | DriftRelaunch):
+        return action
+    return Refused(name=job.name, reason=f"{refusal} (it would {action.action}: "
+                   f"{action.reason})", job_id=action.job_id, changes=action.changes)
+
+
 def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
              observed: Observed) -> list[Action]:
     """Names gone from configs that still hold a Model or a running job.
@@ -194,7 +203,8 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
         history[job.name].append(job)
     models = {(m.name, m.fingerprint): m for m in observed.models}
     actions: list[Action] = [
-        _job_action(job, history[job.name], models, desired, options)
+        _refused_if_unlaunchable(job, _job_action(job, history[job.name], models, desired,
+                                                  options), desired)
         for job in sorted(desired.jobs, key=lambda j: j.name)
     ]
     actions += _orphans({job.name for job in desired.jobs}, history, observed)

@@ -12,11 +12,12 @@ from pydantic.json_schema import models_json_schema
 
 from reconciler.kinds.base import Kind
 from reconciler.kinds.pipeline import PIPELINE, PipelineLaunch
+from reconciler.kinds.tuning_job import TUNING_JOB, TuningJobLaunch
 
 DEFAULT_KIND = PIPELINE.name
-KINDS: dict[str, Kind] = {PIPELINE.name: PIPELINE}
+KINDS: dict[str, Kind] = {PIPELINE.name: PIPELINE, TUNING_JOB.name: TUNING_JOB}
 # What a launching action carries: the request of its job's kind.
-Launch = PipelineLaunch
+Launch = PipelineLaunch | TuningJobLaunch
 
 
 def kind_of(name: str) -> Kind:

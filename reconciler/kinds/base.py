@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from reconciler.core import labels as managed
 from reconciler.core.desired import Dataset, DesiredJob, Role, Target
@@ -22,6 +22,20 @@ KeyPath = tuple[str | int, ...]
 Finding = tuple[KeyPath, str]
 # Why a record is invalid, or None.
 RecordCheck = Callable[[dict[str, Any]], str | None]
+
+
+# Field types every kind's spec shares.
+LabelKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
+LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{0,63}$")]
+# Finite only: YAML's .inf and .nan are numbers to pydantic, never to Vertex AI.
+Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+# Vertex AI documents no limit for a Model's description; this keeps UpdateModel far below
+# gRPC's 4 MB message limit, which a 50 MB description hit after minutes of retries.
+MAX_DESCRIPTION = 16_384
+Description = Annotated[str, Field(max_length=MAX_DESCRIPTION)]
+
+TOKENS_CLOSE = 0.8
+TOKENS_CLEARLY_OVER = 2.0
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,14 @@ class DatasetFormat:
     recommended: int = 0
     # Whether an example lacks an instruction ("Write the code in Python: ..."), if it matters.
     lacks_instruction: Callable[[dict[str, Any]], bool] | None = None
+    # An estimate of an example's tokens, how it is made, and the model's limit for one
+    # example: near it warns (TOKENS_CLOSE), far over it is an error (TOKENS_CLEARLY_OVER).
+    tokens: Callable[[dict[str, Any]], int] | None = None
+    tokens_how: str = ""
+    max_tokens: int = 0
+    # The largest file and line the service takes (0: no limit of the format's own).
+    max_bytes: int = 0
+    max_line_bytes: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +100,9 @@ class Kind(Protocol):
     def launch(self, job: DesiredJob, target: Target, commit: str, attempt: int) -> Any:
         """The exact request apply sends, as this kind's launch type."""
 
+    def refusal(self, target: Target) -> str:
+        """Why no job of this kind may be launched on `target` ("" when it may)."""
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -85,6 +110,13 @@ class Upload:
 
     source: str
     destination: str
+
+
+def run_id(name: str, fingerprint: str, attempt: int = 1) -> str:
+    """Deterministic: a pipeline job's id, a tuning job's lease; a second apply racing the
+    first finds the same name, never a twin."""
+    base = f"{name}-{fingerprint[:12]}"
+    return base if attempt == 1 else f"{base}-r{attempt}"
 
 
 def staged_uri(staging_bucket: str, content_hash: str) -> str:

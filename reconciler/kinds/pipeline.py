@@ -19,11 +19,16 @@ from reconciler.core.desired import Dataset, DesiredJob, Role, Target
 from reconciler.kinds.base import (
     DatasetField,
     DatasetFormat,
+    Description,
     Finding,
+    LabelKey,
+    LabelValue,
+    Multiplier,
     Upload,
     dataset_hashes,
     job_labels,
     launched_uri,
+    run_id,
 )
 from reconciler.kinds.pipeline_datasets import FORMATS
 
@@ -71,18 +76,11 @@ _DIRECT_PARAMETERS = (
 Task = Literal["code-generation", "code-chat"]
 TuningLocation = Literal["us-central1", "europe-west4"]
 BaseModelRef = Literal["code-bison@001", "codechat-bison@001"]
-LabelKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
-LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{0,63}$")]
 # The reference caps training data at 10,000 examples; 50 epochs of that at batch 8 is
 # 62,500 steps, so no sensible run needs more than this, and such integers stay exact in
 # the protobuf Value (a double) that carries pipeline parameters.
 MAX_STEPS = 100_000
-# Vertex AI documents no limit for a Model's description; this keeps UpdateModel far below
-# gRPC's 4 MB message limit, which a 50 MB description hit after minutes of retries.
-MAX_DESCRIPTION = 16_384
 Steps = Annotated[int, Field(gt=0, le=MAX_STEPS)]
-# Finite only: YAML's .inf and .nan are numbers to pydantic, never to Vertex AI.
-Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 # The SDK sends a TensorBoard's full resource name and checks that its location is the
 # tuning job's (vertexai/language_models/_language_models.py, tune_model); the reference
@@ -119,7 +117,7 @@ class PipelineSpec(BaseModel):
         str, Field(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
     ] | None = None
     model_display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION)] | None = None
+    description: Description | None = None
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
 
     @property
@@ -166,12 +164,6 @@ class PipelineLaunch:
                 f"{self.parameters['train_steps']} steps")
 
 
-def pipeline_job_id(name: str, fingerprint: str, attempt: int = 1) -> str:
-    """Deterministic, so a second apply racing the first gets ALREADY_EXISTS, not a twin job."""
-    base = f"{name}-{fingerprint[:12]}"
-    return base if attempt == 1 else f"{base}-r{attempt}"
-
-
 def canonical_inputs(values: Mapping[str, Any]) -> dict[str, Any]:
     """Normalises types so 300, 300.0 (how protobuf returns it) and "300" never differ."""
     inputs = {name: values.get(name) for name in WEIGHT_FIELDS}
@@ -210,9 +202,20 @@ def tensorboard_resource(spec: PipelineSpec, project: str) -> str | None:
     return f"projects/{project}/locations/{spec.tuning_location}/tensorboards/{value}"
 
 
+# "codechat-bison@001 was discontinued on 2024-07-06 and the bison family on 2025-04-09"
+# (Vertex AI model pages; the SDK's vertexai.language_models is removed as of 2026-06-24).
+SHUT_DOWN = ("code-bison and codechat-bison were shut down on Vertex AI on 2025-04-09, so "
+             "this job can no longer be launched there; tune Gemini with `kind: tuning-job` "
+             "(README: From code-bison to Gemini). Existing runs and Models still plan")
+
+
 class PipelineKind:
     name = KIND
     spec = PipelineSpec
+
+    def refusal(self, target: Target) -> str:
+        # The emulator still runs the reference's pipelines, so its flow can be tried.
+        return "" if target.local else SHUT_DOWN
 
     def problems(self, spec: PipelineSpec) -> list[Finding]:
         problems: list[Finding] = []
@@ -329,7 +332,7 @@ class PipelineKind:
         parameters.update({key: inputs[key] for key in _DIRECT_PARAMETERS
                            if inputs[key] is not None})
         return PipelineLaunch(
-            pipeline_job_id=pipeline_job_id(job.name, job.fingerprint, attempt),
+            pipeline_job_id=run_id(job.name, job.fingerprint, attempt),
             location=job.location,
             display_name=job.name,
             template_uri=inputs["template_uri"],

@@ -18,7 +18,8 @@ from reconciler.core.desired import Dataset, Role
 from reconciler.errors import Location, Problem
 from reconciler.load.datasets import DatasetReport
 
-CACHE_VERSION = 1
+# 2: entries carry the datasets' estimated tokens.
+CACHE_VERSION = 2
 CACHE_FILE = "dataset-cache.json"
 
 
@@ -62,7 +63,9 @@ class DatasetCache:
         if not isinstance(entry, dict):
             return None
         try:
-            info = Dataset(uri, role, str(entry["hash"]), int(entry["examples"]))
+            tokens = entry["tokens"]
+            info = Dataset(uri, role, str(entry["hash"]), int(entry["examples"]),
+                           tokens=None if tokens is None else int(tokens))
             return DatasetReport(info, warnings=_problems(entry["warnings"]))
         except (KeyError, TypeError, ValueError):
             return None
@@ -71,7 +74,7 @@ class DatasetCache:
         if report.info is None or report.info.examples is None:
             return
         self.files[key] = {"hash": report.info.content_hash, "examples": report.info.examples,
-                           "warnings": _rows(report.warnings)}
+                           "tokens": report.info.tokens, "warnings": _rows(report.warnings)}
         self.dirty = True
 
     def get_leakage(self, training: str, evaluation: str) -> list[Problem] | None:

@@ -12,8 +12,8 @@ import orjson
 
 from reconciler.core.desired import Dataset, Role
 from reconciler.errors import Location, Problem
-from reconciler.kinds.base import DatasetFormat
-from reconciler.load.limits import MAX_DATASET_LINE_BYTES
+from reconciler.kinds.base import TOKENS_CLEARLY_OVER, TOKENS_CLOSE, DatasetFormat
+from reconciler.load.limits import MAX_DATASET_LINE_BYTES, MIB
 
 # Past this many errors in one file the rest are counted, not listed: the fix is the same.
 MAX_ERRORS_PER_FILE = 20
@@ -39,23 +39,23 @@ class _Refused(Exception):
         super().__init__(str(problem))
 
 
-def _lines(stream: BinaryIO) -> Iterator[tuple[int, bytes]]:
+def bounded_lines(stream: BinaryIO, cap: int) -> Iterator[tuple[int, bytes]]:
     """Numbered lines, each read with a bound: memory stays flat even without newlines.
 
-    A line longer than MAX_DATASET_LINE_BYTES comes as its first MAX_DATASET_LINE_BYTES + 1
-    bytes, without a newline; see _too_long.
+    A line longer than `cap` comes as its first `cap` + 1 bytes, without a newline; see
+    _too_long.
     """
     number = 0
-    while raw := stream.readline(MAX_DATASET_LINE_BYTES + 1):
+    while raw := stream.readline(cap + 1):
         number += 1
         yield number, raw
 
 
-def _too_long(raw: bytes) -> bool:
-    return len(raw) > MAX_DATASET_LINE_BYTES and not raw.endswith(b"\n")
+def too_long(raw: bytes, cap: int) -> bool:
+    return len(raw) > cap and not raw.endswith(b"\n")
 
 
-def _json_error(shown: str, number: int, line: bytes, error: orjson.JSONDecodeError) -> Problem:
+def json_error(shown: str, number: int, line: bytes, error: orjson.JSONDecodeError) -> Problem:
     try:
         text = line.decode("utf-8")
     except UnicodeDecodeError as bad:
@@ -89,6 +89,9 @@ class _Scan:
     examples: int = 0
     lines: int = 0
     bytes_read: int = 0
+    # Estimated tokens of all valid examples, and lines whose estimate nears the limit.
+    tokens: int = 0
+    close_to_limit: list[int] = field(default_factory=list)
 
     def error(self, number: int, column: int, message: str) -> None:
         if len(self.errors) < MAX_ERRORS_PER_FILE:
@@ -105,6 +108,11 @@ class _Scan:
             self.duplicates.append((number, first))
         if fmt.lacks_instruction is not None and fmt.lacks_instruction(record):
             self.without_instruction.append(number)
+        if fmt.tokens is not None:
+            tokens = fmt.tokens(record)
+            self.tokens += tokens
+            if tokens > fmt.max_tokens * TOKENS_CLOSE:
+                self.close_to_limit.append(number)
 
     def warnings(self, fmt: DatasetFormat) -> list[Problem]:
         found = []
@@ -121,6 +129,11 @@ class _Scan:
             found.append(Problem(Location(self.shown, first, 1), f"{len(self.without_instruction)}"
                                  f" of {self.examples} inputs have no instruction (such as "
                                  "'Write the code in Python: ...'); the reference advises one"))
+        if self.close_to_limit:
+            found.append(Problem(Location(self.shown, self.close_to_limit[0], 1),
+                                 f"{len(self.close_to_limit)} example(s) estimated near the "
+                                 f"model's limit of {fmt.max_tokens:,} tokens (first here); "
+                                 "the service refuses those over it"))
         return found
 
 
@@ -138,13 +151,17 @@ def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: D
     try:
         record = orjson.loads(line)
     except orjson.JSONDecodeError as error:
-        problem = _json_error(scan.shown, number, line, error)
+        problem = json_error(scan.shown, number, line, error)
         scan.error(number, problem.location.column, problem.message)
         return True
     if not isinstance(record, dict):
         scan.error(number, 1, "each line must be a JSON object")
     elif message := fmt.check(record):
         scan.error(number, 1, message)
+    elif fmt.tokens is not None and (tokens := fmt.tokens(record)) > (
+            fmt.max_tokens * TOKENS_CLEARLY_OVER):
+        scan.error(number, 1, f"about {tokens:,} tokens ({fmt.tokens_how}), far over the "
+                   f"model's limit of {fmt.max_tokens:,}")
     else:
         canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
         digest.update(canonical)
@@ -167,14 +184,18 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
     scan = _Scan(shown)
     refused: Problem | None = None
     low, high = fmt.examples
+    cap = fmt.max_line_bytes or MAX_DATASET_LINE_BYTES
     try:
         with path.open("rb") as stream:
-            for number, raw in _lines(stream):
+            for number, raw in bounded_lines(stream, cap):
                 scan.bytes_read += len(raw)
-                if _too_long(raw):
+                if too_long(raw, cap):
                     raise _Refused(Problem(Location(shown, number, 1), "line is longer than "
-                                           f"{MAX_DATASET_LINE_BYTES:,} bytes; one example "
-                                           "may take at most 1 MiB"))
+                                           f"{cap:,} bytes; one example may take at most "
+                                           f"{cap // MIB} MiB"))
+                if fmt.max_bytes and scan.bytes_read > fmt.max_bytes:
+                    raise _Refused(Problem(Location(shown, number, 1), "the file is larger "
+                                           f"than the service's {fmt.max_bytes:,} bytes"))
                 if _example(scan, digest, number, raw, fmt) and scan.lines > high:
                     # Past the maximum nothing further can make the file valid: stop reading.
                     raise _Refused(Problem(Location(shown, number, 1), f"{role} dataset has "
@@ -196,7 +217,8 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
                                      f"examples, needs {low} to {high:,}"))
     if not report.errors:
         report.warnings = scan.warnings(fmt)
-        report.info = Dataset(uri, role, digest.hexdigest()[:HASH_LENGTH], scan.examples)
+        report.info = Dataset(uri, role, digest.hexdigest()[:HASH_LENGTH], scan.examples,
+                              tokens=scan.tokens if fmt.tokens is not None else None)
     return report
 
 

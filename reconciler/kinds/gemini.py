@@ -1,0 +1,50 @@
+"""PURE: the Gemini base models tuneops knows, with their documented tuning limits.
+
+Source: "About supervised fine-tuning for Gemini models", Generative AI on Vertex AI
+(cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-supervised-tuning), section
+"Limitations", read 2026-11. A base model missing here is a warning, not an error, so a model
+works on the day it ships; the service then enforces its own limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GB = 1_000_000_000
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    # "Maximum input and output training tokens" of one example.
+    max_tokens: int
+    # "Maximum training dataset file size": 1GB for JSONL.
+    max_training_bytes: int
+    # "Maximum training dataset size": 1M text-only examples.
+    max_training_examples: int
+    # "Maximum validation dataset size".
+    max_validation_examples: int
+    # "Adapter size: supported values".
+    adapter_sizes: tuple[int, ...]
+
+
+_FLASH = ModelLimits(max_tokens=131_072, max_training_bytes=GB,
+                   max_training_examples=1_000_000, max_validation_examples=5_000,
+                   adapter_sizes=(1, 2, 4, 8, 16))
+MODELS: dict[str, ModelLimits] = {
+    "gemini-2.5-flash": _FLASH,
+    "gemini-2.5-flash-lite": _FLASH,
+    "gemini-2.5-pro": ModelLimits(max_tokens=131_072, max_training_bytes=GB,
+                                max_training_examples=1_000_000,
+                                max_validation_examples=5_000, adapter_sizes=(1, 2, 4, 8)),
+}
+# What an unknown model is checked against: the loosest documented limits, so nothing the
+# service may accept is refused here.
+UNKNOWN = ModelLimits(max_tokens=131_072, max_training_bytes=GB,
+                    max_training_examples=1_000_000, max_validation_examples=5_000,
+                    adapter_sizes=(1, 2, 4, 8, 16, 32))
+# The docs: "we recommend starting with 100 examples".
+RECOMMENDED_EXAMPLES = 100
+
+
+def limits_of(base_model: str) -> ModelLimits:
+    return MODELS.get(base_model, UNKNOWN)

@@ -1,0 +1,242 @@
+"""PURE: Gemini supervised tuning through Vertex AI's GenAiTuningService (TuningJob).
+
+Fields are named after google.cloud.aiplatform_v1.TuningJob. The service picks a job's id,
+so unlike the pipeline kind the launch carries a lease name instead of a job id: apply holds
+that lease (a create-only-if-absent object) while it creates the job, so each fingerprint
+is tuned once however many applies race.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from reconciler.core import labels as managed
+from reconciler.core.desired import Dataset, DesiredJob, Role, Target
+from reconciler.kinds.base import (
+    DatasetField,
+    DatasetFormat,
+    Description,
+    Finding,
+    LabelKey,
+    LabelValue,
+    Multiplier,
+    Upload,
+    dataset_hashes,
+    job_labels,
+    launched_uri,
+    run_id,
+)
+from reconciler.kinds.gemini import MODELS, limits_of
+from reconciler.kinds.tuning_job_datasets import dataset_format
+
+KIND = "tuning-job"
+# The AdapterSize enum's numbers are not the sizes (aiplatform_v1 SupervisedHyperParameters).
+ADAPTER_SIZES: dict[int, str] = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO",
+                                 4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
+                                 16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
+SIZE_OF_ADAPTER = {name: size for size, name in ADAPTER_SIZES.items()}
+# Which attempt at a fingerprint a job is: the service names jobs, so the attempt (the
+# pipeline kind's `-r2` suffix) is a label, and adoption looks for exactly that attempt.
+ATTEMPT = "tuneops-attempt"
+WEIGHT_FIELDS = (
+    "kind",
+    "base_model",
+    "tuning_location",
+    "dataset_hash",
+    "validation_dataset_hash",
+    "epoch_count",
+    "learning_rate_multiplier",
+    "adapter_size",
+    "encryption_spec_key_name",
+)
+# Regions where Gemini supervised tuning runs, and where each job's Model registers.
+TuningLocation = Literal["us-central1", "europe-west4", "us-east4", "asia-northeast1"]
+TUNING_LOCATIONS: tuple[str, ...] = get_args(TuningLocation)
+_KMS_KEY = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+"
+                      r"/cryptoKeys/[^/]+$")
+
+
+class TuningJobSpec(BaseModel):
+    """One Gemini supervised tuning job; keys are the TuningJob API's field names."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    kind: Literal["tuning-job"]
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+    base_model: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.@_-]{0,127}$")]
+    training_dataset_uri: Annotated[str, Field(min_length=1)]
+    validation_dataset_uri: Annotated[str, Field(min_length=1)] | None = None
+    # Unset, the service picks a default (which it may change); tuneops never guesses it.
+    epoch_count: Annotated[int, Field(ge=1, le=100)] | None = None
+    learning_rate_multiplier: Multiplier | None = None
+    adapter_size: Literal[1, 2, 4, 8, 16, 32] | None = None
+    export_last_checkpoint_only: bool | None = None
+    tuned_model_display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
+    description: Description | None = None
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
+    encryption_spec_key_name: Annotated[str, Field(pattern=_KMS_KEY.pattern)] | None = None
+    service_account: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    tuning_location: TuningLocation = "us-central1"
+
+
+@dataclass(frozen=True)
+class TuningJobLaunch:
+    """A CreateTuningJobRequest's tuning_job, and the lease that makes it happen once."""
+
+    lease: str
+    location: str
+    base_model: str
+    tuned_model_display_name: str
+    description: str
+    training_dataset_uri: str
+    validation_dataset_uri: str | None
+    epoch_count: int | None
+    learning_rate_multiplier: float | None
+    adapter_size: str | None
+    export_last_checkpoint_only: bool | None
+    labels: dict[str, str]
+    kms_key_name: str | None
+    service_account: str | None
+    uploads: tuple[Upload, ...]
+    kind: Literal["tuning-job"] = "tuning-job"
+
+    @property
+    def job_id(self) -> str:
+        """Until the service names the job, the lease stands for it."""
+        return self.lease
+
+    @property
+    def summary(self) -> str:
+        epochs = self.epoch_count or "default"
+        return (f"tuning job {self.lease} in {self.location}: {self.base_model}, "
+                f"{epochs} epochs")
+
+
+def canonical_inputs(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Normalises types so an epoch count of 3, 3.0 and "3" never differ."""
+    inputs = {name: values.get(name) for name in WEIGHT_FIELDS}
+    inputs["kind"] = KIND
+    for name, number in (("epoch_count", int), ("adapter_size", int),
+                         ("learning_rate_multiplier", float)):
+        value = inputs[name]
+        # 0 is how the API reads back "unset" for numbers: the same as not sending it.
+        inputs[name] = number(value) if value else None
+    return inputs
+
+
+def observed_inputs(*, base_model: str, location: str, hyper_parameters: Mapping[str, Any],
+                    kms_key_name: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    """The weight inputs a launched TuningJob ran with, read back from it and its labels."""
+    hashes = dataset_hashes(labels)
+    return canonical_inputs({
+        "base_model": base_model,
+        "tuning_location": location,
+        "dataset_hash": hashes["training"],
+        "validation_dataset_hash": hashes["evaluation"],
+        "epoch_count": hyper_parameters.get("epoch_count"),
+        "learning_rate_multiplier": hyper_parameters.get("learning_rate_multiplier"),
+        "adapter_size": SIZE_OF_ADAPTER.get(str(hyper_parameters.get("adapter_size")), 0),
+        "encryption_spec_key_name": kms_key_name or None,
+    })
+
+
+def observed_metadata(display_name: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    return {"model_display_name": display_name, "description": "",
+            "labels": managed.user_labels(dict(labels))}
+
+
+class TuningJobKind:
+    name = KIND
+    spec = TuningJobSpec
+
+    def refusal(self, target: Target) -> str:
+        return ""
+
+    def problems(self, spec: TuningJobSpec) -> list[Finding]:
+        found: list[Finding] = []
+        known = MODELS.get(spec.base_model)
+        if known and spec.adapter_size is not None and (
+                spec.adapter_size not in known.adapter_sizes):
+            sizes = ", ".join(map(str, known.adapter_sizes))
+            found.append((("adapter_size",), f"{spec.base_model} takes adapter sizes {sizes}, "
+                          f"not {spec.adapter_size}"))
+        key = spec.encryption_spec_key_name
+        match = _KMS_KEY.match(key) if key else None
+        if match and match["location"] != spec.tuning_location:
+            found.append((("encryption_spec_key_name",), f"the key is in {match['location']}; "
+                          f"it must be in the tuning location {spec.tuning_location}"))
+        found += [(("labels", label), f"label '{label}' is reserved for tuneops")
+                  for label in spec.labels if managed.is_managed_key(label)]
+        return found
+
+    def datasets(self, spec: TuningJobSpec) -> list[DatasetField]:
+        fields = [DatasetField("training_dataset_uri", "training", spec.training_dataset_uri)]
+        if spec.validation_dataset_uri is not None:
+            fields.append(DatasetField("validation_dataset_uri", "evaluation",
+                                       spec.validation_dataset_uri))
+        return fields
+
+    def dataset_format(self, spec: TuningJobSpec, role: Role) -> DatasetFormat:
+        return dataset_format(limits_of(spec.base_model), role)
+
+    def location(self, spec: TuningJobSpec) -> str:
+        return spec.tuning_location
+
+    def weight_inputs(self, spec: TuningJobSpec, datasets: Mapping[Role, Dataset]
+                      ) -> dict[str, Any]:
+        validation = datasets.get("evaluation")
+        return canonical_inputs({
+            "base_model": spec.base_model,
+            "tuning_location": spec.tuning_location,
+            "dataset_hash": datasets["training"].content_hash,
+            "validation_dataset_hash": validation.content_hash if validation else None,
+            "epoch_count": spec.epoch_count,
+            "learning_rate_multiplier": spec.learning_rate_multiplier,
+            "adapter_size": spec.adapter_size,
+            "encryption_spec_key_name": spec.encryption_spec_key_name,
+        })
+
+    def metadata(self, spec: TuningJobSpec) -> dict[str, Any]:
+        return {
+            "model_display_name": spec.tuned_model_display_name or spec.name,
+            "description": spec.description or "",
+            "labels": dict(sorted(spec.labels.items())),
+        }
+
+    def warnings(self, spec: TuningJobSpec, datasets: Mapping[Role, Dataset]) -> list[Finding]:
+        if spec.base_model in MODELS:
+            return []
+        return [(("base_model",), f"{spec.base_model} is not among the models tuneops knows "
+                 f"({', '.join(MODELS)}); its limits are left to the service")]
+
+    def launch(self, job: DesiredJob, target: Target, commit: str, attempt: int
+               ) -> TuningJobLaunch:
+        spec: TuningJobSpec = job.spec
+        uploads: list[Upload] = []
+        uris = {d.role: launched_uri(d, target.staging_bucket, uploads) for d in job.datasets}
+        inputs = job.inputs
+        return TuningJobLaunch(
+            lease=run_id(job.name, job.fingerprint, attempt),
+            location=job.location,
+            base_model=spec.base_model,
+            tuned_model_display_name=job.metadata["model_display_name"],
+            description=job.metadata["description"],
+            training_dataset_uri=uris["training"],
+            validation_dataset_uri=uris.get("evaluation"),
+            epoch_count=inputs["epoch_count"],
+            learning_rate_multiplier=inputs["learning_rate_multiplier"],
+            adapter_size=ADAPTER_SIZES.get(inputs["adapter_size"]),
+            export_last_checkpoint_only=spec.export_last_checkpoint_only,
+            labels={**job_labels(job, commit), ATTEMPT: str(attempt)},
+            kms_key_name=spec.encryption_spec_key_name,
+            service_account=spec.service_account,
+            uploads=tuple(uploads),
+        )
+
+
+TUNING_JOB = TuningJobKind()
