@@ -55,8 +55,9 @@ class Repo:
 
     def run(self, *args: str) -> Result:
         self.capsys.readouterr()
-        code = main([*args, "--root", str(self.root)] if args and args[0] != "emulator"
-                    else [*args])
+        # Commands about a repository take --root; the emulator's and conversion do not.
+        code = main([*args, "--root", str(self.root)]
+                    if args and args[0] not in ("emulator", "convert-dataset") else [*args])
         captured = self.capsys.readouterr()
         return Result(code, captured.out, captured.err)
 

@@ -55,6 +55,9 @@ _STATES = {
 LEASE_SECONDS_ENV = "TUNEOPS_LEASE_SECONDS"
 # How long a lease whose job never appeared is honoured: far longer than any create takes.
 DEFAULT_LEASE_SECONDS = 300.0
+LEASE_WAIT_ENV = "TUNEOPS_LEASE_WAIT_SECONDS"
+# How long an apply that lost the race waits for the winner's job to appear.
+DEFAULT_LEASE_WAIT_SECONDS = 60.0
 CREATE_ATTEMPTS = 6
 
 
@@ -66,12 +69,12 @@ class Leases(Protocol):
     def read_lease(self, uri: str) -> Any: ...
 
 
-def lease_seconds() -> float:
-    raw = os.environ.get(LEASE_SECONDS_ENV, "")
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
     try:
-        return float(raw) if raw else DEFAULT_LEASE_SECONDS
+        return float(raw) if raw else default
     except ValueError:
-        raise BackendError(f"{LEASE_SECONDS_ENV}={raw!r} is not a number of seconds") from None
+        raise BackendError(f"{name}={raw!r} is not a number of seconds") from None
 
 
 def job_from_proto(job: Any) -> ObservedJob:
@@ -182,7 +185,8 @@ class TuningJobs:
 
     def _take_lease(self, uri: str, launch: TuningJobLaunch) -> int | ObservedJob:
         """The lease's generation once held, or the job another apply launched under it."""
-        deadline = time.monotonic() + lease_seconds()
+        deadline = time.monotonic() + _seconds(LEASE_WAIT_ENV, DEFAULT_LEASE_WAIT_SECONDS)
+        stale_after = _seconds(LEASE_SECONDS_ENV, DEFAULT_LEASE_SECONDS)
         delay = 0.2
         while True:
             generation = self._leases.write_if(uri, self._lease_body(), 0)
@@ -197,7 +201,7 @@ class TuningJobs:
             if found is not None:
                 return found
             since = float(lease.body.get("since", 0))
-            if time.time() - since > lease_seconds():
+            if time.time() - since > stale_after:
                 # Its holder died between lease and create: take the lease over, once.
                 taken = self._leases.write_if(uri, self._lease_body(), lease.generation)
                 if taken is not None:
