@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 from reconciler.core import labels as managed
-from reconciler.core.observed import ObservedJob
+from reconciler.core.observed import JobState, ObservedJob
 from reconciler.errors import BackendError
 
 T = TypeVar("T")
@@ -18,6 +18,25 @@ class Created(StrEnum):
     LAUNCHED = "launched"
     # The job already existed: an earlier or concurrent apply launched it.
     ADOPTED = "adopted"
+
+
+def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any],
+                 metadata: dict[str, Any]) -> ObservedJob:
+    """A job as planning sees it: what every kind's API object has, and its kind's reading."""
+    labels = job.labels
+    return ObservedJob(
+        kind=kind,
+        job_id=job.name.rsplit("/", 1)[-1],
+        resource=job.name,
+        name=labels.get(managed.NAME, ""),
+        fingerprint=labels.get(managed.FINGERPRINT, ""),
+        state=state,
+        create_time=job.create_time.isoformat() if job.create_time else "",
+        inputs=inputs,
+        metadata=metadata,
+        commit=labels.get(managed.COMMIT, ""),
+        error=job.error.message,
+    )
 
 
 def check_adoptable(job: ObservedJob, planned: dict[str, str]) -> None:

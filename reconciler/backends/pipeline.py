@@ -9,6 +9,7 @@ from reconciler.backends.calls import (
     Created,
     check_adoptable,
     location_of,
+    observed_job,
     retry_policy,
 )
 from reconciler.core import labels as managed
@@ -42,20 +43,11 @@ _JOB_FIELDS = ("name", "state", "labels", "create_time", "runtime_config", "temp
 def job_from_proto(job: Any) -> ObservedJob:
     parameters = dict(job.runtime_config.parameter_values)
     labels = dict(job.labels)
-    return ObservedJob(
-        kind=KIND,
-        job_id=job.name.rsplit("/", 1)[-1],
-        resource=job.name,
-        name=labels.get(managed.NAME, ""),
-        fingerprint=labels.get(managed.FINGERPRINT, ""),
-        state=_STATES.get(job.state.name, JobState.PENDING),
-        create_time=job.create_time.isoformat() if job.create_time else "",
+    return observed_job(
+        job, kind=KIND, state=_STATES.get(job.state.name, JobState.PENDING),
         inputs=observed_inputs(template_uri=job.template_uri, location=location_of(job.name),
                                parameters=parameters, labels=labels),
-        metadata=observed_metadata(parameters, labels),
-        commit=labels.get(managed.COMMIT, ""),
-        error=job.error.message,
-    )
+        metadata=observed_metadata(parameters, labels))
 
 
 def pipeline_job(launch: PipelineLaunch) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from reconciler.backends.calls import (
     check_adoptable,
     is_too_large,
     location_of,
+    observed_job,
     retry_policy,
 )
 from reconciler.core import labels as managed
@@ -79,26 +80,16 @@ def _seconds(name: str, default: float) -> float:
 
 def job_from_proto(job: Any) -> ObservedJob:
     labels = dict(job.labels)
-    spec = job.supervised_tuning_spec
-    hyper = spec.hyper_parameters
-    return ObservedJob(
-        kind=KIND,
-        job_id=job.name.rsplit("/", 1)[-1],
-        resource=job.name,
-        name=labels.get(managed.NAME, ""),
-        fingerprint=labels.get(managed.FINGERPRINT, ""),
-        state=_STATES.get(job.state.name, JobState.PENDING),
-        create_time=job.create_time.isoformat() if job.create_time else "",
+    hyper = job.supervised_tuning_spec.hyper_parameters
+    return observed_job(
+        job, kind=KIND, state=_STATES.get(job.state.name, JobState.PENDING),
         inputs=observed_inputs(
             base_model=job.base_model, location=location_of(job.name),
             hyper_parameters={"epoch_count": hyper.epoch_count,
                               "learning_rate_multiplier": hyper.learning_rate_multiplier,
                               "adapter_size": hyper.adapter_size.name},
             kms_key_name=job.encryption_spec.kms_key_name, labels=labels),
-        metadata=observed_metadata(job.tuned_model_display_name, labels),
-        commit=labels.get(managed.COMMIT, ""),
-        error=job.error.message,
-    )
+        metadata=observed_metadata(job.tuned_model_display_name, labels))
 
 
 def tuning_job(launch: TuningJobLaunch) -> dict[str, Any]:

@@ -112,6 +112,13 @@ class Upload:
     destination: str
 
 
+def model_metadata(display_name: str, description: str | None, labels: Mapping[str, str]
+                   ) -> dict[str, Any]:
+    """What a change updates on the Model in place, in the form every kind compares."""
+    return {"model_display_name": display_name, "description": description or "",
+            "labels": dict(sorted(labels.items()))}
+
+
 def run_id(name: str, fingerprint: str, attempt: int = 1) -> str:
     """Deterministic: a pipeline job's id, a tuning job's lease; a second apply racing the
     first finds the same name, never a twin."""

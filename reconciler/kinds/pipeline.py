@@ -28,6 +28,7 @@ from reconciler.kinds.base import (
     dataset_hashes,
     job_labels,
     launched_uri,
+    model_metadata,
     run_id,
 )
 from reconciler.kinds.pipeline_datasets import FORMATS
@@ -187,12 +188,9 @@ def observed_inputs(*, template_uri: str, location: str, parameters: Mapping[str
 
 def observed_metadata(parameters: Mapping[str, Any], labels: Mapping[str, str]
                       ) -> dict[str, Any]:
-    return {
-        "model_display_name": parameters.get("model_display_name", ""),
-        # The pipeline cannot set a Model description: it is written by UpdateModel only.
-        "description": "",
-        "labels": managed.user_labels(dict(labels)),
-    }
+    # The pipeline cannot set a Model description: it is written by UpdateModel only.
+    return model_metadata(parameters.get("model_display_name", ""), "",
+                          managed.user_labels(dict(labels)))
 
 
 def tensorboard_resource(spec: PipelineSpec, project: str) -> str | None:
@@ -286,11 +284,8 @@ class PipelineKind:
         })
 
     def metadata(self, spec: PipelineSpec) -> dict[str, Any]:
-        return {
-            "model_display_name": spec.model_display_name or spec.name,
-            "description": spec.description or "",
-            "labels": dict(sorted(spec.labels.items())),
-        }
+        return model_metadata(spec.model_display_name or spec.name, spec.description,
+                              spec.labels)
 
     def warnings(self, spec: PipelineSpec, datasets: Mapping[Role, Dataset]) -> list[Finding]:
         key = ("train_steps",)

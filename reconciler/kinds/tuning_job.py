@@ -29,6 +29,7 @@ from reconciler.kinds.base import (
     dataset_hashes,
     job_labels,
     launched_uri,
+    model_metadata,
     run_id,
 )
 from reconciler.kinds.gemini import MODELS, limits_of
@@ -146,8 +147,7 @@ def observed_inputs(*, base_model: str, location: str, hyper_parameters: Mapping
 
 
 def observed_metadata(display_name: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    return {"model_display_name": display_name, "description": "",
-            "labels": managed.user_labels(dict(labels))}
+    return model_metadata(display_name, "", managed.user_labels(dict(labels)))
 
 
 class TuningJobKind:
@@ -202,11 +202,8 @@ class TuningJobKind:
         })
 
     def metadata(self, spec: TuningJobSpec) -> dict[str, Any]:
-        return {
-            "model_display_name": spec.tuned_model_display_name or spec.name,
-            "description": spec.description or "",
-            "labels": dict(sorted(spec.labels.items())),
-        }
+        return model_metadata(spec.tuned_model_display_name or spec.name, spec.description,
+                              spec.labels)
 
     def warnings(self, spec: TuningJobSpec, datasets: Mapping[Role, Dataset]) -> list[Finding]:
         if spec.base_model in MODELS:
