@@ -117,6 +117,11 @@ def apply_cmd(
     timeout: Annotated[float, typer.Option(
         help="Seconds --wait follows jobs before giving up.", min=0)] = 24 * 3600.0,
     allow_dirty: DirtyOption = False,
+    max_cost: Annotated[float | None, typer.Option(
+        "--max-cost", min=0, help="Launch nothing if the plan's launches cost more than this "
+        "many dollars at list price.")] = None,
+    allow_over_budget: Annotated[bool, typer.Option(
+        "--allow-over-budget", help="Launch even beyond budget: and --max-cost.")] = False,
     root: RootOption = None,
 ) -> None:
     """Launch, update and (with --prune) delete what the plan says."""
@@ -124,7 +129,8 @@ def apply_cmd(
                                    auto_approve=auto_approve, retry_failed=retry_failed,
                                    prune=prune, parallelism=parallelism, wait=wait,
                                    timeout=timeout, allow_dirty=allow_dirty,
-                                   console=_console()))
+                                   console=_console(), max_cost=max_cost,
+                                   allow_over_budget=allow_over_budget))
 
 
 @app.command("status")

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from reconciler.apply import ApplyOptions, Outcome, apply
 from reconciler.commands.plan import make_plan
 from reconciler.connect import Connection, connect
+from reconciler.core.budget import Budget, over_budget
 from reconciler.core.desired import Desired
 from reconciler.core.plan import Plan, desired_digest
 from reconciler.errors import TuneopsError
@@ -82,9 +84,18 @@ def _refuse_dirty(root: Path, desired: Desired) -> None:
                            "labelled with the commit) or pass --allow-dirty")
 
 
+def _over_budget(plan: Plan, budget: Budget, max_cost: float | None) -> tuple[str, ...]:
+    """The plan's own budget findings, and --max-cost's (the lower dollar cap wins)."""
+    if max_cost is None:
+        return plan.over_budget
+    capped = min(max_cost, budget.max_per_apply) if budget.max_per_apply is not None else max_cost
+    return over_budget(plan.launches, budget.model_copy(update={"max_per_apply": capped}))
+
+
 def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
                   retry_failed: bool, prune: bool, parallelism: int, wait: bool,
-                  timeout: float, allow_dirty: bool, console: Console) -> int:
+                  timeout: float, allow_dirty: bool, console: Console,
+                  max_cost: float | None = None, allow_over_budget: bool = False) -> int:
     config = load_config(root)
     saved = planfile.read(planfile_path) if planfile_path is not None else None
     with connect(config.target, root) as connection:
@@ -102,6 +113,13 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         if not live.has_changes and not (prune and live.counts.get("orphan")):
             console.print("\nNo changes. Nothing launched.", highlight=False)
             return refused
+        beyond = _over_budget(live, desired.budget, max_cost)
+        if beyond and not allow_over_budget:
+            for reason in beyond:
+                console.print(f"[red]Over budget:[/] {escape(reason)}", highlight=False)
+            console.print("Nothing launched: raise budget: in configs/reconciler.yaml, or pass "
+                          "--allow-over-budget.", highlight=False)
+            return 1
         if saved is None and not _approved(desired, auto_approve):
             console.print("Apply cancelled.")
             return 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from reconciler.core.estimate import Estimate
 from reconciler.kinds import Launch
 
 
@@ -67,6 +68,8 @@ class Create:
     job_id: str
     launch: Launch
     changes: tuple[Change, ...] = ()
+    # What the launch will spend, as far as can be known before the run.
+    estimate: Estimate | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,6 +82,8 @@ class Retune:
     job_id: str
     launch: Launch
     changes: tuple[Change, ...] = ()
+    # What the launch will spend, as far as can be known before the run.
+    estimate: Estimate | None = None
     # Still-running jobs of a superseded fingerprint, cancelled before the launch.
     cancel: tuple[str, ...] = ()
 
@@ -106,6 +111,8 @@ class DriftRelaunch:
     job_id: str
     launch: Launch
     changes: tuple[Change, ...] = ()
+    # What the launch will spend, as far as can be known before the run.
+    estimate: Estimate | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from reconciler.core.budget import Budget
 from reconciler.errors import Problem
 
 GCS_SCHEME = "gs://"
@@ -62,5 +63,7 @@ class Desired:
     cancel_superseded: bool
     jobs: tuple[DesiredJob, ...]
     warnings: tuple[Problem, ...] = ()
+    prices: dict[str, float] = field(default_factory=dict)
+    budget: Budget = field(default_factory=Budget)
     # Dataset bytes read to build this state: 0 when every dataset came from the cache.
     bytes_read: int = 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from reconciler.core import diff
@@ -24,7 +24,9 @@ from reconciler.core.actions import (
     Running,
     Update,
 )
+from reconciler.core.budget import over_budget
 from reconciler.core.desired import Desired, DesiredJob
+from reconciler.core.estimate import Estimate, Totals, totals
 from reconciler.core.fingerprint import digest, metadata_digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.errors import Problem
@@ -48,6 +50,8 @@ class Plan:
     observed_digest: str
     # How it was asked for, so `apply PLANFILE` can plan the same again and compare.
     retry_failed: bool = False
+    # Why its launches exceed `budget:` in configs/reconciler.yaml (apply then launches none).
+    over_budget: tuple[str, ...] = ()
     version: int = PLAN_FORMAT_VERSION
 
     @cached_property
@@ -58,8 +62,22 @@ class Plan:
         return dict(counts)
 
     @property
+    def launches(self) -> list[tuple[str, Estimate]]:
+        return launch_estimates(self.actions)
+
+    @cached_property
+    def totals(self) -> Totals:
+        return totals(estimate for _, estimate in self.launches)
+
+    @property
     def has_changes(self) -> bool:
         return any(ACTION_KINDS[action.action].changes for action in self.actions)
+
+
+def launch_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
+    """Each launching action's job name and what it will spend."""
+    return [(a.name, a.estimate or Estimate()) for a in actions
+            if isinstance(a, Create | Retune | DriftRelaunch)]
 
 
 def _best(jobs: Sequence[ObservedJob]) -> ObservedJob:
@@ -152,12 +170,16 @@ def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
                   job_id=decided.job_id, error=decided.error)
 
 
-def _refused_if_unlaunchable(job: DesiredJob, action: Action, desired: Desired) -> Action:
-    refusal = kind_of(job.kind).refusal(desired.target)
-    if not refusal or not isinstance(action, Create | Retune | DriftRelaunch):
+def _launchable(job: DesiredJob, action: Action, desired: Desired) -> Action:
+    """A launch with what it will spend, or refused where its kind cannot be launched."""
+    if not isinstance(action, Create | Retune | DriftRelaunch):
         return action
-    return Refused(name=job.name, reason=f"{refusal} (it would {action.action}: "
-                   f"{action.reason})", job_id=action.job_id, changes=action.changes)
+    kind = kind_of(job.kind)
+    refusal = kind.refusal(desired.target)
+    if refusal:
+        return Refused(name=job.name, reason=f"{refusal} (it would {action.action}: "
+                       f"{action.reason})", job_id=action.job_id, changes=action.changes)
+    return replace(action, estimate=kind.estimate(job, desired.prices))
 
 
 def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
@@ -185,7 +207,7 @@ def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
 
 def desired_digest(desired: Desired) -> str:
     return digest([desired.target.project, desired.target.staging_bucket,
-                   desired.cancel_superseded,
+                   desired.cancel_superseded, desired.prices, desired.budget.model_dump(),
                    [[j.name, j.fingerprint, j.metadata] for j in desired.jobs]])
 
 
@@ -203,12 +225,13 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
         history[job.name].append(job)
     models = {(m.name, m.fingerprint): m for m in observed.models}
     actions: list[Action] = [
-        _refused_if_unlaunchable(job, _job_action(job, history[job.name], models, desired,
-                                                  options), desired)
+        _launchable(job, _job_action(job, history[job.name], models, desired, options),
+                    desired)
         for job in sorted(desired.jobs, key=lambda j: j.name)
     ]
     actions += _orphans({job.name for job in desired.jobs}, history, observed)
     return Plan(actions=tuple(actions), warnings=desired.warnings,
                 retry_failed=options.retry_failed,
+                over_budget=over_budget(launch_estimates(actions), desired.budget),
                 desired_digest=desired_digest(desired),
                 observed_digest=observed_digest(observed))

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from reconciler.core import labels as managed
 from reconciler.core.desired import Dataset, DesiredJob, Role, Target
+from reconciler.core.estimate import Estimate
 from reconciler.core.fingerprint import metadata_digest
 
 KeyPath = tuple[str | int, ...]
@@ -102,6 +103,9 @@ class Kind(Protocol):
 
     def refusal(self, target: Target) -> str:
         """Why no job of this kind may be launched on `target` ("" when it may)."""
+
+    def estimate(self, job: DesiredJob, prices: Mapping[str, float]) -> Estimate:
+        """What one launch of `job` will spend, as far as can be known before the run."""
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,16 @@ MODELS: dict[str, ModelLimits] = {
 UNKNOWN = ModelLimits(max_tokens=131_072, max_training_bytes=GB,
                     max_training_examples=1_000_000, max_validation_examples=5_000,
                     adapter_sizes=(1, 2, 4, 8, 16, 32))
+# List prices of supervised tuning, US dollars per million training tokens (tokens of the
+# training dataset times epochs), from "Vertex AI pricing" (cloud.google.com/vertex-ai/
+# generative-ai/pricing), section Tuning, as read for this table on PRICES_AS_OF.
+# Contracts differ: `prices:` in configs/reconciler.yaml overrides any of them.
+PRICES_AS_OF = "2026-11"
+PRICES: dict[str, float] = {
+    "gemini-2.5-pro": 25.0,
+    "gemini-2.5-flash": 5.0,
+    "gemini-2.5-flash-lite": 1.5,
+}
 # The docs: "we recommend starting with 100 examples".
 RECOMMENDED_EXAMPLES = 100
 

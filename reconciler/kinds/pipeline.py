@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from reconciler.core import labels as managed
 from reconciler.core.desired import Dataset, DesiredJob, Role, Target
+from reconciler.core.estimate import Estimate
 from reconciler.kinds.base import (
     DatasetField,
     DatasetFormat,
@@ -46,6 +47,10 @@ MODEL_FOR_TASK: dict[str, str] = {
 # Tuned models are always uploaded here, wherever tuning ran.
 MODEL_REGION = "us-central1"
 BATCH_SIZE: dict[str, int] = {"us-central1": 8, "europe-west4": 24}
+# The reference: "us-central1: Uses eight A100 80 GB GPUs"; "europe-west4: Uses 64 cores of
+# the TPU v3 pod".
+ACCELERATORS: dict[str, str] = {"us-central1": "8 x A100 80 GB",
+                                "europe-west4": "64 TPU v3 cores"}
 TUNING_LOCATIONS = tuple(BATCH_SIZE)
 RECOMMENDED_TRAIN_STEPS = (200, 1000)
 DEFAULT_EVALUATION_INTERVAL = 20
@@ -214,6 +219,17 @@ class PipelineKind:
     def refusal(self, target: Target) -> str:
         # The emulator still runs the reference's pipelines, so its flow can be tried.
         return "" if target.local else SHUT_DOWN
+
+    def estimate(self, job: DesiredJob, prices: Mapping[str, float]) -> Estimate:
+        spec: PipelineSpec = job.spec
+        processed = spec.train_steps * BATCH_SIZE[spec.tuning_location]
+        training = job.dataset("training")
+        examples = training.examples if training is not None else None
+        return Estimate(accelerators=ACCELERATORS[spec.tuning_location],
+                        examples_processed=processed,
+                        epochs=round(processed / examples, 2) if examples else None,
+                        unknown="billed by accelerator-hours, which depend on how long the "
+                        "run takes")
 
     def problems(self, spec: PipelineSpec) -> list[Finding]:
         problems: list[Finding] = []

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.core import labels as managed
 from reconciler.core.desired import Dataset, DesiredJob, Role, Target
+from reconciler.core.estimate import Estimate
 from reconciler.kinds.base import (
     DatasetField,
     DatasetFormat,
@@ -32,7 +33,7 @@ from reconciler.kinds.base import (
     model_metadata,
     run_id,
 )
-from reconciler.kinds.gemini import MODELS, limits_of
+from reconciler.kinds.gemini import MODELS, PRICES, limits_of
 from reconciler.kinds.tuning_job_datasets import dataset_format
 
 KIND = "tuning-job"
@@ -156,6 +157,22 @@ class TuningJobKind:
 
     def refusal(self, target: Target) -> str:
         return ""
+
+    def estimate(self, job: DesiredJob, prices: Mapping[str, float]) -> Estimate:
+        spec: TuningJobSpec = job.spec
+        training = job.dataset("training")
+        per_epoch = training.tokens if training is not None else None
+        price = prices.get(spec.base_model, PRICES.get(spec.base_model))
+        unknown = [reason for missing, reason in (
+            (spec.epoch_count is None, "epochs are the service's default"),
+            (per_epoch is None, "a gs:// dataset's tokens are counted by the service only"),
+            (price is None, f"no list price for {spec.base_model} (set it under prices:)"),
+        ) if missing]
+        tokens = (per_epoch * spec.epoch_count
+                  if per_epoch is not None and spec.epoch_count is not None else None)
+        dollars = round(tokens / 1e6 * price, 2) if tokens is not None and price else None
+        return Estimate(epochs=spec.epoch_count, training_tokens=tokens, dollars=dollars,
+                        unknown="; ".join(unknown))
 
     def problems(self, spec: TuningJobSpec) -> list[Finding]:
         found: list[Finding] = []

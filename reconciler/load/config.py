@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from reconciler.core.budget import Budget
 from reconciler.core.desired import GCS_SCHEME, Target
 from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds import DEFAULT_KIND, KINDS
@@ -34,6 +35,10 @@ class Settings(BaseModel):
     staging_bucket: GcsUri | None = None
     cancel_superseded: bool = True
     defaults: dict[str, Any] = Field(default_factory=dict)
+    # US dollars per million training tokens, by base model, over the list prices.
+    prices: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict)
+    budget: Budget = Field(default_factory=Budget)
 
 
 # Used when no project is configured: the embedded emulator plays Vertex AI and Cloud Storage.

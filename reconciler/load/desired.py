@@ -175,6 +175,8 @@ def build_desired(config: RepoConfig, remote: RemoteDatasets | None = None, *,
         target=config.target,
         cancel_superseded=config.settings.cancel_superseded,
         jobs=tuple(jobs),
+        prices=dict(config.settings.prices),
+        budget=config.settings.budget,
         warnings=tuple(warnings),
         bytes_read=loader.bytes_read,
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from reconciler.core.actions import ACTION_KINDS, Action, Change, Create, DriftRelaunch, Retune
 from reconciler.core.branch import BranchChange, describe
+from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.plan import Plan
 from reconciler.errors import Problem
 from reconciler.output.text import summary
@@ -86,6 +87,12 @@ def render(plan: Plan, *, branch: tuple[BranchChange, ...] | None = None, base_r
     """The plan as Markdown, never longer than `budget`: jobs that change come first, and
     what does not fit is counted, not cut mid-way."""
     head = [f"### tuneops: {summary(plan)}", ""]
+    if plan.totals.launches:
+        head += [f"**This plan {describe_totals(plan.totals)}.**", ""]
+    head += [f"⛔ **Over budget:** {reason}; apply launches nothing without "
+             "`--allow-over-budget`." for reason in plan.over_budget]
+    if plan.over_budget:
+        head.append("")
     if branch is not None:
         head += _branch_section(branch, base_ref)
     closing = "\n".join(["", *_warnings(plan.warnings), APPLY_HINT, ""])[: budget // 4]

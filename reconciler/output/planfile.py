@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ _ADAPTER = TypeAdapter(Plan)
 def to_json(plan: Plan) -> dict[str, Any]:
     data: dict[str, Any] = _ADAPTER.dump_python(plan, mode="json")
     data["summary"] = plan.counts
+    data["totals"] = asdict(plan.totals)
     return data
 
 

@@ -24,6 +24,8 @@ from reconciler.core.actions import (
     Update,
 )
 from reconciler.core.branch import BRANCH_WORDS, BranchChange, describe
+from reconciler.core.estimate import Estimate, tokens_text
+from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.core.plan import Plan
 
@@ -51,6 +53,8 @@ def _details(action: Action) -> list[str]:
     lines = [_change_line(change) for change in action.changes]
     if isinstance(action, Create | Retune | DriftRelaunch):
         lines.append(f"      {escape(action.launch.summary)}")
+        if action.estimate is not None:
+            lines.append(f"      {escape(estimate_text(action.estimate))}")
     if isinstance(action, Retune):
         lines += [f"      cancels {resource.rsplit('/', 1)[-1]} (superseded)"
                   for resource in action.cancel]
@@ -74,6 +78,23 @@ def print_branch(changes: tuple[BranchChange, ...], base_ref: str, console: Cons
     console.print()
 
 
+def estimate_text(estimate: Estimate) -> str:
+    """One launch's spend: what is known, then what is not."""
+    known = []
+    if estimate.accelerators:
+        known.append(f"on {estimate.accelerators}")
+    if estimate.examples_processed is not None:
+        known.append(f"{estimate.examples_processed:,} examples processed")
+    if estimate.epochs is not None:
+        known.append(f"{estimate.epochs:g} epochs")
+    if estimate.training_tokens is not None:
+        known.append(f"≈ {tokens_text(estimate.training_tokens)} training tokens")
+    if estimate.dollars is not None:
+        known.append(f"≈ ${estimate.dollars:,.2f} at list price")
+    unknown = f"; not known: {estimate.unknown}" if estimate.unknown else ""
+    return "estimate: " + (", ".join(known) or "nothing known") + unknown
+
+
 def print_plan(plan: Plan, console: Console) -> None:
     for action in plan.actions:
         kind = ACTION_KINDS[action.action]
@@ -87,6 +108,11 @@ def print_plan(plan: Plan, console: Console) -> None:
         for warning in plan.warnings:
             console.print(f"  [yellow]![/] {escape(str(warning))}", highlight=False)
     console.print(f"\n[bold]{summary(plan)}[/]", highlight=False)
+    if plan.totals.launches:
+        console.print(f"This plan {escape(describe_totals(plan.totals))}.", highlight=False)
+    for reason in plan.over_budget:
+        console.print(f"[red]Over budget:[/] {escape(reason)}; apply launches nothing without "
+                      "--allow-over-budget", highlight=False)
 
 
 class JobProgress:

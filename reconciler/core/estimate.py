@@ -1,0 +1,75 @@
+"""PURE: what launching a job will spend, as far as it can be known before the run.
+
+An estimate never guesses: what tuneops cannot know (a pipeline run's hours, a service
+default epoch count, the tokens of a gs:// dataset it has not read) is said, not made up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Estimate:
+    # The accelerators one run takes ("8 x A100 80 GB"), for kinds billed by them.
+    accelerators: str = ""
+    examples_processed: int | None = None
+    epochs: float | None = None
+    training_tokens: int | None = None
+    dollars: float | None = None
+    # What cannot be known before the run, in words.
+    unknown: str = ""
+
+
+@dataclass(frozen=True)
+class Totals:
+    launches: int = 0
+    training_tokens: int = 0
+    dollars: float = 0.0
+    # Token-billed launches whose tokens or price are unknown: the totals are lower bounds.
+    not_estimable: int = 0
+    # Accelerator-billed runs, by the accelerators they take.
+    runs_on: dict[str, int] = field(default_factory=dict)
+
+
+def totals(estimates: Iterable[Estimate]) -> Totals:
+    found = list(estimates)
+    by_tokens = [e for e in found if not e.accelerators]
+    return Totals(
+        launches=len(found),
+        training_tokens=sum(e.training_tokens or 0 for e in by_tokens),
+        dollars=round(sum(e.dollars or 0.0 for e in by_tokens), 2),
+        not_estimable=sum(e.dollars is None for e in by_tokens),
+        runs_on=dict(sorted(Counter(e.accelerators for e in found if e.accelerators).items())),
+    )
+
+
+def tokens_text(tokens: int) -> str:
+    """41 M, 72 K, 950: how many tokens, at a glance."""
+    if tokens >= 1_000_000:
+        return f"{tokens / 1_000_000:.1f} M".replace(".0 M", " M")
+    if tokens >= 1_000:
+        return f"{tokens / 1_000:.0f} K"
+    return str(tokens)
+
+
+def describe(total: Totals) -> str:
+    """"launches 3 tuning jobs: ≈ 41 M training tokens, ≈ $205 at list price; 1 pipeline run
+    on 8 x A100 80 GB": the line a reviewer reads before merging."""
+    if not total.launches:
+        return "launches nothing"
+    parts = []
+    jobs = total.launches - sum(total.runs_on.values())
+    if jobs:
+        text = (f"{jobs} tuning job{'s' if jobs != 1 else ''}: ≈ "
+                f"{tokens_text(total.training_tokens)} training tokens, ≈ "
+                f"${total.dollars:,.2f} at list price")
+        if total.not_estimable:
+            text += f" ({total.not_estimable} of them not estimable, so more)"
+        parts.append(text)
+    parts += [f"{count} pipeline run{'s' if count != 1 else ''} on {accelerators} (billed by "
+              "the hour; the hours are not known before the run)"
+              for accelerators, count in total.runs_on.items()]
+    return "launches " + "; ".join(parts)
