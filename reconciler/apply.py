@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from reconciler.backends.base import Backend, Registry
@@ -19,13 +21,14 @@ from reconciler.core.actions import (
     Noop,
     Orphan,
     Patching,
+    Queued,
     Refused,
     Retune,
     Running,
     Update,
 )
 from reconciler.core.plan import Plan
-from reconciler.errors import TuneopsError
+from reconciler.errors import QuotaExceeded, TuneopsError
 from reconciler.storage import Storage
 
 
@@ -61,12 +64,12 @@ class _Executor:
     root: Path
     prune: bool
 
-    def launch(self, action: Launching) -> Outcome:
+    def launch(self, action: Launching | Queued) -> Outcome:
         launch = action.launch
         for upload in launch.uploads:
             self.storage.upload(self.root / upload.source, upload.destination)
         cancelled = []
-        if isinstance(action, Retune):
+        if isinstance(action, Retune | Queued):
             for resource in action.cancel:
                 self.backend.cancel(resource)
                 cancelled.append(resource.rsplit("/", 1)[-1])
@@ -105,7 +108,7 @@ class _Executor:
                 return lambda: self.update(action)
             case Orphan():
                 return (lambda: self.prune_orphan(action)) if self.prune else None
-            case Noop() | Running() | Failed() | Refused():
+            case Noop() | Running() | Failed() | Refused() | Queued():
                 return None
             case _:
                 raise TypeError(f"apply does not know the action {action!r}")
@@ -132,15 +135,48 @@ def retire_model(registry: Registry, model: str, created: set[str]) -> str:
     return ""
 
 
+QUEUED = "queued"
+
+
 def _run(action: Action, work: Step, stop: threading.Event) -> Outcome:
     if stop.is_set():
         return Outcome(action.name, action.action, NOT_STARTED, "apply was interrupted first",
                        ok=False)
     try:
         return work()
+    except QuotaExceeded as error:
+        # Past quota the job waits, as if planned queued: the next apply launches it.
+        return Outcome(action.name, action.action, QUEUED, str(error))
     except TuneopsError as error:
         # One failing action does not stop the others; the summary reports it.
         return Outcome(action.name, action.action, "failed", str(error), ok=False)
+
+
+def launch_queued(waiting: list[Queued], backend: Backend, storage: Storage, root: Path, *,
+                  limits: Mapping[str, Mapping[str, int]], kinds: Mapping[str, str]
+                  ) -> tuple[list[Outcome], list[Queued]]:
+    """One round of `apply --wait` for queued launches: those that fit in `limits:` now
+    (counting the jobs running) are launched in order; the rest, and any the service still
+    refuses for quota, keep waiting. Observing again is not planning again: what launches
+    is exactly what the plan queued."""
+    running = Counter((job.resource.split("/")[3], job.kind)
+                      for job in backend.observe().jobs if job.state.active)
+    executor = _Executor(backend, storage, root, prune=False)
+    outcomes: list[Outcome] = []
+    still: list[Queued] = []
+    for action in waiting:
+        slot = (action.launch.location, kinds[action.name])
+        limit = limits.get(slot[0], {}).get(slot[1])
+        if limit is not None and running[slot] >= limit:
+            still.append(action)
+            continue
+        outcome = _run(action, partial(executor.launch, action), threading.Event())
+        if outcome.result == QUEUED:
+            still.append(action)
+            continue
+        running[slot] += 1
+        outcomes.append(outcome)
+    return outcomes, still
 
 
 def apply(plan: Plan, backend: Backend, storage: Storage, root: Path,

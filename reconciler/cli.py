@@ -207,6 +207,28 @@ def emulator_quirks(
         EmulatorStore(emulator_state_dir(_root(root))).set_quirks(model_labels=model_labels)
 
 
+@emulator_app.command("quota")
+def emulator_quota(
+    limits: Annotated[list[str] | None, typer.Argument(
+        help="LOCATION:KIND=N, e.g. us-central1:pipeline=1 (none: no quota).",
+        metavar="LOCATION:KIND=N")] = None,
+    root: RootOption = None,
+) -> None:
+    """Limit how many jobs of a kind may run at once in a location, as a project's quota."""
+    from reconciler.emulator import EmulatorStore  # noqa: PLC0415
+
+    parsed: dict[str, dict[str, int]] = {}
+    for limit in limits or []:
+        where, _, count = limit.partition("=")
+        location, _, kind = where.partition(":")
+        if not (location and kind in ("pipeline", "tuning-job") and count.isdigit()):
+            raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND pipeline "
+                               "or tuning-job")
+        parsed.setdefault(location, {})[kind] = int(count)
+    with readable_state(_root(root)):
+        EmulatorStore(emulator_state_dir(_root(root))).set_quota(parsed)
+
+
 @emulator_app.command("advance")
 def emulator_advance(
     seconds: Annotated[float, typer.Argument(help="How far to move the emulator's clock.")],

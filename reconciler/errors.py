@@ -59,3 +59,7 @@ class ConfigError(TuneopsError):
 
 class BackendError(TuneopsError):
     """Vertex AI or Cloud Storage refused or failed a call."""
+
+
+class QuotaExceeded(BackendError):
+    """The service refused a create for quota: the job waits, it has not failed."""

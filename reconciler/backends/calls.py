@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob
-from reconciler.errors import BackendError
+from reconciler.errors import BackendError, QuotaExceeded
 
 T = TypeVar("T")
 
@@ -71,7 +71,7 @@ def retry_policy() -> Any:
     def predicate(error: Exception) -> bool:
         # gRPC reports a message over its size limit as RESOURCE_EXHAUSTED too; resending
         # the same message can never succeed.
-        return bool(transient(error)) and not is_too_large(error)
+        return bool(transient(error)) and not is_too_large(error) and not is_quota(error)
 
     return retry.Retry(
         predicate=predicate,
@@ -91,6 +91,12 @@ def is_too_large(error: Exception) -> bool:
     return "larger than max" in str(error)
 
 
+def is_quota(error: Exception) -> bool:
+    """RESOURCE_EXHAUSTED for a quota of concurrent work, not a rate: retrying in seconds
+    cannot help ("The following quota metrics exceed quota limits: ...")."""
+    return "exceed quota limits" in str(error)
+
+
 @dataclass(frozen=True)
 class Caller:
     """Makes calls for one project, turning API errors into one-line BackendErrors."""
@@ -103,7 +109,8 @@ class Caller:
         try:
             return call()
         except exceptions.GoogleAPICallError as error:
-            raise BackendError(f"{what}: {error.message or error}") from None
+            failure = QuotaExceeded if is_quota(error) else BackendError
+            raise failure(f"{what}: {error.message or error}") from None
         except exceptions.RetryError as error:
             raise BackendError(f"{what}: gave up after retries: {error.cause}") from None
 

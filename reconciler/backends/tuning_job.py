@@ -22,6 +22,7 @@ from reconciler.backends.calls import (
     Caller,
     Created,
     check_adoptable,
+    is_quota,
     is_too_large,
     location_of,
     observed_job,
@@ -29,7 +30,7 @@ from reconciler.backends.calls import (
 )
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
-from reconciler.errors import BackendError
+from reconciler.errors import BackendError, QuotaExceeded
 from reconciler.kinds.tuning_job import (
     ATTEMPT,
     KIND,
@@ -219,6 +220,8 @@ class TuningJobs:
             try:
                 return job_from_proto(client.create_tuning_job(request=request, retry=None))
             except transient as error:
+                if is_quota(error):
+                    raise QuotaExceeded(f"creating {launch.lease}: {error.message}") from None
                 if attempt == CREATE_ATTEMPTS or is_too_large(error):
                     raise BackendError(f"creating {launch.lease}: {error.message}") from None
             except exceptions.GoogleAPICallError as error:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from reconciler.apply import ApplyOptions, Outcome, apply
+from reconciler.apply import QUEUED, ApplyOptions, Outcome, apply, launch_queued
 from reconciler.commands.plan import make_plan
 from reconciler.connect import Connection, connect
+from reconciler.core.actions import Create, DriftRelaunch, Queued, Retune
 from reconciler.core.budget import Budget, over_budget
 from reconciler.core.desired import Desired
 from reconciler.core.plan import Plan, desired_digest
@@ -61,11 +63,49 @@ def _approved(desired: Desired, auto_approve: bool) -> bool:
     return typer.confirm(f"Apply this plan to project {desired.target.project}?", default=False)
 
 
-def _wait(outcomes: tuple[Outcome, ...], connection: Connection, timeout: float,
+def _still_queued(plan: Plan, outcomes: tuple[Outcome, ...]) -> list[Queued]:
+    """What waits for quota: queued by the plan, or refused for quota when launched."""
+    refused = {o.name for o in outcomes if o.result == QUEUED}
+    return [a if isinstance(a, Queued) else Queued(
+        name=a.name, reason=a.reason, job_id=a.job_id, launch=a.launch, changes=a.changes,
+        estimate=a.estimate, cancel=a.cancel if isinstance(a, Retune) else ())
+        for a in plan.actions
+        if isinstance(a, Queued) or (a.name in refused and isinstance(
+            a, Create | Retune | DriftRelaunch))]
+
+
+def _drain(plan: Plan, desired: Desired, outcomes: tuple[Outcome, ...], *,
+           connection: Connection, root: Path, deadline: float, console: Console
+           ) -> tuple[Outcome, ...]:
+    """`apply --wait` launches queued jobs as running ones finish, until none waits or the
+    deadline passes; what still waits then is reported (a later apply launches it)."""
+    waiting = _still_queued(plan, outcomes)
+    if waiting:
+        console.print(f"\n{len(waiting)} job(s) wait for quota; launching them as slots "
+                      "free...", highlight=False)
+    kinds = {job.name: job.kind for job in desired.jobs}
+    launched: list[Outcome] = []
+    while waiting:
+        new, waiting = launch_queued(waiting, connection.backend, connection.storage, root,
+                                     limits=desired.limits, kinds=kinds)
+        render.print_outcomes(tuple(new), console, totals=False)
+        launched += new
+        if not waiting or time.monotonic() >= deadline:
+            break
+        time.sleep(connection.poll_seconds)  # running jobs free their slots in their time
+    if waiting:
+        console.print(f"{len(waiting)} job(s) still wait for quota: "
+                      f"{', '.join(a.name for a in waiting)}; apply again later.",
+                      highlight=False)
+    return (*outcomes, *launched)
+
+
+def _wait(outcomes: tuple[Outcome, ...], connection: Connection, deadline: float,
           console: Console) -> bool:
     launched = [Followed(o.name, o.resource) for o in outcomes if o.ok and o.resource]
     if not launched:
         return True
+    timeout = max(0.0, deadline - time.monotonic())
     console.print(f"\nWaiting for {len(launched)} job(s) (timeout {timeout:g}s)...")
     with render.JobProgress(console) as progress:
         latest = follow(connection.backend, launched, timeout=timeout,
@@ -131,5 +171,10 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         render.print_outcomes(outcomes, console)
         if interrupt.signal:
             return interrupt.exit_code
-        succeeded = _wait(outcomes, connection, timeout, console) if wait else True
+        succeeded = True
+        if wait:
+            deadline = time.monotonic() + timeout
+            outcomes = _drain(live, desired, outcomes, connection=connection, root=root,
+                              deadline=deadline, console=console)
+            succeeded = _wait(outcomes, connection, deadline, console)
     return 0 if succeeded and not refused and all(outcome.ok for outcome in outcomes) else 1

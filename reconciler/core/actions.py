@@ -37,6 +37,7 @@ ACTION_KINDS: dict[str, ActionKind] = {
     "failed": ActionKind("!", "red", "❌", "failed", False),
     "orphan": ActionKind("-", "magenta", "🟣", "orphaned", False),
     "refused": ActionKind("x", "red", "⛔", "refused", False),
+    "queued": ActionKind("…", "yellow", "⏸", "queued", True),
 }
 
 
@@ -187,7 +188,22 @@ class Refused:
     changes: tuple[Change, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
+class Queued:
+    """A launch that waits for quota (`limits:`): a later apply, or apply --wait, makes it."""
+
+    action: Literal["queued"] = "queued"
+    name: str
+    reason: str
+    job_id: str
+    launch: Launch
+    changes: tuple[Change, ...] = ()
+    estimate: Estimate | None = None
+    # Superseded runs to cancel once it launches (a queued re-tune).
+    cancel: tuple[str, ...] = ()
+
+
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed
-          | Orphan | Refused)
+          | Orphan | Refused | Queued)
 Launching = Create | Retune | DriftRelaunch
 Patching = Update | DriftRestore

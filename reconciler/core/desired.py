@@ -65,5 +65,7 @@ class Desired:
     warnings: tuple[Problem, ...] = ()
     prices: dict[str, float] = field(default_factory=dict)
     budget: Budget = field(default_factory=Budget)
+    # Concurrent jobs per location and kind of job (`limits:`); absent means no limit.
+    limits: dict[str, dict[str, int]] = field(default_factory=dict)
     # Dataset bytes read to build this state: 0 when every dataset came from the cache.
     bytes_read: int = 0

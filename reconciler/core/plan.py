@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
@@ -19,6 +19,7 @@ from reconciler.core.actions import (
     ModelPatch,
     Noop,
     Orphan,
+    Queued,
     Refused,
     Retune,
     Running,
@@ -75,9 +76,10 @@ class Plan:
 
 
 def launch_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
-    """Each launching action's job name and what it will spend."""
+    """Each launching action's job name and what it will spend (queued ones included: the
+    plan commits to them)."""
     return [(a.name, a.estimate or Estimate()) for a in actions
-            if isinstance(a, Create | Retune | DriftRelaunch)]
+            if isinstance(a, Create | Retune | DriftRelaunch | Queued)]
 
 
 def _best(jobs: Sequence[ObservedJob]) -> ObservedJob:
@@ -182,6 +184,37 @@ def _launchable(job: DesiredJob, action: Action, desired: Desired) -> Action:
     return replace(action, estimate=kind.estimate(job, desired.prices))
 
 
+def _within_limits(actions: list[Action], desired: Desired, observed: Observed
+                   ) -> list[Action]:
+    """Launches past `limits:` (concurrent jobs per location and kind) wait as queued."""
+    if not desired.limits:
+        return actions
+    running = Counter((job.resource.split("/")[3], job.kind) for job in observed.jobs
+                      if job.state.active)
+    kinds = {job.name: job.kind for job in desired.jobs}
+    result: list[Action] = []
+    for action in actions:
+        if not isinstance(action, Create | Retune | DriftRelaunch):
+            result.append(action)
+            continue
+        slot = (action.launch.location, kinds[action.name])
+        cancelled = action.cancel if isinstance(action, Retune) else ()
+        # A superseded run cancelled first gives its slot to the re-tune.
+        running[slot] -= sum(resource.split("/")[3] == slot[0] for resource in cancelled)
+        limit = desired.limits.get(slot[0], {}).get(slot[1])
+        if limit is None or running[slot] < limit:
+            running[slot] += 1
+            result.append(action)
+            continue
+        running[slot] += len(cancelled)  # not cancelled after all: it keeps its slot
+        result.append(Queued(
+            name=action.name, job_id=action.job_id, launch=action.launch,
+            changes=action.changes, estimate=action.estimate, cancel=cancelled,
+            reason=f"waits for quota: {running[slot]} of {limit} {slot[1]} job(s) running in "
+                   f"{slot[0]} ({action.action}: {action.reason})"))
+    return result
+
+
 def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
              observed: Observed) -> list[Action]:
     """Names gone from configs that still hold a Model or a running job.
@@ -208,6 +241,7 @@ def _orphans(names: set[str], history: dict[str, list[ObservedJob]],
 def desired_digest(desired: Desired) -> str:
     return digest([desired.target.project, desired.target.staging_bucket,
                    desired.cancel_superseded, desired.prices, desired.budget.model_dump(),
+                   desired.limits,
                    [[j.name, j.fingerprint, j.metadata] for j in desired.jobs]])
 
 
@@ -224,11 +258,11 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
     for job in sorted(observed.jobs, key=lambda j: (j.create_time, j.job_id)):
         history[job.name].append(job)
     models = {(m.name, m.fingerprint): m for m in observed.models}
-    actions: list[Action] = [
-        _launchable(job, _job_action(job, history[job.name], models, desired, options),
-                    desired)
-        for job in sorted(desired.jobs, key=lambda j: j.name)
-    ]
+    # Decided in config order, so quota goes to the jobs written first; shown by name.
+    decided = [_launchable(job, _job_action(job, history[job.name], models, desired,
+                                            options), desired) for job in desired.jobs]
+    decided = _within_limits(decided, desired, observed)
+    actions: list[Action] = sorted(decided, key=lambda action: action.name)
     actions += _orphans({job.name for job in desired.jobs}, history, observed)
     return Plan(actions=tuple(actions), warnings=desired.warnings,
                 retry_failed=options.retry_failed,

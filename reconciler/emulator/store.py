@@ -28,7 +28,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 from google.rpc import status_pb2
 
-from reconciler.emulator import clock, lifecycle, registration, tuning_rows
+from reconciler.emulator import clock, lifecycle, quota, registration, tuning_rows
 from reconciler.emulator.db import Database, get_setting, put_setting
 from reconciler.emulator.errors import EmulatorError, already_exists, not_found
 from reconciler.emulator.faults import Fault, Faults
@@ -91,6 +91,15 @@ class EmulatorStore:
         with self._db.read() as conn:
             return Faults.from_json(get_setting(conn, _FAULTS_KEY))
 
+    def set_quota(self, limits: quota.Limits) -> None:
+        """How many jobs of each kind may run at once per location (see quota.py)."""
+        with self._db.write() as conn:
+            quota.save(conn, limits)
+
+    def quota(self) -> quota.Limits:
+        with self._db.read() as conn:
+            return quota.load(conn)
+
     def set_quirks(self, model_labels: bool = True) -> None:
         """Picks the pipeline behaviours that changed between versions (see quirks.Quirks).
 
@@ -143,6 +152,9 @@ class EmulatorStore:
         with self._db.write() as conn:
             if row(conn, "jobs", name) is not None:
                 raise already_exists(f"pipeline job {name} already exists")
+            advance_jobs(conn, "location = ?", (location,))
+            quota.check(conn, "pipeline", location, _unfinished(conn, "jobs", "location = ?",
+                                                                 location))
             now = clock.clock_now(conn)
             job.name = name
             job.state = PipelineState(PipelineState.PIPELINE_STATE_PENDING)
@@ -232,6 +244,10 @@ class EmulatorStore:
         `failure`, if given, is the error the run ends with when it would otherwise succeed.
         """
         with self._db.write() as conn:
+            tuning_rows.advance(conn, "parent = ?", (parent,))
+            location = parent.split("/")[3]
+            quota.check(conn, "tuning-job", location,
+                        _unfinished(conn, "tuning_jobs", "parent = ?", parent))
             return tuning_rows.insert(conn, parent, job, job_seconds, failure)
 
     def get_tuning_job(self, name: str) -> TuningJob:
@@ -450,6 +466,16 @@ class EmulatorStore:
             raise not_found(f"operation {name} not found")
         return operations_pb2.Operation.FromString(found)
 
+
+
+def _unfinished(conn: sqlite3.Connection, table: str, where: str, value: str) -> int:
+    """Jobs in `table` matching `where` that are pending, running or cancelling."""
+    done = lifecycle.PIPELINE.terminal if table == "jobs" else lifecycle.TUNING.terminal
+    states = tuple(sorted(int(state) for state in done))
+    marks = ", ".join("?" * len(states))
+    found = conn.execute(f"SELECT count(*) FROM {table} WHERE ({where}) AND state NOT IN "
+                         f"({marks})", (value, *states)).fetchone()
+    return int(found[0])
 
 
 def _advance_all(conn: sqlite3.Connection) -> None:

@@ -39,6 +39,10 @@ class Settings(BaseModel):
     prices: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
+    # How many jobs of each kind may run at once per location, e.g.
+    # {us-central1: {pipeline: 1, tuning-job: 3}}; more launches wait as `queued`.
+    limits: dict[str, dict[Literal["pipeline", "tuning-job"], Annotated[int, Field(ge=0)]]] = (
+        Field(default_factory=dict))
 
 
 # Used when no project is configured: the embedded emulator plays Vertex AI and Cloud Storage.

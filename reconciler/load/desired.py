@@ -177,6 +177,8 @@ def build_desired(config: RepoConfig, remote: RemoteDatasets | None = None, *,
         jobs=tuple(jobs),
         prices=dict(config.settings.prices),
         budget=config.settings.budget,
+        limits={location: {str(kind): count for kind, count in kinds.items()}
+                for location, kinds in config.settings.limits.items()},
         warnings=tuple(warnings),
         bytes_read=loader.bytes_read,
     )

@@ -9,7 +9,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.core.actions import ACTION_KINDS, Action, Change, Create, DriftRelaunch, Retune
+from reconciler.core.actions import (
+    ACTION_KINDS,
+    Action,
+    Change,
+    Create,
+    DriftRelaunch,
+    Queued,
+    Retune,
+)
 from reconciler.core.branch import BranchChange, describe
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.plan import Plan
@@ -68,7 +76,7 @@ def _warnings(warnings: tuple[Problem, ...]) -> list[str]:
 
 
 def _changing(action: Action) -> bool:
-    return bool(action.changes) or isinstance(action, Create | Retune | DriftRelaunch)
+    return bool(action.changes) or isinstance(action, Create | Retune | DriftRelaunch | Queued)
 
 
 def _take(blocks: list[str], room: int) -> tuple[list[str], int]:

@@ -20,6 +20,7 @@ from reconciler.core.actions import (
     DriftRestore,
     Failed,
     Orphan,
+    Queued,
     Retune,
     Update,
 )
@@ -51,7 +52,7 @@ def _change_line(change: Change) -> str:
 
 def _details(action: Action) -> list[str]:
     lines = [_change_line(change) for change in action.changes]
-    if isinstance(action, Create | Retune | DriftRelaunch):
+    if isinstance(action, Create | Retune | DriftRelaunch | Queued):
         lines.append(f"      {escape(action.launch.summary)}")
         if action.estimate is not None:
             lines.append(f"      {escape(estimate_text(action.estimate))}")
@@ -145,14 +146,18 @@ class JobProgress:
                 self.console.print(f"  {name}: {job.job_id} {job.state.value}", highlight=False)
 
 
-def print_outcomes(outcomes: tuple[Outcome, ...], console: Console) -> None:
+def print_outcomes(outcomes: tuple[Outcome, ...], console: Console, *,
+                   totals: bool = True) -> None:
     if not outcomes:
-        console.print("Nothing to do.")
+        if totals:
+            console.print("Nothing to do.")
         return
     for outcome in outcomes:
         style = "green" if outcome.ok else "red"
         console.print(f"  [{style}]{outcome.result:<9}[/] [bold]{outcome.name}[/]  "
                       f"{escape(outcome.detail)}", highlight=False)
+    if not totals:
+        return
     skipped = sum(outcome.result == NOT_STARTED for outcome in outcomes)
     failed = sum(not outcome.ok for outcome in outcomes) - skipped
     done = len(outcomes) - failed - skipped
