@@ -7,7 +7,7 @@ import json
 import pytest
 
 from reconciler.core.budget import Budget, over_budget
-from reconciler.core.estimate import Estimate, describe, totals
+from reconciler.core.estimate import Estimate, describe, tokens_text, totals
 from tests.conftest import Repo
 
 SECOND_GEMINI = """\
@@ -54,6 +54,8 @@ def test_every_launch_carries_an_estimate_and_the_plan_totals_them(costly: Repo)
     assert data["totals"]["training_tokens"] == tokens * 13
     assert data["totals"]["runs_on"] == {"8 x A100 80 GB": 2}
     text = costly.run("plan").out
+    assert "estimate: on 8 x A100 80 GB, 2,400 examples processed" in text
+    assert f"estimate: 3 epochs, ≈ {tokens_text(tokens * 3)} training tokens" in text
     assert "This plan launches 2 tuning jobs: ≈" in text
     assert "2 pipeline runs on 8 x A100 80 GB" in text
     markdown = costly.run("plan", "--output", "markdown").out

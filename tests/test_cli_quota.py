@@ -86,3 +86,11 @@ def test_an_unknown_quota_spelling_is_one_line(three: Repo) -> None:
     result = three.run("emulator", "quota", "us-central1=2", "--root", str(three.root))
     assert result.code == 1
     assert "expected LOCATION:KIND=N" in result.err
+
+
+def test_priority_goes_before_config_order(three: Repo) -> None:
+    _limit(three, "limits: {us-central1: {pipeline: 1}}")
+    three.edit("configs/jobs.yaml", "name: b-second", "name: b-second\npriority: 10")
+    planned = plan_json(three)
+    assert planned["b-second"]["action"] == "create"
+    assert {planned[name]["action"] for name in ("a-first", "c-third")} == {"queued"}

@@ -192,8 +192,10 @@ def _within_limits(actions: list[Action], desired: Desired, observed: Observed
     running = Counter((job.resource.split("/")[3], job.kind) for job in observed.jobs
                       if job.state.active)
     kinds = {job.name: job.kind for job in desired.jobs}
+    # Higher `priority:` first, then config order (a stable sort keeps it).
+    priority = {job.name: -int(job.spec.priority) for job in desired.jobs}
     result: list[Action] = []
-    for action in actions:
+    for action in sorted(actions, key=lambda action: priority.get(action.name, 0)):
         if not isinstance(action, Create | Retune | DriftRelaunch):
             result.append(action)
             continue

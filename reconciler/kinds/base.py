@@ -34,6 +34,9 @@ Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 # gRPC's 4 MB message limit, which a 50 MB description hit after minutes of retries.
 MAX_DESCRIPTION = 16_384
 Description = Annotated[str, Field(max_length=MAX_DESCRIPTION)]
+# Which launches get quota first under `limits:` (higher first, then config order); it
+# changes neither the weights nor the Model.
+Priority = Annotated[int, Field(ge=-1000, le=1000)]
 
 TOKENS_CLOSE = 0.8
 TOKENS_CLEARLY_OVER = 2.0

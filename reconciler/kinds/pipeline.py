@@ -25,6 +25,7 @@ from reconciler.kinds.base import (
     LabelKey,
     LabelValue,
     Multiplier,
+    Priority,
     Upload,
     dataset_hashes,
     job_labels,
@@ -125,6 +126,7 @@ class PipelineSpec(BaseModel):
     model_display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     description: Description | None = None
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
+    priority: Priority = 0
 
     @property
     def base_model(self) -> str:

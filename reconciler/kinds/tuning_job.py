@@ -26,6 +26,7 @@ from reconciler.kinds.base import (
     LabelKey,
     LabelValue,
     Multiplier,
+    Priority,
     Upload,
     dataset_hashes,
     job_labels,
@@ -84,6 +85,7 @@ class TuningJobSpec(BaseModel):
     encryption_spec_key_name: Annotated[str, Field(pattern=_KMS_KEY.pattern)] | None = None
     service_account: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
     tuning_location: TuningLocation = "us-central1"
+    priority: Priority = 0
 
 
 @dataclass(frozen=True)
