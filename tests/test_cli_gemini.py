@@ -246,3 +246,17 @@ def test_convert_dataset_keeps_line_numbers_in_errors(repo: Repo) -> None:
     assert lines[1].startswith(f"{source}:4:2: invalid JSON")
     assert lines[-1] == "2 errors; nothing was written."
     assert not (repo.root / "datasets/out.jsonl").exists()
+
+
+def test_a_tuned_model_without_the_jobs_labels_is_found_through_the_job(gemini: Repo) -> None:
+    gemini.cli("--dry-run")
+    assert gemini.run("emulator", "quirks", "--no-model-labels", "--root",
+                      str(gemini.root)).code == 0
+    gemini.cli()
+    gemini.advance()
+    planned = plan_json(gemini)[NAME]
+    assert planned["action"] == "update"
+    assert "lacks tuneops' labels" in planned["reason"]
+    assert gemini.cli().code == 0
+    assert actions(gemini)[NAME] == "noop"
+    assert len(gemini.emulator.tuning_jobs()) == 1
