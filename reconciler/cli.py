@@ -44,6 +44,14 @@ def _root(root: Path | None) -> Path:
     return find_root(root or Path.cwd())
 
 
+def _print_version(requested: bool) -> None:
+    if requested:
+        from reconciler.version import version  # noqa: PLC0415
+
+        print(f"reconcile (tuneops) {version()}")
+        raise typer.Exit(0)
+
+
 def _console() -> Console:
     # CI logs are not terminals; rich would wrap them at 80 columns.
     width = None if sys.stdout.isatty() else 160
@@ -58,6 +66,9 @@ def default(
     auto_approve: Annotated[bool, typer.Option("--auto-approve")] = False,
     allow_dirty: DirtyOption = False,
     root: RootOption = None,
+    _version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="Print the version and exit.")] = False,
 ) -> None:
     """Without a subcommand: plan, then apply (with --dry-run: plan only)."""
     if ctx.invoked_subcommand is not None:
@@ -150,6 +161,22 @@ def convert_dataset_cmd(
 
     raise typer.Exit(convert_dataset(source=source, destination=destination,
                                      console=_console()))
+
+
+@app.command("init")
+def init_cmd(
+    directory: Annotated[Path, typer.Argument(
+        help="Where to create the config repository.")] = Path(),
+    action_ref: Annotated[str | None, typer.Option(
+        "--action-ref", metavar="REF", help="The tuneops action's tag or commit sha the "
+        "workflows use (default: this version's tag).", show_default=False)] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+) -> None:
+    """Scaffold a config repository: example jobs, workflows, pre-commit, README."""
+    from reconciler.commands.init import init  # noqa: PLC0415
+
+    raise typer.Exit(init(directory=directory, action_ref=action_ref, force=force,
+                          console=_console()))
 
 
 @app.command("schema")

@@ -162,8 +162,11 @@ def test_warnings_for_duplicates_leakage_and_missing_instructions(repo: Repo) ->
 def test_schema_is_committed_and_current(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["schema"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    committed = Path(__file__).resolve().parent.parent / "schema/job.schema.json"
+    root = Path(__file__).resolve().parent.parent
+    committed = root / "schema/job.schema.json"
     assert printed == json.loads(committed.read_text())
+    # The wheel's copy (package data), byte for byte: `cp schema/job.schema.json reconciler/schema/`
+    assert (root / "reconciler/schema/job.schema.json").read_bytes() == committed.read_bytes()
     assert printed["discriminator"]["propertyName"] == "kind"
     pipeline = printed["$defs"]["PipelineSpec"]
     assert printed["discriminator"]["mapping"]["pipeline"] == "#/$defs/PipelineSpec"

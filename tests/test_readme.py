@@ -37,7 +37,7 @@ def test_readme_limits_match_the_code() -> None:
     assert limits.MAX_DATASET_LINE_BYTES == limits.MIB
 
 
-# --- Workload Identity Federation: the README's commands grant what the workflows need, only.
+# --- Workload Identity Federation: the setup's commands grant what the workflows need, only.
 
 WIF_HEADING = "### Setting up Workload Identity Federation"
 IMPERSONATE = "roles/iam.workloadIdentityUser"
@@ -46,9 +46,21 @@ APPLY_ACCOUNT = "tuneops-apply@$PROJECT.iam.gserviceaccount.com"
 SUBJECT = "principal://iam.googleapis.com/$POOL/subject/repo:$REPO:"
 
 
-def wif_commands() -> list[list[str]]:
-    """The shell commands of the README's WIF block, continuation lines joined, as argv."""
+# The one copy of the setup text: README.md links to it, `reconcile init` writes it into a
+# config repository's README.
+GITHUB_SETUP = ROOT / "reconciler/templates/init/github-setup.md"
+
+
+def test_the_readme_points_to_the_github_setup() -> None:
     readme = (ROOT / "README.md").read_text()
+    section = readme.split(WIF_HEADING, 1)[1].split("\n## ", 1)[0]
+    assert f"]({GITHUB_SETUP.relative_to(ROOT)})" in section
+    assert GITHUB_SETUP.read_text().startswith(WIF_HEADING)
+
+
+def wif_commands() -> list[list[str]]:
+    """The shell commands of the WIF block, continuation lines joined, as argv."""
+    readme = GITHUB_SETUP.read_text()
     block = readme.split(WIF_HEADING, 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     joined = block.replace("\\\n", " ")
     return [shlex.split(line) for line in joined.splitlines()

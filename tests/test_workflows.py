@@ -1,5 +1,6 @@
-"""The GitHub Actions workflows: linted by actionlint and zizmor, checked for the security rules
-they must keep, and their shell steps run against stub `reconcile` and `gh` commands."""
+"""The GitHub Actions workflows and the action they use: linted by actionlint and zizmor,
+checked for the security rules they must keep, and the action's shell steps run against stub
+`reconcile` and `gh` commands."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml")) + sorted(WORKFLOWS.glob("*.yaml"))
 HOOKS_FILE = ROOT / ".pre-commit-hooks.yaml"
+ACTION_FILE = ROOT / "action.yml"
 # The environment as pytest started: tests/conftest.py points HOME at /dev/null for each test,
 # and npm needs the real one (its cache and the user's .npmrc).
 ENV = dict(os.environ)
@@ -105,10 +107,35 @@ def all_jobs() -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield path.name, name, job
 
 
-def step(workflow_name: str, job: str, step_id: str) -> dict[str, Any]:
-    matches = [s for s in steps(workflow(workflow_name)["jobs"][job]) if s.get("id") == step_id]
-    assert len(matches) == 1, (workflow_name, job, step_id)
+def action() -> dict[str, Any]:
+    return load(ACTION_FILE)
+
+
+def action_step(step_id: str) -> dict[str, Any]:
+    matches = [s for s in action()["runs"]["steps"] if s.get("id") == step_id]
+    assert len(matches) == 1, step_id
     return matches[0]
+
+
+def tuneops_steps(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The job's steps that run the action of this repository."""
+    return [s for s in steps(job) if s.get("uses") == "./"]
+
+
+def action_as_workflow(path: Path) -> Path:
+    """The composite action's steps as one job of a workflow_call workflow, for actionlint,
+    which lints workflows only: its expressions, step ids and outputs get checked the same."""
+    doc = action()
+    inputs = {name: {"type": "string", "required": bool(spec.get("required", False))}
+              for name, spec in doc["inputs"].items()}
+    job_steps = [{k: v for k, v in s.items() if k != "shell"} | (
+        {"shell": s["shell"]} if "shell" in s else {}) for s in doc["runs"]["steps"]]
+    path.write_text(yaml.safe_dump({
+        "name": "action", "on": {"workflow_call": {"inputs": inputs}},
+        "permissions": {},
+        "jobs": {"action": {"runs-on": "ubuntu-latest", "steps": job_steps}}},
+        sort_keys=False))
+    return path
 
 
 def grants(permissions: Any, scope: str, level: str = "write") -> bool:
@@ -184,11 +211,20 @@ def actionlint(request: pytest.FixtureRequest,
     return run
 
 
+def report(findings: list[dict]) -> str:
+    return "\n".join(f"{f['file']}:{f['line']}:{f['column']}: {f['message']} [{f['kind']}]"
+                     for f in findings)
+
+
 def test_actionlint_reports_nothing(actionlint: Callable[[list[Path]], list[dict]]) -> None:
     findings = actionlint(WORKFLOW_FILES)
-    assert findings == [], "\n".join(
-        f"{Path(f['file']).relative_to(ROOT)}:{f['line']}:{f['column']}: {f['message']} "
-        f"[{f['kind']}]" for f in findings)
+    assert findings == [], report(findings)
+
+
+def test_actionlint_reports_nothing_on_the_action(
+        actionlint: Callable[[list[Path]], list[dict]], tmp_path: Path) -> None:
+    findings = actionlint([action_as_workflow(tmp_path / "action-steps.yml")])
+    assert findings == [], report(findings)
 
 
 def test_actionlint_finds_problems(actionlint: Callable[[list[Path]], list[dict]],
@@ -216,13 +252,13 @@ def zizmor(*inputs: Path) -> subprocess.CompletedProcess[str]:
     command = [str(exe)] if exe.exists() else [sys.executable, "-m", "zizmor"]
     return subprocess.run(
         [*command, "--offline", "--no-progress", "--format=plain",
-         "--collect=workflows,pre-commit", *map(str, inputs)],
+         "--collect=workflows,actions,pre-commit", *map(str, inputs)],
         cwd=ROOT, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
         check=False)
 
 
 def test_zizmor_reports_nothing() -> None:
-    result = zizmor(WORKFLOWS, HOOKS_FILE)
+    result = zizmor(WORKFLOWS, HOOKS_FILE, ACTION_FILE)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings" in result.stdout, result.stdout + result.stderr
 
@@ -275,9 +311,16 @@ def test_pull_request_write_only_where_the_plan_is_commented() -> None:
         assert not grants(job.get("permissions"), "contents"), (workflow_name, name)
 
 
-@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+def jobs_of(path: Path) -> dict[str, Any]:
+    """A workflow's jobs; the composite action's steps count as one job."""
+    if path == ACTION_FILE:
+        return {"action": {"steps": action()["runs"]["steps"]}}
+    return dict(load(path)["jobs"])
+
+
+@pytest.mark.parametrize("path", [*WORKFLOW_FILES, ACTION_FILE], ids=lambda p: p.name)
 def test_every_action_is_pinned_by_commit_sha(path: Path) -> None:
-    for name, job in load(path)["jobs"].items():
+    for name, job in jobs_of(path).items():
         refs = [job["uses"]] if "uses" in job else []
         refs += [s["uses"] for s in steps(job) if "uses" in s]
         for ref in refs:
@@ -292,9 +335,9 @@ def test_every_action_is_pinned_by_commit_sha(path: Path) -> None:
             assert PINNED_LINE.search(line), f"{path.name}:{number}: needs '@<sha> # vX.Y.Z'"
 
 
-@pytest.mark.parametrize("path", WORKFLOW_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [*WORKFLOW_FILES, ACTION_FILE], ids=lambda p: p.name)
 def test_no_untrusted_expressions_in_scripts(path: Path) -> None:
-    for name, job in load(path)["jobs"].items():
+    for name, job in jobs_of(path).items():
         for s in steps(job):
             match = UNTRUSTED_IN_RUN.search(str(s.get("run", "")))
             assert match is None, f"{path.name}: {name}: pass {match.group(0)} through env:"
@@ -330,8 +373,7 @@ def test_plan_workflow() -> None:
     jobs = doc["jobs"]
     # Validation runs for every pull request, forks included, with no credentials.
     assert "if" not in jobs["validate"]
-    assert any(s.get("run") == "reconcile validate --output github"
-               for s in steps(jobs["validate"]))
+    assert [s["with"] for s in tuneops_steps(jobs["validate"])] == [{"command": "validate"}]
     # Only the same-repository job authenticates, after validation passed.
     for name, job in jobs.items():
         if uses_action(job, AUTH_ACTION):
@@ -339,9 +381,8 @@ def test_plan_workflow() -> None:
     assert jobs["plan"]["needs"] == "validate"
     [checkout] = uses_action(jobs["plan"], CHECKOUT_ACTION)
     assert checkout["with"]["fetch-depth"] == 0
-    assert 'reconcile plan --base "origin/${BASE_REF}" --output markdown' in (
-        step("plan", "plan", "plan")["run"])
-    assert step("plan", "plan", "plan")["env"] == {"BASE_REF": "${{ github.base_ref }}"}
+    assert [s["with"] for s in tuneops_steps(jobs["plan"])] == [
+        {"command": "plan", "base": "origin/${{ github.base_ref }}", "comment": True}]
     # Forks: a job explains in the step summary why there is no plan.
     assert jobs["fork"]["if"] == fork
     assert jobs["fork"]["permissions"] == {}
@@ -359,7 +400,7 @@ def test_apply_workflow() -> None:
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     [checkout] = uses_action(job, CHECKOUT_ACTION)
     assert checkout["with"]["ref"] == "refs/heads/main"  # level-triggered: the latest main
-    assert "reconcile apply --auto-approve" in step("apply", "apply", "apply")["run"]
+    assert [s["with"] for s in tuneops_steps(job)] == [{"command": "apply"}]
 
 
 def test_drift_workflow() -> None:
@@ -369,7 +410,33 @@ def test_drift_workflow() -> None:
     assert "workflow_dispatch" in on
     [job] = doc["jobs"].values()
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
-    assert "reconcile plan --detailed-exitcode" in step("drift", "drift", "drift")["run"]
+    assert [s["with"] for s in tuneops_steps(job)] == [{"command": "drift"}]
+
+
+def test_workflows_run_tuneops_only_through_the_action() -> None:
+    for workflow_name, name, job in all_jobs():
+        for s in steps(job):
+            script = str(s.get("run", ""))
+            assert not re.search(r"^\s*reconcile\b", script, re.M), (workflow_name, name)
+            assert "pip install" not in script, (workflow_name, name)
+        # Google Cloud credentials exist before the action plans or applies with them.
+        names = [s.get("uses", "") for s in steps(job)]
+        if any(n.startswith(AUTH_ACTION) for n in names) and "./" in names:
+            assert [n.startswith(AUTH_ACTION) for n in names].index(True) < names.index("./")
+
+
+def test_the_action() -> None:
+    doc = action()
+    assert set(doc["inputs"]) == {"command", "root", "base", "comment", "python-version"}
+    assert doc["runs"]["using"] == "composite"
+    install = action_step("install")
+    # The version pinned by the caller's `uses:`, never the calling repository's code.
+    assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}"
+    assert 'pip install --quiet "$ACTION_PATH"' in install["run"]
+    for s in doc["runs"]["steps"]:
+        # Inside an action every value reaches a script through env:, trusted or not.
+        assert "${{" not in str(s.get("run", "")), s.get("id")
+        assert "GITHUB_PATH" not in str(s.get("run", "")), s.get("id")
 
 
 def test_pre_commit_hook() -> None:
@@ -427,10 +494,9 @@ class Runner:
         for f in (self.summary, self.output, self.log):
             f.write_text("")
 
-    def run(self, workflow_name: str, job: str, step_id: str,
-            **env: str) -> subprocess.CompletedProcess[str]:
+    def run(self, step_id: str, **env: str) -> subprocess.CompletedProcess[str]:
         script = self.root / f"{step_id}.sh"
-        script.write_text(step(workflow_name, job, step_id)["run"])
+        script.write_text(action_step(step_id)["run"])
         environment = {
             "PATH": f"{self.bin}{os.pathsep}{ENV.get('PATH', '/usr/bin:/bin')}",
             "HOME": str(self.root), "RUNNER_TEMP": str(self.temp),
@@ -456,17 +522,17 @@ COMMENT_ENV = {"GH_TOKEN": "t", "REPO": "acme/tuning", "PR_NUMBER": "7", "HEAD_S
 
 @pytest.mark.parametrize("code", ["0", "1"])
 def test_plan_step_saves_the_plan_and_its_exit_code(runner: Runner, code: str) -> None:
-    result = runner.run("plan", "plan", "plan", BASE_REF="main", STUB_EXIT=code,
+    result = runner.run("plan", ROOT=".", BASE="origin/main", STUB_EXIT=code,
                         STUB_STDOUT="## Plan\n", STUB_STDERR="boom\n")
     assert result.returncode == 0, result.stderr  # the comment step reports a failed plan
-    assert runner.calls() == ["reconcile plan --base origin/main --output markdown"]
+    assert runner.calls() == ["reconcile plan --output markdown --root . --base origin/main"]
     assert (runner.temp / "plan.md").read_text() == "## Plan\n"
     assert "boom" in result.stderr
     assert runner.output.read_text() == f"exit_code={code}\n"
 
 
 def comment(runner: Runner, **env: str) -> str:
-    result = runner.run("plan", "plan", "comment", **COMMENT_ENV, **env)
+    result = runner.run("comment", **COMMENT_ENV, **env)
     assert result.returncode == 0, result.stderr
     return (runner.root / "body.md").read_text()
 
@@ -509,7 +575,7 @@ def test_failed_plan_is_reported_in_the_comment(runner: Runner) -> None:
     body = comment(runner, PLAN_EXIT_CODE="1", GH_EXISTING="")
     assert "tuneops plan failed (exit code 1)" in body
     assert "configs/a.yaml:3:1: a: unknown key" in body
-    failed = runner.run("plan", "plan", "fail", PLAN_EXIT_CODE="1")
+    failed = runner.run("fail", PLAN_EXIT_CODE="1")
     assert failed.returncode == 1
     assert "::error title=reconcile plan failed::" in failed.stdout
 
@@ -523,10 +589,11 @@ def test_huge_plan_is_truncated_to_fit_a_comment(runner: Runner) -> None:
 
 @pytest.mark.parametrize("code", [0, 1])
 def test_apply_step_summarises_and_propagates_failure(runner: Runner, code: int) -> None:
-    result = runner.run("apply", "apply", "apply", STUB_EXIT=str(code),
+    result = runner.run("apply", ROOT=".", STUB_EXIT=str(code),
                         STUB_STDOUT="launched bigquery-snippets\n")
     assert result.returncode == code
-    assert runner.calls() == ["reconcile apply --auto-approve"]
+    assert runner.calls() == ["reconcile apply --auto-approve --root ."]
+    assert runner.output.read_text() == f"exit_code={code}\n"
     summary = runner.summary.read_text()
     assert f"exit code {code}" in summary
     assert "launched bigquery-snippets" in summary
@@ -536,8 +603,38 @@ def test_apply_step_summarises_and_propagates_failure(runner: Runner, code: int)
 @pytest.mark.parametrize(("code", "fails", "drift"), [(0, False, False), (2, True, True),
                                                       (1, True, False)])
 def test_drift_step(runner: Runner, code: int, fails: bool, drift: bool) -> None:
-    result = runner.run("drift", "drift", "drift", STUB_EXIT=str(code), STUB_STDOUT="## plan\n")
-    assert runner.calls() == ["reconcile plan --detailed-exitcode --output markdown"]
+    result = runner.run("drift", ROOT="configs-repo", STUB_EXIT=str(code),
+                        STUB_STDOUT="## plan\n")
+    assert runner.calls() == [
+        "reconcile plan --detailed-exitcode --output markdown --root configs-repo"]
     assert (result.returncode != 0) == fails
     assert ("Drift detected" in runner.summary.read_text()) == drift
     assert ("::error title=Drift detected::" in result.stdout) == drift
+
+
+def test_plan_step_without_a_base(runner: Runner) -> None:
+    result = runner.run("plan", ROOT=".", BASE="", STUB_EXIT="0")
+    assert result.returncode == 0, result.stderr
+    assert runner.calls() == ["reconcile plan --output markdown --root ."]
+
+
+def test_validate_step(runner: Runner) -> None:
+    result = runner.run("validate", ROOT=".", STUB_EXIT="1")
+    assert result.returncode == 1
+    assert runner.calls() == ["reconcile validate --output github --root ."]
+
+
+def test_plan_comment_outside_a_pull_request_is_skipped(runner: Runner) -> None:
+    result = runner.run("comment", **(COMMENT_ENV | {"PR_NUMBER": ""}), PLAN_EXIT_CODE="0")
+    assert result.returncode == 0, result.stderr
+    assert runner.calls() == []
+    assert "::notice title=No plan comment::" in result.stdout
+
+
+@pytest.mark.parametrize(("command", "ok"), [("validate", True), ("plan", True),
+                                             ("apply", True), ("drift", True),
+                                             ("destroy", False), ("plan; rm -rf /", False)])
+def test_the_command_is_checked(runner: Runner, command: str, ok: bool) -> None:
+    result = runner.run("check", COMMAND=command)
+    assert (result.returncode == 0) == ok
+    assert ("::error title=tuneops::" in result.stdout) == (not ok)
