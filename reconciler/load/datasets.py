@@ -26,8 +26,8 @@ class DatasetReport:
     info: Dataset | None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    # Digest of each record's canonical JSON -> its first line; None when read from the cache.
-    records: dict[bytes, int] | None = None
+    # Hash of each record's canonical JSON -> its first line; None when read from the cache.
+    records: dict[int, int] | None = None
     bytes_read: int = 0
 
 
@@ -80,7 +80,7 @@ class _Scan:
     """Running state of one pass over a file."""
 
     shown: str
-    records: dict[bytes, int] = field(default_factory=dict)
+    records: dict[int, int] = field(default_factory=dict)
     errors: list[Problem] = field(default_factory=list)
     hidden_errors: int = 0
     duplicates: list[tuple[int, int]] = field(default_factory=list)
@@ -102,7 +102,9 @@ class _Scan:
     def record(self, number: int, record: dict[str, Any], canonical: bytes,
                fmt: DatasetFormat) -> None:
         self.examples += 1
-        key = hashlib.blake2b(canonical, digest_size=16).digest()
+        # Python's own 64-bit hash, a tenth of the time of blake2b: the keys never leave the
+        # process, and a false duplicate needs a collision (~1e-8 at a million examples).
+        key = hash(canonical)
         first = self.records.setdefault(key, number)
         if first != number:
             self.duplicates.append((number, first))
@@ -176,7 +178,7 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
 
     The hash is over records, not bytes: re-indenting or reordering keys keeps it, while
     changing, adding, removing or reordering examples changes it. Memory stays flat: one
-    line at a time (at most MAX_DATASET_LINE_BYTES), plus a 16-byte digest per example for
+    line at a time (at most MAX_DATASET_LINE_BYTES), plus a 64-bit hash per example for
     duplicate and leakage checks; reading stops at the first line too long or the first
     example past the format's maximum.
     """
@@ -222,7 +224,7 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
     return report
 
 
-def leakage(training: dict[bytes, int], evaluation: dict[bytes, int], shown: str
+def leakage(training: dict[int, int], evaluation: dict[int, int], shown: str
             ) -> list[Problem]:
     """Evaluation examples that also appear in the training set inflate evaluation metrics."""
     leaked = sorted(line for key, line in evaluation.items() if key in training)

@@ -35,7 +35,7 @@ class _Loader:
     remote: RemoteDatasets | None
     deep: bool
     bytes_read: int = 0
-    records: dict[str, dict[bytes, int]] = field(default_factory=dict)
+    records: dict[str, dict[int, int]] = field(default_factory=dict)
 
     def local(self, path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
               ) -> DatasetReport:
@@ -104,7 +104,7 @@ class _Loader:
         self.cache.put_leakage(training.content_hash, evaluation.content_hash, found)
         return found
 
-    def _records(self, job: JobConfig, dataset: Dataset) -> dict[bytes, int]:
+    def _records(self, job: JobConfig, dataset: Dataset) -> dict[int, int]:
         assert dataset.path is not None
         if dataset.content_hash not in self.records:
             # Cached reports carry no per-record digests: read the file once more.

@@ -6,7 +6,9 @@ FIFO or device is never opened (a FIFO's open would wait for a writer forever).
 
 from __future__ import annotations
 
+import os
 import stat
+from functools import lru_cache
 from pathlib import Path
 
 
@@ -20,11 +22,17 @@ def kind_of(mode: int) -> str:
     return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
 
 
+@lru_cache(maxsize=16)
+def _resolved(root: Path) -> Path:
+    """The repository root, symlinks followed: resolved once, not once per file read."""
+    return root.resolve()
+
+
 def repository_file(root: Path, name: str | Path) -> tuple[Path, str]:
     """The file `name` (relative to `root`) resolves to, and why it may not be read ("" if
     it may): it must resolve, symlinks followed, to a regular file under the root."""
-    base = root.resolve()
-    path = (base / name).resolve()
+    base = _resolved(root)
+    path = Path(os.path.realpath(base / name))
     if not path.is_relative_to(base):
         return path, f"{name} is outside the repository"
     try:

@@ -97,13 +97,16 @@ def estimate_text(estimate: Estimate) -> str:
 
 
 def print_plan(plan: Plan, console: Console) -> None:
+    # One print for all actions: each rich print costs ~0.2 ms, thousands of them seconds.
+    lines = []
     for action in plan.actions:
         kind = ACTION_KINDS[action.action]
         symbol, style = kind.symbol, kind.style
-        console.print(f"  [{style}]{symbol} {action.action:<8}[/] [bold]{action.name}[/]"
-                      f"  [dim]{escape(action.reason)}[/]", highlight=False)
-        for line in _details(action):
-            console.print(line, highlight=False)
+        lines.append(f"  [{style}]{symbol} {action.action:<8}[/] [bold]{action.name}[/]"
+                     f"  [dim]{escape(action.reason)}[/]")
+        lines += _details(action)
+    if lines:
+        console.print("\n".join(lines), highlight=False)
     if plan.warnings:
         console.print("\n[yellow]Warnings:[/]")
         for warning in plan.warnings:
@@ -152,10 +155,12 @@ def print_outcomes(outcomes: tuple[Outcome, ...], console: Console, *,
         if totals:
             console.print("Nothing to do.")
         return
+    lines = []
     for outcome in outcomes:
         style = "green" if outcome.ok else "red"
-        console.print(f"  [{style}]{outcome.result:<9}[/] [bold]{outcome.name}[/]  "
-                      f"{escape(outcome.detail)}", highlight=False)
+        lines.append(f"  [{style}]{outcome.result:<9}[/] [bold]{outcome.name}[/]  "
+                     f"{escape(outcome.detail)}")
+    console.print("\n".join(lines), highlight=False)
     if not totals:
         return
     skipped = sum(outcome.result == NOT_STARTED for outcome in outcomes)
