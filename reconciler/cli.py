@@ -5,22 +5,22 @@ from __future__ import annotations
 import json
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from reconciler.commands.apply import apply_command
-from reconciler.commands.plan import Output, plan_command
-from reconciler.commands.status import Output as StatusOutput
-from reconciler.commands.status import status_command
-from reconciler.commands.validate import Output as ValidateOutput
-from reconciler.commands.validate import validate
-from reconciler.connect import emulator_state_dir, readable_state
 from reconciler.errors import ConfigError, TuneopsError
 from reconciler.gitrepo import find_root
 from reconciler.layout import STATE_DIR
+from reconciler.output.formats import PlanOutput as Output
+from reconciler.output.formats import StatusOutput, ValidateOutput
+
+if TYPE_CHECKING:
+    from reconciler.emulator import EmulatorStore
 
 EXIT_ERROR = 1
 EXIT_UNEXPECTED = 3
@@ -52,6 +52,16 @@ def _print_version(requested: bool) -> None:
         raise typer.Exit(0)
 
 
+@contextmanager
+def _emulator(root: Path | None) -> Iterator[EmulatorStore]:
+    """The repository's emulator state, for the commands that steer it."""
+    from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
+    from reconciler.emulator import EmulatorStore  # noqa: PLC0415
+
+    with readable_state(_root(root)):
+        yield EmulatorStore(emulator_state_dir(_root(root)))
+
+
 def _console() -> Console:
     # CI logs are not terminals; rich would wrap them at 80 columns.
     width = None if sys.stdout.isatty() else 160
@@ -73,6 +83,9 @@ def default(
     """Without a subcommand: plan, then apply (with --dry-run: plan only)."""
     if ctx.invoked_subcommand is not None:
         return
+    from reconciler.commands.apply import apply_command  # noqa: PLC0415
+    from reconciler.commands.plan import plan_command  # noqa: PLC0415
+
     if dry_run:
         raise typer.Exit(plan_command(root=_root(root), output="text", out=None,
                                       detailed_exitcode=False, retry_failed=False, base=None,
@@ -92,6 +105,8 @@ def validate_cmd(
     root: RootOption = None,
 ) -> None:
     """Parse and validate every config and dataset; no network unless --remote."""
+    from reconciler.commands.validate import validate  # noqa: PLC0415
+
     raise typer.Exit(validate(root=_root(root), remote=remote, output=output,
                               console=_console()))
 
@@ -109,6 +124,8 @@ def plan_cmd(
     root: RootOption = None,
 ) -> None:
     """Show what apply would launch, update or report."""
+    from reconciler.commands.plan import plan_command  # noqa: PLC0415
+
     raise typer.Exit(plan_command(root=_root(root), output=output, out=out,
                                   detailed_exitcode=detailed_exitcode,
                                   retry_failed=retry_failed, base=base, console=_console()))
@@ -136,6 +153,8 @@ def apply_cmd(
     root: RootOption = None,
 ) -> None:
     """Launch, update and (with --prune) delete what the plan says."""
+    from reconciler.commands.apply import apply_command  # noqa: PLC0415
+
     raise typer.Exit(apply_command(root=_root(root), planfile_path=planfile,
                                    auto_approve=auto_approve, retry_failed=retry_failed,
                                    prune=prune, parallelism=parallelism, wait=wait,
@@ -148,6 +167,8 @@ def apply_cmd(
 def status_cmd(output: Annotated[StatusOutput, typer.Option("--output", "-o")] = "text",
                root: RootOption = None) -> None:
     """Managed jobs and Models with their state."""
+    from reconciler.commands.status import status_command  # noqa: PLC0415
+
     raise typer.Exit(status_command(root=_root(root), output=output, console=_console()))
 
 
@@ -195,6 +216,7 @@ def emulator_serve(
     root: RootOption = None,
 ) -> None:
     """Run the emulator in the foreground; point reconcile at it with TUNEOPS_API_ENDPOINT."""
+    from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
     from reconciler.emulator import serve  # noqa: PLC0415
 
     with readable_state(_root(root)):
@@ -211,10 +233,8 @@ def emulator_faults(
     root: RootOption = None,
 ) -> None:
     """Make a fraction of emulator calls fail, to rehearse retries (all 0: off)."""
-    from reconciler.emulator import EmulatorStore  # noqa: PLC0415
-
-    with readable_state(_root(root)):
-        EmulatorStore(emulator_state_dir(_root(root))).set_faults(
+    with _emulator(root) as store:
+        store.set_faults(
             unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
             drop_create_response_rate=drop_create, seed=seed)
 
@@ -228,10 +248,8 @@ def emulator_quirks(
     root: RootOption = None,
 ) -> None:
     """Make the emulator behave like other versions of the real service."""
-    from reconciler.emulator import EmulatorStore  # noqa: PLC0415
-
-    with readable_state(_root(root)):
-        EmulatorStore(emulator_state_dir(_root(root))).set_quirks(model_labels=model_labels)
+    with _emulator(root) as store:
+        store.set_quirks(model_labels=model_labels)
 
 
 @emulator_app.command("quota")
@@ -242,8 +260,6 @@ def emulator_quota(
     root: RootOption = None,
 ) -> None:
     """Limit how many jobs of a kind may run at once in a location, as a project's quota."""
-    from reconciler.emulator import EmulatorStore  # noqa: PLC0415
-
     parsed: dict[str, dict[str, int]] = {}
     for limit in limits or []:
         where, _, count = limit.partition("=")
@@ -252,8 +268,8 @@ def emulator_quota(
             raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND pipeline "
                                "or tuning-job")
         parsed.setdefault(location, {})[kind] = int(count)
-    with readable_state(_root(root)):
-        EmulatorStore(emulator_state_dir(_root(root))).set_quota(parsed)
+    with _emulator(root) as store:
+        store.set_quota(parsed)
 
 
 @emulator_app.command("advance")
@@ -262,10 +278,8 @@ def emulator_advance(
     root: RootOption = None,
 ) -> None:
     """Move the embedded emulator's clock forward, so jobs finish without waiting."""
-    from reconciler.emulator import EmulatorStore  # noqa: PLC0415
-
-    with readable_state(_root(root)):
-        EmulatorStore(emulator_state_dir(_root(root))).advance_clock(seconds)
+    with _emulator(root) as store:
+        store.advance_clock(seconds)
 
 
 def _root_of(argv: list[str]) -> Path:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from reconciler import cli
+from reconciler.commands import status
 from tests.conftest import GEMINI_CONFIG, Repo
 
 BIGQUERY = "configs/bigquery-snippets.yaml"
@@ -172,7 +172,7 @@ def test_the_error_log_is_written_in_the_repository(
     def broken(**_: Any) -> int:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(cli, "status_command", broken)
+    monkeypatch.setattr(status, "status_command", broken)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)

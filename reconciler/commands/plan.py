@@ -6,7 +6,6 @@ import os
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Literal
 
 from rich.console import Console
 
@@ -21,8 +20,9 @@ from reconciler.load.config import RepoConfig, load_config
 from reconciler.load.desired import build_desired
 from reconciler.output import github, markdown, planfile
 from reconciler.output import text as render
+from reconciler.output.formats import PlanOutput
 
-Output = Literal["text", "json", "markdown", "github"]
+Output = PlanOutput
 EXIT_CHANGES = 2
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
-from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
 
 from reconciler.connect import connect
 from reconciler.load.config import load_config
+from reconciler.output.formats import StatusOutput
 
-Output = Literal["text", "json"]
+Output = StatusOutput
 
 
 def status_command(*, root: Path, output: Output, console: Console) -> int:

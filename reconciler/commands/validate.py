@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from rich.console import Console
 from rich.markup import escape
 
-from reconciler.connect import connect
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
 from reconciler.output import github
+from reconciler.output.formats import ValidateOutput
 
-Output = Literal["text", "github"]
+Output = ValidateOutput
 
 
 def validate(*, root: Path, remote: bool, output: Output, console: Console) -> int:
     with github.errors_as_annotations(output == "github"):
         config = load_config(root)
         if remote:
+            from reconciler.connect import connect  # noqa: PLC0415 - only --remote connects
+
             with connect(config.target, root) as connection:
                 desired = build_desired(config, connection.storage, deep=True)
         else:
