@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ from functools import partial
 from pathlib import Path
 
 from reconciler.backends.base import Backend, Registry
+from reconciler.core import quota
 from reconciler.core.actions import (
     Action,
     Create,
@@ -159,14 +159,13 @@ def launch_queued(waiting: list[Queued], backend: Backend, storage: Storage, roo
     (counting the jobs running) are launched in order; the rest, and any the service still
     refuses for quota, keep waiting. Observing again is not planning again: what launches
     is exactly what the plan queued."""
-    running = Counter((job.resource.split("/")[3], job.kind)
-                      for job in backend.observe().jobs if job.state.active)
+    running = quota.running(backend.observe().jobs)
     executor = _Executor(backend, storage, root, prune=False)
     outcomes: list[Outcome] = []
     still: list[Queued] = []
     for action in waiting:
         slot = (action.launch.location, kinds[action.name])
-        limit = limits.get(slot[0], {}).get(slot[1])
+        limit = quota.limit_of(limits, slot)
         if limit is not None and running[slot] >= limit:
             still.append(action)
             continue

@@ -66,10 +66,8 @@ def _approved(desired: Desired, auto_approve: bool) -> bool:
 def _still_queued(plan: Plan, outcomes: tuple[Outcome, ...]) -> list[Queued]:
     """What waits for quota: queued by the plan, or refused for quota when launched."""
     refused = {o.name for o in outcomes if o.result == QUEUED}
-    return [a if isinstance(a, Queued) else Queued(
-        name=a.name, reason=a.reason, job_id=a.job_id, launch=a.launch, changes=a.changes,
-        estimate=a.estimate, cancel=a.cancel if isinstance(a, Retune) else ())
-        for a in plan.actions
+    return [a if isinstance(a, Queued) else Queued.of(a, a.reason)
+            for a in plan.actions
         if isinstance(a, Queued) or (a.name in refused and isinstance(
             a, Create | Retune | DriftRelaunch))]
 

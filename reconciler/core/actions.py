@@ -202,6 +202,13 @@ class Queued:
     # Superseded runs to cancel once it launches (a queued re-tune).
     cancel: tuple[str, ...] = ()
 
+    @classmethod
+    def of(cls, action: Create | Retune | DriftRelaunch, reason: str) -> Queued:
+        """The launch `action` would make, waiting for quota."""
+        return cls(name=action.name, reason=reason, job_id=action.job_id,
+                   launch=action.launch, changes=action.changes, estimate=action.estimate,
+                   cancel=action.cancel if isinstance(action, Retune) else ())
+
 
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed
           | Orphan | Refused | Queued)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from reconciler.core import diff
+from reconciler.core import diff, quota
 from reconciler.core import labels as managed
 from reconciler.core.actions import (
     ACTION_KINDS,
@@ -189,8 +189,7 @@ def _within_limits(actions: list[Action], desired: Desired, observed: Observed
     """Launches past `limits:` (concurrent jobs per location and kind) wait as queued."""
     if not desired.limits:
         return actions
-    running = Counter((job.resource.split("/")[3], job.kind) for job in observed.jobs
-                      if job.state.active)
+    running = quota.running(observed.jobs)
     kinds = {job.name: job.kind for job in desired.jobs}
     # Higher `priority:` first, then config order (a stable sort keeps it).
     priority = {job.name: -int(job.spec.priority) for job in desired.jobs}
@@ -203,17 +202,15 @@ def _within_limits(actions: list[Action], desired: Desired, observed: Observed
         cancelled = action.cancel if isinstance(action, Retune) else ()
         # A superseded run cancelled first gives its slot to the re-tune.
         running[slot] -= sum(resource.split("/")[3] == slot[0] for resource in cancelled)
-        limit = desired.limits.get(slot[0], {}).get(slot[1])
+        limit = quota.limit_of(desired.limits, slot)
         if limit is None or running[slot] < limit:
             running[slot] += 1
             result.append(action)
             continue
         running[slot] += len(cancelled)  # not cancelled after all: it keeps its slot
-        result.append(Queued(
-            name=action.name, job_id=action.job_id, launch=action.launch,
-            changes=action.changes, estimate=action.estimate, cancel=cancelled,
-            reason=f"waits for quota: {running[slot]} of {limit} {slot[1]} job(s) running in "
-                   f"{slot[0]} ({action.action}: {action.reason})"))
+        result.append(Queued.of(action, f"waits for quota: {running[slot]} of {limit} "
+                                f"{slot[1]} job(s) running in {slot[0]} ({action.action}: "
+                                f"{action.reason})"))
     return result
 
 

@@ -1,0 +1,19 @@
+"""PURE: concurrent jobs per (location, kind of job), as `limits:` counts them."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+
+from reconciler.core.observed import ObservedJob
+
+Slot = tuple[str, str]
+
+
+def running(jobs: Iterable[ObservedJob]) -> Counter[Slot]:
+    """Jobs pending or running, by the location they run in and their kind."""
+    return Counter((job.resource.split("/")[3], job.kind) for job in jobs if job.state.active)
+
+
+def limit_of(limits: Mapping[str, Mapping[str, int]], slot: Slot) -> int | None:
+    return limits.get(slot[0], {}).get(slot[1])
