@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from reconciler.edges.gitrepo import find_root
 from reconciler.errors import ConfigError, TuneopsError
-from reconciler.gitrepo import find_root
 from reconciler.layout import STATE_DIR
 from reconciler.output.formats import PlanOutput as Output
 from reconciler.output.formats import StatusOutput, ValidateOutput

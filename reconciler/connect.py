@@ -15,9 +15,9 @@ from pathlib import Path
 
 from reconciler.backends.vertex import VertexBackend
 from reconciler.core.desired import Target
+from reconciler.edges.storage import Storage
 from reconciler.errors import TuneopsError
 from reconciler.layout import STATE_DIR
-from reconciler.storage import Storage
 
 API_ENDPOINT_ENV = "TUNEOPS_API_ENDPOINT"
 STORAGE_ENDPOINT_ENV = "TUNEOPS_STORAGE_ENDPOINT"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.edges.storage import Storage
 from reconciler.emulator import EmulatorStore, start_emulator
-from reconciler.storage import Storage
 from tests.conftest import GEMINI_CONFIG, Repo
 from tests.test_cli_apply import actions, plan_json
 

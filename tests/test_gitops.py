@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.core.actions import Change, ModelPatch, Noop, Update
-from reconciler.core.plan import Plan
 from reconciler.output.markdown import COMMENT_LIMIT, render
+from reconciler.plan.actions import Change, ModelPatch, Noop, Update
+from reconciler.plan.planner import Plan
 from tests.conftest import GEMINI_CONFIG, Repo, git
 from tests.test_cli_apply import BIGQUERY, VISION
 

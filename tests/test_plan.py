@@ -10,7 +10,14 @@ from typing import Any
 import pytest
 
 from reconciler.core import labels as managed
-from reconciler.core.actions import (
+from reconciler.core.desired import Dataset, Desired, DesiredJob, Target
+from reconciler.core.fingerprint import fingerprint, metadata_digest
+from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
+from reconciler.errors import Location, Problem, TuneopsError
+from reconciler.kinds.base import run_id
+from reconciler.kinds.pipeline import PIPELINE, PipelineSpec
+from reconciler.output import planfile
+from reconciler.plan.actions import (
     Change,
     Create,
     DriftRelaunch,
@@ -22,14 +29,7 @@ from reconciler.core.actions import (
     Running,
     Update,
 )
-from reconciler.core.desired import Dataset, Desired, DesiredJob, Target
-from reconciler.core.fingerprint import fingerprint, metadata_digest
-from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
-from reconciler.core.plan import Plan, PlanOptions, plan
-from reconciler.errors import Location, Problem, TuneopsError
-from reconciler.kinds.base import run_id
-from reconciler.kinds.pipeline import PIPELINE, PipelineSpec
-from reconciler.output import planfile
+from reconciler.plan.planner import Plan, PlanOptions, plan
 
 TARGET = Target(project="tuneops-local", local=True, staging_bucket="gs://tuneops-local/staging")
 LOCATION = "projects/tuneops-local/locations/us-central1"

@@ -64,7 +64,7 @@ CREATE_ATTEMPTS = 6
 
 
 class Leases(Protocol):
-    """Conditional writes to Cloud Storage (reconciler.storage.Storage)."""
+    """Conditional writes to Cloud Storage (reconciler.edges.storage.Storage)."""
 
     def write_if(self, uri: str, body: dict[str, Any], generation: int) -> int | None: ...
 

@@ -10,22 +10,22 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from reconciler.apply import QUEUED, ApplyOptions, Outcome, apply, launch_queued
+from reconciler.apply.execute import QUEUED, ApplyOptions, Outcome, apply, launch_queued
+from reconciler.apply.follow import Followed, follow
+from reconciler.apply.interrupt import interruptible
 from reconciler.commands.plan import make_plan
 from reconciler.connect import Connection, connect
-from reconciler.core.actions import Create, DriftRelaunch, Queued, Retune
 from reconciler.core.budget import Budget, over_budget
 from reconciler.core.desired import Desired
-from reconciler.core.plan import Plan, desired_digest
+from reconciler.edges.gitrepo import dirty_files
 from reconciler.errors import TuneopsError
-from reconciler.follow import Followed, follow
-from reconciler.gitrepo import dirty_files
-from reconciler.interrupt import interruptible
 from reconciler.layout import CONFIG_DIR
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
 from reconciler.output import planfile
 from reconciler.output import text as render
+from reconciler.plan.actions import Create, DriftRelaunch, Queued, Retune
+from reconciler.plan.planner import Plan, desired_digest
 
 # A refused job is desired state this target cannot reach: the run must not look green.
 EXIT_REFUSED = 1

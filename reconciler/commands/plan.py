@@ -10,17 +10,17 @@ from pathlib import Path
 from rich.console import Console
 
 from reconciler.connect import Connection, connect
-from reconciler.core.branch import BranchChange, branch_changes
 from reconciler.core.desired import Desired
-from reconciler.core.plan import Plan, PlanOptions, plan
+from reconciler.edges.gitrepo import export_tree, head_commit
 from reconciler.errors import ConfigError, TuneopsError
-from reconciler.gitrepo import export_tree, head_commit
 from reconciler.layout import CONFIG_DIR
 from reconciler.load.config import RepoConfig, load_config
 from reconciler.load.desired import build_desired
 from reconciler.output import github, markdown, planfile
 from reconciler.output import text as render
 from reconciler.output.formats import PlanOutput
+from reconciler.plan.branch import BranchChange, branch_changes
+from reconciler.plan.planner import Plan, PlanOptions, plan
 
 Output = PlanOutput
 EXIT_CHANGES = 2

@@ -1,1 +1,2 @@
-"""PURE: desired and observed values, fingerprints, diffs and the plan. No I/O."""
+"""PURE: the values every layer shares (desired, observed, estimate, budget, fingerprint,
+labels, quota). No I/O."""

@@ -20,7 +20,7 @@ from reconciler.load.files import repository_file
 
 
 class RemoteDatasets(Protocol):
-    """Cloud Storage as dataset loading needs it (reconciler.storage.Storage)."""
+    """Cloud Storage as dataset loading needs it (reconciler.edges.storage.Storage)."""
 
     def version(self, uri: str) -> str | None:
         """A token that changes whenever the object's content does; None if it is missing."""

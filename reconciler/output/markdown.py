@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reconciler.core.actions import (
+from reconciler.core.estimate import describe as describe_totals
+from reconciler.errors import Problem
+from reconciler.output.text import summary
+from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
     Change,
@@ -18,11 +21,8 @@ from reconciler.core.actions import (
     Queued,
     Retune,
 )
-from reconciler.core.branch import BranchChange, describe
-from reconciler.core.estimate import describe as describe_totals
-from reconciler.core.plan import Plan
-from reconciler.errors import Problem
-from reconciler.output.text import summary
+from reconciler.plan.branch import BranchChange, describe
+from reconciler.plan.planner import Plan
 
 COMMENT_LIMIT = 65_536
 # Room for the workflow's marker and footer around the plan.

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from reconciler.core.plan import PLAN_FORMAT_VERSION, Plan
 from reconciler.errors import TuneopsError
+from reconciler.plan.planner import PLAN_FORMAT_VERSION, Plan
 
 _ADAPTER = TypeAdapter(Plan)
 

@@ -10,8 +10,11 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from reconciler.apply import NOT_STARTED, Outcome
-from reconciler.core.actions import (
+from reconciler.apply.execute import NOT_STARTED, Outcome
+from reconciler.core.estimate import Estimate, tokens_text
+from reconciler.core.estimate import describe as describe_totals
+from reconciler.core.observed import JobState, ObservedJob
+from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
     Change,
@@ -24,11 +27,8 @@ from reconciler.core.actions import (
     Retune,
     Update,
 )
-from reconciler.core.branch import BRANCH_WORDS, BranchChange, describe
-from reconciler.core.estimate import Estimate, tokens_text
-from reconciler.core.estimate import describe as describe_totals
-from reconciler.core.observed import JobState, ObservedJob
-from reconciler.core.plan import Plan
+from reconciler.plan.branch import BRANCH_WORDS, BranchChange, describe
+from reconciler.plan.planner import Plan
 
 
 def summary(plan: Plan) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.core.actions import Change
+from reconciler.plan.actions import Change
 
 
 def _value(value: Any) -> Any:

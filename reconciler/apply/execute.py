@@ -11,7 +11,9 @@ from pathlib import Path
 
 from reconciler.backends.base import Backend, Registry
 from reconciler.core import quota
-from reconciler.core.actions import (
+from reconciler.edges.storage import Storage
+from reconciler.errors import QuotaExceeded, TuneopsError
+from reconciler.plan.actions import (
     Action,
     Create,
     DriftRelaunch,
@@ -27,9 +29,7 @@ from reconciler.core.actions import (
     Running,
     Update,
 )
-from reconciler.core.plan import Plan
-from reconciler.errors import QuotaExceeded, TuneopsError
-from reconciler.storage import Storage
+from reconciler.plan.planner import Plan
 
 
 @dataclass(frozen=True)

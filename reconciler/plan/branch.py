@@ -6,9 +6,9 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from reconciler.core import diff
-from reconciler.core.actions import Change
 from reconciler.core.desired import Desired
+from reconciler.plan import diff
+from reconciler.plan.actions import Change
 
 BranchKind = Literal["added", "removed", "retune", "update"]
 BRANCH_WORDS = {"added": "added", "removed": "removed", "retune": "re-tune", "update": "update"}

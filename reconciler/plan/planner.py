@@ -7,9 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from reconciler.core import diff, quota
 from reconciler.core import labels as managed
-from reconciler.core.actions import (
+from reconciler.core import quota
+from reconciler.core.budget import over_budget
+from reconciler.core.desired import Desired, DesiredJob
+from reconciler.core.estimate import Estimate, Totals, totals
+from reconciler.core.fingerprint import digest, metadata_digest
+from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
+from reconciler.errors import Problem
+from reconciler.kinds import Launch, kind_of
+from reconciler.plan import diff
+from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
     Create,
@@ -25,13 +33,6 @@ from reconciler.core.actions import (
     Running,
     Update,
 )
-from reconciler.core.budget import over_budget
-from reconciler.core.desired import Desired, DesiredJob
-from reconciler.core.estimate import Estimate, Totals, totals
-from reconciler.core.fingerprint import digest, metadata_digest
-from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
-from reconciler.errors import Problem
-from reconciler.kinds import Launch, kind_of
 
 # 2: actions carry `job_id` (was `pipeline_job_id`), and launches their `kind`.
 PLAN_FORMAT_VERSION = 2

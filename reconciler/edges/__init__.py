@@ -1,0 +1,1 @@
+"""The edges tuneops touches besides Vertex AI: Cloud Storage and git."""
