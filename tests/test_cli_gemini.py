@@ -28,6 +28,15 @@ def gemini(mixed_repo: Repo) -> Repo:
     return mixed_repo
 
 
+def lease_uri(repo: Repo, name: str = NAME, project: str = "tuneops-local") -> str:
+    """Where the planned launch of `name` takes its lease: keyed by project, location, kind,
+    name, fingerprint and attempt."""
+    launch = plan_json(repo)[name]["launch"]
+    labels = launch["labels"]
+    return (f"gs://tuneops-local/staging/leases/{project}/{launch['location']}/tuning-job/"
+            f"{name}/{labels['tuneops-fingerprint']}/{labels['tuneops-attempt']}")
+
+
 def tuned(store: EmulatorStore) -> list[str]:
     return sorted(job.name for job in store.tuning_jobs())
 
@@ -203,9 +212,8 @@ def test_a_lease_whose_holder_died_before_creating_is_taken_over(
     with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
         monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
-        lease_name = plan_json(gemini)[NAME]["launch"]["lease"]
+        uri = lease_uri(gemini)
         storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
-        uri = f"gs://tuneops-local/staging/leases/{lease_name}"
         assert storage.write_if(uri, {"holder": "killed", "since": 0, "job": ""}, 0)
         result = gemini.run("apply", "--auto-approve")
         assert result.code == 0, result.out
@@ -223,9 +231,8 @@ def test_a_live_lease_without_a_job_is_waited_for_then_reported(
         monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
         monkeypatch.setenv("TUNEOPS_LEASE_SECONDS", "3600")
-        lease_name = plan_json(gemini)[NAME]["launch"]["lease"]
+        uri = lease_uri(gemini)
         storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
-        uri = f"gs://tuneops-local/staging/leases/{lease_name}"
         storage.write_if(uri, {"holder": "elsewhere:1", "since": 9e12, "job": ""}, 0)
         monkeypatch.setenv("TUNEOPS_LEASE_WAIT_SECONDS", "0")
         result = gemini.run("apply", "--auto-approve")

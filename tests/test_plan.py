@@ -64,7 +64,7 @@ def ran(of: DesiredJob, state: JobState = JobState.SUCCEEDED, *, attempt: int = 
         fingerprint=of.fingerprint, state=state, create_time=f"2026-01-01T00:{minute:02d}:00Z",
         inputs=dict(of.inputs),
         metadata={**of.metadata, "description": "", "labels": dict(of.metadata["labels"])},
-        error=error)
+        error=error, attempt=attempt)
 
 
 def model(of: DesiredJob, *, display_name: str | None = None,
@@ -315,7 +315,8 @@ def mixed_state() -> tuple[Desired, Observed]:
                                          "b-update")}
     retuned = job("f-retune", train_steps=400)
     superseded = job("f-retune", train_steps=900)
-    gone = job("z-gone")
+    # Another fingerprint: with e-create's, z-gone leaving would make e-create its rename.
+    gone = job("z-gone", dataset_hash="d" * 40)
     warning = Problem(Location("datasets/e-create.jsonl"), "12 examples; at least 500 "
                       "are recommended")
     wanted = desired(*jobs.values(), retuned, warnings=(warning,))

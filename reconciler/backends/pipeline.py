@@ -7,6 +7,8 @@ from typing import Any
 from reconciler.backends.calls import (
     Caller,
     Created,
+    Launched,
+    cancel_run,
     check_adoptable,
     location_of,
     observed_job,
@@ -14,6 +16,7 @@ from reconciler.backends.calls import (
 )
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
+from reconciler.errors import BackendError
 from reconciler.kinds.pipeline import KIND, PipelineLaunch, observed_inputs, observed_metadata
 
 PAGE_SIZE = 100
@@ -83,7 +86,7 @@ class PipelineJobs:
                                     client.list_pipeline_jobs, request, job_from_proto)
         return jobs
 
-    def create(self, launch: PipelineLaunch) -> tuple[Created, ObservedJob]:
+    def create(self, launch: PipelineLaunch) -> Launched:
         from google.api_core import exceptions  # noqa: PLC0415
 
         client = self._clients[launch.location]
@@ -98,11 +101,32 @@ class PipelineJobs:
             except exceptions.AlreadyExists:
                 return Created.ADOPTED, client.get_pipeline_job(name=name, retry=retry_policy())
 
-        outcome, created = self._call(f"creating {launch.pipeline_job_id}", attempt)
+        try:
+            outcome, created = self._call(f"creating {launch.pipeline_job_id}", attempt)
+        except BackendError:
+            # Every retry failed, yet one whose response was lost may have created it: say
+            # what is true at the end.
+            existing = self._existing(name)
+            if existing is None:
+                raise
+            outcome, created = Created.ADOPTED, existing
         job = job_from_proto(created)
         if outcome is Created.ADOPTED:
             check_adoptable(job, launch.labels)
-        return outcome, job
+        return Launched(outcome, job)
+
+    def _existing(self, name: str) -> Any:
+        from google.api_core import exceptions  # noqa: PLC0415
+
+        client = self._clients[location_of(name)]
+
+        def read() -> Any:
+            try:
+                return client.get_pipeline_job(name=name, retry=retry_policy())
+            except exceptions.NotFound:
+                return None
+
+        return self._call(f"reading {name}", read)
 
     def get(self, resource: str) -> ObservedJob:
         client = self._clients[location_of(resource)]
@@ -122,7 +146,7 @@ class PipelineJobs:
                 endpoint = str(metadata[ENDPOINT_OUTPUT])
         return RunOutputs(model=model, endpoint=endpoint)
 
-    def cancel(self, resource: str) -> None:
+    def cancel(self, resource: str) -> bool:
         client = self._clients[location_of(resource)]
-        self._call(f"cancelling {resource}", lambda: client.cancel_pipeline_job(
+        return cancel_run(self._call, resource, lambda: client.cancel_pipeline_job(
             name=resource, retry=retry_policy()))

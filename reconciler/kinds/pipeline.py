@@ -351,7 +351,7 @@ class PipelineKind:
             template_uri=inputs["template_uri"],
             output_directory=f"{target.staging_bucket}/pipeline-root",
             parameters=parameters,
-            labels=job_labels(job, commit),
+            labels=job_labels(job, commit, attempt),
             kms_key_name=inputs["encryption_spec_key_name"],
             uploads=tuple(uploads),
         )

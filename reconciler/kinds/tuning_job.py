@@ -43,9 +43,9 @@ ADAPTER_SIZES: dict[int, str] = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO",
                                  4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
                                  16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
 SIZE_OF_ADAPTER = {name: size for size, name in ADAPTER_SIZES.items()}
-# Which attempt at a fingerprint a job is: the service names jobs, so the attempt (the
-# pipeline kind's `-r2` suffix) is a label, and adoption looks for exactly that attempt.
-ATTEMPT = "tuneops-attempt"
+# The service names jobs, so the attempt (also in a pipeline job's id as `-r2`) is only a
+# label, and adoption looks for exactly that attempt.
+ATTEMPT = managed.ATTEMPT
 WEIGHT_FIELDS = (
     "kind",
     "base_model",
@@ -248,7 +248,7 @@ class TuningJobKind:
             learning_rate_multiplier=inputs["learning_rate_multiplier"],
             adapter_size=ADAPTER_SIZES.get(inputs["adapter_size"]),
             export_last_checkpoint_only=spec.export_last_checkpoint_only,
-            labels={**job_labels(job, commit), ATTEMPT: str(attempt)},
+            labels=job_labels(job, commit, attempt),
             kms_key_name=spec.encryption_spec_key_name,
             service_account=spec.service_account,
             uploads=tuple(uploads),

@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.errors import Problem
-from reconciler.output.text import summary
+from reconciler.output.text import stop_lines, summary
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
@@ -19,7 +19,9 @@ from reconciler.plan.actions import (
     Create,
     DriftRelaunch,
     Queued,
+    Rename,
     Retune,
+    stops,
 )
 from reconciler.plan.branch import BranchChange, describe
 from reconciler.plan.planner import Plan
@@ -52,9 +54,10 @@ def _details(action: Action) -> str:
         lines += [*_change_rows(action.changes), ""]
     if isinstance(action, Create | Retune | DriftRelaunch):
         lines.append(f"Launches {action.launch.summary}.")
-    if isinstance(action, Retune) and action.cancel:
-        lines.append("Cancels " + ", ".join(f"`{r.rsplit('/', 1)[-1]}`" for r in action.cancel)
-                     + " (superseded).")
+    if isinstance(action, Rename):
+        lines.append(f"Moves {len(action.runs)} run(s) of `{action.renamed_from}` to "
+                     f"`{action.name}`; nothing is tuned.")
+    lines += [f"{line[0].upper()}{line[1:]}." for line in stop_lines(action)]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
@@ -76,7 +79,8 @@ def _warnings(warnings: tuple[Problem, ...]) -> list[str]:
 
 
 def _changing(action: Action) -> bool:
-    return bool(action.changes) or isinstance(action, Create | Retune | DriftRelaunch | Queued)
+    return (bool(action.changes) or bool(stops(action))
+            or isinstance(action, Create | Retune | DriftRelaunch | Queued | Rename))
 
 
 def _take(blocks: list[str], room: int) -> tuple[list[str], int]:

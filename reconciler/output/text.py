@@ -24,8 +24,10 @@ from reconciler.plan.actions import (
     Failed,
     Orphan,
     Queued,
+    Rename,
     Retune,
     Update,
+    stops,
 )
 from reconciler.plan.branch import BRANCH_WORDS, BranchChange, describe
 from reconciler.plan.planner import Plan
@@ -35,7 +37,19 @@ def summary(plan: Plan) -> str:
     counts = plan.counts
     parts = [f"{counts.get(name, 0)} {kind.summary}" for name, kind in ACTION_KINDS.items()
              if counts.get(name) or kind.always_counted]
+    if plan.stopping:
+        parts.append(f"{plan.stopping} run{'s' if plan.stopping != 1 else ''} to cancel")
     return "Plan: " + ", ".join(parts) + "."
+
+
+STOP_WORDS = {"superseded": "superseded", "twin": "a twin: the same run launched twice; the "
+              "older is kept"}
+
+
+def stop_lines(action: Action) -> list[str]:
+    """What applying the action cancels, one run a line."""
+    return [f"cancels {resource.rsplit('/', 1)[-1]} ({STOP_WORDS[why]})"
+            for resource, why in stops(action)]
 
 
 def _value(value: Any) -> str:
@@ -56,9 +70,11 @@ def _details(action: Action) -> list[str]:
         lines.append(f"      {escape(action.launch.summary)}")
         if action.estimate is not None:
             lines.append(f"      {escape(estimate_text(action.estimate))}")
-    if isinstance(action, Retune):
-        lines += [f"      cancels {resource.rsplit('/', 1)[-1]} (superseded)"
-                  for resource in action.cancel]
+    lines += [f"      {line}" for line in stop_lines(action)]
+    if isinstance(action, Rename):
+        lines.append(f"      {len(action.runs)} run(s) of {action.renamed_from} move to "
+                     f"{action.name}" + (f"; model {action.patch.model}" if action.patch
+                                          else ""))
     if isinstance(action, Failed) and action.error:
         lines.append(f"      error: {escape(action.error)}")
     if isinstance(action, Orphan):
