@@ -40,8 +40,45 @@ RetryOption = Annotated[bool, typer.Option(
     "--retry-failed", help="Relaunch jobs whose fingerprint failed or was cancelled.")]
 
 
-def _root(root: Path | None) -> Path:
+# Options of the bare `reconcile` that a subcommand after them also takes; any other given
+# before a subcommand is refused, never dropped (`reconcile --dry-run apply` once launched).
+_BEFORE_SUBCOMMAND = {
+    "root": ("--root/-C", {"validate", "plan", "apply", "status", "emulator"}),
+    "auto_approve": ("--auto-approve", {"apply"}),
+    "allow_dirty": ("--allow-dirty", {"apply"}),
+    # These never launch, so plan-only is what they do anyway.
+    "dry_run": ("--dry-run", {"validate", "plan", "status", "schema"}),
+}
+
+
+def _top_level(ctx: typer.Context) -> dict[str, object]:
+    """The options given to `reconcile` itself, before the subcommand."""
+    return ctx.find_root().params
+
+
+def _root(ctx: typer.Context, root: Path | None) -> Path:
+    inherited = _top_level(ctx).get("root")
+    if isinstance(inherited, Path):
+        if root is not None and root.resolve() != inherited.resolve():
+            raise TuneopsError(f"--root is given twice, as {inherited} and {root}; give it once")
+        root = inherited
     return find_root(root or Path.cwd())
+
+
+def _check_before_subcommand(ctx: typer.Context, subcommand: str) -> None:
+    for name, (flag, takes) in _BEFORE_SUBCOMMAND.items():
+        source = ctx.get_parameter_source(name)
+        if source is None or source.name != "COMMANDLINE":
+            continue
+        if subcommand in takes:
+            continue
+        if name == "dry_run" and subcommand == "apply":
+            raise TuneopsError("--dry-run cannot come before apply: `reconcile --dry-run` or "
+                               "`reconcile plan` shows the plan without launching; nothing "
+                               "was launched")
+        raise TuneopsError(f"{flag} does not apply to `reconcile {subcommand}`; put the "
+                           f"subcommand's own options after it (see reconcile {subcommand} "
+                           "--help)")
 
 
 def _print_version(requested: bool) -> None:
@@ -53,13 +90,13 @@ def _print_version(requested: bool) -> None:
 
 
 @contextmanager
-def _emulator(root: Path | None) -> Iterator[EmulatorStore]:
+def _emulator(ctx: typer.Context, root: Path | None) -> Iterator[EmulatorStore]:
     """The repository's emulator state, for the commands that steer it."""
     from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
     from reconciler.emulator import EmulatorStore  # noqa: PLC0415
 
-    with readable_state(_root(root)):
-        yield EmulatorStore(emulator_state_dir(_root(root)))
+    with readable_state(_root(ctx, root)):
+        yield EmulatorStore(emulator_state_dir(_root(ctx, root)))
 
 
 def _console() -> Console:
@@ -82,15 +119,16 @@ def default(
 ) -> None:
     """Without a subcommand: plan, then apply (with --dry-run: plan only)."""
     if ctx.invoked_subcommand is not None:
+        _check_before_subcommand(ctx, ctx.invoked_subcommand)
         return
     from reconciler.commands.apply import apply_command  # noqa: PLC0415
     from reconciler.commands.plan import plan_command  # noqa: PLC0415
 
     if dry_run:
-        raise typer.Exit(plan_command(root=_root(root), output="text", out=None,
+        raise typer.Exit(plan_command(root=_root(ctx, root), output="text", out=None,
                                       detailed_exitcode=False, retry_failed=False, base=None,
                                       console=_console()))
-    raise typer.Exit(apply_command(root=_root(root), planfile_path=None,
+    raise typer.Exit(apply_command(root=_root(ctx, root), planfile_path=None,
                                    auto_approve=auto_approve, retry_failed=False, prune=False,
                                    parallelism=4, wait=False, timeout=0,
                                    allow_dirty=allow_dirty, console=_console()))
@@ -98,6 +136,7 @@ def default(
 
 @app.command("validate")
 def validate_cmd(
+    ctx: typer.Context,
     remote: Annotated[bool, typer.Option(
         "--remote", help="Also download gs:// datasets and validate their content.")] = False,
     output: Annotated[ValidateOutput, typer.Option(
@@ -107,16 +146,18 @@ def validate_cmd(
     """Parse and validate every config and dataset; no network unless --remote."""
     from reconciler.commands.validate import validate  # noqa: PLC0415
 
-    raise typer.Exit(validate(root=_root(root), remote=remote, output=output,
+    raise typer.Exit(validate(root=_root(ctx, root), remote=remote, output=output,
                               console=_console()))
 
 
 @app.command("plan")
 def plan_cmd(
+    ctx: typer.Context,
     output: Annotated[Output, typer.Option("--output", "-o")] = "text",
     out: Annotated[Path | None, typer.Option("--out", help="Save the plan for apply.")] = None,
     detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 2 when the plan has changes, 0 when none.")] = False,
+        "--detailed-exitcode", help="Exit 2 when the plan has changes or a failed job, 0 "
+        "when neither.")] = False,
     retry_failed: RetryOption = False,
     base: Annotated[str | None, typer.Option(
         "--base", help="Also show what this branch changes relative to REF (e.g. origin/main).",
@@ -126,13 +167,14 @@ def plan_cmd(
     """Show what apply would launch, update or report."""
     from reconciler.commands.plan import plan_command  # noqa: PLC0415
 
-    raise typer.Exit(plan_command(root=_root(root), output=output, out=out,
+    raise typer.Exit(plan_command(root=_root(ctx, root), output=output, out=out,
                                   detailed_exitcode=detailed_exitcode,
                                   retry_failed=retry_failed, base=base, console=_console()))
 
 
 @app.command("apply")
 def apply_cmd(
+    ctx: typer.Context,
     planfile: Annotated[Path | None, typer.Argument(
         help="A plan saved by plan --out; applied exactly, refused when stale.")] = None,
     auto_approve: Annotated[bool, typer.Option("--auto-approve")] = False,
@@ -150,37 +192,46 @@ def apply_cmd(
         "many dollars at list price.")] = None,
     allow_over_budget: Annotated[bool, typer.Option(
         "--allow-over-budget", help="Launch even beyond budget: and --max-cost.")] = False,
+    allow_empty: Annotated[bool, typer.Option(
+        "--allow-empty", help="Let --prune delete every managed Model when configs/ holds "
+        "no job at all.")] = False,
     root: RootOption = None,
 ) -> None:
     """Launch, update and (with --prune) delete what the plan says."""
     from reconciler.commands.apply import apply_command  # noqa: PLC0415
 
-    raise typer.Exit(apply_command(root=_root(root), planfile_path=planfile,
-                                   auto_approve=auto_approve, retry_failed=retry_failed,
-                                   prune=prune, parallelism=parallelism, wait=wait,
-                                   timeout=timeout, allow_dirty=allow_dirty,
+    top = _top_level(ctx)
+    raise typer.Exit(apply_command(root=_root(ctx, root), planfile_path=planfile,
+                                   auto_approve=auto_approve or bool(top.get("auto_approve")),
+                                   retry_failed=retry_failed, prune=prune,
+                                   parallelism=parallelism, wait=wait, timeout=timeout,
+                                   allow_dirty=allow_dirty or bool(top.get("allow_dirty")),
                                    console=_console(), max_cost=max_cost,
-                                   allow_over_budget=allow_over_budget))
+                                   allow_over_budget=allow_over_budget,
+                                   allow_empty=allow_empty))
 
 
 @app.command("status")
-def status_cmd(output: Annotated[StatusOutput, typer.Option("--output", "-o")] = "text",
+def status_cmd(ctx: typer.Context,
+               output: Annotated[StatusOutput, typer.Option("--output", "-o")] = "text",
                root: RootOption = None) -> None:
     """Managed jobs and Models with their state."""
     from reconciler.commands.status import status_command  # noqa: PLC0415
 
-    raise typer.Exit(status_command(root=_root(root), output=output, console=_console()))
+    raise typer.Exit(status_command(root=_root(ctx, root), output=output, console=_console()))
 
 
 @app.command("convert-dataset")
 def convert_dataset_cmd(
     source: Annotated[Path, typer.Argument(help="A code-generation or code-chat JSONL file.")],
     destination: Annotated[Path, typer.Argument(help="Where to write the Gemini JSONL.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite DESTINATION if it exists (never the input).")] = False,
 ) -> None:
     """Convert a reference-format dataset to Gemini supervised-tuning JSONL."""
     from reconciler.commands.convert import convert_dataset  # noqa: PLC0415
 
-    raise typer.Exit(convert_dataset(source=source, destination=destination,
+    raise typer.Exit(convert_dataset(source=source, destination=destination, force=force,
                                      console=_console()))
 
 
@@ -210,6 +261,7 @@ def schema_cmd() -> None:
 
 @emulator_app.command("serve")
 def emulator_serve(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="gRPC port (0: any free port).")] = 0,
     storage_port: Annotated[int, typer.Option(help="Cloud Storage port (0: any).")] = 0,
     job_seconds: Annotated[float, typer.Option(min=0.001)] = 10.0,
@@ -219,12 +271,13 @@ def emulator_serve(
     from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
     from reconciler.emulator import serve  # noqa: PLC0415
 
-    with readable_state(_root(root)):
-        serve(emulator_state_dir(_root(root)), port, job_seconds, storage_port)
+    with readable_state(_root(ctx, root)):
+        serve(emulator_state_dir(_root(ctx, root)), port, job_seconds, storage_port)
 
 
 @emulator_app.command("faults")
 def emulator_faults(
+    ctx: typer.Context,
     unavailable: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     resource_exhausted: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
     drop_create: Annotated[float, typer.Option(
@@ -233,7 +286,7 @@ def emulator_faults(
     root: RootOption = None,
 ) -> None:
     """Make a fraction of emulator calls fail, to rehearse retries (all 0: off)."""
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.set_faults(
             unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
             drop_create_response_rate=drop_create, seed=seed)
@@ -241,6 +294,7 @@ def emulator_faults(
 
 @emulator_app.command("quirks")
 def emulator_quirks(
+    ctx: typer.Context,
     model_labels: Annotated[bool, typer.Option(
         "--model-labels/--no-model-labels",
         help="Whether a succeeded pipeline copies its run's labels onto the Model (older "
@@ -248,12 +302,13 @@ def emulator_quirks(
     root: RootOption = None,
 ) -> None:
     """Make the emulator behave like other versions of the real service."""
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.set_quirks(model_labels=model_labels)
 
 
 @emulator_app.command("quota")
 def emulator_quota(
+    ctx: typer.Context,
     limits: Annotated[list[str] | None, typer.Argument(
         help="LOCATION:KIND=N, e.g. us-central1:pipeline=1 (none: no quota).",
         metavar="LOCATION:KIND=N")] = None,
@@ -268,17 +323,18 @@ def emulator_quota(
             raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND pipeline "
                                "or tuning-job")
         parsed.setdefault(location, {})[kind] = int(count)
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.set_quota(parsed)
 
 
 @emulator_app.command("advance")
 def emulator_advance(
+    ctx: typer.Context,
     seconds: Annotated[float, typer.Argument(help="How far to move the emulator's clock.")],
     root: RootOption = None,
 ) -> None:
     """Move the embedded emulator's clock forward, so jobs finish without waiting."""
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.advance_clock(seconds)
 
 

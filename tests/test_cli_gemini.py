@@ -127,7 +127,7 @@ def test_prune_undeploys_and_deletes_a_tuned_model(gemini: Repo) -> None:
     gemini.cli()
     gemini.advance()
     (gemini.root / GEMINI_CONFIG).unlink()
-    assert gemini.run("apply", "--prune").code == 0
+    assert gemini.run("apply", "--prune", "--allow-empty").code == 0
     assert [m for m in gemini.emulator.models() if m.labels.get("tuneops-name") == NAME] == []
     assert gemini.emulator.endpoints() == []
     assert len(gemini.emulator.tuning_jobs()) == 1  # history: there is no DeleteTuningJob

@@ -130,10 +130,20 @@ def _over_budget(plan: Plan, budget: Budget, max_cost: float | None) -> tuple[st
     return over_budget(plan.launches, budget.model_copy(update={"max_per_apply": capped}))
 
 
+def _refuse_empty_prune(desired: Desired, plan: Plan) -> None:
+    """Like Argo CD's allowEmpty: an empty desired state is far more often a bad merge or a
+    wrong --root than a wish to delete every tuned Model."""
+    if not desired.jobs and plan.counts.get("orphan"):
+        raise TuneopsError(f"refusing to prune: configs/ holds no job, so --prune would delete "
+                           f"the Models of all {plan.counts['orphan']} managed job(s); pass "
+                           "--allow-empty if that is meant (nothing was changed)")
+
+
 def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
                   retry_failed: bool, prune: bool, parallelism: int, wait: bool,
                   timeout: float, allow_dirty: bool, console: Console,
-                  max_cost: float | None = None, allow_over_budget: bool = False) -> int:
+                  max_cost: float | None = None, allow_over_budget: bool = False,
+                  allow_empty: bool = False) -> int:
     config = load_config(root)
     saved = planfile.read(planfile_path) if planfile_path is not None else None
     with connect(config.target, root) as connection:
@@ -144,6 +154,8 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
                          retry_failed=saved.retry_failed if saved else retry_failed)
         if saved is not None and planfile_path is not None:
             _check_same(saved, desired, live, planfile_path)
+        if prune and not allow_empty:
+            _refuse_empty_prune(desired, live)
         if saved is None:
             console.print(f"Applying to {connection.where}.\n", highlight=False)
             render.print_plan(live, console)

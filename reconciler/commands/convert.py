@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 from rich.console import Console
 
-from reconciler.errors import ConfigError, Location, Problem
+from reconciler.errors import ConfigError, Location, Problem, TuneopsError
 from reconciler.kinds.convert import to_gemini
 from reconciler.load.datasets import MAX_ERRORS_PER_FILE, bounded_lines, json_error, too_long
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES
@@ -44,7 +44,23 @@ def _converted(source: Path, shown: str) -> tuple[list[bytes], list[Problem]]:
     return lines, problems
 
 
-def convert_dataset(*, source: Path, destination: Path, console: Console) -> int:
+def _refuse_destination(source: Path, destination: Path, force: bool) -> None:
+    """The output is never the input (by path, by symlink or by hard link), and an existing
+    file is overwritten only with --force."""
+    same = source.resolve() == destination.resolve()
+    if not same and source.exists() and destination.exists():
+        same = source.samefile(destination)
+    if same:
+        raise TuneopsError(f"convert-dataset: {destination} is the input {source}; write the "
+                           "Gemini dataset to another file (nothing was written)")
+    if (destination.exists() or destination.is_symlink()) and not force:
+        raise TuneopsError(f"convert-dataset: {destination} already exists; pass --force to "
+                           "overwrite it (nothing was written)")
+
+
+def convert_dataset(*, source: Path, destination: Path, console: Console,
+                    force: bool = False) -> int:
+    _refuse_destination(source, destination, force)
     lines, problems = _converted(source, str(source))
     if problems:
         raise ConfigError(problems[:MAX_ERRORS_PER_FILE], "nothing was written")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,8 @@ def _guarded(method: Method, store: EmulatorStore) -> Callable[[Any, Any], Any]:
         fault = store.begin_call(method.name, droppable=method.droppable)
         if fault in _ABORTS:
             context.abort(*_ABORTS[fault])
+        if method.droppable and (latency := store.faults().create_latency_seconds):
+            time.sleep(latency)  # a slow network: the create lands this much later
         try:
             response = method.handler(request)
         except EmulatorError as err:

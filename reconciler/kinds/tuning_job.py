@@ -34,7 +34,7 @@ from reconciler.kinds.base import (
     model_metadata,
     run_id,
 )
-from reconciler.kinds.gemini import MODELS, PRICES, limits_of
+from reconciler.kinds.gemini import MODELS, PRICES, limits_of, misspelling_of
 from reconciler.kinds.tuning_job_datasets import dataset_format
 
 KIND = "tuning-job"
@@ -172,12 +172,18 @@ class TuningJobKind:
         ) if missing]
         tokens = (per_epoch * spec.epoch_count
                   if per_epoch is not None and spec.epoch_count is not None else None)
-        dollars = round(tokens / 1e6 * price, 2) if tokens is not None and price else None
+        # A price of 0 (set under prices:) is a price; only a missing one is unknown.
+        dollars = (round(tokens / 1e6 * price, 2) if tokens is not None and price is not None
+                   else None)
         return Estimate(epochs=spec.epoch_count, training_tokens=tokens, dollars=dollars,
                         unknown="; ".join(unknown))
 
     def problems(self, spec: TuningJobSpec) -> list[Finding]:
         found: list[Finding] = []
+        meant = misspelling_of(spec.base_model)
+        if meant:
+            found.append((("base_model",), f"{spec.base_model} is not a model tuneops knows; "
+                          f"did you mean {meant}?"))
         known = MODELS.get(spec.base_model)
         if known and spec.adapter_size is not None and (
                 spec.adapter_size not in known.adapter_sizes):

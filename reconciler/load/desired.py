@@ -41,7 +41,11 @@ class _Loader:
               ) -> DatasetReport:
         key = self.cache.key(path, fmt.name, role)
         cached = self.cache.get(key, uri, role)
-        if cached is not None:
+        low, high = fmt.examples
+        # A count valid when cached may not be valid now (a format's limits change): read
+        # the file again, which reports it.
+        if cached is not None and cached.info is not None and (
+                low <= (cached.info.examples or 0) <= high):
             return cached
         report = inspect_dataset(path, shown, uri, fmt, role)
         self.bytes_read += report.bytes_read

@@ -108,6 +108,8 @@ def estimate_text(estimate: Estimate) -> str:
         known.append(f"≈ {tokens_text(estimate.training_tokens)} training tokens")
     if estimate.dollars is not None:
         known.append(f"≈ ${estimate.dollars:,.2f} at list price")
+    elif not estimate.accelerators:
+        known.append("cost unknown")
     unknown = f"; not known: {estimate.unknown}" if estimate.unknown else ""
     return "estimate: " + (", ".join(known) or "nothing known") + unknown
 
