@@ -19,15 +19,6 @@ DATASET = "datasets/bigquery-gemini.jsonl"
 NAME = "bigquery-gemini"
 
 
-@pytest.fixture
-def gemini(mixed_repo: Repo) -> Repo:
-    """Only the Gemini example job."""
-    for config in ("configs/bigquery-snippets.yaml", "configs/cloud-vision-chat.yaml"):
-        (mixed_repo.root / config).unlink()
-    mixed_repo.commit("gemini only")
-    return mixed_repo
-
-
 def lease_uri(repo: Repo, name: str = NAME, project: str = "tuneops-local") -> str:
     """Where the planned launch of `name` takes its lease: keyed by project, location, kind,
     name, fingerprint and attempt."""

@@ -182,8 +182,8 @@ class TuningJobKind:
         found: list[Finding] = []
         meant = misspelling_of(spec.base_model)
         if meant:
-            found.append((("base_model",), f"{spec.base_model} is not a model tuneops knows; "
-                          f"did you mean {meant}?"))
+            found.append((("base_model",), f"base_model: {spec.base_model} is not a model "
+                          f"tuneops knows; did you mean {meant}?"))
         known = MODELS.get(spec.base_model)
         if known and spec.adapter_size is not None and (
                 spec.adapter_size not in known.adapter_sizes):

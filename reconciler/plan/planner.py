@@ -237,7 +237,8 @@ def _decided_action(job: DesiredJob, runs: Runs, context: _Context) -> Action:
     if decided.state == JobState.SUCCEEDED:
         model = context.model(job, decided)
         if model is not None:
-            return _model_action(job, decided, model, {run.label_name for run in same})
+            names = {job.name, *(run.label_name for run in same)}
+            return _model_action(job, decided, model, names)
         launch = context.launch(job)
         return DriftRelaunch(name=job.name, reason=f"the Model of {decided.job_id} was deleted "
                              "outside git; apply tunes again", job_id=launch.job_id,
