@@ -18,7 +18,7 @@ from google.cloud.aiplatform_v1.services.gen_ai_tuning_service.transports import
 )
 from google.cloud.aiplatform_v1.types import JobState, TuningJob
 
-from reconciler.backends import tuning_job
+from reconciler.backends import pipeline, tuning_job
 from reconciler.edges.storage import Storage
 from reconciler.emulator import Emulator, start_emulator
 from tests.conftest import Repo
@@ -173,3 +173,17 @@ def test_an_outcome_says_what_is_true_at_the_end(
     assert "response lost" not in result.out
     (job,) = shared.emulator.store.tuning_jobs()
     assert f"launched  {NAME}  {job.name.rsplit('/', 1)[-1]}" in result.out
+
+
+def test_a_pipeline_create_whose_reply_was_lost_is_adopted_not_failed(
+        repo: Repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One try each, every reply lost: the jobs exist, so neither outcome is "failed".
+    monkeypatch.setattr(pipeline, "retry_policy", lambda: None)
+    assert repo.cli("--dry-run").code == 0
+    repo.emulator.set_faults(drop_create_response_rate=1.0)
+    result = repo.run("apply")
+    repo.emulator.set_faults()
+    assert result.code == 0, result.out
+    assert "response lost" not in result.out
+    assert result.out.count("adopted ") == 2
+    assert len(repo.job_ids()) == 2

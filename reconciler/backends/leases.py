@@ -145,9 +145,17 @@ class Leases:
         """The new generation, or None when another writer came first. A write whose
         response was lost (the client's retry then fails its own precondition) is known
         by its holder and nonce."""
-        written = self._bucket.write_if(uri, body, generation)
-        if written is not None:
-            return written
+        try:
+            written = self._bucket.write_if(uri, body, generation)
+        except TuneopsError:
+            mine = self._mine(uri, body)
+            if mine is None:
+                raise  # not committed after all: the error stands
+            return mine
+        return written if written is not None else self._mine(uri, body)
+
+    def _mine(self, uri: str, body: dict[str, Any]) -> int | None:
+        """The lease's generation if its last write is `body` (this apply's), else None."""
         lease = self.read(uri)
         if lease is not None and (lease.body.get("holder"), lease.body.get("write")) == (
                 body["holder"], body["write"]):

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
+from reconciler.backends import leases
 from reconciler.core.identity import Records, RunKey
-from reconciler.edges.storage import Lease, Listed
+from reconciler.edges.storage import Listed
 from reconciler.errors import BackendError
 
 VALUE = "value"
@@ -26,13 +27,8 @@ VALUE = "value"
 WRITE_ROUNDS = 3
 
 
-class Bucket(Protocol):
-    """Listing and conditional writes in Cloud Storage (reconciler.edges.storage.Storage)."""
-
-    def write_if(self, uri: str, body: dict[str, Any], generation: int,
-                 metadata: dict[str, str] | None = None) -> int | None: ...
-
-    def read_lease(self, uri: str) -> Lease | None: ...
+class Bucket(leases.Bucket, Protocol):
+    """Listing too (reconciler.edges.storage.Storage)."""
 
     def listing(self, prefix: str) -> list[Listed]: ...
 

@@ -7,12 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from reconciler.core import labels as managed
 from reconciler.core import quota
 from reconciler.core.budget import over_budget
 from reconciler.core.desired import Desired, DesiredJob
 from reconciler.core.estimate import Estimate, Totals, totals
-from reconciler.core.fingerprint import digest, metadata_digest
+from reconciler.core.fingerprint import digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.errors import Problem
 from reconciler.kinds import Launch, kind_of
@@ -23,10 +22,7 @@ from reconciler.plan.actions import (
     Change,
     Create,
     DriftRelaunch,
-    DriftRestore,
     Failed,
-    ModelPatch,
-    Noop,
     Orphan,
     Queued,
     Refused,
@@ -34,9 +30,9 @@ from reconciler.plan.actions import (
     Retune,
     Running,
     Stopping,
-    Update,
     stops,
 )
+from reconciler.plan.models import model_action, model_view
 from reconciler.plan.runs import (
     Runs,
     copy_of,
@@ -113,71 +109,6 @@ def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: in
     return launch
 
 
-def _identity(job: DesiredJob) -> dict[str, str]:
-    """The labels by which the list call finds a Model as this job's."""
-    return {managed.MANAGED_BY: managed.MANAGER, managed.NAME: job.name,
-            managed.FINGERPRINT: job.fingerprint}
-
-
-@dataclass(frozen=True)
-class _ModelView:
-    """A Model compared with git: its patch, what differs, and whether tuneops' labels say
-    it is this job's (under the name of one of its runs: a rename may not reach labels)."""
-
-    patch: ModelPatch
-    found: tuple[Change, ...]
-    identified: bool
-    edited: bool
-
-
-def _view(job: DesiredJob, decided: ObservedJob, model: ObservedModel,
-          names: set[str]) -> _ModelView:
-    # Labels tuneops owns: those in git now and those its run was launched with. Labels the
-    # service adds (tune-type, billing ids) or another tool or person sets are never
-    # compared, reported or removed.
-    owned = set(job.metadata["labels"]) | set(decided.metadata["labels"])
-    live_labels = {key: value for key, value in model.labels.items() if key in owned}
-    live = {"model_display_name": model.display_name, "description": model.description,
-            "labels": live_labels}
-    found = diff.changes({}, live, {}, job.metadata)
-    identity = _identity(job)
-    identified = all(model.all_labels.get(k) == v for k, v in identity.items()
-                     if k != managed.NAME) and model.all_labels.get(managed.NAME) in names
-    display_name, user_labels = job.metadata["model_display_name"], job.metadata["labels"]
-    kept = {k: v for k, v in model.all_labels.items() if k not in owned}
-    patch = ModelPatch(
-        model=model.resource, display_name=display_name,
-        description=job.metadata["description"],
-        labels=dict(sorted({**kept, **user_labels, **identity,
-                            managed.METADATA: metadata_digest(display_name, user_labels)
-                            }.items())))
-    recorded = model.all_labels.get(managed.METADATA)
-    edited = recorded is not None and recorded != metadata_digest(model.display_name,
-                                                                  live_labels)
-    return _ModelView(patch, found, identified, edited)
-
-
-def _model_action(job: DesiredJob, decided: ObservedJob, model: ObservedModel,
-                  names: set[str]) -> Action:
-    view = _view(job, decided, model, names)
-    found, patch = view.found, view.patch
-    if not found and view.identified:
-        return Noop(name=job.name, reason="up to date", job_id=decided.job_id,
-                    model=model.resource)
-    fields = ", ".join(change.field for change in found)
-    if not view.identified:
-        differs = f"; metadata differs: {fields}" if found else ""
-        return Update(name=job.name, reason="the Model lacks tuneops' labels (the pipeline did "
-                      f"not copy them), apply adds them{differs}", job_id=decided.job_id,
-                      patch=patch, changes=found)
-    if view.edited:
-        return DriftRestore(name=job.name, reason=f"Model edited outside git ({fields}); apply "
-                            "restores it from git", job_id=decided.job_id, patch=patch,
-                            changes=found)
-    return Update(name=job.name, reason=f"Model metadata differs: {fields}",
-                  job_id=decided.job_id, patch=patch, changes=found)
-
-
 @dataclass(frozen=True)
 class _Context:
     """What deciding one job needs beside its own runs."""
@@ -238,7 +169,7 @@ def _decided_action(job: DesiredJob, runs: Runs, context: _Context) -> Action:
         model = context.model(job, decided)
         if model is not None:
             names = {job.name, *(run.label_name for run in same)}
-            return _model_action(job, decided, model, names)
+            return model_action(job, decided, model, names)
         launch = context.launch(job)
         return DriftRelaunch(name=job.name, reason=f"the Model of {decided.job_id} was deleted "
                              "outside git; apply tunes again", job_id=launch.job_id,
@@ -260,7 +191,7 @@ def _rename(job: DesiredJob, old: str, runs: Runs, context: _Context) -> Rename:
     decided = decisive([run for run in runs.kept if run.fingerprint == job.fingerprint
                         and run.state == JobState.SUCCEEDED])
     model = context.model(job, decided)
-    view = None if model is None else _view(job, decided, model, {job.name})
+    view = None if model is None else model_view(job, decided, model, {job.name})
     return Rename(name=job.name, reason=f"renamed from {old}, no re-tune",
                   job_id=decided.job_id, renamed_from=old,
                   runs=tuple(run.resource for run in runs.all),
