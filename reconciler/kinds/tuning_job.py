@@ -43,9 +43,6 @@ ADAPTER_SIZES: dict[int, str] = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO",
                                  4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
                                  16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
 SIZE_OF_ADAPTER = {name: size for size, name in ADAPTER_SIZES.items()}
-# The service names jobs, so the attempt (also in a pipeline job's id as `-r2`) is only a
-# label, and adoption looks for exactly that attempt.
-ATTEMPT = managed.ATTEMPT
 WEIGHT_FIELDS = (
     "kind",
     "base_model",
