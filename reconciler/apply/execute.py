@@ -11,6 +11,7 @@ from pathlib import Path
 
 from reconciler.backends.base import Backend, Registry
 from reconciler.core import quota
+from reconciler.core.resources import id_of
 from reconciler.edges.storage import Storage
 from reconciler.errors import QuotaExceeded, TuneopsError
 from reconciler.plan.actions import (
@@ -72,7 +73,7 @@ class _Executor:
         if isinstance(action, Retune | Queued):
             for resource in action.cancel:
                 self.backend.cancel(resource)
-                cancelled.append(resource.rsplit("/", 1)[-1])
+                cancelled.append(id_of(resource))
         created, job = self.backend.create(launch)
         detail = job.job_id + (f" (cancelled {', '.join(cancelled)})" if cancelled else "")
         return Outcome(action.name, action.action, created.value, detail,

@@ -12,23 +12,17 @@ from collections.abc import Collection
 from functools import cached_property
 from typing import Any
 
-from reconciler.backends import pipeline, tuning_job
+from reconciler.backends.adapter import Adapter, AdapterKind, Context, Leases
+from reconciler.backends.all_adapters import ADAPTERS
 from reconciler.backends.calls import Caller, Created
 from reconciler.backends.models import Registry
-from reconciler.backends.pipeline import PipelineJobs
-from reconciler.backends.tuning_job import Leases, TuningJobs
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
-from reconciler.kinds import Launch
-from reconciler.kinds.pipeline import MODEL_REGION, PipelineLaunch
-from reconciler.kinds.pipeline import TUNING_LOCATIONS as PIPELINE_LOCATIONS
-from reconciler.kinds.tuning_job import TUNING_LOCATIONS as TUNING_JOB_LOCATIONS
-from reconciler.kinds.tuning_job import TuningJobLaunch
+from reconciler.core.resources import parse
+from reconciler.kinds import MODEL_LOCATIONS, Launch
 
 # (name, fingerprint) of a desired job.
 Wanted = tuple[str, str]
-Adapter = PipelineJobs | TuningJobs
-# Pipelines upload their Models to us-central1; a TuningJob's Model stays where it tuned.
-MODEL_LOCATIONS = tuple(sorted({MODEL_REGION, *TUNING_JOB_LOCATIONS}))
+_BY_COLLECTION = {entry.collection: entry for entry in ADAPTERS}
 
 
 class VertexBackend:
@@ -39,8 +33,7 @@ class VertexBackend:
         self.project = project
         self.endpoint = endpoint
         self._call = Caller(project)
-        self._leases = leases
-        self._lease_prefix = lease_prefix
+        self._context = Context(self._call, leases, lease_prefix)
 
     def close(self) -> None:
         """Closes the local channel before the emulator stops, so gRPC logs no GOAWAY."""
@@ -64,15 +57,14 @@ class VertexBackend:
         return client_class(transport=transport_class(channel=self._channel))
 
     @cached_property
-    def _pipelines(self) -> PipelineJobs:
-        return PipelineJobs(self._call, {location: self._client("Pipeline", location)
-                                         for location in PIPELINE_LOCATIONS})
+    def _adapters(self) -> dict[str, Adapter[Any]]:
+        """Each kind's adapter by kind name, in registry order."""
+        return {entry.kind.name: self._adapter(entry) for entry in ADAPTERS}
 
-    @cached_property
-    def _tuning_jobs(self) -> TuningJobs:
-        return TuningJobs(self._call, {location: self._client("GenAiTuning", location)
-                                       for location in TUNING_JOB_LOCATIONS},
-                          self._leases, self._lease_prefix)
+    def _adapter(self, entry: AdapterKind[Any]) -> Adapter[Any]:
+        clients = {location: self._client(entry.service, location)
+                   for location in entry.kind.locations}
+        return entry.make(self._context, clients)
 
     @cached_property
     def registry(self) -> Registry:
@@ -82,20 +74,18 @@ class VertexBackend:
                         {location: self._client("Endpoint", location)
                          for location in MODEL_LOCATIONS})
 
-    def _owner(self, resource: str) -> Adapter:
-        """The adapter of a job resource name, by its collection (`.../pipelineJobs/ID`)."""
-        collection = resource.rsplit("/", 2)[-2]
-        if collection == pipeline.COLLECTION:
-            return self._pipelines
-        if collection == tuning_job.COLLECTION:
-            return self._tuning_jobs
-        raise ValueError(f"not a tuning job resource: {resource!r}")
+    def _owner(self, resource: str) -> Adapter[Any]:
+        """The adapter of a job resource name, by its collection (`.../COLLECTION/ID`)."""
+        entry = _BY_COLLECTION.get(parse(resource).collection)
+        if entry is None:
+            raise ValueError(f"not a tuning job resource: {resource!r}")
+        return self._adapters[entry.kind.name]
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
         """Managed jobs and labelled Models, one list call each; then, for a succeeded run of
         a `wanted` job whose Model carries no tuneops labels, that Model found through the
         run itself (a tuning pipeline may not copy its labels to the Model)."""
-        jobs = self._pipelines.list() + self._tuning_jobs.list()
+        jobs = [job for adapter in self._adapters.values() for job in adapter.list()]
         models = self.registry.labelled()
         labelled = {(m.name, m.fingerprint) for m in models}
         runs = {(j.name, j.fingerprint): j for j in jobs if j.state == JobState.SUCCEEDED}
@@ -111,13 +101,10 @@ class VertexBackend:
         return self.registry.get(model, name=run.name, fingerprint=run.fingerprint)
 
     def create(self, launch: Launch) -> tuple[Created, ObservedJob]:
-        match launch:
-            case PipelineLaunch():
-                return self._pipelines.create(launch)
-            case TuningJobLaunch():
-                return self._tuning_jobs.create(launch)
-            case _:
-                raise TypeError(f"no backend adapter for {launch!r}")
+        adapter = self._adapters.get(launch.kind)
+        if adapter is None:
+            raise TypeError(f"no backend adapter for {launch!r}")
+        return adapter.create(launch)
 
     def get(self, resource: str) -> ObservedJob:
         return self._owner(resource).get(resource)

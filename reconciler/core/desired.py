@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Generic, Literal
+
+from typing_extensions import TypeVar
 
 from reconciler.core.budget import Budget
 from reconciler.errors import Problem
 
 GCS_SCHEME = "gs://"
 Role = Literal["training", "evaluation"]
+# The validated spec of a job's kind (a pydantic model); bare `DesiredJob` holds any.
+SpecT = TypeVar("SpecT", default=Any)
 
 
 @dataclass(frozen=True)
@@ -38,7 +42,7 @@ class Dataset:
 
 
 @dataclass(frozen=True)
-class DesiredJob:
+class DesiredJob(Generic[SpecT]):
     name: str
     kind: str
     source: str
@@ -50,8 +54,8 @@ class DesiredJob:
     metadata: dict[str, Any]
     fingerprint: str
     datasets: tuple[Dataset, ...]
-    # The kind's validated spec (a pydantic model), from which its launch is built.
-    spec: Any
+    # The kind's validated spec, from which its launch is built.
+    spec: SpecT
 
     def dataset(self, role: Role) -> Dataset | None:
         return next((d for d in self.datasets if d.role == role), None)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler.core.budget import Budget
 from reconciler.core.desired import GCS_SCHEME, Target
 from reconciler.errors import ConfigError, Location, Problem, display_path
-from reconciler.kinds import DEFAULT_KIND, KINDS
+from reconciler.kinds import DEFAULT_KIND, KINDS, KindName
 from reconciler.kinds.base import Kind
 from reconciler.layout import CONFIG_DIR, SETTINGS_FILE
 from reconciler.load.files import repository_file
@@ -40,9 +40,8 @@ class Settings(BaseModel):
         default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
     # How many jobs of each kind may run at once per location, e.g.
-    # {us-central1: {pipeline: 1, tuning-job: 3}}; more launches wait as `queued`.
-    limits: dict[str, dict[Literal["pipeline", "tuning-job"], Annotated[int, Field(ge=0)]]] = (
-        Field(default_factory=dict))
+    # {us-central1: {KIND: 3}}; more launches wait as `queued`.
+    limits: dict[str, dict[KindName, Annotated[int, Field(ge=0)]]] = Field(default_factory=dict)
 
 
 # Used when no project is configured: the embedded emulator plays Vertex AI and Cloud Storage.

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from reconciler.core.estimate import describe as describe_totals
+from reconciler.core.resources import id_of
 from reconciler.errors import Problem
 from reconciler.output.text import summary
 from reconciler.plan.actions import (
@@ -53,7 +54,7 @@ def _details(action: Action) -> str:
     if isinstance(action, Create | Retune | DriftRelaunch):
         lines.append(f"Launches {action.launch.summary}.")
     if isinstance(action, Retune) and action.cancel:
-        lines.append("Cancels " + ", ".join(f"`{r.rsplit('/', 1)[-1]}`" for r in action.cancel)
+        lines.append("Cancels " + ", ".join(f"`{id_of(r)}`" for r in action.cancel)
                      + " (superseded).")
     lines += ["", "</details>", ""]
     return "\n".join(lines)

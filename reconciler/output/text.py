@@ -14,6 +14,7 @@ from reconciler.apply.execute import NOT_STARTED, Outcome
 from reconciler.core.estimate import Estimate, tokens_text
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.observed import JobState, ObservedJob
+from reconciler.core.resources import id_of
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
@@ -57,7 +58,7 @@ def _details(action: Action) -> list[str]:
         if action.estimate is not None:
             lines.append(f"      {escape(estimate_text(action.estimate))}")
     if isinstance(action, Retune):
-        lines += [f"      cancels {resource.rsplit('/', 1)[-1]} (superseded)"
+        lines += [f"      cancels {id_of(resource)} (superseded)"
                   for resource in action.cancel]
     if isinstance(action, Failed) and action.error:
         lines.append(f"      error: {escape(action.error)}")

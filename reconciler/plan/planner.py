@@ -14,6 +14,7 @@ from reconciler.core.desired import Desired, DesiredJob
 from reconciler.core.estimate import Estimate, Totals, totals
 from reconciler.core.fingerprint import digest, metadata_digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
+from reconciler.core.resources import location_of
 from reconciler.errors import Problem
 from reconciler.kinds import Launch, kind_of
 from reconciler.plan import diff
@@ -91,8 +92,7 @@ def _best(jobs: Sequence[ObservedJob]) -> ObservedJob:
 
 
 def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: int) -> Launch:
-    launch: Launch = kind_of(job.kind).launch(job, desired.target, options.commit, attempt)
-    return launch
+    return kind_of(job.kind).launch(job, desired.target, options.commit, attempt)
 
 
 def _identity(job: DesiredJob) -> dict[str, str]:
@@ -202,7 +202,7 @@ def _within_limits(actions: list[Action], desired: Desired, observed: Observed
         slot = (action.launch.location, kinds[action.name])
         cancelled = action.cancel if isinstance(action, Retune) else ()
         # A superseded run cancelled first gives its slot to the re-tune.
-        running[slot] -= sum(resource.split("/")[3] == slot[0] for resource in cancelled)
+        running[slot] -= sum(location_of(resource) == slot[0] for resource in cancelled)
         limit = quota.limit_of(desired.limits, slot)
         if limit is None or running[slot] < limit:
             running[slot] += 1
