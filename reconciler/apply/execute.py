@@ -16,8 +16,6 @@ from reconciler.edges.storage import Storage
 from reconciler.errors import QuotaExceeded, TuneopsError
 from reconciler.plan.actions import (
     Action,
-    Create,
-    DriftRelaunch,
     DriftRestore,
     Failed,
     Launching,
@@ -29,6 +27,7 @@ from reconciler.plan.actions import (
     Retune,
     Running,
     Update,
+    launches_now,
 )
 from reconciler.plan.planner import Plan
 
@@ -102,15 +101,15 @@ class _Executor:
 
     def step(self, action: Action) -> Step | None:
         """The work an action needs, or None for actions that only report."""
+        if launches_now(action):
+            return lambda: self.launch(action)
         match action:
-            case Create() | Retune() | DriftRelaunch():
-                return lambda: self.launch(action)
             case Update() | DriftRestore():
                 return lambda: self.update(action)
             case Orphan():
                 return (lambda: self.prune_orphan(action)) if self.prune else None
             case Noop() | Running() | Failed() | Refused() | Queued():
-                return None
+                return None  # a queued launch waits: `apply --wait` makes it (launch_queued)
             case _:
                 raise TypeError(f"apply does not know the action {action!r}")
 

@@ -24,7 +24,7 @@ from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
 from reconciler.output import planfile
 from reconciler.output import text as render
-from reconciler.plan.actions import Create, DriftRelaunch, Queued, Retune
+from reconciler.plan.actions import Queued, is_launch
 from reconciler.plan.planner import Plan, desired_digest
 
 # A refused job is desired state this target cannot reach: the run must not look green.
@@ -68,8 +68,7 @@ def _still_queued(plan: Plan, outcomes: tuple[Outcome, ...]) -> list[Queued]:
     refused = {o.name for o in outcomes if o.result == QUEUED}
     return [a if isinstance(a, Queued) else Queued.of(a, a.reason)
             for a in plan.actions
-        if isinstance(a, Queued) or (a.name in refused and isinstance(
-            a, Create | Retune | DriftRelaunch))]
+            if is_launch(a) and (isinstance(a, Queued) or a.name in refused)]
 
 
 def _drain(plan: Plan, desired: Desired, outcomes: tuple[Outcome, ...], *,

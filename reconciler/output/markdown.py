@@ -17,10 +17,9 @@ from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
     Change,
-    Create,
-    DriftRelaunch,
     Queued,
     Retune,
+    is_launch,
 )
 from reconciler.plan.branch import BranchChange, describe
 from reconciler.plan.planner import Plan
@@ -51,8 +50,9 @@ def _details(action: Action) -> str:
     lines = [f"<details><summary><code>{action.name}</code>: {action.action}</summary>", ""]
     if action.changes:
         lines += [*_change_rows(action.changes), ""]
-    if isinstance(action, Create | Retune | DriftRelaunch):
-        lines.append(f"Launches {action.launch.summary}.")
+    if is_launch(action):
+        then = "Waits for quota, then launches" if isinstance(action, Queued) else "Launches"
+        lines.append(f"{then} {action.launch.summary}.")
     if isinstance(action, Retune) and action.cancel:
         lines.append("Cancels " + ", ".join(f"`{id_of(r)}`" for r in action.cancel)
                      + " (superseded).")
@@ -77,7 +77,7 @@ def _warnings(warnings: tuple[Problem, ...]) -> list[str]:
 
 
 def _changing(action: Action) -> bool:
-    return bool(action.changes) or isinstance(action, Create | Retune | DriftRelaunch | Queued)
+    return bool(action.changes) or is_launch(action)
 
 
 def _take(blocks: list[str], room: int) -> tuple[list[str], int]:

@@ -19,14 +19,12 @@ from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
     Change,
-    Create,
-    DriftRelaunch,
     DriftRestore,
     Failed,
     Orphan,
-    Queued,
     Retune,
     Update,
+    is_launch,
 )
 from reconciler.plan.branch import BRANCH_WORDS, BranchChange, describe
 from reconciler.plan.planner import Plan
@@ -53,7 +51,7 @@ def _change_line(change: Change) -> str:
 
 def _details(action: Action) -> list[str]:
     lines = [_change_line(change) for change in action.changes]
-    if isinstance(action, Create | Retune | DriftRelaunch | Queued):
+    if is_launch(action):
         lines.append(f"      {escape(action.launch.summary)}")
         if action.estimate is not None:
             lines.append(f"      {escape(estimate_text(action.estimate))}")

@@ -33,6 +33,8 @@ from reconciler.plan.actions import (
     Retune,
     Running,
     Update,
+    is_launch,
+    launches_now,
 )
 
 # 2: actions carry `job_id` (was `pipeline_job_id`), and launches their `kind`.
@@ -80,8 +82,7 @@ class Plan:
 def launch_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
     """Each launching action's job name and what it will spend (queued ones included: the
     plan commits to them)."""
-    return [(a.name, a.estimate or Estimate()) for a in actions
-            if isinstance(a, Create | Retune | DriftRelaunch | Queued)]
+    return [(a.name, a.estimate or Estimate()) for a in actions if is_launch(a)]
 
 
 def _best(jobs: Sequence[ObservedJob]) -> ObservedJob:
@@ -175,7 +176,7 @@ def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
 
 def _launchable(job: DesiredJob, action: Action, desired: Desired) -> Action:
     """A launch with what it will spend, or refused where its kind cannot be launched."""
-    if not isinstance(action, Create | Retune | DriftRelaunch):
+    if not launches_now(action):
         return action
     kind = kind_of(job.kind)
     refusal = kind.refusal(desired.target)
@@ -196,7 +197,7 @@ def _within_limits(actions: list[Action], desired: Desired, observed: Observed
     priority = {job.name: -int(job.spec.priority) for job in desired.jobs}
     result: list[Action] = []
     for action in sorted(actions, key=lambda action: priority.get(action.name, 0)):
-        if not isinstance(action, Create | Retune | DriftRelaunch):
+        if not launches_now(action):
             result.append(action)
             continue
         slot = (action.launch.location, kinds[action.name])
