@@ -260,13 +260,15 @@ def emulator_quota(
     root: RootOption = None,
 ) -> None:
     """Limit how many jobs of a kind may run at once in a location, as a project's quota."""
+    from reconciler.emulator.all_services import QUOTA_KINDS  # noqa: PLC0415
+
     parsed: dict[str, dict[str, int]] = {}
     for limit in limits or []:
         where, _, count = limit.partition("=")
         location, _, kind = where.partition(":")
-        if not (location and kind in ("pipeline", "tuning-job") and count.isdigit()):
-            raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND pipeline "
-                               "or tuning-job")
+        if not (location and kind in QUOTA_KINDS and count.isdigit()):
+            raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND "
+                               f"{' or '.join(QUOTA_KINDS)}")
         parsed.setdefault(location, {})[kind] = int(count)
     with _emulator(root) as store:
         store.set_quota(parsed)
