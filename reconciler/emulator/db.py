@@ -35,10 +35,7 @@ class Database:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DB_FILE
         with self._connect() as conn:
-            # WAL lets readers proceed while a writer holds the lock; it is a property of the
-            # file, so setting it once per open is enough and idempotent.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(f"BEGIN IMMEDIATE;{''.join(tables)}{_SHARED_TABLES}COMMIT;")
+            sqlite.create_tables(conn, "".join(tables) + _SHARED_TABLES)
             for upgrade in upgrades:
                 upgrade(conn)
 

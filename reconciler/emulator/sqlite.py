@@ -20,6 +20,16 @@ def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
     return sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
 
 
+def create_tables(conn: sqlite3.Connection, script: str) -> None:
+    """WAL for the file, then `CREATE ... IF NOT EXISTS` statements as one transaction.
+
+    WAL is a property of the file, so setting it on every open is idempotent. executescript
+    commits any open transaction before it runs, so the BEGIN is part of the script.
+    """
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(f"BEGIN IMMEDIATE;{script}COMMIT;")
+
+
 @contextmanager
 def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A transaction holding the write lock from its first statement to commit."""

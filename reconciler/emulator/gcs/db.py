@@ -71,8 +71,7 @@ class Database:
         self.path = state_dir / DB_FILE
         self._local = threading.local()
         with closing(self._connect()) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+            sqlite.create_tables(conn, _SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
