@@ -10,6 +10,8 @@ from reconciler.backends.calls import Caller, Created
 from reconciler.core.observed import ObservedJob, RunOutputs
 from reconciler.kinds.base import Kind, LaunchRequest
 
+# The GAPIC package of google-cloud-aiplatform that Models, Endpoints and most services use.
+V1 = "aiplatform_v1"
 L = TypeVar("L", bound=LaunchRequest)
 L_contra = TypeVar("L_contra", bound=LaunchRequest, contravariant=True)
 
@@ -53,9 +55,11 @@ class AdapterKind(Generic[L]):
     """An entry of the adapter registry (backends/all_adapters.py)."""
 
     kind: Kind[Any, L]
-    # The GAPIC client, `google.cloud.aiplatform_v1.{service}ServiceClient`.
+    # The GAPIC client, `google.cloud.{api}.{service}ServiceClient`.
     service: str
     # A job's resource names its adapter: `projects/P/locations/L/{collection}/ID`.
     collection: str
     # The adapter, given clients by location (one for each of the kind's locations).
     make: Callable[[Context, dict[str, Any]], Adapter[L]]
+    # The GAPIC package whose client it takes (a kind may need aiplatform_v1beta1's).
+    api: str = V1

@@ -8,21 +8,33 @@ adapter; the Model Registry and Endpoints are shared by all kinds.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import importlib
+from collections.abc import Collection, Sequence
 from functools import cached_property
 from typing import Any
 
-from reconciler.backends.adapter import Adapter, AdapterKind, Context, Leases
+from reconciler.backends.adapter import V1, Adapter, AdapterKind, Context, Leases
 from reconciler.backends.all_adapters import ADAPTERS
 from reconciler.backends.calls import Caller, Created
 from reconciler.backends.models import Registry
+from reconciler.core.fingerprint import fingerprint
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
 from reconciler.core.resources import parse
 from reconciler.kinds import MODEL_LOCATIONS, Launch
 
 # (name, fingerprint) of a desired job.
 Wanted = tuple[str, str]
-_BY_COLLECTION = {entry.collection: entry for entry in ADAPTERS}
+# The kinds whose jobs live in each collection: one, unless kinds share an API (TuningJob).
+_BY_COLLECTION = {collection: tuple(e.kind.name for e in ADAPTERS if e.collection == collection)
+                  for collection in dict.fromkeys(e.collection for e in ADAPTERS)}
+
+
+def kind_reading(readings: Sequence[ObservedJob]) -> ObservedJob:
+    """One job as each kind sharing its collection reads it: the kind whose reading gives
+    back the job's fingerprint label (it hashes that kind's own weight inputs) is the
+    job's; with none, the kind registered first."""
+    return next((job for job in readings if fingerprint(job.inputs) == job.fingerprint),
+                readings[0])
 
 
 class VertexBackend:
@@ -46,10 +58,10 @@ class VertexBackend:
 
         return grpc.insecure_channel(self.endpoint)
 
-    def _client(self, service: str, location: str) -> Any:
-        from google.cloud import aiplatform_v1  # noqa: PLC0415
-
-        client_class = getattr(aiplatform_v1, f"{service}ServiceClient")
+    def _client(self, service: str, location: str, api: str = V1) -> Any:
+        """`google.cloud.{api}.{service}ServiceClient` for one location (or the emulator)."""
+        client_class = getattr(importlib.import_module(f"google.cloud.{api}"),
+                               f"{service}ServiceClient")
         if self.endpoint is None:
             return client_class(
                 client_options={"api_endpoint": f"{location}-aiplatform.googleapis.com"})
@@ -62,7 +74,7 @@ class VertexBackend:
         return {entry.kind.name: self._adapter(entry) for entry in ADAPTERS}
 
     def _adapter(self, entry: AdapterKind[Any]) -> Adapter[Any]:
-        clients = {location: self._client(entry.service, location)
+        clients = {location: self._client(entry.service, location, entry.api)
                    for location in entry.kind.locations}
         return entry.make(self._context, clients)
 
@@ -74,18 +86,22 @@ class VertexBackend:
                         {location: self._client("Endpoint", location)
                          for location in MODEL_LOCATIONS})
 
-    def _owner(self, resource: str) -> Adapter[Any]:
-        """The adapter of a job resource name, by its collection (`.../COLLECTION/ID`)."""
-        entry = _BY_COLLECTION.get(parse(resource).collection)
-        if entry is None:
+    def _owners(self, resource: str) -> list[Adapter[Any]]:
+        """The adapters of a job resource name, by its collection (`.../COLLECTION/ID`)."""
+        kinds = _BY_COLLECTION.get(parse(resource).collection)
+        if kinds is None:
             raise ValueError(f"not a tuning job resource: {resource!r}")
-        return self._adapters[entry.kind.name]
+        return [self._adapters[kind] for kind in kinds]
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
         """Managed jobs and labelled Models, one list call each; then, for a succeeded run of
         a `wanted` job whose Model carries no tuneops labels, that Model found through the
         run itself (a tuning pipeline may not copy its labels to the Model)."""
-        jobs = [job for adapter in self._adapters.values() for job in adapter.list()]
+        listed: dict[str, list[ObservedJob]] = {}
+        for adapter in self._adapters.values():
+            for job in adapter.list():
+                listed.setdefault(job.resource, []).append(job)
+        jobs = [kind_reading(readings) for readings in listed.values()]
         models = self.registry.labelled()
         labelled = {(m.name, m.fingerprint) for m in models}
         runs = {(j.name, j.fingerprint): j for j in jobs if j.state == JobState.SUCCEEDED}
@@ -107,10 +123,11 @@ class VertexBackend:
         return adapter.create(launch)
 
     def get(self, resource: str) -> ObservedJob:
-        return self._owner(resource).get(resource)
+        return kind_reading([adapter.get(resource) for adapter in self._owners(resource)])
 
+    # Kinds sharing a collection share its API: any of their adapters reads or cancels it.
     def outputs(self, resource: str) -> RunOutputs:
-        return self._owner(resource).outputs(resource)
+        return self._owners(resource)[0].outputs(resource)
 
     def cancel(self, resource: str) -> None:
-        self._owner(resource).cancel(resource)
+        self._owners(resource)[0].cancel(resource)
