@@ -12,7 +12,7 @@ import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import grpc
 from google.rpc import status_pb2
@@ -20,7 +20,8 @@ from google.rpc import status_pb2
 from reconciler.emulator import clock, lifecycle
 from reconciler.emulator.errors import EmulatorError, not_found
 from reconciler.emulator.filters import Subject
-from reconciler.emulator.paging import SortKey, take_page
+from reconciler.emulator.paging import SortKey, decode_token, page_size, take_page
+from reconciler.emulator.service import State
 from reconciler.emulator.tables import newest_first, row
 
 # The columns every job table has; a service adds its own after them.
@@ -38,6 +39,9 @@ LIFECYCLE_COLUMNS = """
     proto BLOB NOT NULL"""
 # What a success leaves (a Model, an Endpoint), stored as of the job's end time.
 Register = Callable[[sqlite3.Connection, Any, float], None]
+Keep = Callable[[Subject], bool]  # a List request's filter
+# A service's job message (proto-plus).
+J = TypeVar("J")
 
 
 @dataclass(frozen=True)
@@ -95,8 +99,8 @@ class JobTable:
             raise not_found(f"{self.what} {name} not found")
         return self.message.deserialize(found)
 
-    def page(self, conn: sqlite3.Connection, parent: str, keep: Callable[[Subject], bool],
-             size: int, after: SortKey | None) -> tuple[list[Any], str]:
+    def page(self, conn: sqlite3.Connection, parent: str, keep: Keep, size: int,
+             after: SortKey | None) -> tuple[list[Any], str]:
         """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
         self.advance(conn, "parent = ?", (parent,))
         rows = newest_first(conn, self.table, f"labels, {self.display_name}, state, proto",
@@ -138,3 +142,33 @@ class JobTable:
 def stored_failure(failure: status_pb2.Status | None) -> bytes | None:
     """The `failure` column of a new job."""
     return None if failure is None else failure.SerializeToString()
+
+
+class JobStore(Generic[J]):
+    """What every job service's store offers, each call one transaction; a service adds
+    its own create."""
+
+    def __init__(self, state: State, table: JobTable) -> None:
+        self._db = state.db
+        self._table = table
+
+    def get(self, name: str) -> J:
+        with self._db.write() as conn:
+            job: J = self._table.load(conn, name)
+            return job
+
+    def page(self, parent: str, keep: Keep, size: int, token: str) -> tuple[list[J], str]:
+        """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
+        size, after = page_size(size), decode_token(token)
+        with self._db.write() as conn:
+            return self._table.page(conn, parent, keep, size, after)
+
+    def cancel(self, name: str) -> J:
+        with self._db.write() as conn:
+            job: J = self._table.cancel(conn, name)
+            return job
+
+    def all(self) -> list[J]:
+        """Every job (advanced to now), ordered by create time then name."""
+        with self._db.write() as conn:
+            return self._table.every(conn)

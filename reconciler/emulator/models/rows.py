@@ -21,8 +21,9 @@ MODEL = ("next_model_id", 1_000_000_000_000_000_001)
 ENDPOINT = ("next_endpoint_id", 2_000_000_000_000_000_001)
 DEPLOYED_MODEL = ("next_deployed_model_id", 3_000_000_000_000_000_001)
 
-TABLES = """
-CREATE TABLE IF NOT EXISTS models (
+# Models and Endpoints alike: the columns a List filter reads, and the message.
+TABLES = "".join(f"""
+CREATE TABLE IF NOT EXISTS {table} (
     name TEXT PRIMARY KEY,
     parent TEXT NOT NULL,
     create_time REAL NOT NULL,
@@ -30,17 +31,8 @@ CREATE TABLE IF NOT EXISTS models (
     labels TEXT NOT NULL,
     proto BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS models_by_parent ON models (parent, create_time, name);
-CREATE TABLE IF NOT EXISTS endpoints (
-    name TEXT PRIMARY KEY,
-    parent TEXT NOT NULL,
-    create_time REAL NOT NULL,
-    display_name TEXT NOT NULL,
-    labels TEXT NOT NULL,
-    proto BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS endpoints_by_parent ON endpoints (parent, create_time, name);
-"""
+CREATE INDEX IF NOT EXISTS {table}_by_parent ON {table} (parent, create_time, name);
+""" for table in ("models", "endpoints"))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from typing import Generic, TypeVar
 
 import grpc
 from google.cloud.aiplatform_v1.types import (
@@ -41,12 +42,41 @@ from reconciler.emulator.service import State
 from reconciler.emulator.tables import done_operation, newest_first, row
 
 Keep = Callable[[Subject], bool]  # a List request's filter
+# A Model or an Endpoint (proto-plus).
+R = TypeVar("R", Model, Endpoint)
 
 
-class Models:
-    def __init__(self, state: State) -> None:
+class _Registered(Generic[R]):
+    """What Models and Endpoints both offer: listing, one page or all of them."""
+
+    def __init__(self, state: State, table: str, message: type[R]) -> None:
         self._state = state
         self._db = state.db
+        self._table = table
+        self._message: type[R] = message
+
+    def page(self, parent: str, keep: Keep, size: int, token: str) -> tuple[list[R], str]:
+        """One page of `parent`'s resources passing `keep`, newest first, and the next token."""
+        size, after = page_size(size), decode_token(token)
+        with self._db.write() as conn:
+            self._state.advance_jobs(conn)
+            rows = newest_first(conn, self._table, "labels, display_name, proto", parent, after)
+            page, next_token = take_page(
+                rows, lambda r: keep(Subject(json.loads(r[0]), r[1])), size
+            )
+            return [self._message.deserialize(r[2]) for r in page], next_token
+
+    def all(self) -> list[R]:
+        """Every one (after advancing jobs), ordered by create time then name."""
+        with self._db.write() as conn:
+            self._state.advance_jobs(conn)
+            rows = conn.execute(f"SELECT proto FROM {self._table} ORDER BY create_time, name")
+            return [self._message.deserialize(proto) for (proto,) in rows]
+
+
+class Models(_Registered[Model]):
+    def __init__(self, state: State) -> None:
+        super().__init__(state, "models", Model)
 
     def get(self, name: str, version: str | None = None) -> Model:
         """The model; with `version`, only if that is its version id or one of its aliases
@@ -57,23 +87,6 @@ class Models:
         if version is not None and version not in (model.version_id, *model.version_aliases):
             raise not_found(f"model {name}@{version} not found")
         return model
-
-    def page(self, parent: str, keep: Keep, size: int, token: str) -> tuple[list[Model], str]:
-        size, after = page_size(size), decode_token(token)
-        with self._db.write() as conn:
-            self._state.advance_jobs(conn)
-            rows = newest_first(conn, "models", "labels, display_name, proto", parent, after)
-            page, next_token = take_page(
-                rows, lambda r: keep(Subject(json.loads(r[0]), r[1])), size
-            )
-            return [Model.deserialize(r[2]) for r in page], next_token
-
-    def all(self) -> list[Model]:
-        """Every model (after advancing jobs), ordered by create time then name."""
-        with self._db.write() as conn:
-            self._state.advance_jobs(conn)
-            rows = conn.execute("SELECT proto FROM models ORDER BY create_time, name")
-            return [Model.deserialize(p) for (p,) in rows]
 
     def update(self, name: str, change: Callable[[Model], None]) -> Model:
         """Applies `change` to the stored model and stamps update_time."""
@@ -153,33 +166,14 @@ class Models:
             return endpoint_name
 
 
-class Endpoints:
+class Endpoints(_Registered[Endpoint]):
     def __init__(self, state: State) -> None:
-        self._state = state
-        self._db = state.db
+        super().__init__(state, "endpoints", Endpoint)
 
     def get(self, name: str) -> Endpoint:
         with self._db.write() as conn:
             self._state.advance_jobs(conn)
             return load_endpoint(conn, name)
-
-    def page(self, parent: str, keep: Keep, size: int, token: str
-             ) -> tuple[list[Endpoint], str]:
-        size, after = page_size(size), decode_token(token)
-        with self._db.write() as conn:
-            self._state.advance_jobs(conn)
-            rows = newest_first(conn, "endpoints", "labels, display_name, proto", parent, after)
-            page, next_token = take_page(
-                rows, lambda r: keep(Subject(json.loads(r[0]), r[1])), size
-            )
-            return [Endpoint.deserialize(r[2]) for r in page], next_token
-
-    def all(self) -> list[Endpoint]:
-        """Every endpoint (after advancing jobs), ordered by create time then name."""
-        with self._db.write() as conn:
-            self._state.advance_jobs(conn)
-            rows = conn.execute("SELECT proto FROM endpoints ORDER BY create_time, name")
-            return [Endpoint.deserialize(p) for (p,) in rows]
 
     def undeploy(self, endpoint_name: str, deployed_model_id: str) -> operations_pb2.Operation:
         """Removes the deployment from the endpoint and from its Model's deployed_models.

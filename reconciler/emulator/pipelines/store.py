@@ -6,7 +6,6 @@ A succeeded run registers its Model and Endpoint in the transaction that finishe
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 
 from google.cloud.aiplatform_v1.types import PipelineJob, PipelineState
 from google.rpc import status_pb2
@@ -14,11 +13,9 @@ from google.rpc import status_pb2
 from reconciler.emulator import clock, lifecycle, quota
 from reconciler.emulator.db import add_column
 from reconciler.emulator.errors import already_exists
-from reconciler.emulator.filters import Subject
 from reconciler.emulator.ids import next_id
-from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobTable, stored_failure
+from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable, stored_failure
 from reconciler.emulator.names import Collection, split
-from reconciler.emulator.paging import decode_token, page_size
 from reconciler.emulator.pipelines.registration import BILLING_ID_LABEL, register_run
 from reconciler.emulator.service import State
 from reconciler.emulator.tables import labels_json
@@ -49,17 +46,15 @@ CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
 );
 {TABLE.indexes()}"""
 
-Keep = Callable[[Subject], bool]  # a List request's filter
-
 
 def upgrade(conn: sqlite3.Connection) -> None:
     """A state_dir from before runs could fail on their datasets has no `failure` column."""
     add_column(conn, "jobs", "failure", "BLOB")
 
 
-class PipelineJobs:
+class PipelineJobs(JobStore[PipelineJob]):
     def __init__(self, state: State) -> None:
-        self._db = state.db
+        super().__init__(state, TABLE)
 
     def create(
         self,
@@ -99,25 +94,3 @@ class PipelineJobs:
     def exists(self, name: str) -> bool:
         with self._db.read() as conn:
             return TABLE.exists(conn, name)
-
-    def get(self, name: str) -> PipelineJob:
-        with self._db.write() as conn:
-            job: PipelineJob = TABLE.load(conn, name)
-            return job
-
-    def page(self, parent: str, keep: Keep, size: int, token: str
-             ) -> tuple[list[PipelineJob], str]:
-        """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
-        size, after = page_size(size), decode_token(token)
-        with self._db.write() as conn:
-            return TABLE.page(conn, parent, keep, size, after)
-
-    def cancel(self, name: str) -> PipelineJob:
-        with self._db.write() as conn:
-            job: PipelineJob = TABLE.cancel(conn, name)
-            return job
-
-    def all(self) -> list[PipelineJob]:
-        """Every job (advanced to now), ordered by create time then name."""
-        with self._db.write() as conn:
-            return TABLE.every(conn)

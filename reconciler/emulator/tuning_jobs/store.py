@@ -6,17 +6,14 @@ A succeeded job registers its Model and Endpoint in the transaction that finishe
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 
 from google.cloud.aiplatform_v1.types import JobState, TuningJob
 from google.rpc import status_pb2
 
 from reconciler.emulator import clock, lifecycle, quota
-from reconciler.emulator.filters import Subject
 from reconciler.emulator.ids import next_id
-from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobTable, stored_failure
+from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable, stored_failure
 from reconciler.emulator.names import Collection
-from reconciler.emulator.paging import decode_token, page_size
 from reconciler.emulator.service import State
 from reconciler.emulator.tables import labels_json
 from reconciler.emulator.tuning_jobs.registration import register_job
@@ -50,8 +47,6 @@ OUTPUT_ONLY = (
     "experiment", "tuned_model", "tuning_data_stats", "evaluate_dataset_runs",
 )
 
-Keep = Callable[[Subject], bool]  # a List request's filter
-
 
 def _insert(conn: sqlite3.Connection, parent: str, job: TuningJob, job_seconds: float,
             failure: status_pb2.Status | None) -> TuningJob:
@@ -72,9 +67,9 @@ def _insert(conn: sqlite3.Connection, parent: str, job: TuningJob, job_seconds: 
     return job
 
 
-class TuningJobs:
+class TuningJobs(JobStore[TuningJob]):
     def __init__(self, state: State) -> None:
-        self._db = state.db
+        super().__init__(state, TABLE)
 
     def create(
         self,
@@ -93,25 +88,3 @@ class TuningJobs:
             TABLE.advance(conn, "parent = ?", (parent,))
             quota.check(conn, QUOTA, location, TABLE.unfinished(conn, "parent = ?", parent))
             return _insert(conn, parent, job, job_seconds, failure)
-
-    def get(self, name: str) -> TuningJob:
-        with self._db.write() as conn:
-            job: TuningJob = TABLE.load(conn, name)
-            return job
-
-    def page(self, parent: str, keep: Keep, size: int, token: str
-             ) -> tuple[list[TuningJob], str]:
-        """One page of `parent`'s tuning jobs passing `keep`, newest first, and the next token."""
-        size, after = page_size(size), decode_token(token)
-        with self._db.write() as conn:
-            return TABLE.page(conn, parent, keep, size, after)
-
-    def cancel(self, name: str) -> TuningJob:
-        with self._db.write() as conn:
-            job: TuningJob = TABLE.cancel(conn, name)
-            return job
-
-    def all(self) -> list[TuningJob]:
-        """Every tuning job (advanced to now), ordered by create time then name."""
-        with self._db.write() as conn:
-            return TABLE.every(conn)
