@@ -1,4 +1,5 @@
-"""Vertex AI through the GAPIC clients of google-cloud-aiplatform (aiplatform_v1).
+"""Vertex AI through the GAPIC clients of google-cloud-aiplatform (aiplatform_v1, or the
+version a kind's adapter names).
 
 The high-level SDK downloads templates and takes seconds to import; the GAPIC clients are
 imported lazily, on first use, so `reconcile validate` never pays for them. The same code
@@ -33,6 +34,8 @@ def kind_reading(readings: Sequence[ObservedJob]) -> ObservedJob:
     """One job as each kind sharing its collection reads it: the kind whose reading gives
     back the job's fingerprint label (it hashes that kind's own weight inputs) is the
     job's; with none, the kind registered first."""
+    if len(readings) == 1:
+        return readings[0]
     return next((job for job in readings if fingerprint(job.inputs) == job.fingerprint),
                 readings[0])
 
