@@ -22,13 +22,15 @@ import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import get_args, get_origin, get_type_hints
 
 import pytest
 
 from reconciler.backends.all_adapters import ADAPTERS
 from reconciler.emulator.all_services import QUOTA_KINDS, SERVICES
 from reconciler.emulator.service import Service
-from reconciler.kinds import KINDS
+from reconciler.kinds import KINDS, Launch
+from reconciler.kinds.base import Kind
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "reconciler"
@@ -203,3 +205,16 @@ def test_the_rule_catches_what_the_old_code_did(code: str, expected: str) -> Non
 def test_comments_and_docstrings_are_prose() -> None:
     code = '"""Pipelines and tuning jobs alike."""\n# a "pipeline" run\nx = "pipelines run"\n'
     assert [f for mark in MARKS for f in mark.found_in(ast.parse(code))] == []
+
+
+def test_the_seam_is_typed() -> None:
+    """Each kind is a Kind[Spec, Launch] of its own spec and launch, and the Launch union a
+    saved plan is read through holds exactly those launches."""
+    launches = []
+    for kind in KINDS.values():
+        base = next(b for b in type(kind).__orig_bases__ if get_origin(b) is Kind)
+        spec, launch = get_args(base)
+        assert spec is kind.spec
+        assert get_args(get_type_hints(launch)["kind"]) == (kind.name,)
+        launches.append(launch)
+    assert set(get_args(Launch)) == set(launches)
