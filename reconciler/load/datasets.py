@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import jiter
 import orjson
 
 from reconciler.core.desired import Dataset, Role
@@ -19,6 +22,12 @@ from reconciler.load.limits import MAX_DATASET_LINE_BYTES, MIB
 MAX_ERRORS_PER_FILE = 20
 HASH_LENGTH = 40
 _BOM = b"\xef\xbb\xbf"
+# UTF-16 (and UTF-32) byte order marks, and what their text looks like without one.
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
+# Longer than any format's own cap: a snapshot refuses nothing a format would take.
+_SNAPSHOT_LINE_BYTES = 64 * MIB
+# (size, mtime_ns, ctime_ns, inode, device) of a file as it was read.
+FileIdentity = tuple[int, int, int, int, int]
 
 
 @dataclass
@@ -29,6 +38,8 @@ class DatasetReport:
     # Hash of each record's canonical JSON -> its first line; None when read from the cache.
     records: dict[int, int] | None = None
     bytes_read: int = 0
+    # The file as it was opened, if it did not change while it was read (None: it did).
+    identity: FileIdentity | None = None
 
 
 class _Refused(Exception):
@@ -72,6 +83,85 @@ def json_error(shown: str, number: int, line: bytes, error: orjson.JSONDecodeErr
     return Problem(Location(shown, number, column), f"invalid JSON: {error.msg}")
 
 
+def _column(line: bytes, offset: int) -> int:
+    """The 1-based character column of byte `offset`, as editors count."""
+    return len(line[:offset].decode("utf-8", "replace")) + 1
+
+
+_JITER_POSITION = re.compile(r" at line \d+ column (\d+)$")
+
+
+def _key_span(line: bytes, after: int) -> tuple[int, int] | None:
+    """Where the key whose value follows byte `after` (jiter's position) is, its quotes
+    included, found by walking back over `: ` and the string; None if the line is not so."""
+    colon = line.rfind(b":", 0, after + 1)
+    end = len(line[:colon].rstrip())
+    if colon < 0 or line[end - 1:end] != b'"':
+        return None
+    for start in range(end - 2, -1, -1):
+        if line[start:start + 1] == b'"':
+            backslashes = start - len(line[:start].rstrip(b"\\"))
+            if backslashes % 2 == 0:
+                return start, end
+    return None
+
+
+def _duplicate_key(shown: str, number: int, line: bytes) -> Problem | None:
+    """A key given twice in one object, or nesting jiter refuses; None if neither.
+
+    orjson keeps the last of two equal keys, other readers the first: the record would not
+    be what was hashed. jiter (pydantic's parser) finds them; orjson still parses, so the
+    records and their hashes stay exactly as before.
+    """
+    try:
+        jiter.from_json(line, catch_duplicate_keys=True, cache_mode="none")
+    except ValueError as error:
+        message = str(error)
+        found = _JITER_POSITION.search(message)
+        offset = int(found.group(1)) - 1 if found else 0
+        message = message[:found.start()] if found else message
+        if not message.startswith("Detected duplicate key"):
+            return Problem(Location(shown, number, _column(line, offset)),
+                           f"invalid JSON: {message}")
+        span = _key_span(line, offset)
+        try:
+            key = orjson.loads(line[span[0]:span[1]]) if span else message.split(" ", 3)[-1]
+        except orjson.JSONDecodeError:
+            key = message.split(" ", 3)[-1]
+        return Problem(Location(shown, number, _column(line, span[0] if span else offset)),
+                       f"duplicate key {key!r} in one JSON object: JSON readers differ on "
+                       "which value they take, so the example tuned could differ from the "
+                       "one hashed; keep one")
+    return None
+
+
+def parse_record(shown: str, number: int, line: bytes) -> tuple[Any, Problem | None]:
+    """One dataset line as JSON: the value, or the Problem that says where it is not."""
+    try:
+        record = orjson.loads(line)
+    except orjson.JSONDecodeError as error:
+        return None, json_error(shown, number, line, error)
+    problem = _duplicate_key(shown, number, line)
+    return (None, problem) if problem is not None else (record, None)
+
+
+def canonical(record: Any) -> bytes:
+    """What the content hash covers of one record: its JSON with sorted keys."""
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+
+
+def wide_text(shown: str, raw: bytes) -> Problem | None:
+    """A file in UTF-16 or UTF-32 says so on its first line, not in 20 errors of bytes."""
+    if raw.startswith(_WIDE_BOMS):
+        how = "starts with a UTF-16 byte order mark"
+    elif b"\x00" in raw:
+        how = "has NUL bytes in its first line, as UTF-16 and UTF-32 text does"
+    else:
+        return None
+    return Problem(Location(shown, 1, 1), f"the file {how}; datasets must be UTF-8: save it "
+                   "as UTF-8")
+
+
 MAX_DUPLICATES_SHOWN = 3
 
 
@@ -83,6 +173,7 @@ class _Scan:
     records: dict[int, int] = field(default_factory=dict)
     errors: list[Problem] = field(default_factory=list)
     hidden_errors: int = 0
+    first_hidden: int = 0
     duplicates: list[tuple[int, int]] = field(default_factory=list)
     without_instruction: list[int] = field(default_factory=list)
     # Valid examples; `lines` counts every non-blank line, valid or not.
@@ -98,6 +189,7 @@ class _Scan:
             self.errors.append(Problem(Location(self.shown, number, column), message))
         else:
             self.hidden_errors += 1
+            self.first_hidden = self.first_hidden or number
 
     def record(self, number: int, record: dict[str, Any], canonical: bytes,
                fmt: DatasetFormat) -> None:
@@ -150,10 +242,8 @@ def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: D
     if not line.strip():
         return False
     scan.lines += 1
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError as error:
-        problem = json_error(scan.shown, number, line, error)
+    record, problem = parse_record(scan.shown, number, line)
+    if problem is not None:
         scan.error(number, problem.location.column, problem.message)
         return True
     if not isinstance(record, dict):
@@ -165,11 +255,16 @@ def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: D
         scan.error(number, 1, f"about {tokens:,} tokens ({fmt.tokens_how}), far over the "
                    f"model's limit of {fmt.max_tokens:,}")
     else:
-        canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-        digest.update(canonical)
+        hashed = canonical(record)
+        digest.update(hashed)
         digest.update(b"\n")
-        scan.record(number, record, canonical, fmt)
+        scan.record(number, record, hashed, fmt)
     return True
+
+
+def _identity(stream: BinaryIO) -> FileIdentity:
+    info = os.fstat(stream.fileno())
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
 def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
@@ -180,29 +275,45 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
     changing, adding, removing or reordering examples changes it. Memory stays flat: one
     line at a time (at most MAX_DATASET_LINE_BYTES), plus a 64-bit hash per example for
     duplicate and leakage checks; reading stops at the first line too long or the first
-    example past the format's maximum.
+    example past the format's maximum. The report carries the file's identity when the
+    file did not change while it was read (its stat the same before and after).
     """
+    try:
+        with path.open("rb") as stream:
+            before = _identity(stream)
+            report = _inspect(stream, shown, uri, fmt, role)
+            if _identity(stream) == before:
+                report.identity = before
+            return report
+    except OSError as error:
+        return DatasetReport(None, errors=[Problem(Location(shown), "cannot read: "
+                                                   f"{error.strerror}")])
+
+
+def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: Role
+             ) -> DatasetReport:
     digest = hashlib.sha256()
     scan = _Scan(shown)
     refused: Problem | None = None
     low, high = fmt.examples
     cap = fmt.max_line_bytes or MAX_DATASET_LINE_BYTES
     try:
-        with path.open("rb") as stream:
-            for number, raw in bounded_lines(stream, cap):
-                scan.bytes_read += len(raw)
-                if too_long(raw, cap):
-                    raise _Refused(Problem(Location(shown, number, 1), "line is longer than "
-                                           f"{cap:,} bytes; one example may take at most "
-                                           f"{cap // MIB} MiB"))
-                if fmt.max_bytes and scan.bytes_read > fmt.max_bytes:
-                    raise _Refused(Problem(Location(shown, number, 1), "the file is larger "
-                                           f"than the service's {fmt.max_bytes:,} bytes"))
-                if _example(scan, digest, number, raw, fmt) and scan.lines > high:
-                    # Past the maximum nothing further can make the file valid: stop reading.
-                    raise _Refused(Problem(Location(shown, number, 1), f"{role} dataset has "
-                                           f"more than {high:,} examples, needs {low} to "
-                                           f"{high:,}"))
+        for number, raw in bounded_lines(stream, cap):
+            scan.bytes_read += len(raw)
+            if number == 1 and (wide := wide_text(shown, raw)) is not None:
+                raise _Refused(wide)
+            if too_long(raw, cap):
+                raise _Refused(Problem(Location(shown, number, 1), "line is longer than "
+                                       f"{cap:,} bytes; one example may take at most "
+                                       f"{cap // MIB} MiB"))
+            if fmt.max_bytes and scan.bytes_read > fmt.max_bytes:
+                raise _Refused(Problem(Location(shown, number, 1), "the file is larger "
+                                       f"than the service's {fmt.max_bytes:,} bytes"))
+            if _example(scan, digest, number, raw, fmt) and scan.lines > high:
+                # Past the maximum nothing further can make the file valid: stop reading.
+                raise _Refused(Problem(Location(shown, number, 1), f"{role} dataset has "
+                                       f"more than {high:,} examples, needs {low} to "
+                                       f"{high:,}"))
     except _Refused as stop:
         refused = stop.problem
     except OSError as error:
@@ -210,8 +321,9 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
     report = DatasetReport(info=None, errors=scan.errors, records=scan.records,
                            bytes_read=scan.bytes_read)
     if scan.hidden_errors:
-        report.errors.append(Problem(Location(shown), f"... and {scan.hidden_errors} more "
-                                     "errors"))
+        # Located at the first error left out, so it sorts after the ones shown.
+        report.errors.append(Problem(Location(shown, scan.first_hidden, 1),
+                                     f"... and {scan.hidden_errors} more errors from here on"))
     if refused is not None:
         report.errors.append(refused)
     if not report.errors and not low <= scan.examples <= high:
@@ -222,6 +334,28 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
         report.info = Dataset(uri, role, digest.hexdigest()[:HASH_LENGTH], scan.examples,
                               tokens=scan.tokens if fmt.tokens is not None else None)
     return report
+
+
+def snapshot(source: BinaryIO, copy: BinaryIO) -> str | None:
+    """Copies `source` into `copy` and returns the content hash of exactly the bytes copied,
+    as inspect_dataset computes it for a valid file; None if a line is not a JSON object.
+
+    An upload sends the copy, so the staged object is the data that was hashed even when the
+    file changes meanwhile.
+    """
+    digest = hashlib.sha256()
+    for number, raw in bounded_lines(source, _SNAPSHOT_LINE_BYTES):
+        copy.write(raw)
+        if too_long(raw, _SNAPSHOT_LINE_BYTES) or (number == 1 and raw.startswith(_BOM)):
+            return None  # neither has a content hash: the plan refused such a file
+        if not raw.strip():
+            continue
+        record, problem = parse_record("", number, raw)
+        if problem is not None or not isinstance(record, dict):
+            return None
+        digest.update(canonical(record))
+        digest.update(b"\n")
+    return digest.hexdigest()[:HASH_LENGTH]
 
 
 def leakage(training: dict[int, int], evaluation: dict[int, int], shown: str
