@@ -137,6 +137,11 @@ def staged_uri(staging_bucket: str, content_hash: str) -> str:
     return f"{staging_bucket}/datasets/{content_hash}.jsonl"
 
 
+def staged_hash(uri: str) -> str:
+    """The content hash a staged object is named by (the inverse of staged_uri)."""
+    return uri.rsplit("/", 1)[-1].removesuffix(".jsonl")
+
+
 def launched_uri(dataset: Dataset, staging_bucket: str, uploads: list[Upload]) -> str:
     """Where the service reads a dataset: gs:// as configured, local files once uploaded."""
     if dataset.path is None:
