@@ -183,23 +183,24 @@ def _run(action: Action, work: Step, stop: threading.Event) -> Outcome:
 
 
 def launch_queued(waiting: list[Queued], backend: Backend, storage: Storage, root: Path, *,
-                  limits: Mapping[str, Mapping[str, int]], kinds: Mapping[str, str]
-                  ) -> tuple[list[Outcome], list[Queued]]:
+                  limits: Mapping[str, Mapping[str, int]], kinds: Mapping[str, str],
+                  stop: threading.Event | None = None) -> tuple[list[Outcome], list[Queued]]:
     """One round of `apply --wait` for queued launches: those that fit in `limits:` now
     (counting the jobs running) are launched in order; the rest, and any the service still
     refuses for quota, keep waiting. Observing again is not planning again: what launches
     is exactly what the plan queued."""
     running = quota.running(backend.observe().jobs)
     executor = _Executor(backend, storage, root, prune=False)
+    stop = stop or threading.Event()
     outcomes: list[Outcome] = []
     still: list[Queued] = []
     for action in waiting:
         slot = (action.launch.location, kinds[action.name])
         limit = quota.limit_of(limits, slot)
-        if limit is not None and running[slot] >= limit:
+        if stop.is_set() or (limit is not None and running[slot] >= limit):
             still.append(action)
             continue
-        outcome = _run(action, partial(executor.launch, action), threading.Event())
+        outcome = _run(action, partial(executor.launch, action), stop)
         if outcome.result == QUEUED:
             still.append(action)
             continue

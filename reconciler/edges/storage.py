@@ -28,12 +28,14 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 @contextmanager
 def _errors(what: str) -> Iterator[None]:
-    from google.api_core.exceptions import GoogleAPICallError  # noqa: PLC0415
+    from google.api_core.exceptions import GoogleAPICallError, RetryError  # noqa: PLC0415
 
     try:
         yield
     except GoogleAPICallError as error:
         raise BackendError(f"{what}: {error.message}") from None
+    except RetryError as error:
+        raise BackendError(f"{what}: gave up after retries: {error.cause}") from None
     except OSError as error:
         raise BackendError(f"{what}: {error}") from None
 

@@ -9,8 +9,10 @@ object with the fields the template's dataset format names.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 from google.rpc import status_pb2
 
@@ -19,8 +21,12 @@ from reconciler.emulator.validation import CHAT_TEMPLATE
 INVALID_ARGUMENT = 3  # google.rpc.Code
 FAILED_PRECONDITION = 9  # google.rpc.Code
 
-# Returns the object's bytes, or None if there is no such object (or bucket).
-ReadObject = Callable[[str], bytes | None]
+# Opens the object's bytes as a stream (the caller closes it), or None if there is no such
+# object (or bucket): datasets are read a line at a time, never whole.
+ReadObject = Callable[[str], BinaryIO | None]
+# Lines are read with this bound, so memory stays flat even without newlines; a longer line
+# fails as invalid JSON (undocumented: the service publishes no line limit of its own).
+LINE_BYTES = 16 << 20
 
 
 def run_failure(
@@ -31,7 +37,8 @@ def run_failure(
 
 
 def dataset_failure(
-    objects: Iterable[tuple[str, str]], read: ReadObject, problem: Callable[[bytes], str | None]
+    objects: Iterable[tuple[str, str]], read: ReadObject,
+    problem: Callable[[BinaryIO], str | None]
 ) -> status_pb2.Status | None:
     """The error a run reading `objects` (what, uri) will end with, or None if they are fine."""
     for kind, uri in objects:
@@ -40,27 +47,34 @@ def dataset_failure(
             return status_pb2.Status(
                 code=FAILED_PRECONDITION, message=f"{kind} object {uri} not found"
             )
-        found = problem(content)
+        with content:
+            found = problem(content)
         if found is not None:
             return status_pb2.Status(code=INVALID_ARGUMENT, message=f"{kind} object {uri}: {found}")
     return None
 
 
-def example_problem(template: str, content: bytes) -> str | None:
+def example_problem(template: str, content: bytes | BinaryIO) -> str | None:
     """The first problem in a JSONL dataset for `template`, naming its line; None if fine."""
     return jsonl_problem(content, _chat_example if template == CHAT_TEMPLATE else _code_example)
 
 
 def jsonl_problem(
-    content: bytes, check: Callable[[dict[str, object]], str | None]
+    content: bytes | BinaryIO, check: Callable[[dict[str, object]], str | None]
 ) -> str | None:
-    """The first line of JSONL `content` that is not an object passing `check`; None if fine."""
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return f"not UTF-8 at byte {err.start}"
+    """The first line of JSONL `content` that is not an object passing `check`; None if fine.
+
+    Streamed: one line of `content` in memory at a time.
+    """
+    stream = io.BytesIO(content) if isinstance(content, bytes) else content
     examples = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    offset = 0
+    for number, raw in enumerate(iter(lambda: stream.readline(LINE_BYTES), b""), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            return f"not UTF-8 at byte {offset + err.start}"
+        offset += len(raw)
         if not line.strip():
             continue
         try:

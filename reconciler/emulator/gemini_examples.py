@@ -10,12 +10,14 @@ job rather than the create call.
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from reconciler.emulator.examples import jsonl_problem
 
 ROLES = ("user", "model")
 
 
-def gemini_problem(content: bytes) -> str | None:
+def gemini_problem(content: bytes | BinaryIO) -> str | None:
     """The first problem in a Gemini tuning JSONL dataset, naming its line; None if fine."""
     return jsonl_problem(content, _gemini_example)
 

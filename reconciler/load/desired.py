@@ -7,7 +7,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from reconciler.core.desired import GCS_SCHEME, Dataset, Desired, DesiredJob, Role
+from reconciler.core.desired import (
+    GCS_SCHEME,
+    Dataset,
+    Desired,
+    DesiredJob,
+    Role,
+    gcs_object_problem,
+)
 from reconciler.core.fingerprint import fingerprint
 from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds.base import DatasetField, DatasetFormat
@@ -64,6 +71,10 @@ class _Loader:
     def remote_dataset(self, job: JobConfig, wanted: DatasetField, fmt: DatasetFormat
                        ) -> DatasetReport:
         uri, role = wanted.uri, wanted.role
+        if why := gcs_object_problem(uri):
+            return DatasetReport(None, errors=[Problem(job.locate((wanted.key,)),
+                                                       f"{wanted.key}: {uri}: {why}",
+                                                       subject=job.name)])
         if self.remote is None:
             # `validate` works offline: gs:// objects are checked when planning.
             return DatasetReport(Dataset(uri, role, "", None))
@@ -192,4 +203,6 @@ def build_desired(config: RepoConfig, remote: RemoteDatasets | None = None, *,
                 for location, kinds in config.settings.limits.items()},
         warnings=tuple(warnings),
         bytes_read=loader.bytes_read,
+        files=(*config.files, *sorted({d.path for job in jobs for d in job.datasets
+                                       if d.path is not None})),
     )
