@@ -16,10 +16,13 @@ from reconciler.apply.execute import apply
 from reconciler.cli import main
 from reconciler.commands.plan import make_plan
 from reconciler.connect import connect, emulator_state_dir
+from reconciler.core.desired import Dataset
 from reconciler.emulator.gcs import GcsStore
 from reconciler.emulator.gcs.errors import GcsError
 from reconciler.emulator.gcs.preconditions import Preconditions
 from reconciler.load.config import load_config
+from reconciler.load.datacache import DatasetCache
+from reconciler.load.datasets import DatasetReport
 from reconciler.load.desired import build_desired
 from tests.conftest import Repo
 from tests.test_cli_apply import plan_json
@@ -140,3 +143,22 @@ def test_a_dataset_line_with_a_duplicate_key_is_refused_at_the_key(repo: Repo) -
     assert result.code == 1
     assert result.err.splitlines()[0].startswith(
         "datasets/bigquery.jsonl:25:31: duplicate key 'input_text' in one JSON object")
+
+
+def test_a_file_changed_in_the_tick_it_was_read_is_not_cached(repo: Repo) -> None:
+    """git's racy-timestamp rule: a change in the same timestamp tick as the read, after
+    it, would leave the file's identity as it was; such an entry is never stored."""
+    cache = DatasetCache(repo.root)
+    cache.before_reading()
+    path = repo.root / "datasets/bigquery.jsonl"
+    info = Dataset("datasets/bigquery.jsonl", "training", "0" * 40, 24)
+    started = cache._started
+    assert started is not None
+    old = path.stat()
+    report = DatasetReport(info, identity=(old.st_size, old.st_mtime_ns, started, old.st_ino,
+                                           old.st_dev))
+    cache.put("key", report)
+    assert "key" not in cache.files
+    report.identity = (old.st_size, old.st_mtime_ns, started - 1, old.st_ino, old.st_dev)
+    cache.put("key", report)
+    assert "key" in cache.files
