@@ -16,8 +16,9 @@ from rich.markup import escape
 
 from reconciler.errors import ConfigError, Location, Problem, TuneopsError, one_line
 from reconciler.kinds.convert import to_gemini
-from reconciler.load.datasets import MAX_ERRORS_PER_FILE, bounded_lines, parse_record, too_long
+from reconciler.load.datasets import MAX_ERRORS_PER_FILE, bounded_lines, too_long
 from reconciler.load.files import kind_of
+from reconciler.load.jsonline import parse_record
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES
 from reconciler.load.writes import atomic, user_target
 
