@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import select
 import shutil
 import signal
@@ -116,8 +117,10 @@ def test_a_signal_while_apply_waits_says_what_runs_on(
                                               "Waiting for 2 job(s)")
     assert returncode == code, out
     name = signal.Signals(number).name
-    assert f"{name}: stopped waiting. Launched by this apply: bigquery-snippets (" in out
-    assert "They go on in emulator at 127.0.0.1:" in out
+    assert re.search(f"{name}: stopped waiting. Launched or adopted by this apply: "
+                     r"bigquery-snippets \(bigquery-snippets-[0-9a-f]{12} pending\), "
+                     r"cloud-vision-chat \(cloud-vision-chat-[0-9a-f]{12} pending\)\.", out)
+    assert "Those not finished go on in emulator at 127.0.0.1:" in out
     assert "follow them with `reconcile status`" in out
 
 
@@ -129,7 +132,7 @@ def test_sigterm_while_apply_drains_a_queue_stops_the_same_way(
                                               "wait for quota; launching them")
     assert returncode == 143, out
     assert "1 job(s) still wait for quota: cloud-vision-chat; apply again later." in out
-    assert "SIGTERM: stopped waiting. Launched by this apply: bigquery-snippets (" in out
+    assert "SIGTERM: stopped waiting. Launched or adopted by this apply: bigquery-snippets (" in out
 
 
 def test_convert_dataset_writes_nothing_on_error_and_leaves_out_as_it_was(

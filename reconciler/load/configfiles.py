@@ -47,6 +47,7 @@ def config_files(root: Path, config_dir: Path) -> ConfigFiles:
     found = ConfigFiles()
     base = Path(os.path.realpath(root))
     _walk(base, root, config_dir, {Path(os.path.realpath(config_dir))}, found, top=True)
+    found.jobs.sort()  # path order: the config order quota goes by
     return found
 
 
