@@ -14,6 +14,10 @@ from reconciler.core import quota
 from reconciler.core.resources import id_of
 from reconciler.edges.storage import Storage
 from reconciler.errors import QuotaExceeded, TuneopsError
+from reconciler.kinds.base import Upload, staged_hash
+from reconciler.load.datasets import snapshot
+from reconciler.load.files import repository_file
+from reconciler.load.writes import scratch
 from reconciler.plan.actions import (
     Action,
     DriftRestore,
@@ -67,7 +71,7 @@ class _Executor:
     def launch(self, action: Launching | Queued) -> Outcome:
         launch = action.launch
         for upload in launch.uploads:
-            self.storage.upload(self.root / upload.source, upload.destination)
+            stage(self.storage, self.root, upload)
         cancelled = []
         if isinstance(action, Retune | Queued):
             for resource in action.cancel:
@@ -114,6 +118,32 @@ class _Executor:
                 raise TypeError(f"apply does not know the action {action!r}")
 
 
+def stage(storage: Storage, root: Path, upload: Upload) -> None:
+    """Uploads a dataset to its content-addressed object, exactly the bytes that were hashed.
+
+    The file is copied to a snapshot of tuneops' own while its content hash is computed; the
+    snapshot is uploaded only if that hash is the planned one (the object's name), so an
+    edit while apply runs can never stage other data under the planned name and label.
+    """
+    if storage.exists(upload.destination):
+        return  # named by its content: what is there is what was hashed
+    path, refusal = repository_file(root, upload.source)
+    if refusal:
+        raise TuneopsError(f"{upload.source}: {refusal}; nothing was launched")
+    with scratch() as directory:
+        copy = directory / "dataset.jsonl"
+        try:
+            with path.open("rb") as source, copy.open("wb") as out:
+                found = snapshot(source, out)
+        except OSError as error:
+            raise TuneopsError(f"{upload.source}: cannot read: {error.strerror}") from None
+        if found != staged_hash(upload.destination):
+            raise TuneopsError(f"{upload.source} changed since it was planned (its content "
+                               "hash is no longer the planned one); nothing was uploaded or "
+                               "launched for this job: plan and apply again")
+        storage.upload(copy, upload.destination)
+
+
 def retire_model(registry: Registry, model: str, created: set[str]) -> str:
     """Undeploys a Model from the endpoints its runs created, deletes those left serving
     nothing, then deletes the Model; "" when done, else why the Model was kept.
@@ -153,23 +183,24 @@ def _run(action: Action, work: Step, stop: threading.Event) -> Outcome:
 
 
 def launch_queued(waiting: list[Queued], backend: Backend, storage: Storage, root: Path, *,
-                  limits: Mapping[str, Mapping[str, int]], kinds: Mapping[str, str]
-                  ) -> tuple[list[Outcome], list[Queued]]:
+                  limits: Mapping[str, Mapping[str, int]], kinds: Mapping[str, str],
+                  stop: threading.Event | None = None) -> tuple[list[Outcome], list[Queued]]:
     """One round of `apply --wait` for queued launches: those that fit in `limits:` now
     (counting the jobs running) are launched in order; the rest, and any the service still
     refuses for quota, keep waiting. Observing again is not planning again: what launches
     is exactly what the plan queued."""
     running = quota.running(backend.observe().jobs)
     executor = _Executor(backend, storage, root, prune=False)
+    stop = stop or threading.Event()
     outcomes: list[Outcome] = []
     still: list[Queued] = []
     for action in waiting:
         slot = (action.launch.location, kinds[action.name])
         limit = quota.limit_of(limits, slot)
-        if limit is not None and running[slot] >= limit:
+        if stop.is_set() or (limit is not None and running[slot] >= limit):
             still.append(action)
             continue
-        outcome = _run(action, partial(executor.launch, action), threading.Event())
+        outcome = _run(action, partial(executor.launch, action), stop)
         if outcome.result == QUEUED:
             still.append(action)
             continue

@@ -7,6 +7,7 @@ into the same inputs. Everything else (loading, planning, applying, rendering) i
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -174,6 +175,11 @@ def run_id(name: str, fingerprint: str, attempt: int = 1) -> str:
 
 def staged_uri(staging_bucket: str, content_hash: str) -> str:
     return f"{staging_bucket}/datasets/{content_hash}.jsonl"
+
+
+def staged_hash(uri: str) -> str:
+    """The content hash a staged object is named by (the inverse of staged_uri)."""
+    return posixpath.basename(uri).removesuffix(".jsonl")
 
 
 def launched_uri(dataset: Dataset, staging_bucket: str, uploads: list[Upload]) -> str:

@@ -57,6 +57,8 @@ class Plan:
     retry_failed: bool = False
     # Why its launches exceed `budget:` in configs/reconciler.yaml (apply then launches none).
     over_budget: tuple[str, ...] = ()
+    # The repository files the plan was made from (settings, job files, local datasets).
+    files: tuple[str, ...] = ()
     version: int = PLAN_FORMAT_VERSION
 
     @cached_property
@@ -269,4 +271,4 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
                 retry_failed=options.retry_failed,
                 over_budget=over_budget(launch_estimates(actions), desired.budget),
                 desired_digest=desired_digest(desired),
-                observed_digest=observed_digest(observed))
+                observed_digest=observed_digest(observed), files=desired.files)
