@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from reconciler.edges.gitrepo import find_root
-from reconciler.errors import ConfigError, TuneopsError
+from reconciler.errors import ConfigError, TuneopsError, one_line
 from reconciler.layout import STATE_DIR
 from reconciler.output.formats import PlanOutput as Output
 from reconciler.output.formats import StatusOutput, ValidateOutput
@@ -43,7 +43,8 @@ RetryOption = Annotated[bool, typer.Option(
 # Options of the bare `reconcile` that a subcommand after them also takes; any other given
 # before a subcommand is refused, never dropped (`reconcile --dry-run apply` once launched).
 _BEFORE_SUBCOMMAND = {
-    "root": ("--root/-C", {"validate", "plan", "apply", "status", "emulator"}),
+    "root": ("--root/-C", {"validate", "plan", "apply", "status", "convert-dataset",
+                           "emulator"}),
     "auto_approve": ("--auto-approve", {"apply"}),
     "allow_dirty": ("--allow-dirty", {"apply"}),
     # These never launch, so plan-only is what they do anyway.
@@ -92,11 +93,11 @@ def _print_version(requested: bool) -> None:
 @contextmanager
 def _emulator(ctx: typer.Context, root: Path | None) -> Iterator[EmulatorStore]:
     """The repository's emulator state, for the commands that steer it."""
-    from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
+    from reconciler.connect import checked_state_dir, readable_state  # noqa: PLC0415
     from reconciler.emulator import EmulatorStore  # noqa: PLC0415
 
     with readable_state(_root(ctx, root)):
-        yield EmulatorStore(emulator_state_dir(_root(ctx, root)))
+        yield EmulatorStore(checked_state_dir(_root(ctx, root)))
 
 
 def _console() -> Console:
@@ -223,15 +224,18 @@ def status_cmd(ctx: typer.Context,
 
 @app.command("convert-dataset")
 def convert_dataset_cmd(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="A code-generation or code-chat JSONL file.")],
     destination: Annotated[Path, typer.Argument(help="Where to write the Gemini JSONL.")],
     force: Annotated[bool, typer.Option(
         "--force", help="Overwrite DESTINATION if it exists (never the input).")] = False,
+    root: RootOption = None,
 ) -> None:
     """Convert a reference-format dataset to Gemini supervised-tuning JSONL."""
     from reconciler.commands.convert import convert_dataset  # noqa: PLC0415
 
-    raise typer.Exit(convert_dataset(source=source, destination=destination, force=force,
+    raise typer.Exit(convert_dataset(root=_root(ctx, root), source=source,
+                                     destination=destination, force=force,
                                      console=_console()))
 
 
@@ -268,11 +272,11 @@ def emulator_serve(
     root: RootOption = None,
 ) -> None:
     """Run the emulator in the foreground; point reconcile at it with TUNEOPS_API_ENDPOINT."""
-    from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
+    from reconciler.connect import checked_state_dir, readable_state  # noqa: PLC0415
     from reconciler.emulator import serve  # noqa: PLC0415
 
     with readable_state(_root(ctx, root)):
-        serve(emulator_state_dir(_root(ctx, root)), port, job_seconds, storage_port)
+        serve(checked_state_dir(_root(ctx, root)), port, job_seconds, storage_port)
 
 
 @emulator_app.command("faults")
@@ -315,13 +319,15 @@ def emulator_quota(
     root: RootOption = None,
 ) -> None:
     """Limit how many jobs of a kind may run at once in a location, as a project's quota."""
+    from reconciler.emulator.all_services import QUOTA_KINDS  # noqa: PLC0415
+
     parsed: dict[str, dict[str, int]] = {}
     for limit in limits or []:
         where, _, count = limit.partition("=")
         location, _, kind = where.partition(":")
-        if not (location and kind in ("pipeline", "tuning-job") and count.isdigit()):
-            raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND pipeline "
-                               "or tuning-job")
+        if not (location and kind in QUOTA_KINDS and count.isdigit()):
+            raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND "
+                               f"{' or '.join(QUOTA_KINDS)}")
         parsed.setdefault(location, {})[kind] = int(count)
     with _emulator(ctx, root) as store:
         store.set_quota(parsed)
@@ -348,15 +354,17 @@ def _root_of(argv: list[str]) -> Path:
 
 
 def _report_unexpected(argv: list[str]) -> int:
-    log = _root_of(argv) / STATE_DIR / "last-error.log"
+    from reconciler.load.writes import own_file, write  # noqa: PLC0415
+
+    details = traceback.format_exc()
     try:
-        log.parent.mkdir(exist_ok=True)
-        log.write_text(traceback.format_exc(), encoding="utf-8")
+        log = own_file(_root_of(argv), f"{STATE_DIR}/last-error.log")
+        write(log, details.encode())
         where = f"; details in {log}"
-    except OSError:
-        where = ""
+    except (TuneopsError, OSError, ValueError):
+        where = ""  # the message below is all there is
     error = sys.exc_info()[1]
-    print(f"reconcile: unexpected error: {error!r}{where}", file=sys.stderr)
+    print(f"reconcile: unexpected error: {one_line(repr(error))}{where}", file=sys.stderr)
     return EXIT_UNEXPECTED
 
 
@@ -372,12 +380,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return EXIT_ERROR
     except TuneopsError as error:
-        print(f"reconcile: {error}", file=sys.stderr)
+        print(f"reconcile: {one_line(str(error))}", file=sys.stderr)
         return EXIT_ERROR
     except typer.Exit as done:
         return done.exit_code
     except typer.TyperException as error:
-        print(f"reconcile: {error.format_message()} (see reconcile --help)", file=sys.stderr)
+        print(f"reconcile: {one_line(error.format_message())} (see reconcile --help)",
+              file=sys.stderr)
         return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
         print("reconcile: interrupted", file=sys.stderr)

@@ -21,6 +21,7 @@ from google.cloud.aiplatform_v1.types import JobState, TuningJob
 from reconciler.backends import pipeline, tuning_job
 from reconciler.edges.storage import Storage
 from reconciler.emulator import Emulator, start_emulator
+from reconciler.emulator.tuning_jobs import TuningJobs
 from tests.conftest import Repo
 from tests.test_cli_apply import plan_json
 
@@ -75,7 +76,7 @@ def _race_a_slow_holder(shared: Shared) -> list[tuple[int, str]]:
 
 
 def _active(shared: Shared) -> list[TuningJob]:
-    return [job for job in shared.emulator.store.tuning_jobs() if job.state in ACTIVE]
+    return [job for job in TuningJobs(shared.emulator.store).all() if job.state in ACTIVE]
 
 
 def test_a_slow_holder_renews_its_lease_so_nobody_takes_it_over(
@@ -86,7 +87,7 @@ def test_a_slow_holder_renews_its_lease_so_nobody_takes_it_over(
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     assert "launched" in outcomes[0][1]
     assert "adopted" in outcomes[1][1]
-    assert len(shared.emulator.store.tuning_jobs()) == 1
+    assert len(TuningJobs(shared.emulator.store).all()) == 1
 
 
 def test_a_twin_of_a_slow_holder_is_cancelled_at_once(
@@ -96,7 +97,7 @@ def test_a_twin_of_a_slow_holder_is_cancelled_at_once(
     monkeypatch.setenv("TUNEOPS_LEASE_SECONDS", "0")
     outcomes = _race_a_slow_holder(shared)
     assert [code for code, _ in outcomes] == [0, 0], outcomes
-    jobs = sorted(shared.emulator.store.tuning_jobs(), key=lambda job: job.create_time)
+    jobs = sorted(TuningJobs(shared.emulator.store).all(), key=lambda job: job.create_time)
     assert len(jobs) == 2
     older, younger = jobs
     assert older.state in ACTIVE
@@ -130,7 +131,7 @@ def _twin(shared: Shared, job: TuningJob) -> TuningJob:
 def test_every_plan_finds_twins_and_apply_cancels_the_younger(shared: Shared) -> None:
     repo = shared.repo
     assert repo.run("apply", "--auto-approve").code == 0
-    (older,) = shared.emulator.store.tuning_jobs()
+    (older,) = TuningJobs(shared.emulator.store).all()
     younger = _twin(shared, older)
     planned = plan_json(repo)[NAME]
     assert planned["action"] == "running"
@@ -158,7 +159,7 @@ def test_a_lease_whose_create_response_was_lost_is_recognised_as_ours(
     result = shared.repo.run("apply", "--auto-approve")
     assert result.code == 0, (result.out, result.err)
     assert "launched" in result.out
-    assert len(shared.emulator.store.tuning_jobs()) == 1
+    assert len(TuningJobs(shared.emulator.store).all()) == 1
 
 
 def test_an_outcome_says_what_is_true_at_the_end(
@@ -171,7 +172,7 @@ def test_an_outcome_says_what_is_true_at_the_end(
     shared.emulator.store.set_faults()
     assert result.code == 0, result.out
     assert "response lost" not in result.out
-    (job,) = shared.emulator.store.tuning_jobs()
+    (job,) = TuningJobs(shared.emulator.store).all()
     assert f"launched  {NAME}  {job.name.rsplit('/', 1)[-1]}" in result.out
 
 

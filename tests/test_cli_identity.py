@@ -13,6 +13,9 @@ import pytest
 from google.cloud.aiplatform_v1.types import JobState
 
 from reconciler.emulator import EmulatorStore, start_emulator
+from reconciler.emulator.models import Models
+from reconciler.emulator.pipelines import PipelineJobs
+from reconciler.emulator.tuning_jobs import TuningJobs
 from tests.conftest import EXAMPLES, GEMINI_CONFIG, Repo, git
 from tests.test_cli_apply import actions, plan_json
 
@@ -23,14 +26,14 @@ SNIPPETS = "configs/bigquery-snippets.yaml"
 def runs_of(store: EmulatorStore) -> dict[str, list[str]]:
     """Tuning job names by the name label they were launched with."""
     found: dict[str, list[str]] = {}
-    for job in store.tuning_jobs():
+    for job in TuningJobs(store).all():
         found.setdefault(job.labels["tuneops-name"], []).append(job.name)
     return found
 
 
 @pytest.mark.parametrize(("fixture", "config", "old", "jobs"), [
-    ("gemini", GEMINI_CONFIG, GEMINI, lambda repo: repo.emulator.tuning_jobs()),
-    ("repo", SNIPPETS, "bigquery-snippets", lambda repo: repo.emulator.jobs()),
+    ("gemini", GEMINI_CONFIG, GEMINI, lambda repo: TuningJobs(repo.emulator).all()),
+    ("repo", SNIPPETS, "bigquery-snippets", lambda repo: PipelineJobs(repo.emulator).all()),
 ], ids=["tuning-job", "pipeline"])
 def test_a_rename_moves_the_run_without_tuning(fixture: str, config: str, old: str, jobs: object,
                                                request: pytest.FixtureRequest) -> None:
@@ -77,13 +80,13 @@ def test_a_rename_survives_prune_and_can_be_renamed_back(gemini: Repo) -> None:
     gemini.commit("rename")
     assert gemini.run("apply", "--prune").code == 0
     # The Model was moved, never pruned.
-    assert [m for m in gemini.emulator.models() if m.labels.get("tuneops-fingerprint")]
+    assert [m for m in Models(gemini.emulator).all() if m.labels.get("tuneops-fingerprint")]
     gemini.edit(GEMINI_CONFIG, "name: sql-assistant", f"name: {GEMINI}")
     gemini.commit("rename back")
     assert actions(gemini) == {GEMINI: "rename"}
     assert gemini.run("apply", "--prune").code == 0
     assert actions(gemini) == {GEMINI: "noop"}
-    assert len(gemini.emulator.tuning_jobs()) == 1
+    assert len(TuningJobs(gemini.emulator).all()) == 1
 
 
 def test_copies_each_launch_their_own_run(gemini: Repo) -> None:
@@ -188,14 +191,14 @@ def test_projects_sharing_a_staging_bucket_each_launch_their_own_job(
     result = prod.run("apply", "--auto-approve")
     assert result.code == 0, result.out
     assert "launched" in result.out and "adopted" not in result.out
-    parents = sorted(job.name.split("/")[1] for job in store.tuning_jobs())
+    parents = sorted(job.name.split("/")[1] for job in TuningJobs(store).all())
     assert parents == ["team-prod", "team-staging"]
     assert actions(staging) == {GEMINI: "running"}
     assert actions(prod) == {GEMINI: "running"}
     store.advance_clock(3600)
     assert actions(prod) == {GEMINI: "noop"}
     assert prod.run("apply", "--auto-approve").code == 0
-    assert len(store.tuning_jobs()) == 2
+    assert len(TuningJobs(store).all()) == 2
 
 
 def _epochs(repo: Repo, count: int) -> None:
@@ -210,10 +213,10 @@ def _epochs(repo: Repo, count: int) -> None:
 def test_reverting_while_a_run_goes_cancels_it_even_when_noop(gemini: Repo) -> None:
     gemini.cli()
     gemini.advance()
-    (tuned,) = gemini.emulator.tuning_jobs()
+    (tuned,) = TuningJobs(gemini.emulator).all()
     _epochs(gemini, 9)
     assert gemini.cli().code == 0
-    running = next(job.name for job in gemini.emulator.tuning_jobs() if job.name != tuned.name)
+    running = next(job.name for job in TuningJobs(gemini.emulator).all() if job.name != tuned.name)
     _epochs(gemini, 3)  # back to the run that succeeded
     planned = plan_json(gemini)[GEMINI]
     assert planned["action"] == "noop"
@@ -224,7 +227,7 @@ def test_reverting_while_a_run_goes_cancels_it_even_when_noop(gemini: Repo) -> N
     assert "1 run to cancel" in text
     result = gemini.cli()
     assert result.code == 0, result.out
-    states = {job.name: job.state for job in gemini.emulator.tuning_jobs()}
+    states = {job.name: job.state for job in TuningJobs(gemini.emulator).all()}
     assert states[running] in (JobState.JOB_STATE_CANCELLING, JobState.JOB_STATE_CANCELLED)
     assert plan_json(gemini)[GEMINI]["cancel"] == []
     assert gemini.run("plan", "--detailed-exitcode").code == 0
@@ -241,14 +244,14 @@ def test_a_run_tuneops_cancelled_as_superseded_relaunches_without_a_flag(gemini:
     assert "tuneops cancelled" in planned["reason"] and "superseded" in planned["reason"]
     assert planned["launch"]["labels"]["tuneops-attempt"] == "2"
     assert gemini.cli().code == 0
-    assert len(gemini.emulator.tuning_jobs()) == 4
+    assert len(TuningJobs(gemini.emulator).all()) == 4
     assert actions(gemini) == {GEMINI: "running"}
 
 
 def test_a_run_someone_else_cancelled_still_needs_retry_failed(gemini: Repo) -> None:
     gemini.cli()
-    (job,) = gemini.emulator.tuning_jobs()
-    gemini.emulator.cancel_tuning_job(job.name)  # from the console, say
+    (job,) = TuningJobs(gemini.emulator).all()
+    TuningJobs(gemini.emulator).cancel(job.name)  # from the console, say
     gemini.advance()
     planned = plan_json(gemini)[GEMINI]
     assert planned["action"] == "failed"

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 
 from reconciler.cli import main
+from reconciler.emulator.models import Models
+from reconciler.emulator.tuning_jobs import TuningJobs
 from reconciler.load.datacache import DatasetCache
 from tests.conftest import GEMINI_CONFIG, REFERENCE_CONFIGS, Repo
 from tests.test_cli_apply import actions, plan_json
@@ -82,7 +84,7 @@ def test_auto_approve_before_apply_applies_to_it(project_repo: Repo) -> None:
                          str(project_repo.root))
     assert code == 0, (out, err)
     assert project_repo.service is not None
-    assert len(project_repo.service.tuning_jobs()) == 1
+    assert len(TuningJobs(project_repo.service).all()) == 1
 
 
 # -- an empty desired state ----------------------------------------------------------------
@@ -98,14 +100,14 @@ def test_prune_of_an_empty_desired_state_is_refused_without_allow_empty(repo: Re
     assert "0 jobs: no job is desired" in validated.out
     planned = repo.run("plan")
     assert "0 jobs: no job is desired" in planned.out
-    models = len(repo.emulator.models())
+    models = len(Models(repo.emulator).all())
     result = repo.run("apply", "--prune")
     assert result.code == 1
     assert result.err.startswith("reconcile: refusing to prune: configs/ holds no job")
     assert "--allow-empty" in result.err
-    assert len(repo.emulator.models()) == models
+    assert len(Models(repo.emulator).all()) == models
     assert repo.run("apply", "--prune", "--allow-empty").code == 0
-    assert repo.emulator.models() == []
+    assert Models(repo.emulator).all() == []
 
 
 # -- convert-dataset -----------------------------------------------------------------------
@@ -148,7 +150,7 @@ def test_a_misspelt_base_model_is_an_error_with_a_suggestion(gemini: Repo) -> No
     assert result.err.startswith(f"{GEMINI_CONFIG}:5:1: {NAME}: base_model: gemini-2.5-flsh is "
                                  "not a model tuneops knows; did you mean gemini-2.5-flash?")
     assert gemini.cli().code == 1
-    assert gemini.emulator.tuning_jobs() == []
+    assert TuningJobs(gemini.emulator).all() == []
 
 
 def test_a_new_base_model_is_a_warning_and_its_cost_is_unknown(gemini: Repo) -> None:
@@ -242,4 +244,4 @@ def test_status_reads_what_exists_while_a_config_is_invalid(gemini: Repo) -> Non
     assert result.code == 0, result.err
     assert result.err.count("\n") == 1 and "the configs have 1 error" in result.err
     assert [job["name"] for job in json.loads(result.out)["jobs"]] == [NAME]
-    assert len(gemini.emulator.tuning_jobs()) == 1  # read-only
+    assert len(TuningJobs(gemini.emulator).all()) == 1  # read-only

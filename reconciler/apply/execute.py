@@ -12,12 +12,15 @@ from pathlib import Path
 from reconciler.backends.base import Backend, Registry
 from reconciler.core import quota
 from reconciler.core.identity import SUPERSEDED
+from reconciler.core.resources import id_of
 from reconciler.edges.storage import Storage
 from reconciler.errors import QuotaExceeded, TuneopsError
+from reconciler.kinds.base import Upload, staged_hash
+from reconciler.load.datasets import snapshot
+from reconciler.load.files import repository_file
+from reconciler.load.writes import scratch
 from reconciler.plan.actions import (
     Action,
-    Create,
-    DriftRelaunch,
     DriftRestore,
     Failed,
     Launching,
@@ -27,9 +30,9 @@ from reconciler.plan.actions import (
     Queued,
     Refused,
     Rename,
-    Retune,
     Running,
     Update,
+    launches_now,
     stops,
 )
 from reconciler.plan.planner import Plan
@@ -74,18 +77,18 @@ class _Executor:
             # A superseded run is recorded as tuneops' cancel, so its end is no failure.
             started = self.backend.cancel(resource, reason=SUPERSEDED if why == "superseded"
                                           else "")
-            run = resource.rsplit("/", 1)[-1]
+            run = id_of(resource)
             done.append(f"cancelled {why} {run}" if started else f"{why} {run} had ended")
         return done
 
     def launch(self, action: Launching | Queued) -> Outcome:
         launch = action.launch
         for upload in launch.uploads:
-            self.storage.upload(self.root / upload.source, upload.destination)
+            stage(self.storage, self.root, upload)
         stopped = self.stop(action)
         launched = self.backend.create(launch)
         if launched.cancelled_twin:
-            stopped.append(f"cancelled twin {launched.cancelled_twin.rsplit('/', 1)[-1]}, "
+            stopped.append(f"cancelled twin {id_of(launched.cancelled_twin)}, "
                            "launched at the same time; the older is kept")
         detail = launched.job.job_id + (f" ({'; '.join(stopped)})" if stopped else "")
         return Outcome(action.name, action.action, launched.created.value, detail,
@@ -133,9 +136,9 @@ class _Executor:
 
     def step(self, action: Action) -> Step | None:
         """The work an action needs, or None for actions that only report."""
+        if launches_now(action):
+            return lambda: self.launch(action)
         match action:
-            case Create() | Retune() | DriftRelaunch():
-                return lambda: self.launch(action)
             case Update() | DriftRestore():
                 return lambda: self.update(action)
             case Rename():
@@ -143,12 +146,39 @@ class _Executor:
             case Orphan():
                 return (lambda: self.prune_orphan(action)) if self.prune else None
             case Noop() | Running() | Failed() | Queued():
-                # A queued launch waits, but what it stops is stopped now.
+                # A queued launch waits (`apply --wait` makes it: launch_queued), but what
+                # it stops is stopped now.
                 return (lambda: self.stop_only(action)) if stops(action) else None
             case Refused():
                 return None
             case _:
                 raise TypeError(f"apply does not know the action {action!r}")
+
+
+def stage(storage: Storage, root: Path, upload: Upload) -> None:
+    """Uploads a dataset to its content-addressed object, exactly the bytes that were hashed.
+
+    The file is copied to a snapshot of tuneops' own while its content hash is computed; the
+    snapshot is uploaded only if that hash is the planned one (the object's name), so an
+    edit while apply runs can never stage other data under the planned name and label.
+    """
+    if storage.exists(upload.destination):
+        return  # named by its content: what is there is what was hashed
+    path, refusal = repository_file(root, upload.source)
+    if refusal:
+        raise TuneopsError(f"{upload.source}: {refusal}; nothing was launched")
+    with scratch() as directory:
+        copy = directory / "dataset.jsonl"
+        try:
+            with path.open("rb") as source, copy.open("wb") as out:
+                found = snapshot(source, out)
+        except OSError as error:
+            raise TuneopsError(f"{upload.source}: cannot read: {error.strerror}") from None
+        if found != staged_hash(upload.destination):
+            raise TuneopsError(f"{upload.source} changed since it was planned (its content "
+                               "hash is no longer the planned one); nothing was uploaded or "
+                               "launched for this job: plan and apply again")
+        storage.upload(copy, upload.destination)
 
 
 def retire_model(registry: Registry, model: str, created: set[str]) -> str:
@@ -190,23 +220,24 @@ def _run(action: Action, work: Step, stop: threading.Event) -> Outcome:
 
 
 def launch_queued(waiting: list[Queued], backend: Backend, storage: Storage, root: Path, *,
-                  limits: Mapping[str, Mapping[str, int]], kinds: Mapping[str, str]
-                  ) -> tuple[list[Outcome], list[Queued]]:
+                  limits: Mapping[str, Mapping[str, int]], kinds: Mapping[str, str],
+                  stop: threading.Event | None = None) -> tuple[list[Outcome], list[Queued]]:
     """One round of `apply --wait` for queued launches: those that fit in `limits:` now
     (counting the jobs running) are launched in order; the rest, and any the service still
     refuses for quota, keep waiting. Observing again is not planning again: what launches
     is exactly what the plan queued."""
     running = quota.running(backend.observe().jobs)
     executor = _Executor(backend, storage, root, prune=False)
+    stop = stop or threading.Event()
     outcomes: list[Outcome] = []
     still: list[Queued] = []
     for action in waiting:
         slot = (action.launch.location, kinds[action.name])
         limit = quota.limit_of(limits, slot)
-        if limit is not None and running[slot] >= limit:
+        if stop.is_set() or (limit is not None and running[slot] >= limit):
             still.append(action)
             continue
-        outcome = _run(action, partial(executor.launch, action), threading.Event())
+        outcome = _run(action, partial(executor.launch, action), stop)
         if outcome.result == QUEUED:
             still.append(action)
             continue

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from reconciler.backends.adapter import AdapterKind, Context
 from reconciler.backends.calls import (
     Caller,
     Created,
@@ -23,17 +24,19 @@ from reconciler.backends.calls import (
     is_planned_run,
     is_quota,
     is_too_large,
-    location_of,
     observed_job,
     retry_policy,
+    transient_errors,
 )
 from reconciler.backends.leases import Hold, Leases
 from reconciler.core import labels as managed
 from reconciler.core.identity import RunKey, age
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
+from reconciler.core.resources import location_of
 from reconciler.errors import BackendError, QuotaExceeded
 from reconciler.kinds.tuning_job import (
     KIND,
+    TUNING_JOB,
     TuningJobLaunch,
     observed_inputs,
     observed_metadata,
@@ -192,9 +195,7 @@ class TuningJobs:
 
         client = self._clients[launch.location]
         request = {"parent": self._parent(launch.location), "tuning_job": tuning_job(launch)}
-        transient = (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded,
-                     exceptions.InternalServerError, exceptions.ResourceExhausted,
-                     exceptions.TooManyRequests)
+        transient = transient_errors()
         delay = 0.2
         failure = "no attempt was made"
         for attempt in range(1, CREATE_ATTEMPTS + 1):
@@ -233,3 +234,10 @@ class TuningJobs:
         client = self._clients[location_of(resource)]
         return cancel_run(self._call, resource, lambda: client.cancel_tuning_job(
             name=resource, retry=retry_policy()))
+
+
+def _adapter(context: Context, clients: dict[str, Any]) -> TuningJobs:
+    return TuningJobs(context.caller, clients, context.leases)
+
+
+ADAPTER = AdapterKind(TUNING_JOB, service="GenAiTuning", collection=COLLECTION, make=_adapter)

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from reconciler.errors import TuneopsError
+from reconciler.load.writes import repository_target, write
 from reconciler.version import version
 
 # Where the action and the pre-commit hook are published.
@@ -76,14 +77,15 @@ def init(*, directory: Path, action_ref: str | None, force: bool, console: Conso
     ref = tag if action_ref is None else action_ref
     if not _REF.match(ref):
         raise TuneopsError(f"--action-ref {ref!r}: expected a tag, branch or commit sha")
-    existing = [path for path, _ in FILES if (directory / path).exists()]
+    existing = [path for path, _ in FILES if (directory / path).is_symlink()
+                or (directory / path).exists()]
     if existing and not force:
         raise TuneopsError(f"{directory}: {', '.join(existing)} already exist; nothing was "
                            "written (--force overwrites them)")
+    # Every target is checked before any is written: all or nothing.
+    targets = {path: repository_target(directory, path) for path, _ in FILES}
     for path, text in scaffold(ref, tag).items():
-        target = directory / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        write(targets[path], text.encode())
         console.print(f"wrote {escape(path)}", highlight=False)
     console.print(f"\nA tuneops repository in {escape(str(directory))}, using "
                   f"{ACTION_REPOSITORY}@{escape(ref)}. Next: `reconcile --dry-run` to see the "

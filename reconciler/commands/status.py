@@ -12,6 +12,7 @@ from rich.table import Table
 
 from reconciler.connect import connect
 from reconciler.core.desired import Target
+from reconciler.core.resources import id_of
 from reconciler.errors import ConfigError
 from reconciler.load.config import load_config, load_target
 from reconciler.output.formats import StatusOutput
@@ -49,8 +50,8 @@ def status_command(*, root: Path, output: Output, console: Console) -> int:
     models_table = Table("name", "model", "display name", "fingerprint", "endpoint",
                          title="Models")
     for model in models:
-        models_table.add_row(model.name, model.resource.rsplit("/", 1)[-1],
+        models_table.add_row(model.name, id_of(model.resource),
                              model.display_name, model.fingerprint[:12],
-                             ", ".join(e.rsplit("/", 1)[-1] for e in model.endpoints) or "-")
+                             ", ".join(id_of(e) for e in model.endpoints) or "-")
     console.print(models_table)
     return 0

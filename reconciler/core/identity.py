@@ -14,16 +14,21 @@ by the RunKey: the name a renamed run now belongs to, and that tuneops itself ca
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.core.observed import Observed, ObservedJob, ObservedModel
+from reconciler.core.resources import location_of
 
 # The facts a record holds, one object each: the run's name now, and why tuneops cancelled it.
 NAME = "name"
 CANCELLED = "cancelled"
 FACTS = (NAME, CANCELLED)
+# A RunKey's path in the staging bucket (not a resource name: core/resources.py has those).
+_PATH = re.compile(r"(?P<location>[^/]+)/(?P<kind>[^/]+)/(?P<name>[^/]+)"
+                   r"/(?P<fingerprint>[^/]+)/(?P<attempt>[0-9]+)")
 # Why tuneops cancels a run: its fingerprint is no longer desired for its name.
 SUPERSEDED = "superseded"
 
@@ -44,11 +49,12 @@ class RunKey:
 
     @classmethod
     def parse(cls, path: str) -> RunKey | None:
-        parts = path.split("/")
-        if len(parts) != 5 or not parts[4].isdigit():
+        """The key of a record's path (`path()`); None for any other path."""
+        found = _PATH.fullmatch(path)
+        if found is None:
             return None
-        location, kind, name, fingerprint, attempt = parts
-        return cls(location, kind, name, fingerprint, int(attempt))
+        return cls(found["location"], found["kind"], found["name"], found["fingerprint"],
+                   int(found["attempt"]))
 
 
 def age(job: ObservedJob) -> tuple[str, str]:
@@ -58,8 +64,8 @@ def age(job: ObservedJob) -> tuple[str, str]:
 
 def key_of(job: ObservedJob) -> RunKey:
     """A run's key, from its labels (never from the name a rename gave it)."""
-    location = job.resource.split("/")[3]
-    return RunKey(location, job.kind, job.label_name, job.fingerprint, job.attempt)
+    return RunKey(location_of(job.resource), job.kind, job.label_name, job.fingerprint,
+                  job.attempt)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from reconciler.core.observed import ObservedJob
+from reconciler.core.resources import location_of
 
 Slot = tuple[str, str]
 
@@ -13,7 +14,7 @@ Slot = tuple[str, str]
 def running(jobs: Iterable[ObservedJob]) -> Counter[Slot]:
     """Jobs not ended (pending, running or still cancelling), by the location they run in
     and their kind."""
-    return Counter((job.resource.split("/")[3], job.kind) for job in jobs
+    return Counter((location_of(job.resource), job.kind) for job in jobs
                    if job.state.unfinished)
 
 

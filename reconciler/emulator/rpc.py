@@ -10,8 +10,12 @@ from typing import Any
 import grpc
 
 from reconciler.emulator.errors import EmulatorError
-from reconciler.emulator.faults import Fault
-from reconciler.emulator.store import EmulatorStore
+from reconciler.emulator.faults import Fault, Faults
+
+# Counts one received call (by method name) and draws its injected fault, if any.
+BeginCall = Callable[..., Fault | None]
+# The injected faults now (their create latency is read at each droppable call).
+CurrentFaults = Callable[[], Faults]
 
 _ABORTS = {
     Fault.UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, "emulator: injected unavailability"),
@@ -34,13 +38,14 @@ class Method:
     droppable: bool = False
 
 
-def generic_handler(service: str, methods: Iterable[Method], store: EmulatorStore) -> Any:
+def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCall,
+                    faults: CurrentFaults) -> Any:
     """A grpc.GenericRpcHandler serving `methods` under the fully-qualified `service` name."""
     return grpc.method_handlers_generic_handler(
         service,
         {
             m.name: grpc.unary_unary_rpc_method_handler(
-                _guarded(m, store),
+                _guarded(m, begin_call, faults),
                 request_deserializer=m.deserialize,
                 response_serializer=m.serialize,
             )
@@ -49,13 +54,14 @@ def generic_handler(service: str, methods: Iterable[Method], store: EmulatorStor
     )
 
 
-def _guarded(method: Method, store: EmulatorStore) -> Callable[[Any, Any], Any]:
+def _guarded(method: Method, begin_call: BeginCall, faults: CurrentFaults
+             ) -> Callable[[Any, Any], Any]:
     def handle(request: Any, context: Any) -> Any:
         # Request metadata (x-goog-request-params etc.) is ignored: names carry all routing.
-        fault = store.begin_call(method.name, droppable=method.droppable)
+        fault = begin_call(method.name, droppable=method.droppable)
         if fault in _ABORTS:
             context.abort(*_ABORTS[fault])
-        if method.droppable and (latency := store.faults().create_latency_seconds):
+        if method.droppable and (latency := faults().create_latency_seconds):
             time.sleep(latency)  # a slow network: the create lands this much later
         try:
             response = method.handler(request)

@@ -16,11 +16,9 @@ from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
     Change,
-    Create,
-    DriftRelaunch,
     Queued,
     Rename,
-    Retune,
+    is_launch,
     stops,
 )
 from reconciler.plan.branch import BranchChange, describe
@@ -52,8 +50,9 @@ def _details(action: Action) -> str:
     lines = [f"<details><summary><code>{action.name}</code>: {action.action}</summary>", ""]
     if action.changes:
         lines += [*_change_rows(action.changes), ""]
-    if isinstance(action, Create | Retune | DriftRelaunch):
-        lines.append(f"Launches {action.launch.summary}.")
+    if is_launch(action):
+        then = "Waits for quota, then launches" if isinstance(action, Queued) else "Launches"
+        lines.append(f"{then} {action.launch.summary}.")
     if isinstance(action, Rename):
         lines.append(f"Moves {len(action.runs)} run(s) of `{action.renamed_from}` to "
                      f"`{action.name}`; nothing is tuned.")
@@ -79,8 +78,8 @@ def _warnings(warnings: tuple[Problem, ...]) -> list[str]:
 
 
 def _changing(action: Action) -> bool:
-    return (bool(action.changes) or bool(stops(action))
-            or isinstance(action, Create | Retune | DriftRelaunch | Queued | Rename))
+    return (bool(action.changes) or bool(stops(action)) or is_launch(action)
+            or isinstance(action, Rename))
 
 
 def _take(blocks: list[str], room: int) -> tuple[list[str], int]:

@@ -14,19 +14,17 @@ from reconciler.apply.execute import NOT_STARTED, Outcome
 from reconciler.core.estimate import Estimate, tokens_text
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.observed import JobState, ObservedJob
+from reconciler.core.resources import id_of
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
     Change,
-    Create,
-    DriftRelaunch,
     DriftRestore,
     Failed,
     Orphan,
-    Queued,
     Rename,
-    Retune,
     Update,
+    is_launch,
     stops,
 )
 from reconciler.plan.branch import BRANCH_WORDS, BranchChange, describe
@@ -48,7 +46,7 @@ STOP_WORDS = {"superseded": "superseded", "twin": "a twin: the same run launched
 
 def stop_lines(action: Action) -> list[str]:
     """What applying the action cancels, one run a line."""
-    return [f"cancels {resource.rsplit('/', 1)[-1]} ({STOP_WORDS[why]})"
+    return [f"cancels {id_of(resource)} ({STOP_WORDS[why]})"
             for resource, why in stops(action)]
 
 
@@ -66,7 +64,7 @@ def _change_line(change: Change) -> str:
 
 def _details(action: Action) -> list[str]:
     lines = [_change_line(change) for change in action.changes]
-    if isinstance(action, Create | Retune | DriftRelaunch | Queued):
+    if is_launch(action):
         lines.append(f"      {escape(action.launch.summary)}")
         if action.estimate is not None:
             lines.append(f"      {escape(estimate_text(action.estimate))}")

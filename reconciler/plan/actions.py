@@ -13,7 +13,7 @@ fingerprint and attempt (launched twice; the older is kept).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from reconciler.core.estimate import Estimate
 from reconciler.kinds import Launch
@@ -225,7 +225,7 @@ class Queued:
     twins: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, action: Create | Retune | DriftRelaunch, reason: str) -> Queued:
+    def of(cls, action: Launching, reason: str) -> Queued:
         """The launch `action` would make, waiting for quota."""
         cancel, twins = ((), ()) if isinstance(action, Create) else (action.cancel,
                                                                       action.twins)
@@ -255,17 +255,30 @@ class Rename:
     twins: tuple[str, ...] = ()
 
 
-def stops(action: Action) -> tuple[tuple[str, str], ...]:
-    """(run, why) for each run applying `action` cancels: superseded runs, then twins."""
-    cancel: tuple[str, ...] = getattr(action, "cancel", ())
-    twins: tuple[str, ...] = getattr(action, "twins", ())
-    return (*((run, "superseded") for run in cancel), *((run, "twin") for run in twins))
-
-
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed
           | Orphan | Refused | Queued | Rename)
+# Actions whose apply launches a job now.
 Launching = Create | Retune | DriftRelaunch
 Patching = Update | DriftRestore
 # The actions of a job that has runs: each may also stop some of them.
 Stopping = (Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed | Queued
             | Rename)
+
+
+def launches_now(action: Action) -> TypeGuard[Launching]:
+    """Whether applying `action` launches a job (a queued launch waits for quota)."""
+    return isinstance(action, Launching)
+
+
+def is_launch(action: Action) -> TypeGuard[Launching | Queued]:
+    """Whether the plan commits to launching a job for `action`: now, or once quota frees
+    (queued). The renderers and the estimates ask this, so they agree on every launch."""
+    return launches_now(action) or isinstance(action, Queued)
+
+
+def stops(action: Action) -> tuple[tuple[str, str], ...]:
+    """(run, why) for each run applying `action` cancels: superseded runs, then twins."""
+    if not isinstance(action, Stopping):
+        return ()
+    return (*((run, "superseded") for run in action.cancel),
+            *((run, "twin") for run in action.twins))

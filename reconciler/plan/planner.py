@@ -30,6 +30,8 @@ from reconciler.plan.actions import (
     Retune,
     Running,
     Stopping,
+    is_launch,
+    launches_now,
     stops,
 )
 from reconciler.plan.models import model_action, model_view
@@ -62,6 +64,8 @@ class Plan:
     retry_failed: bool = False
     # Why its launches exceed `budget:` in configs/reconciler.yaml (apply then launches none).
     over_budget: tuple[str, ...] = ()
+    # The repository files the plan was made from (settings, job files, local datasets).
+    files: tuple[str, ...] = ()
     version: int = PLAN_FORMAT_VERSION
 
     @cached_property
@@ -100,13 +104,11 @@ class Plan:
 def launch_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
     """Each launching action's job name and what it will spend (queued ones included: the
     plan commits to them)."""
-    return [(a.name, a.estimate or Estimate()) for a in actions
-            if isinstance(a, Create | Retune | DriftRelaunch | Queued)]
+    return [(a.name, a.estimate or Estimate()) for a in actions if is_launch(a)]
 
 
 def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: int) -> Launch:
-    launch: Launch = kind_of(job.kind).launch(job, desired.target, options.commit, attempt)
-    return launch
+    return kind_of(job.kind).launch(job, desired.target, options.commit, attempt)
 
 
 @dataclass(frozen=True)
@@ -217,7 +219,7 @@ def _job_action(job: DesiredJob, context: _Context) -> Action:
 
 def _launchable(job: DesiredJob, action: Action, desired: Desired) -> Action:
     """A launch with what it will spend, or refused where its kind cannot be launched."""
-    if not isinstance(action, Create | Retune | DriftRelaunch):
+    if not launches_now(action):
         return action
     kind = kind_of(job.kind)
     refusal = kind.refusal(desired.target)
@@ -238,7 +240,7 @@ def _within_limits(actions: list[Action], desired: Desired, observed: Observed
     priority = {job.name: -int(job.spec.priority) for job in desired.jobs}
     result: list[Action] = []
     for action in sorted(actions, key=lambda action: priority.get(action.name, 0)):
-        if not isinstance(action, Create | Retune | DriftRelaunch):
+        if not launches_now(action):
             result.append(action)
             continue
         # A run being cancelled keeps its slot until it ends, as the service counts it.
@@ -317,4 +319,4 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
                 retry_failed=options.retry_failed,
                 over_budget=over_budget(launch_estimates(actions), desired.budget),
                 desired_digest=desired_digest(desired),
-                observed_digest=observed_digest(observed))
+                observed_digest=observed_digest(observed), files=desired.files)

@@ -10,10 +10,7 @@ from dataclasses import dataclass
 from reconciler.core.desired import DesiredJob
 from reconciler.core.identity import age
 from reconciler.core.observed import JobState, ObservedJob
-
-
-def location_of(job: ObservedJob) -> str:
-    return job.resource.split("/")[3]
+from reconciler.core.resources import location_of
 
 
 @dataclass(frozen=True)
@@ -76,7 +73,7 @@ def next_attempts(jobs: Iterable[ObservedJob]) -> Mapping[tuple[str, str], int]:
 
 def _tuned(job: DesiredJob, runs: Runs) -> bool:
     return any(run.fingerprint == job.fingerprint and run.kind == job.kind
-               and location_of(run) == job.location and run.state == JobState.SUCCEEDED
+               and location_of(run.resource) == job.location and run.state == JobState.SUCCEEDED
                for run in runs.kept)
 
 
