@@ -13,6 +13,8 @@ import random
 from dataclasses import asdict, dataclass
 from enum import Enum
 
+FAULTS_KEY = "faults"  # the settings row holding them
+
 
 class Fault(Enum):
     UNAVAILABLE = "unavailable"  # abort before doing anything
@@ -29,6 +31,10 @@ class Faults:
     # Seconds a create waits before it is served, as behind a slow network or proxy: a
     # holder stalled in its create while others see its lease.
     create_latency_seconds: float = 0.0
+    # Seconds a long-running operation (UndeployModel, DeleteEndpoint, DeleteModel) stays
+    # running before it reports done. The real ones take minutes (DESIGN.md, "Operations");
+    # 0 keeps them born done, so tests need no polling. Their effect is visible at once.
+    operation_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         rates = (
@@ -38,9 +44,9 @@ class Faults:
         )
         if any(not 0.0 <= rate <= 1.0 for rate in rates):
             raise ValueError(f"fault rates must be within [0, 1], got {rates}")
-        if self.create_latency_seconds < 0:
-            raise ValueError(f"create latency must not be negative, got "
-                             f"{self.create_latency_seconds}")
+        for name in ("create_latency_seconds", "operation_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

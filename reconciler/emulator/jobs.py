@@ -17,12 +17,14 @@ from typing import Any, Generic, TypeVar
 import grpc
 from google.rpc import status_pb2
 
-from reconciler.emulator import clock, lifecycle
+from reconciler.emulator import clock, lifecycle, quota
+from reconciler.emulator.db import add_column
 from reconciler.emulator.errors import EmulatorError, not_found
 from reconciler.emulator.filters import Subject
+from reconciler.emulator.names import parent_parts
 from reconciler.emulator.paging import SortKey, decode_token, page_size, take_page
 from reconciler.emulator.service import State
-from reconciler.emulator.tables import newest_first, row
+from reconciler.emulator.tables import newest_first, row, stored_quirks
 
 # The columns every job table has; a service adds its own after them.
 LIFECYCLE_COLUMNS = """
@@ -35,10 +37,14 @@ LIFECYCLE_COLUMNS = """
     cancel_time REAL,
     -- A google.rpc.Status decided at create (bad dataset): the run ends FAILED with it.
     failure BLOB,
+    -- When a job held for quota was let run (quirks.quota_mode "queue").
+    released_time REAL,
     labels TEXT NOT NULL,
     proto BLOB NOT NULL"""
 # What a success leaves (a Model, an Endpoint), stored as of the job's end time.
 Register = Callable[[sqlite3.Connection, Any, float], None]
+# What a run that failed or was cancelled leaves, given how much of its course it ran (0..1).
+Leftover = Callable[[sqlite3.Connection, Any, float, float], None]
 Keep = Callable[[Subject], bool]  # a List request's filter
 # A service's job message (proto-plus).
 J = TypeVar("J")
@@ -55,6 +61,10 @@ class JobTable:
     register: Register
     # The column a List filter's display_name reads ("''" for jobs that have none).
     display_name: str = "display_name"
+    # What its jobs draw on: a create past it is refused or queued (quota.admit).
+    quota: quota.Metric | None = None
+    # What a failed or cancelled run leaves, if anything (quirks.cancelled_runs_leave_model).
+    leftover: Leftover | None = None
 
     def indexes(self) -> str:
         return (f"CREATE INDEX IF NOT EXISTS {self.table}_by_parent ON {self.table} "
@@ -68,25 +78,98 @@ class JobTable:
     def _terminal(self) -> tuple[int, ...]:
         return tuple(sorted(int(state) for state in self.states.terminal))
 
+    def upgrade(self, conn: sqlite3.Connection) -> None:
+        """A table made before jobs could wait for quota has no `released_time`."""
+        add_column(conn, self.table, "released_time", "REAL")
+
     def advance(self, conn: sqlite3.Connection, where: str = "1",
                 params: tuple[str, ...] = ()) -> None:
-        """Advances the unfinished jobs matching `where` to now; registers what successes leave."""
+        """Advances the unfinished jobs matching `where` to now (registering what their ends
+        leave), then lets queued jobs run as quota frees."""
         now = clock.clock_now(conn)
+        outcome = stored_quirks(conn).cancel_outcome
+        self._step(conn, now, outcome, where, params)
+        if self.quota is not None and self.states.queued is not None and conn.execute(
+                f"SELECT 1 FROM {self.table} WHERE state = ? LIMIT 1",
+                (int(self.states.queued),)).fetchone():
+            self._step(conn, now, outcome, "1", ())  # a global quota spans every location
+            self._release(conn, now)
+
+    def _step(self, conn: sqlite3.Connection, now: float, outcome: str, where: str,
+              params: tuple[str, ...]) -> None:
         rows = conn.execute(
-            "SELECT name, create_time, job_seconds, cancel_time, failure, proto FROM "
-            f"{self.table} WHERE {self._open(where)}",
+            "SELECT name, create_time, job_seconds, cancel_time, failure, released_time, proto "
+            f"FROM {self.table} WHERE {self._open(where)}",
             (*self._terminal(), *params),
         ).fetchall()
-        for name, create_time, job_seconds, cancel_time, failure, proto in rows:
+        for name, create_time, job_seconds, cancel_time, failure, released, proto in rows:
             job = self.message.deserialize(proto)
             decided = None if failure is None else status_pb2.Status.FromString(failure)
-            schedule = lifecycle.Schedule(create_time, job_seconds, cancel_time, decided)
+            schedule = lifecycle.Schedule(create_time, job_seconds, cancel_time, decided,
+                                          outcome, released)
             if not lifecycle.advance(job, schedule, now, self.states):
                 continue
-            if job.state == self.states.succeeded:
-                self.register(conn, job, create_time + job_seconds)
+            self._ended(conn, job, schedule)
             conn.execute(f"UPDATE {self.table} SET state = ?, proto = ? WHERE name = ?",
                          (int(job.state), self.message.serialize(job), name))
+
+    def _ended(self, conn: sqlite3.Connection, job: Any, schedule: lifecycle.Schedule) -> None:
+        """Registers what a job that just ended leaves."""
+        if job.state not in self.states.terminal:
+            return
+        at = job.end_time.timestamp()
+        if job.state == self.states.succeeded:
+            self.register(conn, job, at)
+        elif self.leftover is not None:
+            self.leftover(conn, job, at, schedule.progress(at))
+
+    def _scope(self, parent: str) -> tuple[str, str]:
+        """The jobs a quota counts with one in `parent`: its location's, or (a global
+        quota) its project's in every location."""
+        assert self.quota is not None
+        if self.quota.scope == "global":
+            project, _ = parent_parts(parent)
+            return "parent LIKE ?", f"projects/{project}/locations/%"
+        return "parent = ?", parent
+
+    def occupancy(self, conn: sqlite3.Connection, parent: str) -> tuple[int, int]:
+        """(running, waiting): the jobs a quota counts with one in `parent` that run
+        (pending, running or cancelling) and that wait in the queue."""
+        where, value = self._scope(parent)
+        queued = -1 if self.states.queued is None else int(self.states.queued)
+        found = conn.execute(
+            f"SELECT coalesce(sum(state != ?), 0), coalesce(sum(state = ?), 0) "
+            f"FROM {self.table} WHERE {self._open(where)}",
+            (queued, queued, *self._terminal(), value)).fetchone()
+        return int(found[0]), int(found[1])
+
+    def admit(self, conn: sqlite3.Connection, parent: str) -> bool:
+        """Whether a new job in `parent` runs now (False: it is queued); RESOURCE_EXHAUSTED
+        when the service refuses it for quota."""
+        if self.quota is None:
+            return True
+        where, value = self._scope(parent)
+        self.advance(conn, where, (value,))
+        project, location = parent_parts(parent)
+        running, waiting = self.occupancy(conn, parent)
+        return quota.admit(conn, self.quota, location, project, running=running,
+                           waiting=waiting)
+
+    def _release(self, conn: sqlite3.Connection, now: float) -> None:
+        """Lets queued jobs run, oldest first, while their quota has room."""
+        assert self.quota is not None and self.states.queued is not None
+        queued = conn.execute(f"SELECT name, parent, proto FROM {self.table} WHERE state = ? "
+                              "ORDER BY create_time, name", (int(self.states.queued),))
+        for name, parent, proto in queued.fetchall():
+            limit = quota.limit_of(conn, self.quota, parent_parts(parent)[1])
+            if limit is not None and self.occupancy(conn, parent)[0] >= limit:
+                continue
+            job = self.message.deserialize(proto)
+            job.state = self.states.enum(self.states.pending)
+            job.update_time = clock.to_timestamp(now)
+            conn.execute(f"UPDATE {self.table} SET state = ?, released_time = ?, proto = ? "
+                         "WHERE name = ?",
+                         (int(job.state), now, self.message.serialize(job), name))
 
     def exists(self, conn: sqlite3.Connection, name: str) -> bool:
         return row(conn, self.table, name) is not None
@@ -103,10 +186,11 @@ class JobTable:
              after: SortKey | None) -> tuple[list[Any], str]:
         """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
         self.advance(conn, "parent = ?", (parent,))
-        rows = newest_first(conn, self.table, f"labels, {self.display_name}, state, proto",
+        rows = newest_first(conn, self.table,
+                            f"labels, {self.display_name}, state, proto, create_time",
                             parent, after)
         found, token = take_page(rows, lambda r: keep(
-            Subject(json.loads(r[0]), r[1], self.states.enum(r[2]).name)), size)
+            Subject(json.loads(r[0]), r[1], self.states.enum(r[2]).name, r[4])), size)
         return [self.message.deserialize(r[3]) for r in found], token
 
     def cancel(self, conn: sqlite3.Connection, name: str) -> Any:
@@ -131,12 +215,6 @@ class JobTable:
         self.advance(conn)
         rows = conn.execute(f"SELECT proto FROM {self.table} ORDER BY create_time, name")
         return [self.message.deserialize(proto) for (proto,) in rows]
-
-    def unfinished(self, conn: sqlite3.Connection, where: str, value: str) -> int:
-        """Jobs matching `where` that are pending, running or cancelling."""
-        found = conn.execute(f"SELECT count(*) FROM {self.table} WHERE {self._open(where)}",
-                             (*self._terminal(), value)).fetchone()
-        return int(found[0])
 
 
 def stored_failure(failure: status_pb2.Status | None) -> bytes | None:

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import status_pb2
 
 from reconciler.emulator.errors import EmulatorError
 from reconciler.emulator.faults import Fault, Faults
@@ -38,6 +40,22 @@ class Method:
     droppable: bool = False
 
 
+# Where gRPC carries a google.rpc.Status with details (grpcio-status's rpc_status.to_status
+# writes the same), and api-core reads them into GoogleAPICallError.details.
+STATUS_DETAILS = "grpc-status-details-bin"
+
+
+def _status(error: EmulatorError) -> bytes:
+    details = []
+    for detail in error.details:
+        packed = any_pb2.Any()
+        packed.Pack(detail)
+        details.append(packed)
+    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
+    serialized: bytes = status.SerializeToString()
+    return serialized
+
+
 def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCall,
                     faults: CurrentFaults) -> Any:
     """A grpc.GenericRpcHandler serving `methods` under the fully-qualified `service` name."""
@@ -66,6 +84,8 @@ def _guarded(method: Method, begin_call: BeginCall, faults: CurrentFaults
         try:
             response = method.handler(request)
         except EmulatorError as err:
+            if err.details:
+                context.set_trailing_metadata([(STATUS_DETAILS, _status(err))])
             context.abort(err.code, err.message)
         if fault is Fault.DROP_RESPONSE:
             context.abort(grpc.StatusCode.UNAVAILABLE, "emulator: response lost (injected)")

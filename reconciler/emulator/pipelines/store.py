@@ -36,8 +36,10 @@ STATES = lifecycle.States(
     PipelineState.PIPELINE_STATE_FAILED,
     PipelineState.PIPELINE_STATE_CANCELLING,
     PipelineState.PIPELINE_STATE_CANCELLED,
+    # "The pipeline has been created or resumed, and processing has not yet begun."
+    queued=PipelineState.PIPELINE_STATE_QUEUED,
 )
-TABLE = JobTable("jobs", "pipeline job", PipelineJob, STATES, register_run)
+TABLE = JobTable("jobs", "pipeline job", PipelineJob, STATES, register_run, quota=QUOTA)
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
     job_id TEXT NOT NULL,
@@ -50,6 +52,7 @@ CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
 def upgrade(conn: sqlite3.Connection) -> None:
     """A state_dir from before runs could fail on their datasets has no `failure` column."""
     add_column(conn, "jobs", "failure", "BLOB")
+    TABLE.upgrade(conn)
 
 
 class PipelineJobs(JobStore[PipelineJob]):
@@ -73,11 +76,11 @@ class PipelineJobs(JobStore[PipelineJob]):
         with self._db.write() as conn:
             if TABLE.exists(conn, name):
                 raise already_exists(f"pipeline job {name} already exists")
-            TABLE.advance(conn, "location = ?", (location,))
-            quota.check(conn, QUOTA, location, TABLE.unfinished(conn, "location = ?", location))
+            runs = TABLE.admit(conn, parent)
             now = clock.clock_now(conn)
             job.name = name
-            job.state = PipelineState(PipelineState.PIPELINE_STATE_PENDING)
+            job.state = PipelineState(PipelineState.PIPELINE_STATE_PENDING if runs
+                                      else PipelineState.PIPELINE_STATE_QUEUED)
             job.create_time = job.update_time = clock.to_timestamp(now)
             # The service sets this reserved label itself, overriding any value the user sent.
             job.labels[BILLING_ID_LABEL] = str(next_id(conn, BILLING))
