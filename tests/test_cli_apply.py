@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from reconciler.emulator.models import Models
+from reconciler.kinds import MODEL_LOCATIONS
+from reconciler.kinds.tuning_job import TUNING_LOCATIONS
 from reconciler.emulator.pipelines import PipelineJobs
 from tests.conftest import Repo
 
@@ -117,8 +119,10 @@ def test_observing_is_one_list_call_per_resource_type_and_location(repo: Repo) -
     repo.run("plan")
     calls = repo.emulator.calls()
     assert calls.get("ListPipelineJobs") == 2  # us-central1 and europe-west4
-    assert calls.get("ListTuningJobs") == 4  # the four Gemini tuning regions
-    assert calls.get("ListModels") == 4  # where pipelines and tuning jobs register Models
+    # Each documented Gemini tuning region, listed concurrently.
+    assert calls.get("ListTuningJobs") == len(TUNING_LOCATIONS)
+    # Where pipelines and tuning jobs register Models.
+    assert calls.get("ListModels") == len(MODEL_LOCATIONS)
     assert "GetPipelineJob" not in calls
 
 

@@ -14,7 +14,7 @@ from reconciler.backends.calls import (
     observed_job,
     retry_policy,
 )
-from reconciler.core import labels as managed
+from reconciler.backends.listing import each_location, managed_list
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
 from reconciler.errors import BackendError
@@ -29,7 +29,7 @@ from reconciler.kinds.pipeline import (
 PAGE_SIZE = 100
 COLLECTION = "pipelineJobs"
 _STATES = {
-    "PIPELINE_STATE_QUEUED": JobState.PENDING,
+    "PIPELINE_STATE_QUEUED": JobState.QUEUED,
     "PIPELINE_STATE_PENDING": JobState.PENDING,
     "PIPELINE_STATE_RUNNING": JobState.RUNNING,
     "PIPELINE_STATE_PAUSED": JobState.RUNNING,
@@ -84,14 +84,15 @@ class PipelineJobs:
     def _parent(self, location: str) -> str:
         return f"projects/{self._call.project}/locations/{location}"
 
+    def _list(self, location: str) -> list[ObservedJob]:
+        request = {"parent": self._parent(location), "page_size": PAGE_SIZE,
+                   "read_mask": {"paths": list(_JOB_FIELDS)}}
+        return managed_list(self._call, f"listing pipeline jobs in {location}",
+                            self._clients[location].list_pipeline_jobs, request,
+                            job_from_proto)
+
     def list(self) -> list[ObservedJob]:
-        jobs: list[ObservedJob] = []
-        for location, client in self._clients.items():
-            request = {"parent": self._parent(location), "filter": managed.MANAGED_FILTER,
-                       "page_size": PAGE_SIZE, "read_mask": {"paths": list(_JOB_FIELDS)}}
-            jobs += self._call.list(f"listing pipeline jobs in {location}",
-                                    client.list_pipeline_jobs, request, job_from_proto)
-        return jobs
+        return each_location(self._clients, self._list)
 
     def create(self, launch: PipelineLaunch) -> Launched:
         from google.api_core import exceptions  # noqa: PLC0415

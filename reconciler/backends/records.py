@@ -1,8 +1,9 @@
 """Records of runs in the staging bucket: what their immutable labels cannot say.
 
 One small object per run and fact, `{staging}/records/{project id}/{location}/{kind}/{name}/
-{fingerprint}/{attempt}/{fact}`, its value in the object's custom metadata so that one list
-call under the project's prefix reads them all. Each is written with a generation
+{fingerprint}/{attempt}/{fact}`, or per Model and fact, `{staging}/records/{project id}/
+models/{location}/{model id}/{fact}`, its value in the object's custom metadata so that one
+list call under the project's prefix reads them all. Each is written with a generation
 precondition (created only if absent, replaced only if unchanged since read), so of two
 applies recording different values one wins and the other says so.
 
@@ -18,7 +19,7 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from reconciler.backends import leases
-from reconciler.core.identity import Records, RunKey
+from reconciler.core.identity import Key, Records, parse_key
 from reconciler.edges.storage import Listed
 from reconciler.errors import BackendError
 
@@ -38,17 +39,17 @@ class RecordStore:
         self._bucket = bucket
         self._prefix = prefix
 
-    def _facts(self, listed: list[Listed]) -> Iterator[tuple[RunKey, str, str]]:
+    def _facts(self, listed: list[Listed]) -> Iterator[tuple[Key, str, str]]:
         for found in listed:
             path, _, fact = found.uri.removeprefix(f"{self._prefix}/").rpartition("/")
-            key = RunKey.parse(path)
+            key = parse_key(path)
             if key is not None:
                 yield key, fact, found.metadata.get(VALUE, "")
 
     def read(self) -> Records:
         return Records.of(self._facts(self._bucket.listing(f"{self._prefix}/")))
 
-    def write(self, key: RunKey, fact: str, value: str) -> None:
+    def write(self, key: Key, fact: str, value: str) -> None:
         uri = f"{self._prefix}/{key.path()}/{fact}"
         body = {VALUE: value, "time": time.time()}
         for _ in range(WRITE_ROUNDS):

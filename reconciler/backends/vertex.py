@@ -22,7 +22,7 @@ from reconciler.backends.models import Registry
 from reconciler.backends.records import Bucket, RecordStore
 from reconciler.core import identity
 from reconciler.core.fingerprint import fingerprint
-from reconciler.core.identity import key_of, relabel
+from reconciler.core.identity import ModelKey, key_of, model_facts, relabel
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
 from reconciler.core.resources import parse
 from reconciler.kinds import MODEL_LOCATIONS, Launch
@@ -96,7 +96,7 @@ class VertexBackend:
                         {location: self._client("Model", location)
                          for location in MODEL_LOCATIONS},
                         {location: self._client("Endpoint", location)
-                         for location in MODEL_LOCATIONS})
+                         for location in MODEL_LOCATIONS}, self._records)
 
     def _owners(self, resource: str) -> list[Adapter[Any]]:
         """The adapters of a job resource name, by its collection (`.../COLLECTION/ID`)."""
@@ -107,34 +107,48 @@ class VertexBackend:
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
         """Managed jobs and labelled Models, one list call each, under the names and with
-        the cancels the staging bucket records (one list call); then, for the latest
-        succeeded run of a `wanted` job whose Model carries no tuneops labels, that Model
-        found through the run itself (a tuning pipeline may not copy its labels)."""
+        the cancels the staging bucket records (one list call); then the Models that carry
+        no tuneops labels (the service may not copy them), found through their runs
+        (_unlabelled)."""
         listed: dict[str, list[ObservedJob]] = {}
         for adapter in self._adapters.values():
             for job in adapter.list():
                 listed.setdefault(job.resource, []).append(job)
         jobs = [kind_reading(readings) for readings in listed.values()]
+        records = self._records.read()
         observed = relabel(Observed(jobs=tuple(jobs), models=tuple(self.registry.labelled())),
-                           self._records.read())
-        labelled = {(m.name, m.fingerprint) for m in observed.models}
-        runs: dict[Wanted, ObservedJob] = {}
+                           records)
+        return Observed(jobs=observed.jobs, models=(*observed.models, *(
+            model_facts(model, records) for model in self._unlabelled(observed, wanted))))
+
+    def _unlabelled(self, observed: Observed, wanted: Collection[Wanted]
+                    ) -> list[ObservedModel]:
+        """Models no label found, through their runs: the latest succeeded run of a `wanted`
+        job (one Get for its outputs, when the list does not say them), and any run whose
+        list result names a Model (a leftover of a cancelled run, an orphan's)."""
+        known = {ModelKey.of(model.resource) for model in observed.models}
+        latest: dict[Wanted, ObservedJob] = {}
         for job in observed.jobs:
             key = (job.name, job.fingerprint)
             if job.state == JobState.SUCCEEDED and (
-                    key not in runs or job.attempt > runs[key].attempt):
-                runs[key] = job
-        found = [self._model_of(runs[key]) for key in sorted(set(wanted) & runs.keys())
-                 if key not in labelled]
-        return Observed(jobs=observed.jobs, models=(
-            *observed.models, *(model for model in found if model is not None)))
-
-    def _model_of(self, run: ObservedJob) -> ObservedModel | None:
-        model = self.outputs(run.resource).model
-        if model is None:
-            return None
-        return self.registry.get(model, name=run.name, fingerprint=run.fingerprint,
-                                 attempt=run.attempt)
+                    key not in latest or job.attempt > latest[key].attempt):
+                latest[key] = job
+        labelled = {(m.name, m.fingerprint) for m in observed.models}
+        runs = {latest[key].resource: latest[key] for key in sorted(set(wanted) & latest.keys())
+                if key not in labelled}
+        runs.update((job.resource, job) for job in observed.jobs
+                    if job.outputs is not None and job.outputs.model and job.resource not in runs)
+        found: list[ObservedModel] = []
+        for run in runs.values():
+            model = (run.outputs or self.outputs(run.resource)).model
+            if model is None or ModelKey.of(model) in known:
+                continue
+            seen = self.registry.get(model, name=run.name, fingerprint=run.fingerprint,
+                                     attempt=run.attempt)
+            if seen is not None:
+                known.add(ModelKey.of(model))
+                found.append(seen)
+        return found
 
     def rename(self, resources: Collection[str], name: str) -> None:
         """Records that these runs now belong to `name` (their labels cannot change)."""

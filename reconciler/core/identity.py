@@ -9,7 +9,9 @@ project id's own prefix. The rest is the run's RunKey.
 A job's labels cannot change after launch (there is no UpdateTuningJob or
 UpdatePipelineJob), so two facts live as small records in the staging bucket instead, keyed
 by the RunKey: the name a renamed run now belongs to, and that tuneops itself cancelled it
-(and why). Observing reads them with one list call and applies them here.
+(and why). Two more are about a Model, keyed by its location and id (a ModelKey): that the
+service refused to delete it, so tuneops retired it, and that the service refuses its labels.
+Observing reads them with one list call and applies them here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.core.observed import Observed, ObservedJob, ObservedModel
-from reconciler.core.resources import location_of
+from reconciler.core.resources import location_of, parse
 
 # The facts a record holds, one object each: the run's name now, and why tuneops cancelled it.
 NAME = "name"
@@ -31,6 +33,12 @@ _PATH = re.compile(r"(?P<location>[^/]+)/(?P<kind>[^/]+)/(?P<name>[^/]+)"
                    r"/(?P<fingerprint>[^/]+)/(?P<attempt>[0-9]+)")
 # Why tuneops cancels a run: its fingerprint is no longer desired for its name.
 SUPERSEDED = "superseded"
+# The facts of a Model's record: the service refused to delete it (the value is why), and
+# the service refuses to set its labels.
+RETIRED = "retired"
+LABELS_REFUSED = "labels-refused"
+MODEL_FACTS = (RETIRED, LABELS_REFUSED)
+_MODEL_PATH = re.compile(r"models/(?P<location>[^/]+)/(?P<id>[^/]+)")
 
 
 @dataclass(frozen=True, order=True)
@@ -57,6 +65,36 @@ class RunKey:
                    int(found["attempt"]))
 
 
+@dataclass(frozen=True, order=True)
+class ModelKey:
+    """A Model of one project: its location and id, as the service names it (never by the
+    project, which the service names by number and tuneops knows by id)."""
+
+    location: str
+    id: str
+
+    def path(self) -> str:
+        return f"models/{self.location}/{self.id}"
+
+    @classmethod
+    def parse(cls, path: str) -> ModelKey | None:
+        found = _MODEL_PATH.fullmatch(path)
+        return None if found is None else cls(found["location"], found["id"])
+
+    @classmethod
+    def of(cls, resource: str) -> ModelKey:
+        name = parse(resource)
+        return cls(name.location, name.id)
+
+
+Key = RunKey | ModelKey
+
+
+def parse_key(path: str) -> Key | None:
+    """The key of a record's path, of a run or of a Model; None for any other path."""
+    return ModelKey.parse(path) or RunKey.parse(path)
+
+
 def age(job: ObservedJob) -> tuple[str, str]:
     """Older first: runs are read in this order, and of two twins the older is kept."""
     return job.create_time, job.job_id
@@ -74,15 +112,23 @@ class Records:
 
     names: Mapping[RunKey, str] = field(default_factory=dict)
     cancelled: Mapping[RunKey, str] = field(default_factory=dict)
+    # Models the service would not delete, and Models whose labels it refuses.
+    retired: frozenset[ModelKey] = frozenset()
+    labels_refused: frozenset[ModelKey] = frozenset()
 
     @classmethod
-    def of(cls, facts: Iterable[tuple[RunKey, str, str]]) -> Records:
+    def of(cls, facts: Iterable[tuple[Key, str, str]]) -> Records:
         """From (key, fact, value) triples; unknown facts are ignored."""
-        found: dict[str, dict[RunKey, str]] = {fact: {} for fact in FACTS}
+        runs: dict[str, dict[RunKey, str]] = {fact: {} for fact in FACTS}
+        models: dict[str, set[ModelKey]] = {fact: set() for fact in MODEL_FACTS}
         for key, fact, value in facts:
-            if fact in found and value:
-                found[fact][key] = value
-        return cls(names=found[NAME], cancelled=found[CANCELLED])
+            if isinstance(key, RunKey) and fact in runs and value:
+                runs[fact][key] = value
+            elif isinstance(key, ModelKey) and fact in models and value:
+                models[fact].add(key)
+        return cls(names=runs[NAME], cancelled=runs[CANCELLED],
+                   retired=frozenset(models[RETIRED]),
+                   labels_refused=frozenset(models[LABELS_REFUSED]))
 
 
 def _model_names(jobs: Iterable[tuple[ObservedJob, str]]
@@ -108,9 +154,22 @@ def _renamed_model(model: ObservedModel, exact: Mapping[tuple[str, str, int], st
     return model if name == model.name else replace(model, name=name)
 
 
+def model_facts(model: ObservedModel, records: Records) -> ObservedModel:
+    """The Model marked retired, or with its labels refused, as the records say."""
+    key = ModelKey.of(model.resource)
+    retired, refused = key in records.retired, key in records.labels_refused
+    if (retired, refused) == (model.retired, model.labels_refused):
+        return model
+    return replace(model, retired=retired, labels_refused=refused)
+
+
 def relabel(observed: Observed, records: Records) -> Observed:
     """Observed state as the records say: each renamed run (and its Model) under the name
-    it now belongs to, and each run tuneops cancelled marked with why."""
+    it now belongs to, each run tuneops cancelled marked with why, and each Model the service
+    would not delete or label marked so."""
+    if records.retired or records.labels_refused:
+        observed = Observed(jobs=observed.jobs, models=tuple(
+            model_facts(model, records) for model in observed.models))
     if not records.names and not records.cancelled:
         return observed
     jobs: list[ObservedJob] = []

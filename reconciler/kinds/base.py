@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field
 from typing_extensions import TypeVar
@@ -112,7 +112,14 @@ SpecT = TypeVar("SpecT", bound=BaseModel, default=Any)
 LaunchT_co = TypeVar("LaunchT_co", bound=LaunchRequest, covariant=True, default=Any)
 
 
+# Where a kind's concurrent jobs are counted for quota: per location, or once per project.
+QuotaScope = Literal["location", "project"]
+
+
 class Kind(Protocol[SpecT, LaunchT_co]):
+    # How the service counts its concurrent jobs; `limits:` counts them the same way.
+    quota_scope: QuotaScope = "location"
+
     @property
     def name(self) -> str:
         """The value of `kind:` in a job document."""

@@ -14,7 +14,7 @@ from reconciler.core.estimate import Estimate, Totals, totals
 from reconciler.core.fingerprint import digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.errors import Problem
-from reconciler.kinds import Launch, kind_of
+from reconciler.kinds import Launch, kind_of, quota_slot, slot_of
 from reconciler.plan import diff
 from reconciler.plan.actions import (
     ACTION_KINDS,
@@ -39,6 +39,7 @@ from reconciler.plan.runs import (
     Runs,
     copy_of,
     decisive,
+    leftovers,
     next_attempts,
     rename_candidates,
     renames,
@@ -66,6 +67,8 @@ class Plan:
     over_budget: tuple[str, ...] = ()
     # The repository files the plan was made from (settings, job files, local datasets).
     files: tuple[str, ...] = ()
+    # Models the service would not delete, kept as retired (they serve nothing).
+    retired: tuple[str, ...] = ()
     version: int = PLAN_FORMAT_VERSION
 
     @cached_property
@@ -118,6 +121,8 @@ class _Context:
     desired: Desired
     options: PlanOptions
     models: Mapping[tuple[str, str], Sequence[ObservedModel]]
+    # Every Model of a name (retired ones aside).
+    by_name: Mapping[str, Sequence[ObservedModel]]
     attempts: Mapping[tuple[str, str], int]
     history: Mapping[str, Runs]
     renames: Mapping[str, str]
@@ -128,10 +133,11 @@ class _Context:
         return _launch(job, self.desired, self.options, attempt)
 
     def model(self, job: DesiredJob, decided: ObservedJob) -> ObservedModel | None:
-        """The Model of the deciding run: the one of its attempt where several exist."""
-        found = self.models.get((decided.name, job.fingerprint), ())
-        return max(found, key=lambda m: (m.attempt == decided.attempt, m.attempt),
-                   default=None)
+        """The Model of the deciding run: the one of its attempt (or of an attempt its
+        labels do not say), never one another attempt left."""
+        found = [m for m in self.models.get((decided.name, job.fingerprint), ())
+                 if m.attempt in (decided.attempt, 0)]
+        return max(found, key=lambda m: m.attempt == decided.attempt, default=None)
 
 
 def _create_reason(job: DesiredJob, context: _Context) -> str:
@@ -160,6 +166,10 @@ def _decided_action(job: DesiredJob, runs: Runs, context: _Context) -> Action:
         return Retune(name=job.name, reason=f"changed: {forcing}", job_id=launch.job_id,
                       launch=launch, changes=found)
     decided = decisive(same)
+    if decided.state == JobState.QUEUED:
+        return Running(name=job.name, reason="the service holds the job until quota frees a "
+                       "slot (queued by the service)", job_id=decided.job_id,
+                       state=decided.state.value)
     if decided.state.active:
         return Running(name=job.name, reason=f"job is {decided.state}",
                        job_id=decided.job_id, state=decided.state.value)
@@ -176,7 +186,9 @@ def _decided_action(job: DesiredJob, runs: Runs, context: _Context) -> Action:
         return DriftRelaunch(name=job.name, reason=f"the Model of {decided.job_id} was deleted "
                              "outside git; apply tunes again", job_id=launch.job_id,
                              launch=launch)
-    if decided.state == JobState.CANCELLED and decided.cancelled_by_tuneops:
+    if decided.state in (JobState.CANCELLED, JobState.FAILED) and decided.cancelled_by_tuneops:
+        # A cancel is best effort: a run tuneops cancelled may end FAILED too, and that is
+        # the cancel's doing, not the job's.
         launch = context.launch(job)
         return Retune(name=job.name, reason=f"relaunching: tuneops cancelled {decided.job_id} "
                       f"({decided.cancelled_by_tuneops}), which is not a failure",
@@ -214,6 +226,9 @@ def _job_action(job: DesiredJob, context: _Context) -> Action:
     if (cancel or twins) and isinstance(action, Stopping):
         # Whatever else it does: a superseded run costs money, a twin is a duplicate launch.
         action = replace(action, cancel=cancel, twins=twins)
+    left = leftovers(job, runs, context.by_name.get(job.name, ()))
+    if left and isinstance(action, Stopping):
+        action = replace(action, leftovers=left)
     return action
 
 
@@ -231,10 +246,11 @@ def _launchable(job: DesiredJob, action: Action, desired: Desired) -> Action:
 
 def _within_limits(actions: list[Action], desired: Desired, observed: Observed
                    ) -> list[Action]:
-    """Launches past `limits:` (concurrent jobs per location and kind) wait as queued."""
+    """Launches past `limits:` (concurrent jobs per location, or per project, and kind) wait
+    as queued."""
     if not desired.limits:
         return actions
-    running = quota.running(observed.jobs)
+    running = quota.running(observed.jobs, slot_of)
     kinds = {job.name: job.kind for job in desired.jobs}
     # Higher `priority:` first, then config order (a stable sort keeps it).
     priority = {job.name: -int(job.spec.priority) for job in desired.jobs}
@@ -244,14 +260,16 @@ def _within_limits(actions: list[Action], desired: Desired, observed: Observed
             result.append(action)
             continue
         # A run being cancelled keeps its slot until it ends, as the service counts it.
-        slot = (action.launch.location, kinds[action.name])
+        slot = quota_slot(kinds[action.name], action.launch.location)
         limit = quota.limit_of(desired.limits, slot)
         if limit is None or running[slot] < limit:
             running[slot] += 1
             result.append(action)
             continue
+        where = ("across all locations" if slot[0] == quota.GLOBAL
+                 else f"in {slot[0]}")
         result.append(Queued.of(action, f"waits for quota: {running[slot]} of {limit} "
-                                f"{slot[1]} job(s) running in {slot[0]} ({action.action}: "
+                                f"{slot[1]} job(s) running {where} ({action.action}: "
                                 f"{action.reason})"))
     return result
 
@@ -266,15 +284,15 @@ def _orphans(names: set[str], history: Mapping[str, Runs], observed: Observed
               for name, runs in history.items() if name not in names}
     models: dict[str, list[str]] = defaultdict(list)
     for model in observed.models:
-        if model.name not in names:
+        if model.name not in names and not model.retired:
             models[model.name].append(model.resource)
     return [
         Orphan(name=name, reason="no longer in configs; apply --prune deletes its Models and "
                "cancels its running jobs",
                job_id=history[name].all[-1].job_id if name in history else None,
                jobs=tuple(sorted(active.get(name, ()))), models=tuple(sorted(models[name])),
-               runs=tuple(sorted(job.resource for job in history[name].all
-                                 if job.state == JobState.SUCCEEDED) if name in history else ()))
+               runs=tuple(sorted(job.resource for job in history[name].all)
+                          if name in history else ()))
         for name in sorted({n for n, running in active.items() if running} | set(models))
     ]
 
@@ -290,23 +308,27 @@ def observed_digest(observed: Observed) -> str:
     return digest([
         sorted([j.job_id, j.name, j.fingerprint, j.state.value, j.cancelled_by_tuneops]
                for j in observed.jobs),
-        sorted([m.resource, m.name, m.display_name, m.description, m.labels]
-               for m in observed.models),
+        sorted([m.resource, m.name, m.display_name, m.description, m.labels, m.retired,
+                m.labels_refused] for m in observed.models),
     ])
 
 
 def plan(desired: Desired, observed: Observed, options: PlanOptions | None = None) -> Plan:
     options = options or PlanOptions()
-    by_name: dict[str, list[ObservedJob]] = defaultdict(list)
+    runs_of: dict[str, list[ObservedJob]] = defaultdict(list)
     for job in observed.jobs:
-        by_name[job.name].append(job)
-    history = {name: Runs.of(jobs) for name, jobs in by_name.items()}
+        runs_of[job.name].append(job)
+    history = {name: Runs.of(jobs) for name, jobs in runs_of.items()}
     models: dict[tuple[str, str], list[ObservedModel]] = defaultdict(list)
+    by_name: dict[str, list[ObservedModel]] = defaultdict(list)
+    # A retired Model serves nothing: it decides nothing and is no orphan.
     for model in observed.models:
-        models[(model.name, model.fingerprint)].append(model)
+        if not model.retired:
+            models[(model.name, model.fingerprint)].append(model)
+            by_name[model.name].append(model)
     candidates = rename_candidates(desired.jobs, history)
     renamed = renames(candidates)
-    context = _Context(desired=desired, options=options, models=models,
+    context = _Context(desired=desired, options=options, models=models, by_name=by_name,
                        attempts=next_attempts(observed.jobs), history=history,
                        renames=renamed, candidates=candidates)
     # Decided in config order, so quota goes to the jobs written first; shown by name.
@@ -317,6 +339,7 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
                         observed)
     return Plan(actions=tuple(actions), warnings=desired.warnings,
                 retry_failed=options.retry_failed,
+                retired=tuple(sorted(m.resource for m in observed.models if m.retired)),
                 over_budget=over_budget(launch_estimates(actions), desired.budget),
                 desired_digest=desired_digest(desired),
                 observed_digest=observed_digest(observed), files=desired.files)
