@@ -10,6 +10,7 @@ adapter; the Model Registry and Endpoints are shared by all kinds.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Collection, Sequence
 from functools import cached_property
 from typing import Any
@@ -19,6 +20,7 @@ from reconciler.backends.all_adapters import ADAPTERS
 from reconciler.backends.calls import Caller, Launched
 from reconciler.backends.leases import Leases
 from reconciler.backends.models import Registry
+from reconciler.backends.probe import ListProbe, probe_list
 from reconciler.backends.records import Bucket, RecordStore
 from reconciler.core import identity
 from reconciler.core.fingerprint import fingerprint
@@ -167,6 +169,26 @@ class VertexBackend:
     # Kinds sharing a collection share its API: any of their adapters reads or cancels it.
     def outputs(self, resource: str) -> RunOutputs:
         return self._owners(resource)[0].outputs(resource)
+
+    def probe_lists(self, location: str) -> list[ListProbe]:
+        """How each kind of job's list, and the Model Registry's, treats tuneops' label
+        filter in `location` (or the first location a kind tunes in): read-only."""
+        probes = []
+        for collection, kinds in _BY_COLLECTION.items():
+            entry = next(e for e in ADAPTERS if e.kind.name == kinds[0])
+            where = location if location in entry.kind.locations else entry.kind.locations[0]
+            client = self._client(entry.service, where, entry.api)
+            method = "list_" + re.sub(r"(?<!^)(?=[A-Z])", "_", collection).lower()
+            probes.append(probe_list(self._call, f"{collection} in {where}",
+                                     getattr(client, method), self._parent(where)))
+        where = location if location in MODEL_LOCATIONS else MODEL_LOCATIONS[0]
+        probes.append(probe_list(self._call, f"models in {where}",
+                                 self._client("Model", where).list_models,
+                                 self._parent(where)))
+        return probes
+
+    def _parent(self, location: str) -> str:
+        return f"projects/{self.project}/locations/{location}"
 
     def cancel(self, resource: str, *, reason: str = "") -> bool:
         """Cancels a run (False: it had already ended). With a `reason`, records first that

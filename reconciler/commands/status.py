@@ -12,6 +12,7 @@ from rich.table import Table
 
 from reconciler.connect import connect
 from reconciler.core.desired import Target
+from reconciler.core.observed import JobState, ObservedJob
 from reconciler.core.resources import id_of
 from reconciler.errors import ConfigError
 from reconciler.load.config import load_config, load_target
@@ -42,16 +43,25 @@ def status_command(*, root: Path, output: Output, console: Console) -> int:
         console.print_json(json.dumps({"jobs": [asdict(j) for j in jobs],
                                        "models": [asdict(m) for m in models]}))
         return 0
-    table = Table("name", "kind", "job", "state", "fingerprint", "created", title="Jobs")
+    table = Table("name", "kind", "job", "state", "fingerprint", "created", "the service says",
+                  title="Jobs")
     for job in jobs:
-        table.add_row(job.name, job.kind, job.job_id, job.state.value, job.fingerprint[:12],
-                      job.create_time[:19])
+        table.add_row(job.name, job.kind, job.job_id, _state(job), job.fingerprint[:12],
+                      job.create_time[:19], "; ".join(job.notes) or "-")
     console.print(table)
     models_table = Table("name", "model", "display name", "fingerprint", "endpoint",
                          title="Models")
     for model in models:
-        models_table.add_row(model.name, id_of(model.resource),
-                             model.display_name, model.fingerprint[:12],
-                             ", ".join(id_of(e) for e in model.endpoints) or "-")
+        endpoints = ", ".join(id_of(e) for e in model.endpoints) or "-"
+        models_table.add_row(model.name, id_of(model.resource), model.display_name,
+                             model.fingerprint[:12],
+                             f"{endpoints} (retired: the service would not delete it)"
+                             if model.retired else endpoints)
     console.print(models_table)
     return 0
+
+
+def _state(job: ObservedJob) -> str:
+    if job.state == JobState.QUEUED:
+        return "queued (the service holds it for quota)"
+    return job.state.value

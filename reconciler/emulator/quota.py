@@ -50,6 +50,10 @@ class Metric:
         """The key of `Limits` its limit in `location` is set under."""
         return GLOBAL if self.scope == "global" else location
 
+    def takes(self, where: str) -> bool:
+        """Whether a limit may be set under `where` (a location, or `global`)."""
+        return (where == GLOBAL) == (self.scope == "global")
+
 
 def load(conn: sqlite3.Connection) -> Limits:
     text = get_setting(conn, QUOTA_KEY)

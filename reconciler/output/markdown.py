@@ -11,7 +11,7 @@ from typing import Any
 
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.errors import Problem
-from reconciler.output.text import stop_lines, summary
+from reconciler.output.text import retired_line, stop_lines, summary
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
@@ -19,7 +19,6 @@ from reconciler.plan.actions import (
     Queued,
     Rename,
     is_launch,
-    stops,
 )
 from reconciler.plan.branch import BranchChange, describe
 from reconciler.plan.planner import Plan
@@ -78,7 +77,7 @@ def _warnings(warnings: tuple[Problem, ...]) -> list[str]:
 
 
 def _changing(action: Action) -> bool:
-    return (bool(action.changes) or bool(stops(action)) or is_launch(action)
+    return (bool(action.changes) or bool(stop_lines(action)) or is_launch(action)
             or isinstance(action, Rename))
 
 
@@ -106,7 +105,8 @@ def render(plan: Plan, *, branch: tuple[BranchChange, ...] | None = None, base_r
         head.append("")
     if branch is not None:
         head += _branch_section(branch, base_ref)
-    closing = "\n".join(["", *_warnings(plan.warnings), APPLY_HINT, ""])[: budget // 4]
+    retired = [f"_{retired_line(plan)}._", ""] if plan.retired else []
+    closing = "\n".join(["", *_warnings(plan.warnings), *retired, APPLY_HINT, ""])[: budget // 4]
     # Jobs that change first: when the list must be cut, the unchanged ones go.
     ordered = sorted(plan.actions, key=lambda action: not _changing(action))
     rows = [f"| {ACTION_KINDS[a.action].icon} | `{a.name}` | {a.action} | {_cell(a.reason)} |"

@@ -23,6 +23,7 @@ from reconciler.plan.actions import (
     Failed,
     Orphan,
     Rename,
+    Stopping,
     Update,
     is_launch,
     stops,
@@ -45,9 +46,22 @@ STOP_WORDS = {"superseded": "superseded", "twin": "a twin: the same run launched
 
 
 def stop_lines(action: Action) -> list[str]:
-    """What applying the action cancels, one run a line."""
-    return [f"cancels {id_of(resource)} ({STOP_WORDS[why]})"
-            for resource, why in stops(action)]
+    """What applying the action cancels, one run a line, then the leftovers of its runs
+    that apply --prune removes."""
+    left = action.leftovers if isinstance(action, Stopping) else ()
+    return [*(f"cancels {id_of(resource)} ({STOP_WORDS[why]})"
+              for resource, why in stops(action)),
+            *(f"leftover model {id_of(one.model)} ({one.why}); apply --prune removes it and "
+              "its endpoints" for one in left)]
+
+
+def retired_line(plan: Plan) -> str:
+    """The Models kept as retired, in one line ("" when there are none)."""
+    if not plan.retired:
+        return ""
+    return (f"{len(plan.retired)} model(s) retired: the service refuses to delete them, their "
+            f"endpoints are deleted, so idle they cost nothing "
+            f"({', '.join(id_of(model) for model in plan.retired)})")
 
 
 def _value(value: Any) -> str:
@@ -127,6 +141,8 @@ def print_plan(plan: Plan, console: Console) -> None:
         console.print("\n[yellow]Warnings:[/]")
         for warning in plan.warnings:
             console.print(f"  [yellow]![/] {escape(str(warning))}", highlight=False)
+    if plan.retired:
+        console.print(f"\n[dim]{escape(retired_line(plan))}[/]", highlight=False)
     console.print(f"\n[bold]{summary(plan)}[/]", highlight=False)
     if plan.totals.launches:
         console.print(f"This plan {escape(describe_totals(plan.totals))}.", highlight=False)
