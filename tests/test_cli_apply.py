@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 from reconciler.emulator.models import Models
+from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.kinds import MODEL_LOCATIONS
 from reconciler.kinds.tuning_job import TUNING_LOCATIONS
-from reconciler.emulator.pipelines import PipelineJobs
 from tests.conftest import Repo
 
 BIGQUERY = "configs/bigquery-snippets.yaml"

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any, Literal
 
 from reconciler.backends.calls import Caller, retry_policy
