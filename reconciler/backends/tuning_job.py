@@ -74,6 +74,14 @@ SETTLE_ENV = "TUNEOPS_LIST_SETTLE_SECONDS"
 DEFAULT_SETTLE_SECONDS = 30.0
 
 
+class Refused(BackendError):
+    """The service refused the create outright: nothing was launched."""
+
+
+class RefusedForQuota(Refused, QuotaExceeded):
+    """Refused for quota: the job waits, it has not failed."""
+
+
 def outputs_of(job: Any) -> RunOutputs:
     """What a run created, as TuningJob.tuned_model says: the Model, the endpoint of its
     default checkpoint, and each checkpoint's endpoint."""
@@ -208,7 +216,11 @@ class TuningJobs:
         # Right before the create: a slow holder may have been overtaken meanwhile.
         if not hold.held():
             return None
-        launched = self._create_once(launch, hold)
+        try:
+            launched = self._create_once(launch, hold)
+        except Refused:
+            hold.release()
+            raise
         hold.record(launched.job.resource)
         return launched
 
@@ -256,13 +268,13 @@ class TuningJobs:
                     client.create_tuning_job(request=request, retry=None)))
             except transient as error:
                 if is_quota(error):
-                    raise QuotaExceeded(f"creating {launch.lease}: {described(error)}"
-                                        ) from None
+                    raise RefusedForQuota(f"creating {launch.lease}: {described(error)}"
+                                          ) from None
                 if is_too_large(error):
-                    raise BackendError(f"creating {launch.lease}: {error.message}") from None
+                    raise Refused(f"creating {launch.lease}: {error.message}") from None
                 failure = str(error.message)
             except exceptions.GoogleAPICallError as error:
-                raise BackendError(f"creating {launch.lease}: {described(error)}") from None
+                raise Refused(f"creating {launch.lease}: {described(error)}") from None
             found = self._settle(launch, hold)
             if found is not None:
                 check_adoptable(found, launch.labels)

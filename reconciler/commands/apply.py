@@ -180,7 +180,7 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
             console.print(f"Applying to {connection.where}.\n", highlight=False)
             render.print_plan(live, console)
         refused = EXIT_REFUSED if live.counts.get("refused") else 0
-        if not live.has_changes and not (prune and live.counts.get("orphan")):
+        if not live.has_changes and not (prune and live.prunes):
             console.print("\nNo changes. Nothing launched.", highlight=False)
             return refused
         beyond = _over_budget(live, desired.budget, max_cost)

@@ -98,6 +98,14 @@ class Plan:
         daily drift check (`plan --detailed-exitcode`) must not pass over."""
         return self.has_changes or any(action.action == "failed" for action in self.actions)
 
+    @property
+    def prunes(self) -> bool:
+        """Whether `apply --prune` has something to remove: an orphan, or a leftover of a
+        job's runs."""
+        return any(isinstance(action, Orphan) or (isinstance(action, Stopping)
+                                                   and action.leftovers)
+                   for action in self.actions)
+
     @cached_property
     def stopping(self) -> int:
         """How many runs applying it cancels (superseded runs and twins)."""
