@@ -112,6 +112,7 @@ def foreign_job(project: str) -> str:
     storage = Storage.connect(project, os.environ["TUNEOPS_STORAGE_ENDPOINT"])
     example = Path(__file__).resolve().parent.parent / "datasets/bigquery-gemini.jsonl"
     bucket, _, name = FOREIGN_DATASET.removeprefix("gs://").partition("/")
+    storage.ensure_bucket(f"gs://{bucket}")
     storage.client.bucket(bucket).blob(name).upload_from_filename(str(example))
     with grpc.insecure_channel(os.environ["TUNEOPS_API_ENDPOINT"]) as channel:
         client = GenAiTuningServiceClient(
