@@ -306,3 +306,28 @@ def test_a_list_filter_refused_is_listed_without(project_repo: Repo) -> None:
     _service(repo).set_quirks(list_filter="rejected")
     _tuned(repo)
     assert plan_json(repo)[NAME]["action"] == "noop"
+
+
+def test_every_switch_is_set_from_the_cli(gemini: Repo) -> None:
+    gemini.cli("--dry-run")  # creates the emulator's state
+    root = ("--root", str(gemini.root))
+    result = gemini.run("emulator", "quirks", "--list-filter", "ignored", "--list-lag", "2",
+                        "--no-update-model-labels", "--no-delete-tuned-model",
+                        "--cancel-outcome", "succeeded", "--cancelled-runs-leave-model",
+                        "--quota-mode", "queue", "--quota-error", "details", *root)
+    assert result.code == 0, result.err
+    quirks = gemini.emulator.quirks()
+    assert (quirks.list_filter, quirks.list_lag_seconds, quirks.update_model_labels,
+            quirks.delete_tuned_model, quirks.cancel_outcome, quirks.cancelled_runs_leave_model,
+            quirks.quota_mode, quirks.quota_error) == (
+        "ignored", 2.0, False, False, "succeeded", True, "queue", "details")
+    assert gemini.run("emulator", "faults", "--operation-seconds", "90", *root).code == 0
+    assert gemini.emulator.faults().operation_seconds == 90
+    wrong = gemini.run("emulator", "quirks", "--list-filter", "sometimes", *root)
+    assert wrong.code == 1
+    assert wrong.err.startswith("reconcile: emulator quirks: list_filter must be one of")
+    assert gemini.run("emulator", "quota", "global:tuning-job=2", *root).code == 0
+    assert gemini.emulator.quota() == {"global": {"tuning-job": 2}}
+    refused = gemini.run("emulator", "quota", "us-central1:tuning-job=2", *root)
+    assert refused.code == 1
+    assert "tuning-job quota is one per project: write global:KIND=N" in refused.err
