@@ -18,7 +18,8 @@ from collections.abc import Iterator
 from typing import Protocol
 
 from reconciler.backends import leases
-from reconciler.core.identity import Records, RunKey
+from reconciler.core.identity import Records
+from reconciler.core.runkey import RunKey
 from reconciler.edges.storage import Listed
 from reconciler.errors import BackendError
 

@@ -30,9 +30,10 @@ from reconciler.backends.calls import (
 )
 from reconciler.backends.leases import Hold, Leases
 from reconciler.core import labels as managed
-from reconciler.core.identity import RunKey, age
+from reconciler.core.identity import age
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
+from reconciler.core.runkey import RunKey
 from reconciler.errors import BackendError, QuotaExceeded
 from reconciler.kinds.tuning_job import (
     KIND,
