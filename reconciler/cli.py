@@ -43,12 +43,12 @@ RetryOption = Annotated[bool, typer.Option(
 # Options of the bare `reconcile` that a subcommand after them also takes; any other given
 # before a subcommand is refused, never dropped (`reconcile --dry-run apply` once launched).
 _BEFORE_SUBCOMMAND = {
-    "root": ("--root/-C", {"validate", "plan", "apply", "status", "convert-dataset",
-                           "emulator"}),
+    "root": ("--root/-C", {"validate", "plan", "apply", "status", "resolve",
+                           "convert-dataset", "emulator"}),
     "auto_approve": ("--auto-approve", {"apply"}),
     "allow_dirty": ("--allow-dirty", {"apply"}),
     # These never launch, so plan-only is what they do anyway.
-    "dry_run": ("--dry-run", {"validate", "plan", "status", "schema"}),
+    "dry_run": ("--dry-run", {"validate", "plan", "status", "resolve", "schema"}),
 }
 
 
@@ -220,6 +220,21 @@ def status_cmd(ctx: typer.Context,
     from reconciler.commands.status import status_command  # noqa: PLC0415
 
     raise typer.Exit(status_command(root=_root(ctx, root), output=output, console=_console()))
+
+
+@app.command("resolve")
+def resolve_cmd(ctx: typer.Context,
+                name: Annotated[str, typer.Argument(help="The job whose channel to resolve.")],
+                channel: Annotated[str | None, typer.Option(
+                    "--channel", help="Which channel (default: the job's only one).",
+                    show_default=False)] = None,
+                output: Annotated[StatusOutput, typer.Option("--output", "-o")] = "text",
+                root: RootOption = None) -> None:
+    """The Model and Endpoint a job's channel is promoted to (exit 1 when none is)."""
+    from reconciler.commands.resolve import resolve_command  # noqa: PLC0415
+
+    raise typer.Exit(resolve_command(root=_root(ctx, root), name=name, channel=channel,
+                                     output=output, console=_console()))
 
 
 @app.command("convert-dataset")

@@ -11,14 +11,17 @@ from typing import Any
 
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.errors import Problem
-from reconciler.output.text import stop_lines, summary
+from reconciler.output import evaluation
+from reconciler.output.text import estimate_text, stop_lines, summary
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
     Change,
+    Evaluate,
     Queued,
     Rename,
     is_launch,
+    promotion_of,
     stops,
 )
 from reconciler.plan.branch import BranchChange, describe
@@ -56,6 +59,9 @@ def _details(action: Action) -> str:
     if isinstance(action, Rename):
         lines.append(f"Moves {len(action.runs)} run(s) of `{action.renamed_from}` to "
                      f"`{action.name}`; nothing is tuned.")
+    lines += [f"{line[0].upper()}{line[1:]}." for line in evaluation.lines(action)]
+    if isinstance(action, Evaluate) and action.estimate is not None:
+        lines.append(f"{estimate_text(action.estimate).capitalize()}.")
     lines += [f"{line[0].upper()}{line[1:]}." for line in stop_lines(action)]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
@@ -79,7 +85,8 @@ def _warnings(warnings: tuple[Problem, ...]) -> list[str]:
 
 def _changing(action: Action) -> bool:
     return (bool(action.changes) or bool(stops(action)) or is_launch(action)
-            or isinstance(action, Rename))
+            or isinstance(action, Rename) or promotion_of(action) is not None
+            or isinstance(action, Evaluate))
 
 
 def _take(blocks: list[str], room: int) -> tuple[list[str], int]:
@@ -98,7 +105,7 @@ def render(plan: Plan, *, branch: tuple[BranchChange, ...] | None = None, base_r
     """The plan as Markdown, never longer than `budget`: jobs that change come first, and
     what does not fit is counted, not cut mid-way."""
     head = [f"### tuneops: {summary(plan)}", ""]
-    if plan.totals.launches:
+    if plan.totals.launches or plan.totals.evaluations:
         head += [f"**This plan {describe_totals(plan.totals)}.**", ""]
     head += [f"⛔ **Over budget:** {reason}; apply launches nothing without "
              "`--allow-over-budget`." for reason in plan.over_budget]

@@ -15,11 +15,13 @@ from reconciler.core.estimate import Estimate, tokens_text
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.core.resources import id_of
+from reconciler.output import evaluation
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
     Change,
     DriftRestore,
+    Evaluate,
     Failed,
     Orphan,
     Rename,
@@ -68,6 +70,9 @@ def _details(action: Action) -> list[str]:
         lines.append(f"      {escape(action.launch.summary)}")
         if action.estimate is not None:
             lines.append(f"      {escape(estimate_text(action.estimate))}")
+    lines += [f"      {escape(line)}" for line in evaluation.lines(action)]
+    if isinstance(action, Evaluate) and action.estimate is not None:
+        lines.append(f"      {escape(estimate_text(action.estimate))}")
     lines += [f"      {line}" for line in stop_lines(action)]
     if isinstance(action, Rename):
         lines.append(f"      {len(action.runs)} run(s) of {action.renamed_from} move to "
@@ -104,7 +109,12 @@ def estimate_text(estimate: Estimate) -> str:
         known.append(f"{estimate.epochs:g} epochs")
     if estimate.training_tokens is not None:
         known.append(f"≈ {tokens_text(estimate.training_tokens)} training tokens")
-    if estimate.dollars is not None:
+    if estimate.prediction_tokens is not None:
+        # Every token priced as an answer's: an upper bound.
+        known.append(f"≈ {tokens_text(estimate.prediction_tokens)} prediction tokens")
+        if estimate.dollars is not None:
+            known.append(f"≤ ${estimate.dollars:,.2f} at list price")
+    elif estimate.dollars is not None:
         known.append(f"≈ ${estimate.dollars:,.2f} at list price")
     elif not estimate.accelerators:
         known.append("cost unknown")
@@ -128,7 +138,7 @@ def print_plan(plan: Plan, console: Console) -> None:
         for warning in plan.warnings:
             console.print(f"  [yellow]![/] {escape(str(warning))}", highlight=False)
     console.print(f"\n[bold]{summary(plan)}[/]", highlight=False)
-    if plan.totals.launches:
+    if plan.totals.launches or plan.totals.evaluations:
         console.print(f"This plan {escape(describe_totals(plan.totals))}.", highlight=False)
     for reason in plan.over_budget:
         console.print(f"[red]Over budget:[/] {escape(reason)}; apply launches nothing without "
