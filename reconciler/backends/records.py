@@ -19,8 +19,9 @@ Model's labels is undocumented. The labels are updated too where the service all
 
 from __future__ import annotations
 
+import re
 import time
-from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,6 +38,11 @@ SCORE = "score"
 PROMOTED = "promoted"
 # Read, then write conditioned on what was read: a concurrent writer costs one more round.
 WRITE_ROUNDS = 3
+# What follows a run's key in its records' paths; and a channel's pointer.
+_FACT = re.compile(r"[^/]+")
+_SCORE = re.compile(SCORE + r"/(?P<dataset>[^/]+)/(?P<metric>[^/]+)")
+_PROMOTED = re.compile(PROMOTED + r"/(?P<channel>[^/]+)")
+_CHANNEL = re.compile(CHANNELS + r"/(?P<channel>[^/]+)")
 
 
 class Bucket(leases.Bucket, Protocol):
@@ -58,33 +64,28 @@ class RecordStore:
         self._bucket = bucket
         self._prefix = prefix
 
-    def _parts(self, listed: list[Listed]) -> Iterator[tuple[list[str], Listed]]:
-        for found in listed:
-            yield found.uri.removeprefix(f"{self._prefix}/").split("/"), found
-
     def _sort(self, listed: list[Listed]) -> _Read:
         read = _Read([], {}, {}, {})
-        for parts, found in self._parts(listed):
+        for found in listed:
+            path = found.uri.removeprefix(f"{self._prefix}/")
             value = found.metadata.get(VALUE, "")
-            if len(parts) == 2 and parts[0] == CHANNELS:
-                now = from_metadata(parts[1], found.metadata)
+            if pointer := _CHANNEL.fullmatch(path):
+                now = from_metadata(pointer["channel"], found.metadata)
                 if now is not None:
-                    read.channels[parts[1]] = now
-                continue
-            key = RunKey.parse("/".join(parts[:5]))
-            if key is None:
-                continue
-            rest = parts[5:]
-            if len(rest) == 1:
-                read.facts.append((key, rest[0], value))
-            elif len(rest) == 3 and rest[0] == SCORE:
-                try:
-                    read.scores[(key, Scoring(rest[1], rest[2]))] = float(value)
-                except ValueError:
-                    continue  # not a score tuneops wrote
-            elif len(rest) == 2 and rest[0] == PROMOTED:
-                read.promoted.setdefault(key, set()).add(rest[1])
+                    read.channels[pointer["channel"]] = now
+            elif (record := RunKey.of_record(path)) is not None:
+                self._sort_record(read, *record, value)
         return read
+
+    @staticmethod
+    def _sort_record(read: _Read, key: RunKey, rest: str, value: str) -> None:
+        if _FACT.fullmatch(rest):
+            read.facts.append((key, rest, value))
+        elif score := _SCORE.fullmatch(rest):
+            with suppress(ValueError):  # not a score tuneops wrote: skipped
+                read.scores[(key, Scoring(score["dataset"], score["metric"]))] = float(value)
+        elif promoted := _PROMOTED.fullmatch(rest):
+            read.promoted.setdefault(key, set()).add(promoted["channel"])
 
     def read(self) -> tuple[Records, Evaluations]:
         """Everything recorded for the project, in one list call."""

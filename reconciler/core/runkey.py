@@ -8,6 +8,8 @@ from dataclasses import dataclass
 # A RunKey's path in the staging bucket (not a resource name: core/resources.py has those).
 _PATH = re.compile(r"(?P<location>[^/]+)/(?P<kind>[^/]+)/(?P<name>[^/]+)"
                    r"/(?P<fingerprint>[^/]+)/(?P<attempt>[0-9]+)")
+# A record of a run: its key's path, then what the record is of.
+_RECORD = re.compile(_PATH.pattern + r"/(?P<rest>.+)")
 
 
 @dataclass(frozen=True, order=True)
@@ -32,3 +34,12 @@ class RunKey:
             return None
         return cls(found["location"], found["kind"], found["name"], found["fingerprint"],
                    int(found["attempt"]))
+
+    @classmethod
+    def of_record(cls, path: str) -> tuple[RunKey, str] | None:
+        """The key of a run's record (`{path()}/REST`) and REST; None for another path."""
+        found = _RECORD.fullmatch(path)
+        if found is None:
+            return None
+        return cls(found["location"], found["kind"], found["name"], found["fingerprint"],
+                   int(found["attempt"])), found["rest"]
