@@ -82,7 +82,8 @@ class ChannelPointers:
             body = lease.body if lease is not None else {}
             now = from_metadata(channel, body.get("current") or {})
             if now is not None and now.run == new.run:
-                # Ours if our write landed though its reply was lost, else a racing apply's.
+                # Ours if our write landed though its reply said otherwise (a client retry
+                # of a write that had landed fails its precondition), else a racing apply's.
                 return Move(moved=bool(nonce) and body.get("write") == nonce, now=now)
             if (None if now is None else now.run) != expected:
                 return Move(moved=False, now=now)
@@ -95,7 +96,11 @@ class ChannelPointers:
                     uri, written_body, 0 if lease is None else lease.generation,
                     metadata=as_metadata(new))
             except TuneopsError:
-                written = None  # the reply may be lost: the next read says what is true
+                # Its reply may be lost after all: the pointer says whether it landed.
+                landed = self._bucket.read_lease(uri)
+                if landed is None or landed.body.get("write") != nonce:
+                    raise
+                written = landed.generation
             if written is not None:
                 return Move(moved=True, now=new)
         raise BackendError(f"{uri}: other applies keep moving channel {channel}; run apply "

@@ -126,12 +126,17 @@ class RecordStore:
         try:
             written = self._bucket.write_if(uri, body, 0, metadata={VALUE: repr(score)})
         except TuneopsError:
-            written = None  # the reply may be lost: what is recorded decides
+            # Its reply may be lost after all: what is recorded decides.
+            recorded = self.read_score(key, scoring)
+            if recorded is None:
+                raise
+            return recorded
         if written is not None:
             return score
         recorded = self.read_score(key, scoring)
         if recorded is None:
-            raise BackendError(f"{uri}: the score could not be recorded; run apply again")
+            raise BackendError(f"{uri}: another apply is recording this score; run apply "
+                               "again")
         return recorded
 
     def mark_promoted(self, key: RunKey, channel: str) -> None:
