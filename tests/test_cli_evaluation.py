@@ -435,3 +435,16 @@ def test_a_run_a_channel_points_to_is_never_cancelled(served: tuple[Repo, Storag
     assert repo.run("apply").code == 0
     states = {j.name: j.state.name for j in TuningJobs(repo.service).all()}  # type: ignore[arg-type]
     assert states[job.name] in ("JOB_STATE_PENDING", "JOB_STATE_RUNNING")
+
+
+def test_a_saved_plan_that_evaluates_applies_exactly(channel: Repo, tmp_path: Path) -> None:
+    run_and_finish(channel)
+    assert channel.run("plan", "--detailed-exitcode").code == 2  # a run waits for its score
+    saved = tmp_path / "plan.json"
+    assert channel.run("plan", "--out", str(saved)).code == 0
+    result = channel.run("apply", str(saved))
+    assert result.code == 0, result.out
+    assert "promoted" in result.out
+    # Scores and channels are observed state: the same file is stale now.
+    stale = channel.run("apply", str(saved))
+    assert stale.code == 1 and "plan is stale" in stale.err
