@@ -338,11 +338,9 @@ class Evaluate:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Promote:
-    """Every score the rule needs is recorded, and the run passes it (or was the channel's
-    before: a rollback): apply moves the channel to it. Nothing is tuned or evaluated."""
+class _Decided:
+    """What promote and hold carry: the run, its score, and the rule that decided."""
 
-    action: Literal["promote"] = "promote"
     name: str
     reason: str
     job_id: str
@@ -353,17 +351,18 @@ class Promote:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Hold:
+class Promote(_Decided):
+    """Every score the rule needs is recorded, and the run passes it (or was the channel's
+    before: a rollback): apply moves the channel to it. Nothing is tuned or evaluated."""
+
+    action: Literal["promote"] = "promote"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hold(_Decided):
     """The run scored below the rule: the channel stays where it is."""
 
     action: Literal["hold"] = "hold"
-    name: str
-    reason: str
-    job_id: str
-    evaluation: EvaluationSet
-    candidate: ScoredRun
-    promotion: PromotionRule
-    changes: tuple[Change, ...] = ()
 
 
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed

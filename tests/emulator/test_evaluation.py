@@ -5,17 +5,10 @@ from __future__ import annotations
 
 import json
 
-import grpc
 import pytest
 from google.api_core import exceptions
 from google.cloud import storage
-from google.cloud.aiplatform_v1 import EvaluationServiceClient, PredictionServiceClient
-from google.cloud.aiplatform_v1.services.evaluation_service.transports import (
-    EvaluationServiceGrpcTransport,
-)
-from google.cloud.aiplatform_v1.services.prediction_service.transports import (
-    PredictionServiceGrpcTransport,
-)
+from google.cloud.aiplatform_v1 import PredictionServiceClient
 from google.cloud.aiplatform_v1.types import Candidate
 from rouge_score import rouge_scorer
 
@@ -36,16 +29,6 @@ SQL_EXAMPLES = [_example(f"List every row of table {name}", f"SELECT * FROM {nam
                 for name in ("orders", "customers", "invoices", "payments")]
 SOUP_EXAMPLES = [_example(f"How do I cook soup number {n}?", f"Simmer {n} carrots for an hour.")
                  for n in range(4)]
-
-
-@pytest.fixture
-def prediction(channel: grpc.Channel) -> PredictionServiceClient:
-    return PredictionServiceClient(transport=PredictionServiceGrpcTransport(channel=channel))
-
-
-@pytest.fixture
-def evaluation(channel: grpc.Channel) -> EvaluationServiceClient:
-    return EvaluationServiceClient(transport=EvaluationServiceGrpcTransport(channel=channel))
 
 
 def _tuned_endpoint(gcs: storage.Client, tuning, store, uri: str,
