@@ -12,13 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.apply.execute import apply
 from reconciler.backends.channels import ChannelPointers
+from reconciler.commands.plan import make_plan
+from reconciler.connect import connect
 from reconciler.core.channels import Promoted, Scoring
 from reconciler.core.runkey import RunKey
 from reconciler.edges.storage import Storage
 from reconciler.emulator import EmulatorStore, start_emulator
 from reconciler.emulator.models import Endpoints, Models
 from reconciler.emulator.tuning_jobs import TuningJobs
+from reconciler.load.config import load_config
+from reconciler.load.desired import build_desired
+from reconciler.plan.actions import Evaluate
 from tests.conftest import EXAMPLES, GEMINI_CONFIG, Repo, git
 
 NAME = "bigquery-gemini"
@@ -136,7 +142,8 @@ def test_a_first_run_is_evaluated_and_promoted(channel: Repo) -> None:
     resolved = resolve(channel)
     assert resolved["job"] == job.name
     assert resolved["endpoint"] == job.tuned_model.endpoint
-    assert resolved["model"] == job.tuned_model.model.split("@")[0]
+    # The Model as the list call names it; the run names its version (`@1`).
+    assert job.tuned_model.model.startswith(f"{resolved['model']}@")
     assert resolved["score"] > 0.5
     # Recorded: the next plan evaluates nothing and promotes nothing.
     assert kinds(channel) == ["noop"]
@@ -275,7 +282,8 @@ def test_evaluation_counts_against_the_budget(channel: Repo) -> None:
 
 def test_evaluation_survives_faults_and_lost_responses(channel: Repo) -> None:
     run_and_finish(channel)
-    channel.emulator.set_faults(unavailable_rate=0.2, drop_create_response_rate=0.3, seed=7)
+    channel.emulator.set_faults(unavailable_rate=0.2, resource_exhausted_rate=0.1,
+                                drop_create_response_rate=0.3, seed=7)
     out = apply_ok(channel)
     channel.emulator.set_faults()
     assert "promoted" in out
@@ -448,3 +456,28 @@ def test_a_saved_plan_that_evaluates_applies_exactly(channel: Repo, tmp_path: Pa
     # Scores and channels are observed state: the same file is stale now.
     stale = channel.run("apply", str(saved))
     assert stale.code == 1 and "plan is stale" in stale.err
+
+
+def test_a_score_another_apply_recorded_is_taken_not_paid_for_again(
+        served: tuple[Repo, Storage]) -> None:
+    repo, storage = served
+    assert repo.run("apply").code == 0
+    assert repo.service is not None
+    repo.service.advance_clock(7200)
+    config = load_config(repo.root)
+    with connect(config.target, repo.root) as connection:
+        desired = build_desired(config, connection.storage)
+        planned = make_plan(desired, connection, root=repo.root, retry_failed=False)
+        evaluate = next(a for a in planned.actions if isinstance(a, Evaluate))
+        # Another apply records this run's score between this plan and its apply.
+        recorded = connection.backend.records.record_score(
+            evaluate.candidate.key, evaluate.evaluation.scoring, 0.9, 12)
+        repo.service.reset_calls()
+        outcomes = apply(planned, connection.backend, connection.storage, repo.root)
+    assert recorded == 0.9
+    (outcome,) = outcomes
+    assert outcome.result == "promoted", outcome
+    assert "rouge_l 0.9" in outcome.detail
+    assert repo.service.calls().get("GenerateContent", 0) == 0
+    assert resolve(repo)["score"] == 0.9
+    assert storage.read_lease(POINTER) is not None
