@@ -267,16 +267,19 @@ def test_plans_markdown_json_and_status_show_scores_and_estimates(channel: Repo)
 
 def test_evaluation_counts_against_the_budget(channel: Repo) -> None:
     run_and_finish(channel)
-    channel.write("configs/reconciler.yaml", (channel.root / "configs/reconciler.yaml")
-                  .read_text() + "budget:\n  max_per_apply: 0\n")
     channel.emulator.reset_calls()
+    capped = channel.run("apply", "--max-cost", "0")
+    assert capped.code == 1 and "Over budget" in capped.out
+    assert "bigquery-gemini evaluation $" in capped.out
+    assert asked(channel.emulator) == (0, 0)
+    settings = (channel.root / "configs/reconciler.yaml").read_text()
+    channel.write("configs/reconciler.yaml", settings + "budget:\n  max_per_apply: 0\n")
     result = channel.run("apply")
     assert result.code == 1
     assert "Over budget" in result.out and "bigquery-gemini evaluation $" in result.out
     assert asked(channel.emulator) == (0, 0)
-    channel.edit("configs/reconciler.yaml", "max_per_apply: 0", "max_per_apply: 1")
-    channel.write("configs/reconciler.yaml", (channel.root / "configs/reconciler.yaml")
-                  .read_text() + "prediction_prices:\n  gemini-2.5-flash: 1000000\n")
+    channel.write("configs/reconciler.yaml", settings + "budget:\n  max_per_apply: 1\n"
+                  "prediction_prices:\n  gemini-2.5-flash: 1000000\n")
     assert "Over budget" in channel.run("plan").out
 
 

@@ -147,7 +147,8 @@ def _over_budget(plan: Plan, budget: Budget, max_cost: float | None) -> tuple[st
     if max_cost is None:
         return plan.over_budget
     capped = min(max_cost, budget.max_per_apply) if budget.max_per_apply is not None else max_cost
-    return over_budget(plan.launches, budget.model_copy(update={"max_per_apply": capped}))
+    return over_budget(plan.launches, budget.model_copy(update={"max_per_apply": capped}),
+                       plan.evaluations)
 
 
 def _refuse_empty_prune(desired: Desired, plan: Plan) -> None:
