@@ -8,7 +8,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from reconciler.apply.execute import QUEUED, ApplyOptions, Outcome, apply, launch_queued
 from reconciler.apply.follow import Followed, follow
@@ -17,12 +16,14 @@ from reconciler.commands.plan import make_plan
 from reconciler.connect import Connection, connect
 from reconciler.core.budget import Budget, over_budget
 from reconciler.core.desired import Desired
+from reconciler.core.estimate import describe as describe_totals
+from reconciler.core.observed import JobState
 from reconciler.edges.gitrepo import dirty_files
 from reconciler.errors import TuneopsError
 from reconciler.layout import CONFIG_DIR
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
-from reconciler.output import planfile
+from reconciler.output import escape, planfile
 from reconciler.output import text as render
 from reconciler.plan.actions import Create, DriftRelaunch, Queued, Retune
 from reconciler.plan.planner import Plan, desired_digest
@@ -54,13 +55,20 @@ def _check_same(saved: Plan, desired: Desired, live: Plan, path: Path) -> None:
                            "version of reconcile; nothing was applied; run plan again")
 
 
-def _approved(desired: Desired, auto_approve: bool) -> bool:
+def _approved(plan: Plan, desired: Desired, auto_approve: bool, console: Console) -> bool:
+    """As terraform asks: only `yes`, typed, applies to a real project."""
     if auto_approve or desired.target.local:
         return True
     if not sys.stdin.isatty():
         raise TuneopsError("apply launches paid tuning jobs and no terminal is attached to "
                            "confirm: pass --auto-approve, or a plan file from plan --out")
-    return typer.confirm(f"Apply this plan to project {desired.target.project}?", default=False)
+    launches = plan.totals.launches
+    paid = (f"It {describe_totals(plan.totals)}, which is paid for. " if launches else "")
+    console.print(f"\nDo you want to apply this plan to project "
+                  f"{escape.markup(desired.target.project)}?\n  {escape.markup(paid)}Only "
+                  "'yes' will be accepted to approve.\n", highlight=False)
+    answer: str = typer.prompt("  Enter a value", default="", show_default=False)
+    return answer.strip() == "yes"
 
 
 def _still_queued(plan: Plan, outcomes: tuple[Outcome, ...]) -> list[Queued]:
@@ -93,22 +101,29 @@ def _drain(plan: Plan, desired: Desired, outcomes: tuple[Outcome, ...], *,
         time.sleep(connection.poll_seconds)  # running jobs free their slots in their time
     if waiting:
         console.print(f"{len(waiting)} job(s) still wait for quota: "
-                      f"{', '.join(a.name for a in waiting)}; apply again later.",
-                      highlight=False)
+                      f"{escape.markup(', '.join(a.name for a in waiting))}; apply again "
+                      "later.", highlight=False)
     return (*outcomes, *launched)
 
 
 def _wait(outcomes: tuple[Outcome, ...], connection: Connection, deadline: float,
-          console: Console) -> bool:
+          console: Console) -> list[str]:
+    """Follows the launched jobs to their end; the names of those that did not succeed."""
     launched = [Followed(o.name, o.resource) for o in outcomes if o.ok and o.resource]
     if not launched:
-        return True
+        return []
     timeout = max(0.0, deadline - time.monotonic())
     console.print(f"\nWaiting for {len(launched)} job(s) (timeout {timeout:g}s)...")
     with render.JobProgress(console) as progress:
         latest = follow(connection.backend, launched, timeout=timeout,
                         interval=connection.poll_seconds, on_poll=progress)
-    return render.print_followed(latest, console)
+    render.print_followed(latest, console)
+    return sorted(name for name, job in latest.items() if job.state != JobState.SUCCEEDED)
+
+
+def _named(count_of: str, names: list[str]) -> str:
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"{len(names)} {count_of}: {shown}"
 
 
 def _refuse_dirty(root: Path, desired: Desired) -> None:
@@ -133,7 +148,11 @@ def _over_budget(plan: Plan, budget: Budget, max_cost: float | None) -> tuple[st
 def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
                   retry_failed: bool, prune: bool, parallelism: int, wait: bool,
                   timeout: float, allow_dirty: bool, console: Console,
-                  max_cost: float | None = None, allow_over_budget: bool = False) -> int:
+                  max_cost: float | None = None, allow_over_budget: bool = False,
+                  targets: tuple[str, ...] = ()) -> int:
+    if planfile_path is not None and targets:
+        raise TuneopsError("--target cannot be given with a plan file: the plan file keeps "
+                           "the targets it was made with")
     config = load_config(root)
     saved = planfile.read(planfile_path) if planfile_path is not None else None
     with connect(config.target, root) as connection:
@@ -141,24 +160,28 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         if not config.target.local and not allow_dirty:
             _refuse_dirty(root, desired)
         live = make_plan(desired, connection, root=root,
-                         retry_failed=saved.retry_failed if saved else retry_failed)
+                         retry_failed=saved.retry_failed if saved else retry_failed,
+                         targets=saved.targets if saved else targets)
         if saved is not None and planfile_path is not None:
             _check_same(saved, desired, live, planfile_path)
-        if saved is None:
-            console.print(f"Applying to {connection.where}.\n", highlight=False)
-            render.print_plan(live, console)
-        refused = EXIT_REFUSED if live.counts.get("refused") else 0
+        # A saved plan is shown too: what runs is what the reader sees, then the results.
+        console.print(f"Applying to {escape.markup(connection.where)}.\n", highlight=False)
+        render.print_plan(live, console)
+        reasons = [_named("job(s) refused, which this target cannot launch", names)
+                   for names in [[a.name for a in live.actions if a.action == "refused"]]
+                   if names]
         if not live.has_changes and not (prune and live.counts.get("orphan")):
             console.print("\nNo changes. Nothing launched.", highlight=False)
-            return refused
+            render.print_exit_reasons(reasons, console)
+            return EXIT_REFUSED if reasons else 0
         beyond = _over_budget(live, desired.budget, max_cost)
         if beyond and not allow_over_budget:
             for reason in beyond:
-                console.print(f"[red]Over budget:[/] {escape(reason)}", highlight=False)
+                console.print(f"[red]Over budget:[/] {escape.markup(reason)}", highlight=False)
             console.print("Nothing launched: raise budget: in configs/reconciler.yaml, or pass "
                           "--allow-over-budget.", highlight=False)
             return 1
-        if saved is None and not _approved(desired, auto_approve):
+        if saved is None and not _approved(live, desired, auto_approve, console):
             console.print("Apply cancelled.")
             return 1
         console.print()
@@ -169,10 +192,17 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         render.print_outcomes(outcomes, console)
         if interrupt.signal:
             return interrupt.exit_code
-        succeeded = True
+        unsucceeded: list[str] = []
         if wait:
             deadline = time.monotonic() + timeout
             outcomes = _drain(live, desired, outcomes, connection=connection, root=root,
                               deadline=deadline, console=console)
-            succeeded = _wait(outcomes, connection, deadline, console)
-    return 0 if succeeded and not refused and all(outcome.ok for outcome in outcomes) else 1
+            unsucceeded = _wait(outcomes, connection, deadline, console)
+    failed = [outcome.name for outcome in outcomes if not outcome.ok]
+    reasons += [_named(what, names) for what, names in (
+        ("action(s) failed", failed), ("job(s) did not succeed", unsucceeded)) if names]
+    if live.targets:
+        console.print(f"\n[yellow]Warning:[/] {escape.markup(render.APPLIED_TARGET_WARNING)}",
+                      highlight=False)
+    render.print_exit_reasons(reasons, console)
+    return 1 if reasons else 0

@@ -1,41 +1,45 @@
-"""`reconcile status`: managed jobs and Models as they are now."""
+"""`reconcile status [NAME]`: managed jobs and Models as they are now."""
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from reconciler.connect import connect
+from reconciler.errors import TuneopsError
 from reconciler.load.config import load_config
 from reconciler.output.formats import StatusOutput
+from reconciler.output.status import by_name, print_status
 
 Output = StatusOutput
 
 
-def status_command(*, root: Path, output: Output, console: Console) -> int:
+def status_command(*, root: Path, output: Output, console: Console,
+                   name: str | None = None) -> int:
     # Status reads no datasets: only where the jobs run matters here.
     with connect(load_config(root).target, root) as connection:
         observed = connection.backend.observe()
-    jobs = sorted(observed.jobs, key=lambda j: (j.name, j.create_time))
-    models = sorted(observed.models, key=lambda m: (m.name, m.resource))
+    states = by_name(observed)
+    if name is not None:
+        states = [state for state in states if state.name == name]
+        if not states:
+            known = sorted({job.name for job in observed.jobs}
+                           | {model.name for model in observed.models})
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise TuneopsError(f"no run or Model of a job named {name!r} in Vertex AI{hint}")
     if output == "json":
-        console.print_json(json.dumps({"jobs": [asdict(j) for j in jobs],
-                                       "models": [asdict(m) for m in models]}))
+        # Oldest run first, as before; `current` marks what `*` marks in the text.
+        console.print_json(json.dumps({
+            "jobs": [asdict(job) | {"current": job.resource == state.current_run}
+                     for state in states for job in reversed(state.runs)],
+            "models": [asdict(model) | {"current": model.resource == state.current_model}
+                       for state in states for model in state.models]}))
         return 0
-    table = Table("name", "kind", "job", "state", "fingerprint", "created", title="Jobs")
-    for job in jobs:
-        table.add_row(job.name, job.kind, job.job_id, job.state.value, job.fingerprint[:12],
-                      job.create_time[:19])
-    console.print(table)
-    models_table = Table("name", "model", "display name", "fingerprint", "endpoint",
-                         title="Models")
-    for model in models:
-        models_table.add_row(model.name, model.resource.rsplit("/", 1)[-1],
-                             model.display_name, model.fingerprint[:12],
-                             ", ".join(e.rsplit("/", 1)[-1] for e in model.endpoints) or "-")
-    console.print(models_table)
+    console.print(f"In {connection.where}:", highlight=False, markup=False)
+    print_status(states, console, detailed=name is not None)
     return 0

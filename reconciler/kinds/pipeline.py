@@ -166,6 +166,11 @@ class PipelineLaunch:
         return self.pipeline_job_id
 
     @property
+    def known_id(self) -> str | None:
+        """The job's id before it exists: tuneops picks it."""
+        return self.pipeline_job_id
+
+    @property
     def summary(self) -> str:
         return (f"pipeline job {self.pipeline_job_id} in {self.location}: "
                 f"{self.parameters['large_model_reference']}, "

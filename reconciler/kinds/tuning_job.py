@@ -115,10 +115,15 @@ class TuningJobLaunch:
         return self.lease
 
     @property
+    def known_id(self) -> str | None:
+        """None: the service names a TuningJob when it creates it."""
+        return None
+
+    @property
     def summary(self) -> str:
-        epochs = self.epoch_count or "default"
-        return (f"tuning job {self.lease} in {self.location}: {self.base_model}, "
-                f"{epochs} epochs")
+        epochs = self.epoch_count or "the service's default"
+        return (f"a tuning job in {self.location} (Vertex AI assigns its id): "
+                f"{self.base_model}, {epochs} epochs")
 
 
 def canonical_inputs(values: Mapping[str, Any]) -> dict[str, Any]:

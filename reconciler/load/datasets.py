@@ -29,6 +29,8 @@ class DatasetReport:
     # Hash of each record's canonical JSON -> its first line; None when read from the cache.
     records: dict[int, int] | None = None
     bytes_read: int = 0
+    # (hash, line) of every example in file order, when asked for (a branch's dataset diff).
+    order: list[tuple[int, int]] | None = None
 
 
 class _Refused(Exception):
@@ -92,6 +94,7 @@ class _Scan:
     # Estimated tokens of all valid examples, and lines whose estimate nears the limit.
     tokens: int = 0
     close_to_limit: list[int] = field(default_factory=list)
+    order: list[tuple[int, int]] | None = None
 
     def error(self, number: int, column: int, message: str) -> None:
         if len(self.errors) < MAX_ERRORS_PER_FILE:
@@ -105,6 +108,8 @@ class _Scan:
         # Python's own 64-bit hash, a tenth of the time of blake2b: the keys never leave the
         # process, and a false duplicate needs a collision (~1e-8 at a million examples).
         key = hash(canonical)
+        if self.order is not None:
+            self.order.append((key, number))
         first = self.records.setdefault(key, number)
         if first != number:
             self.duplicates.append((number, first))
@@ -172,8 +177,8 @@ def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: D
     return True
 
 
-def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
-                    ) -> DatasetReport:
+def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role, *,
+                    keep_order: bool = False) -> DatasetReport:
     """Validates every line and hashes the records' canonical JSON in the same pass.
 
     The hash is over records, not bytes: re-indenting or reordering keys keeps it, while
@@ -183,7 +188,7 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
     example past the format's maximum.
     """
     digest = hashlib.sha256()
-    scan = _Scan(shown)
+    scan = _Scan(shown, order=[] if keep_order else None)
     refused: Problem | None = None
     low, high = fmt.examples
     cap = fmt.max_line_bytes or MAX_DATASET_LINE_BYTES
@@ -208,7 +213,7 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
     except OSError as error:
         refused = Problem(Location(shown), f"cannot read: {error.strerror}")
     report = DatasetReport(info=None, errors=scan.errors, records=scan.records,
-                           bytes_read=scan.bytes_read)
+                           bytes_read=scan.bytes_read, order=scan.order)
     if scan.hidden_errors:
         report.errors.append(Problem(Location(shown), f"... and {scan.hidden_errors} more "
                                      "errors"))

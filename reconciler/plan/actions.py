@@ -50,6 +50,21 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Attribute:
+    """One line of a create's `+` block, as `terraform plan` shows a new resource.
+
+    `value` None is what the service decides: an unset hyper-parameter is its default, an
+    id it assigns is known only after apply. `note` is said beside it (example counts).
+    """
+
+    name: str
+    value: Any
+    note: str = ""
+    # What a None value means, in words.
+    unset: str = "service default"
+
+
+@dataclass(frozen=True)
 class ModelPatch:
     """The Model's metadata as git says it should be, written with one UpdateModel."""
 
@@ -71,6 +86,8 @@ class Create:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
+    # What the new job will be, attribute by attribute.
+    attributes: tuple[Attribute, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,13 +218,16 @@ class Queued:
     estimate: Estimate | None = None
     # Superseded runs to cancel once it launches (a queued re-tune).
     cancel: tuple[str, ...] = ()
+    # A queued create's attributes.
+    attributes: tuple[Attribute, ...] = ()
 
     @classmethod
     def of(cls, action: Create | Retune | DriftRelaunch, reason: str) -> Queued:
         """The launch `action` would make, waiting for quota."""
         return cls(name=action.name, reason=reason, job_id=action.job_id,
                    launch=action.launch, changes=action.changes, estimate=action.estimate,
-                   cancel=action.cancel if isinstance(action, Retune) else ())
+                   cancel=action.cancel if isinstance(action, Retune) else (),
+                   attributes=action.attributes if isinstance(action, Create) else ())
 
 
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed

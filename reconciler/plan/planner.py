@@ -11,7 +11,7 @@ from reconciler.core import labels as managed
 from reconciler.core import quota
 from reconciler.core.budget import over_budget
 from reconciler.core.desired import Desired, DesiredJob
-from reconciler.core.estimate import Estimate, Totals, totals
+from reconciler.core.estimate import Estimate, Totals, tokens_text, totals
 from reconciler.core.fingerprint import digest, metadata_digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.errors import Problem
@@ -20,6 +20,7 @@ from reconciler.plan import diff
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
+    Attribute,
     Create,
     DriftRelaunch,
     DriftRestore,
@@ -42,6 +43,8 @@ PLAN_FORMAT_VERSION = 2
 class PlanOptions:
     commit: str = ""
     retry_failed: bool = False
+    # `--target NAME`: plan only these jobs (for exceptional use, as terraform's -target).
+    targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class Plan:
     observed_digest: str
     # How it was asked for, so `apply PLANFILE` can plan the same again and compare.
     retry_failed: bool = False
+    # The jobs it was limited to with --target (none: every job).
+    targets: tuple[str, ...] = ()
     # Why its launches exceed `budget:` in configs/reconciler.yaml (apply then launches none).
     over_budget: tuple[str, ...] = ()
     version: int = PLAN_FORMAT_VERSION
@@ -88,6 +93,25 @@ def _best(jobs: Sequence[ObservedJob]) -> ObservedJob:
     active = [job for job in jobs if job.state.active]
     succeeded = [job for job in jobs if job.state == JobState.SUCCEEDED]
     return (active or succeeded or list(jobs))[-1]
+
+
+def attributes(job: DesiredJob, launch: Launch) -> tuple[Attribute, ...]:
+    """A create's `+` block, for any kind: its datasets with their examples, its weight
+    inputs (None: the service's default), its Model's metadata, and the job's id where it
+    is known before the run."""
+    found = [Attribute("kind", job.kind)]
+    for dataset in job.datasets:
+        counted = [f"{dataset.examples:,} examples"] if dataset.examples is not None else []
+        if dataset.tokens is not None:
+            counted.append(f"≈ {tokens_text(dataset.tokens)} tokens")
+        found.append(Attribute(f"{dataset.role}_dataset", dataset.path or dataset.uri,
+                               ", ".join(counted)))
+    # Dataset hashes are the datasets above, by content.
+    found += [Attribute(key, value) for key, value in job.inputs.items()
+              if key != "kind" and not key.endswith("dataset_hash")]
+    found += [Attribute(key, value) for key, value in job.metadata.items()]
+    found.append(Attribute("id", launch.known_id, unset="known after apply"))
+    return tuple(found)
 
 
 def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: int) -> Launch:
@@ -143,7 +167,8 @@ def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
                 options: PlanOptions) -> Action:
     if not history:
         launch = _launch(job, desired, options, attempt=1)
-        return Create(name=job.name, reason="new job", job_id=launch.job_id, launch=launch)
+        return Create(name=job.name, reason="new job", job_id=launch.job_id, launch=launch,
+                      attributes=attributes(job, launch))
     same = [observed for observed in history if observed.fingerprint == job.fingerprint]
     if not same:
         latest = history[-1]
@@ -259,13 +284,17 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
         history[job.name].append(job)
     models = {(m.name, m.fingerprint): m for m in observed.models}
     # Decided in config order, so quota goes to the jobs written first; shown by name.
+    targeted = set(options.targets)
     decided = [_launchable(job, _job_action(job, history[job.name], models, desired,
-                                            options), desired) for job in desired.jobs]
+                                            options), desired)
+               for job in desired.jobs if not targeted or job.name in targeted]
     decided = _within_limits(decided, desired, observed)
     actions: list[Action] = sorted(decided, key=lambda action: action.name)
-    actions += _orphans({job.name for job in desired.jobs}, history, observed)
+    actions += [orphan for orphan in _orphans({job.name for job in desired.jobs}, history,
+                                              observed)
+                if not targeted or orphan.name in targeted]
     return Plan(actions=tuple(actions), warnings=desired.warnings,
-                retry_failed=options.retry_failed,
+                retry_failed=options.retry_failed, targets=tuple(sorted(targeted)),
                 over_budget=over_budget(launch_estimates(actions), desired.budget),
                 desired_digest=desired_digest(desired),
                 observed_digest=observed_digest(observed))
