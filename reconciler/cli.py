@@ -85,7 +85,9 @@ def _print_version(requested: bool) -> None:
 @contextmanager
 def _emulator(root: Path | None) -> Iterator[EmulatorStore]:
     """The repository's emulator state, for the commands that steer it."""
-    from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
+    from reconciler.connect import emulator_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
+
+    quiet_grpc()
     from reconciler.emulator import EmulatorStore  # noqa: PLC0415
 
     with readable_state(_root(root)):
@@ -318,7 +320,9 @@ def emulator_serve(
     root: RootOption = None,
 ) -> None:
     """Run the emulator in the foreground; point reconcile at it with TUNEOPS_API_ENDPOINT."""
-    from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
+    from reconciler.connect import emulator_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
+
+    quiet_grpc()
     from reconciler.emulator import serve  # noqa: PLC0415
 
     with readable_state(_root(root)):

@@ -231,7 +231,7 @@ def _converse(command: list[str], answer: bytes, env: dict[str, str]) -> tuple[i
             if not chunk:
                 break
             screen += chunk
-            if not answered and b"[y/N]" in screen:
+            if not answered and b"Enter a value:" in screen:
                 os.write(main_fd, answer)
                 answered = True
         elif process.poll() is not None:
@@ -240,15 +240,19 @@ def _converse(command: list[str], answer: bytes, env: dict[str, str]) -> tuple[i
     return process.wait(timeout=30), screen.decode(errors="replace")
 
 
-@pytest.mark.parametrize(("answer", "code", "jobs"), [(b"n\n", 1, 0), (b"y\n", 0, 1)])
-def test_apply_on_a_terminal_shows_the_plan_and_asks(
+# As terraform: only `yes` approves; `y` does not.
+@pytest.mark.parametrize(("answer", "code", "jobs"), [(b"no\n", 1, 0), (b"y\n", 1, 0),
+                                                      (b"yes\n", 0, 1)])
+def test_apply_on_a_terminal_shows_the_plan_and_asks_for_yes(
         project_repo: Repo, answer: bytes, code: int, jobs: int) -> None:
     assert project_repo.service is not None
     exit_code, screen = _converse(
         [sys.executable, "-m", "reconciler", "apply", "--root", str(project_repo.root)], answer,
         dict(os.environ))
     assert "Plan: 1 to create" in screen
-    assert "Apply this plan to project my-gcp-project?" in screen
+    assert "Do you want to apply this plan to project my-gcp-project?" in screen
+    assert "launches 1 tuning job: ≈" in screen  # what is paid for
+    assert "Only 'yes' will be accepted to approve." in screen
     assert exit_code == code, screen
     assert len(project_repo.service.tuning_jobs()) == jobs
 
@@ -270,8 +274,8 @@ def test_existing_job_of_another_fingerprint_is_never_adopted(
     repo.emulator.create_job(parent, "us-central1", name, foreign, 3600)
     result = repo.run("apply", "--auto-approve")
     assert result.code == 1
-    line = [line for line in result.out.splitlines() if "bigquery-snippets" in line][-1]
-    assert line.split()[0] == "failed"
+    [line] = [line for line in result.out.splitlines()
+              if line.split()[:2] == ["failed", "bigquery-snippets"]]
     assert "already exists but is not this job's run" in line
     assert "it was not adopted" in line
     # One failing action does not stop the others.
