@@ -97,9 +97,10 @@ def _emulator(root: Path | None) -> Iterator[EmulatorStore]:
 def _console() -> Console:
     """Wraps at a terminal's width; CI logs are not terminals, and there rich would wrap at
     80 columns (or COLUMNS, which tools set at random), so their lines are left whole."""
+    # No `:emoji:` codes: a value's `:smile:` is shown as typed, like its `[bold]`.
     if sys.stdout.isatty():
-        return Console(highlight=False, soft_wrap=False)
-    return Console(highlight=False, soft_wrap=True, width=160)
+        return Console(highlight=False, soft_wrap=False, emoji=False)
+    return Console(highlight=False, soft_wrap=True, width=160, emoji=False)
 
 
 @app.callback(invoke_without_command=True)

@@ -215,7 +215,8 @@ def render(plan: Plan, *, branch: Branch | None = None, budget: int = BODY_BYTES
     if hidden:
         details.append(f"_Details of {hidden} more jobs are left out to fit GitHub's comment "
                        "limit; `reconcile plan` shows them._\n")
-    return "\n".join([*head, *table, ""]) + "\n" + "".join(details) + "\n".join(
+    # Each block ends with a blank line: an HTML block (`</details>`) ends only at one.
+    return "\n".join([*head, *table, ""]) + "\n" + "".join(details) + "\n" + "\n".join(
         [*warnings, *closing])
 
 
