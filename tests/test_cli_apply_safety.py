@@ -205,6 +205,8 @@ def test_apply_wait_exits_1_when_a_job_fails(repo: Repo,
     result = repo.run("apply", "--wait", "--timeout", "60")
     assert result.code == 1
     assert "failed on request" in result.out
+    assert result.out.rstrip().splitlines()[-1] == (
+        "Exit code 1: 1 job(s) did not succeed: cloud-vision-chat.")
 
 
 def test_apply_wait_times_out_with_a_clear_message(repo: Repo) -> None:
@@ -280,6 +282,7 @@ def test_existing_job_of_another_fingerprint_is_never_adopted(
     assert "it was not adopted" in line
     # One failing action does not stop the others.
     assert "Apply: 1 done, 1 failed." in result.out
+    assert result.out.rstrip().endswith("Exit code 1: 1 action(s) failed: bigquery-snippets.")
     assert plan_json(repo)["cloud-vision-chat"]["action"] == "running"
 
 

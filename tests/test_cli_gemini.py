@@ -160,6 +160,10 @@ def test_a_project_refuses_to_launch_code_bison_but_still_plans_existing_runs(
         jobs = len(emulator.store.jobs())
         result = mixed_repo.run("apply", "--auto-approve")
         assert result.code == 1
+        # The run is red, and its last line says why (the summary alone says no failure).
+        assert result.out.rstrip().splitlines()[-1] == (
+            "Exit code 1: 1 job(s) refused, which this target cannot launch: "
+            "cloud-vision-chat.")
         assert len(emulator.store.jobs()) == jobs
 
 

@@ -296,8 +296,13 @@ class JobProgress:
         now = self.clock()
         polled = now.astimezone().strftime("%H:%M:%S")
         if self.live is not None:
-            table = Table("job", "tuning job", "state", "elapsed",
-                          caption=f"last poll {polled}", caption_justify="left")
+            # Ids, states and times are never cut: the name column gives way first.
+            longest = max((len(escape.text(job.job_id)) for job in latest.values()), default=0)
+            table = Table(caption=f"last poll {polled}", caption_justify="left")
+            table.add_column("job", overflow="fold")
+            table.add_column("tuning job", no_wrap=True, min_width=longest)
+            for header in ("state", "elapsed"):
+                table.add_column(header, no_wrap=True)
             for name, job in sorted(latest.items()):
                 table.add_row(Text(escape.text(name)), Text(escape.text(job.job_id)),
                               Text(job.state.value), self._elapsed(name, job, now))
