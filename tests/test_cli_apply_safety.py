@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import select
 import signal
 import subprocess
@@ -18,6 +16,7 @@ from google.cloud.aiplatform_v1.types import PipelineJob
 
 from reconciler.emulator import start_emulator
 from tests.conftest import Repo
+from tests.terminal import on_terminal
 from tests.test_cli_apply import BIGQUERY, VISION, actions, plan_json
 
 
@@ -215,42 +214,15 @@ def test_apply_wait_times_out_with_a_clear_message(repo: Repo) -> None:
     assert "timed out after 0s waiting for bigquery-snippets, cloud-vision-chat" in result.err
 
 
-def _converse(command: list[str], answer: bytes, env: dict[str, str]) -> tuple[int, str]:
-    """Runs `command` on a pseudo-terminal, answers its prompt, returns (exit code, screen)."""
-    main_fd, child_fd = pty.openpty()
-    process = subprocess.Popen(command, stdin=child_fd, stdout=child_fd, stderr=child_fd,
-                               env=env, close_fds=True)
-    os.close(child_fd)
-    screen, answered = b"", False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main_fd], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(main_fd, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            screen += chunk
-            if not answered and b"Enter a value:" in screen:
-                os.write(main_fd, answer)
-                answered = True
-        elif process.poll() is not None:
-            break
-    os.close(main_fd)
-    return process.wait(timeout=30), screen.decode(errors="replace")
-
-
 # As terraform: only `yes` approves; `y` does not.
 @pytest.mark.parametrize(("answer", "code", "jobs"), [(b"no\n", 1, 0), (b"y\n", 1, 0),
                                                       (b"yes\n", 0, 1)])
 def test_apply_on_a_terminal_shows_the_plan_and_asks_for_yes(
         project_repo: Repo, answer: bytes, code: int, jobs: int) -> None:
     assert project_repo.service is not None
-    exit_code, screen = _converse(
-        [sys.executable, "-m", "reconciler", "apply", "--root", str(project_repo.root)], answer,
-        dict(os.environ))
+    exit_code, screen = on_terminal(
+        [sys.executable, "-m", "reconciler", "apply", "--root", str(project_repo.root)],
+        prompt=b"Enter a value:", answer=answer)
     assert "Plan: 1 to create" in screen
     assert "Do you want to apply this plan to project my-gcp-project?" in screen
     assert "launches 1 tuning job: ≈" in screen  # what is paid for

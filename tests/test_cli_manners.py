@@ -4,18 +4,12 @@ the terminal but tuneops' own words."""
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import pty
 import re
-import select
-import struct
 import subprocess
 import sys
-import termios
 import textwrap
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,37 +22,13 @@ from reconciler.cli import app
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.output.text import JobProgress
 from tests.conftest import Repo
+from tests.terminal import on_terminal
 from tests.test_cli_apply import BIGQUERY, VISION, plan_json
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 
-
-def on_terminal(command: list[str], columns: int) -> tuple[int, list[str]]:
-    """Runs `command` on a pseudo-terminal `columns` wide; its exit code and screen lines."""
-    main_fd, child_fd = pty.openpty()
-    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
-    # The terminal's own size, not COLUMNS (pytest-xdist sets it to 80 in its workers).
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    process = subprocess.Popen(command, stdin=child_fd, stdout=child_fd, stderr=child_fd,
-                               env=env, close_fds=True)
-    os.close(child_fd)
-    screen = b""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main_fd], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(main_fd, 65536)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            screen += chunk
-        elif process.poll() is not None:
-            break
-    os.close(main_fd)
-    text = ANSI.sub("", screen.decode(errors="replace")).replace("\r\n", "\n")
-    return process.wait(timeout=30), text.splitlines()
+def run_on_terminal(command: list[str], columns: int) -> tuple[int, list[str]]:
+    code, screen = on_terminal(command, columns=columns)
+    return code, screen.splitlines()
 
 
 def reconcile(repo: Repo, *args: str) -> list[str]:
@@ -158,9 +128,9 @@ def two_runs(repo: Repo) -> Repo:
 @pytest.mark.parametrize("columns", [60, 80, 100])
 def test_status_fits_the_terminal_with_whole_ids_and_marks_the_current_run(
         two_runs: Repo, columns: int) -> None:
-    code, lines = on_terminal(reconcile(two_runs, "status"), columns)
+    code, lines = run_on_terminal(reconcile(two_runs, "status"), columns)
     assert code == 0, lines
-    assert all(len(line) <= columns for line in lines), [l for l in lines if len(l) > columns]
+    assert all(len(line) <= columns for line in lines), lines
     observed = json.loads(two_runs.run("status", "--output", "json").out)
     text = "\n".join(lines)
     for job in observed["jobs"]:
@@ -201,7 +171,7 @@ def test_plan_wraps_between_words_at_the_terminal_width(repo: Repo, columns: int
     assert repo.cli().code == 0
     repo.advance()
     repo.edit(VISION, long.strip(), (long + "more").strip())
-    code, lines = on_terminal(reconcile(repo, "plan"), columns)
+    code, lines = run_on_terminal(reconcile(repo, "plan"), columns)
     assert code == 0, lines
     assert all(len(line) <= columns for line in lines), lines
     start = next(i for i, line in enumerate(lines) if "~ description:" in line)

@@ -6,7 +6,6 @@ browser would show GitHub's rendering."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt

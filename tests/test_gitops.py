@@ -169,3 +169,13 @@ def test_plan_writes_the_step_summary(repo: Repo, tmp_path: Path,
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     repo.run("plan")
     assert summary.read_text().startswith("### tuneops: Plan: 2 to create")
+
+
+@pytest.mark.parametrize("ref", ["HEAD~99", "0123456789abcdef0123456789abcdef01234567",
+                                 "v9.9.9"])
+def test_a_base_that_is_no_remote_branch_suggests_no_fetch(repo: Repo, ref: str) -> None:
+    result = repo.run("plan", "--base", ref)
+    assert result.code == 1
+    assert result.err.strip() == (
+        f"reconcile: cannot resolve base ref '{ref}': no such commit, branch or tag here (in "
+        "a shallow clone, `fetch-depth: 0` in actions/checkout fetches the history)")

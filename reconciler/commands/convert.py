@@ -13,6 +13,7 @@ from reconciler.errors import ConfigError, Location, Problem
 from reconciler.kinds.convert import to_gemini
 from reconciler.load.datasets import MAX_ERRORS_PER_FILE, bounded_lines, json_error, too_long
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES
+from reconciler.output import escape
 
 
 def _converted(source: Path, shown: str) -> tuple[list[bytes], list[Problem]]:
@@ -54,5 +55,6 @@ def convert_dataset(*, source: Path, destination: Path, console: Console) -> int
     with os.fdopen(handle, "wb") as stream:
         stream.writelines(lines)
     Path(temporary).replace(destination)
-    console.print(f"Wrote {len(lines)} Gemini examples to {destination}.", highlight=False)
+    console.print(f"Wrote {len(lines)} Gemini examples to {escape.markup(destination)}.",
+                  highlight=False)
     return 0

@@ -12,6 +12,7 @@ from rich.console import Console
 from reconciler.connect import connect
 from reconciler.errors import TuneopsError
 from reconciler.load.config import load_config
+from reconciler.output import escape
 from reconciler.output.formats import StatusOutput
 from reconciler.output.status import by_name, print_status
 
@@ -40,6 +41,6 @@ def status_command(*, root: Path, output: Output, console: Console,
             "models": [asdict(model) | {"current": model.resource == state.current_model}
                        for state in states for model in state.models]}))
         return 0
-    console.print(f"In {connection.where}:", highlight=False, markup=False)
+    console.print(f"In {escape.markup(connection.where)}:", highlight=False)
     print_status(states, console, detailed=name is not None)
     return 0
