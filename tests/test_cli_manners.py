@@ -196,20 +196,24 @@ def test_wait_shows_each_jobs_elapsed_time_and_the_last_poll() -> None:
     now = [started + timedelta(minutes=2, seconds=5)]
     logs = Console(width=100, record=True)
     progress = JobProgress(logs, clock=lambda: now[0])
-    progress({"bigquery-gemini": _job(JobState.RUNNING, started)})
-    now[0] += timedelta(hours=1)
-    progress({"bigquery-gemini": _job(JobState.SUCCEEDED, started)})
-    polled = [(started + timedelta(minutes=2, seconds=5)).astimezone().strftime("%H:%M:%S"),
-              now[0].astimezone().strftime("%H:%M:%S")]
+    polled = []
+    for state, later in ((JobState.RUNNING, timedelta()),
+                         (JobState.RUNNING, timedelta(minutes=5)),  # no news: no line
+                         (JobState.RUNNING, timedelta(minutes=6)),  # a quiet 11 min: a line
+                         (JobState.SUCCEEDED, timedelta(minutes=49))):
+        now[0] += later
+        polled.append(now[0].astimezone().strftime("%H:%M:%S"))
+        progress({"bigquery-gemini": _job(state, started)})
     assert logs.export_text().splitlines() == [
         f"  [{polled[0]}] bigquery-gemini: 5000000000000000001 running (after 2m 05s)",
-        f"  [{polled[1]}] bigquery-gemini: 5000000000000000001 succeeded (after 1h 02m)"]
+        f"  [{polled[2]}] still waiting for bigquery-gemini (13m 05s)",
+        f"  [{polled[3]}] bigquery-gemini: 5000000000000000001 succeeded (after 1h 02m)"]
     screen = Console(width=60, record=True, force_terminal=True)
     with JobProgress(screen, clock=lambda: now[0]) as live:
         live({"bigquery-gemini": _job(JobState.RUNNING, started)})
     shown = screen.export_text()
     assert "elapsed" in shown and "1h 02m" in shown
-    assert f"last poll {polled[1]}" in shown
+    assert f"last poll {polled[-1]}" in shown
     assert "5000000000000000001" in shown  # a whole id, even at 60 columns
 
 

@@ -8,6 +8,7 @@ repository or the service goes through reconciler.output.escape.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -31,7 +32,7 @@ from reconciler.plan.actions import (
     Queued,
     Retune,
 )
-from reconciler.plan.branch import Branch, BranchChange, describe
+from reconciler.plan.branch import BRANCH_WORDS, Branch, BranchChange, describe
 from reconciler.plan.planner import Plan
 
 # The one limit of a plan comment, in bytes: GitHub's, in characters, which no more bytes
@@ -58,8 +59,6 @@ def _value(value: Any) -> str:
         return "(none)"
     if isinstance(value, str):
         return value or "(none)"
-    import json  # noqa: PLC0415
-
     return json.dumps(value)
 
 
@@ -103,7 +102,7 @@ def _branch_lines(change: BranchChange) -> list[str]:
     fields = [c.field for c in change.changes if c.forces_retune] or [
         c.field for c in change.changes]
     shown = f" ({', '.join(escape.code(f) for f in fields)})" if fields else ""
-    lines = [f"- {escape.code(change.name)}: {change.change}{shown}"]
+    lines = [f"- {escape.code(change.name)}: {BRANCH_WORDS[change.change]}{shown}"]
     lines += [f"  - {escape.markdown(line)}" for line in dataset_change_text(change)]
     return lines
 

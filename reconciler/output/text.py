@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -261,9 +261,14 @@ def _created(job: ObservedJob) -> datetime | None:
     return created if created.tzinfo is not None else created.replace(tzinfo=UTC)
 
 
+# In a log, a line at least this often while jobs run, so that a quiet log is not a hung one.
+HEARTBEAT = timedelta(minutes=10)
+
+
 class JobProgress:
     """Live job states for `apply --wait`, with each job's time since it was created and
-    the time of the last poll: a table on a terminal, one line per change in logs."""
+    the time of the last poll: a table on a terminal; in logs, one line per change and one
+    every HEARTBEAT while nothing changes."""
 
     def __init__(self, console: Console,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -272,6 +277,7 @@ class JobProgress:
         self.shown: dict[str, str] = {}
         # A job's elapsed time stops when it ends.
         self.ended: dict[str, float] = {}
+        self.said: datetime | None = None
         self.live = Live(console=console, auto_refresh=False) if console.is_terminal else None
 
     def __enter__(self) -> JobProgress:
@@ -308,13 +314,20 @@ class JobProgress:
                               Text(job.state.value), self._elapsed(name, job, now))
             self.live.update(table, refresh=True)
             return
+        lines = []
         for name, job in sorted(latest.items()):
             elapsed = self._elapsed(name, job, now)
             if self.shown.get(name) != job.state.value:
                 self.shown[name] = job.state.value
-                self.console.print(f"  [{polled}] {escape.markup(name)}: "
-                                   f"{escape.markup(job.job_id)} {job.state.value} "
-                                   f"(after {elapsed})", highlight=False)
+                lines.append(f"  [{polled}] {escape.markup(name)}: "
+                             f"{escape.markup(job.job_id)} {job.state.value} (after {elapsed})")
+        if not lines and self.said is not None and now - self.said >= HEARTBEAT:
+            waiting = [f"{escape.markup(name)} ({self._elapsed(name, job, now)})"
+                       for name, job in sorted(latest.items()) if name not in self.ended]
+            lines.append(f"  [{polled}] still waiting for {', '.join(waiting)}")
+        if lines:
+            self.said = now
+            print_lines(lines, self.console)
 
 
 def print_outcomes(outcomes: tuple[Outcome, ...], console: Console, *,
