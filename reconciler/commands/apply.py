@@ -167,9 +167,9 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         # A saved plan is shown too: what runs is what the reader sees, then the results.
         console.print(f"Applying to {escape.markup(connection.where)}.\n", highlight=False)
         render.print_plan(live, console)
-        reasons = [_named("job(s) refused, which this target cannot launch", names)
-                   for names in [[a.name for a in live.actions if a.action == "refused"]]
-                   if names]
+        refused = [action.name for action in live.actions if action.action == "refused"]
+        reasons = ([_named("job(s) refused, which this target cannot launch", refused)]
+                   if refused else [])
         if not live.has_changes and not (prune and live.counts.get("orphan")):
             console.print("\nNo changes. Nothing launched.", highlight=False)
             render.print_exit_reasons(reasons, console)

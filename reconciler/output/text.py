@@ -358,8 +358,8 @@ def print_exit_reasons(reasons: list[str], console: Console) -> None:
         print_lines([f"[red]Exit code 1:[/] {escape.markup('; '.join(reasons))}."], console)
 
 
-def print_followed(latest: dict[str, ObservedJob], console: Console) -> bool:
-    """Prints how each followed job ended; True when all succeeded."""
+def print_followed(latest: dict[str, ObservedJob], console: Console) -> None:
+    """Prints how each followed job ended."""
     lines = []
     for name, job in sorted(latest.items()):
         style = "green" if job.state == JobState.SUCCEEDED else "red"
@@ -367,4 +367,3 @@ def print_followed(latest: dict[str, ObservedJob], console: Console) -> bool:
         lines.append(f"  [{style}]{job.state.value:<9}[/] [bold]{escape.markup(name)}[/]  "
                      f"{escape.markup(job.job_id)}{error}")
     print_lines(lines, console)
-    return all(job.state == JobState.SUCCEEDED for job in latest.values())
