@@ -85,13 +85,13 @@ def _print_version(requested: bool) -> None:
 @contextmanager
 def _emulator(root: Path | None) -> Iterator[EmulatorStore]:
     """The repository's emulator state, for the commands that steer it."""
-    from reconciler.connect import emulator_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
+    from reconciler.connect import checked_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
 
     quiet_grpc()
     from reconciler.emulator import EmulatorStore  # noqa: PLC0415
 
     with readable_state(_root(root)):
-        yield EmulatorStore(emulator_state_dir(_root(root)))
+        yield EmulatorStore(checked_state_dir(_root(root)))
 
 
 def _console() -> Console:
@@ -266,12 +266,13 @@ def status_cmd(
 def convert_dataset_cmd(
     source: Annotated[Path, typer.Argument(help="A code-generation or code-chat JSONL file.")],
     destination: Annotated[Path, typer.Argument(help="Where to write the Gemini JSONL.")],
+    root: RootOption = None,
 ) -> None:
     """Convert a reference-format dataset to Gemini supervised-tuning JSONL."""
     from reconciler.commands.convert import convert_dataset  # noqa: PLC0415
 
-    raise typer.Exit(convert_dataset(source=source, destination=destination,
-                                     console=_console()))
+    raise typer.Exit(convert_dataset(root=_root(root), source=source,
+                                     destination=destination, console=_console()))
 
 
 @app.command("init", short_help="Scaffold a repository of tuning configs.",
@@ -321,13 +322,13 @@ def emulator_serve(
     root: RootOption = None,
 ) -> None:
     """Run the emulator in the foreground; point reconcile at it with TUNEOPS_API_ENDPOINT."""
-    from reconciler.connect import emulator_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
+    from reconciler.connect import checked_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
 
     quiet_grpc()
     from reconciler.emulator import serve  # noqa: PLC0415
 
     with readable_state(_root(root)):
-        serve(emulator_state_dir(_root(root)), port, job_seconds, storage_port)
+        serve(checked_state_dir(_root(root)), port, job_seconds, storage_port)
 
 
 @emulator_app.command("faults", short_help="Make a fraction of emulator calls fail.",
@@ -378,13 +379,15 @@ def emulator_quota(
     root: RootOption = None,
 ) -> None:
     """Limit how many jobs of a kind may run at once in a location, as a project's quota."""
+    from reconciler.emulator.all_services import QUOTA_KINDS  # noqa: PLC0415
+
     parsed: dict[str, dict[str, int]] = {}
     for limit in limits or []:
         where, _, count = limit.partition("=")
         location, _, kind = where.partition(":")
-        if not (location and kind in ("pipeline", "tuning-job") and count.isdigit()):
-            raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND pipeline "
-                               "or tuning-job")
+        if not (location and kind in QUOTA_KINDS and count.isdigit()):
+            raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND "
+                               f"{' or '.join(QUOTA_KINDS)}")
         parsed.setdefault(location, {})[kind] = int(count)
     with _emulator(root) as store:
         store.set_quota(parsed)
@@ -411,13 +414,15 @@ def _root_of(argv: list[str]) -> Path:
 
 
 def _report_unexpected(argv: list[str]) -> int:
-    log = _root_of(argv) / STATE_DIR / "last-error.log"
+    from reconciler.load.writes import own_file, write  # noqa: PLC0415
+
+    details = traceback.format_exc()
     try:
-        log.parent.mkdir(exist_ok=True)
-        log.write_text(traceback.format_exc(), encoding="utf-8")
+        log = own_file(_root_of(argv), f"{STATE_DIR}/last-error.log")
+        write(log, details.encode())
         where = f"; details in {log}"
-    except OSError:
-        where = ""
+    except (TuneopsError, OSError, ValueError):
+        where = ""  # the message below is all there is
     error = sys.exc_info()[1]
     print(f"reconcile: unexpected error: {escape.text(repr(error))}{where}", file=sys.stderr)
     return EXIT_UNEXPECTED
@@ -441,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as done:
         return done.exit_code
     except typer.TyperException as error:
-        print(f"reconcile: {error.format_message()} (see reconcile --help)", file=sys.stderr)
+        print(f"reconcile: {escape.text(error.format_message())} (see reconcile --help)",
+              file=sys.stderr)
         return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
         print("reconcile: interrupted", file=sys.stderr)

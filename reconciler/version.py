@@ -16,8 +16,11 @@ DISTRIBUTION = "tuneops"
 # it is the placeholder of a copy not yet published, which init never writes.
 PLACEHOLDER_OWNER = "OWNER"
 SHA = re.compile(r"^[0-9a-f]{40}$")
-_GITHUB = re.compile(r"^(?:https?://|ssh://git@|git@)github\.com[/:]"
-                     r"(?P<repository>[A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?$")
+# A GitHub repository as OWNER/NAME, with the characters and lengths GitHub allows.
+_REPOSITORY = r"(?P<owner>[A-Za-z0-9][A-Za-z0-9-]{0,38})/(?P<name>[A-Za-z0-9._-]{1,100}?)"
+_OWNER_NAME = re.compile(_REPOSITORY)
+_GITHUB = re.compile(r"^(?:https?://|ssh://git@|git@)github\.com[/:]" + _REPOSITORY
+                     + r"(?:\.git)?/?$")
 
 
 def version() -> str:
@@ -39,11 +42,17 @@ class Source:
     commit: str | None = None
 
 
+def publishable(repository: str) -> bool:
+    """Whether `repository` is a GitHub OWNER/NAME that init may write: not the placeholder."""
+    match = _OWNER_NAME.fullmatch(repository)
+    return match is not None and match["owner"] != PLACEHOLDER_OWNER
+
+
 def _github(url: object) -> str | None:
     match = _GITHUB.match(str(url or "").strip())
-    if match is None or match["repository"].split("/")[0] == PLACEHOLDER_OWNER:
+    if match is None or match["owner"] == PLACEHOLDER_OWNER:
         return None
-    return match["repository"]
+    return f"{match['owner']}/{match['name']}"
 
 
 def source() -> Source:

@@ -13,6 +13,7 @@ import pytest
 from reconciler.cli import main
 from reconciler.connect import emulator_state_dir
 from reconciler.emulator import EmulatorStore, start_emulator
+from reconciler.emulator.pipelines import PipelineJobs
 
 EXAMPLES = Path(__file__).resolve().parent.parent
 
@@ -76,7 +77,7 @@ class Repo:
         self.emulator.advance_clock(seconds)
 
     def job_ids(self) -> list[str]:
-        return sorted(job.name.rsplit("/", 1)[-1] for job in self.emulator.jobs())
+        return sorted(job.name.rsplit("/", 1)[-1] for job in PipelineJobs(self.emulator).all())
 
     def write(self, relative: str, text: str) -> Path:
         path = self.root / relative

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from reconciler.emulator.models import Models
+from reconciler.emulator.pipelines import PipelineJobs
 from tests.conftest import Repo
 
 BIGQUERY = "configs/bigquery-snippets.yaml"
@@ -77,7 +79,7 @@ def test_label_or_display_name_change_updates_without_retune(repo: Repo) -> None
     assert repo.cli().code == 0
     assert len(repo.job_ids()) == 2
     assert actions(repo)["bigquery-snippets"] == "noop"
-    model = next(m for m in repo.emulator.models() if m.labels["tuneops-name"] ==
+    model = next(m for m in Models(repo.emulator).all() if m.labels["tuneops-name"] ==
                  "bigquery-snippets")
     assert model.display_name == "BQ"
     assert model.labels["team"] == "ml"
@@ -102,7 +104,7 @@ def test_removed_config_is_orphan_and_nothing_is_deleted(repo: Repo) -> None:
     planned = plan_json(repo)
     assert planned["cloud-vision-chat"]["action"] == "orphan"
     assert repo.cli().code == 0
-    assert len(repo.emulator.models()) == 2
+    assert len(Models(repo.emulator).all()) == 2
     assert len(repo.job_ids()) == 2
 
 
@@ -123,5 +125,5 @@ def test_observing_is_one_list_call_per_resource_type_and_location(repo: Repo) -
 def test_commit_sha_is_a_label_of_launched_jobs(repo: Repo) -> None:
     sha = repo.commit("tune")
     repo.cli()
-    labels = {job.labels["tuneops-commit"] for job in repo.emulator.jobs()}
+    labels = {job.labels["tuneops-commit"] for job in PipelineJobs(repo.emulator).all()}
     assert labels == {sha}

@@ -15,6 +15,9 @@ import pytest
 from google.cloud.aiplatform_v1.types import PipelineJob
 
 from reconciler.emulator import start_emulator
+from reconciler.emulator.models import Models
+from reconciler.emulator.pipelines import PipelineJobs
+from reconciler.emulator.tuning_jobs import TuningJobs
 from tests.conftest import Repo
 from tests.terminal import on_terminal
 from tests.test_cli_apply import BIGQUERY, VISION, actions, plan_json
@@ -27,7 +30,7 @@ def add_jobs(repo: Repo, count: int) -> None:
 
 
 def fingerprints(repo: Repo) -> list[str]:
-    return sorted(job.labels["tuneops-fingerprint"] for job in repo.emulator.jobs())
+    return sorted(job.labels["tuneops-fingerprint"] for job in PipelineJobs(repo.emulator).all())
 
 
 def test_two_concurrent_apply_processes_launch_each_fingerprint_once(
@@ -41,7 +44,7 @@ def test_two_concurrent_apply_processes_launch_each_fingerprint_once(
         processes = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                       text=True) for _ in range(2)]
         results = [process.communicate(timeout=120) for process in processes]
-        jobs = emulator.store.jobs()
+        jobs = PipelineJobs(emulator.store).all()
     assert [process.returncode for process in processes] == [0, 0], results
     labels = [job.labels["tuneops-fingerprint"] for job in jobs]
     assert len(labels) == 6
@@ -110,17 +113,17 @@ def test_apply_to_a_project_without_a_terminal_refuses_to_guess(project_repo: Re
     result = project_repo.run("apply")
     assert result.code == 1
     assert "pass --auto-approve, or a plan file" in result.err
-    assert project_repo.service.tuning_jobs() == []
+    assert TuningJobs(project_repo.service).all() == []
     assert project_repo.run("apply", "--auto-approve").code == 0
-    assert len(project_repo.service.tuning_jobs()) == 1
+    assert len(TuningJobs(project_repo.service).all()) == 1
 
 
 def test_model_deleted_outside_git_is_drift_and_retunes(repo: Repo) -> None:
     repo.cli()
     repo.advance()
-    model = next(m for m in repo.emulator.models()
+    model = next(m for m in Models(repo.emulator).all()
                  if m.labels["tuneops-name"] == "bigquery-snippets")
-    repo.emulator.delete_model_outside(model.name)
+    Models(repo.emulator).delete_outside(model.name)
     planned = plan_json(repo)["bigquery-snippets"]
     assert planned["action"] == "drift"
     assert "deleted outside git" in planned["reason"]
@@ -132,9 +135,9 @@ def test_model_deleted_outside_git_is_drift_and_retunes(repo: Repo) -> None:
 def test_model_edited_outside_git_is_drift_and_restored(repo: Repo) -> None:
     repo.cli()
     repo.advance()
-    model = next(m for m in repo.emulator.models()
+    model = next(m for m in Models(repo.emulator).all()
                  if m.labels["tuneops-name"] == "bigquery-snippets")
-    repo.emulator.edit_model_outside(model.name, labels={**model.labels, "team": "hijacked"})
+    Models(repo.emulator).edit_outside(model.name, labels={**model.labels, "team": "hijacked"})
     planned = plan_json(repo)["bigquery-snippets"]
     assert planned["action"] == "drift"
     assert {"field": "labels.team", "before": "hijacked", "after": "data",
@@ -150,7 +153,7 @@ def test_prune_deletes_only_orphaned_models(repo: Repo) -> None:
     (repo.root / VISION).unlink()
     result = repo.run("apply", "--prune")
     assert result.code == 0, result.err
-    assert [m.labels["tuneops-name"] for m in repo.emulator.models()] == ["bigquery-snippets"]
+    assert [m.labels["tuneops-name"] for m in Models(repo.emulator).all()] == ["bigquery-snippets"]
     assert len(repo.job_ids()) == 2
     assert "cloud-vision-chat" not in actions(repo)
 
@@ -163,7 +166,8 @@ def test_retune_cancels_the_superseded_running_job(repo: Repo) -> None:
     assert planned["cancel"] == [f"projects/tuneops-local/locations/us-central1/pipelineJobs/"
                                  f"{old}"]
     assert repo.cli().code == 0
-    states = {job.name.rsplit("/", 1)[-1]: job.state.name for job in repo.emulator.jobs()}
+    states = {job.name.rsplit("/", 1)[-1]: job.state.name
+              for job in PipelineJobs(repo.emulator).all()}
     assert states[old] == "PIPELINE_STATE_CANCELLING"
     assert states[planned["job_id"]] == "PIPELINE_STATE_PENDING"
 
@@ -176,7 +180,7 @@ def test_cancel_superseded_false_keeps_the_old_job_running(repo: Repo) -> None:
     assert plan_json(repo)["bigquery-snippets"]["cancel"] == []
     repo.cli()
     assert not any(job.state.name == "PIPELINE_STATE_CANCELLING"
-                   for job in repo.emulator.jobs())
+                   for job in PipelineJobs(repo.emulator).all())
 
 
 def test_retry_failed_relaunches_with_a_new_id(repo: Repo) -> None:
@@ -228,7 +232,7 @@ def test_apply_on_a_terminal_shows_the_plan_and_asks_for_yes(
     assert "launches 1 tuning job: ≈" in screen  # what is paid for
     assert "Only 'yes' will be accepted to approve." in screen
     assert exit_code == code, screen
-    assert len(project_repo.service.tuning_jobs()) == jobs
+    assert len(TuningJobs(project_repo.service).all()) == jobs
 
 
 @pytest.mark.parametrize("foreign_labels", [
@@ -245,7 +249,7 @@ def test_existing_job_of_another_fingerprint_is_never_adopted(
     foreign = PipelineJob(display_name="foreign", template_uri=launch["template_uri"],
                           labels=foreign_labels)
     name = f"{parent}/pipelineJobs/{planned['job_id']}"
-    repo.emulator.create_job(parent, "us-central1", name, foreign, 3600)
+    PipelineJobs(repo.emulator).create(parent, "us-central1", name, foreign, 3600)
     result = repo.run("apply", "--auto-approve")
     assert result.code == 1
     [line] = [line for line in result.out.splitlines()
@@ -301,7 +305,7 @@ def test_an_edited_plan_file_is_refused_and_nothing_happens(
 def test_an_orphan_added_to_a_plan_file_deletes_nothing(repo: Repo, tmp_path: Path) -> None:
     repo.cli()
     repo.advance()
-    models = [model.name for model in repo.emulator.models()]
+    models = [model.name for model in Models(repo.emulator).all()]
     saved = tmp_path / "plan.json"
     assert repo.run("plan", "--out", str(saved)).code == 0
     data = json.loads(saved.read_text())
@@ -311,7 +315,7 @@ def test_an_orphan_added_to_a_plan_file_deletes_nothing(repo: Repo, tmp_path: Pa
     result = repo.run("apply", str(saved), "--prune")
     assert result.code == 1
     assert "differs from what planning produces now" in result.err
-    assert [model.name for model in repo.emulator.models()] == models
+    assert [model.name for model in Models(repo.emulator).all()] == models
 
 
 def _interrupted_apply(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -328,7 +332,7 @@ def _interrupted_apply(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPat
              "1", "--root", str(repo.root)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         deadline = time.monotonic() + 60
-        while not emulator.store.jobs() and time.monotonic() < deadline:
+        while not PipelineJobs(emulator.store).all() and time.monotonic() < deadline:
             select.select([], [], [], 0.02)  # poll the emulator with a deadline
         assert process.stderr is not None
         for index, number in enumerate(signals):
@@ -338,7 +342,7 @@ def _interrupted_apply(repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPat
                 ready, _, _ = select.select([process.stderr], [], [], 30)
                 assert ready and "starting nothing new" in process.stderr.readline()
         out, _ = process.communicate(timeout=60)
-        return process.returncode, out, len(emulator.store.jobs())
+        return process.returncode, out, len(PipelineJobs(emulator.store).all())
 
 
 @pytest.mark.parametrize(("number", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])

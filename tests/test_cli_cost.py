@@ -8,6 +8,8 @@ import pytest
 
 from reconciler.core.budget import Budget, over_budget
 from reconciler.core.estimate import Estimate, describe, tokens_text, totals
+from reconciler.emulator.pipelines import PipelineJobs
+from reconciler.emulator.tuning_jobs import TuningJobs
 from reconciler.output import escape
 from tests.conftest import Repo
 
@@ -95,9 +97,9 @@ def test_an_apply_over_budget_launches_nothing_and_names_the_jobs(costly: Repo) 
     assert ("Over budget: 4 launches, more than budget.max_launches 3: bigquery-gemini, "
             "bigquery-snippets, cloud-vision-chat, vision-gemini") in result.out
     assert "Nothing launched" in result.out
-    assert costly.emulator.jobs() == [] and costly.emulator.tuning_jobs() == []
+    assert PipelineJobs(costly.emulator).all() == [] and TuningJobs(costly.emulator).all() == []
     assert costly.run("apply", "--allow-over-budget").code == 0
-    assert len(costly.emulator.tuning_jobs()) == 2
+    assert len(TuningJobs(costly.emulator).all()) == 2
 
 
 def test_max_cost_caps_one_apply(costly: Repo) -> None:
@@ -105,7 +107,7 @@ def test_max_cost_caps_one_apply(costly: Repo) -> None:
     assert result.code == 1
     assert "more than budget.max_per_apply $0.01 (bigquery-gemini $" in result.out
     assert "vision-gemini $" in result.out
-    assert costly.emulator.tuning_jobs() == []
+    assert TuningJobs(costly.emulator).all() == []
 
 
 def test_a_job_over_max_tokens_per_job_is_named() -> None:

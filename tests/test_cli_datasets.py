@@ -14,7 +14,9 @@ from google.cloud import storage
 from reconciler.cli import main
 from reconciler.connect import emulator_state_dir
 from reconciler.emulator import start_emulator
+from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.load.config import load_config
+from reconciler.load.datacache import CACHE_VERSION
 from reconciler.load.desired import build_desired
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES
 from tests.conftest import Repo
@@ -86,7 +88,7 @@ def test_a_corrupt_cache_is_ignored_and_rebuilt(repo: Repo, garbage: str) -> Non
     cache = repo.root / ".reconciler/dataset-cache.json"
     cache.write_text(garbage)
     assert build_desired(load_config(repo.root)).bytes_read > 0
-    assert json.loads(cache.read_text())["version"] == 2
+    assert json.loads(cache.read_text())["version"] == CACHE_VERSION
     assert build_desired(load_config(repo.root)).bytes_read == 0
 
 
@@ -103,7 +105,7 @@ def test_local_datasets_are_uploaded_content_addressed_once(repo: Repo) -> None:
         names = sorted(blob.name for blob in client.list_blobs("tuneops-local"))
     assert names == sorted({
         f"staging/datasets/{job.labels[label]}.jsonl"
-        for job in repo.emulator.jobs()
+        for job in PipelineJobs(repo.emulator).all()
         for label in ("tuneops-dataset", "tuneops-eval-dataset") if label in job.labels})
     assert len(names) == 3  # bigquery, bigquery-eval, vision-chat: uploaded once each
     assert planned["bigquery-snippets"]["action"] == "running"
@@ -116,7 +118,7 @@ def test_gs_dataset_is_hashed_from_metadata(repo: Repo) -> None:
               "dataset_uri: gs://team-data/chat.jsonl")
     result = repo.cli()
     assert result.code == 0, result.err
-    job = next(j for j in repo.emulator.jobs() if j.labels["tuneops-name"] ==
+    job = next(j for j in PipelineJobs(repo.emulator).all() if j.labels["tuneops-name"] ==
                "cloud-vision-chat")
     assert job.runtime_config.parameter_values["dataset_uri"] == "gs://team-data/chat.jsonl"
     repo.advance()

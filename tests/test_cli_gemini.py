@@ -13,6 +13,9 @@ import pytest
 
 from reconciler.edges.storage import Storage
 from reconciler.emulator import EmulatorStore, start_emulator
+from reconciler.emulator.models import Endpoints, Models
+from reconciler.emulator.pipelines import PipelineJobs
+from reconciler.emulator.tuning_jobs import TuningJobs
 from tests.conftest import GEMINI_CONFIG, Repo
 from tests.test_cli_apply import actions, plan_json
 
@@ -30,7 +33,7 @@ def gemini(mixed_repo: Repo) -> Repo:
 
 
 def tuned(store: EmulatorStore) -> list[str]:
-    return sorted(job.name for job in store.tuning_jobs())
+    return sorted(job.name for job in TuningJobs(store).all())
 
 
 def test_create_then_running_then_noop_with_a_deployed_model(gemini: Repo) -> None:
@@ -40,7 +43,7 @@ def test_create_then_running_then_noop_with_a_deployed_model(gemini: Repo) -> No
     planned = result.out.split("launched")[0]
     assert re.search(r"\+ id += \(known after apply\)", planned), planned
     assert not re.search(r"bigquery-gemini-[0-9a-f]{12}", planned), planned  # the lease
-    (job,) = gemini.emulator.tuning_jobs()
+    (job,) = TuningJobs(gemini.emulator).all()
     assert job.base_model == "gemini-2.5-flash"
     spec = job.supervised_tuning_spec
     assert spec.hyper_parameters.epoch_count == 3
@@ -54,7 +57,7 @@ def test_create_then_running_then_noop_with_a_deployed_model(gemini: Repo) -> No
     assert planned["job_id"] == job.name.rsplit("/", 1)[-1]
     status = gemini.run("status")
     assert "tuning-job" in status.out
-    model = next(m for m in gemini.emulator.models() if m.labels.get("tuneops-name") == NAME)
+    model = next(m for m in Models(gemini.emulator).all() if m.labels.get("tuneops-name") == NAME)
     assert model.deployed_models[0].endpoint.rsplit("/", 1)[-1] in status.out
 
 
@@ -72,7 +75,7 @@ def test_weights_retune_and_cancel_the_superseded_run(gemini: Repo, change: obje
     assert [c["field"] for c in planned["changes"] if c["forces_retune"]] == [field]
     assert planned["cancel"] == [first]
     assert gemini.cli().code == 0
-    states = {job.name: job.state.name for job in gemini.emulator.tuning_jobs()}
+    states = {job.name: job.state.name for job in TuningJobs(gemini.emulator).all()}
     assert states[first] in ("JOB_STATE_CANCELLING", "JOB_STATE_CANCELLED")
     assert len(states) == 2
 
@@ -88,20 +91,20 @@ def test_display_name_and_labels_update_in_place(gemini: Repo) -> None:
     assert sorted(c["field"] for c in planned["changes"]) == ["labels.team",
                                                                "model_display_name"]
     assert gemini.cli().code == 0
-    assert len(gemini.emulator.tuning_jobs()) == 1
+    assert len(TuningJobs(gemini.emulator).all()) == 1
     assert actions(gemini)[NAME] == "noop"
 
 
 def test_a_deleted_model_tunes_again_as_a_second_attempt(gemini: Repo) -> None:
     gemini.cli()
     gemini.advance()
-    model = next(m for m in gemini.emulator.models() if m.labels.get("tuneops-name") == NAME)
-    gemini.emulator.delete_model_outside(model.name)
+    model = next(m for m in Models(gemini.emulator).all() if m.labels.get("tuneops-name") == NAME)
+    Models(gemini.emulator).delete_outside(model.name)
     planned = plan_json(gemini)[NAME]
     assert planned["action"] == "drift"
     assert planned["launch"]["labels"]["tuneops-attempt"] == "2"
     assert gemini.cli().code == 0
-    assert len(gemini.emulator.tuning_jobs()) == 2
+    assert len(TuningJobs(gemini.emulator).all()) == 2
     gemini.advance()
     assert actions(gemini)[NAME] == "noop"
 
@@ -113,9 +116,9 @@ def test_a_failed_run_is_relaunched_only_with_retry_failed(gemini: Repo) -> None
     gemini.advance()
     assert actions(gemini)[NAME] == "failed"
     assert gemini.cli().code == 0
-    assert len(gemini.emulator.tuning_jobs()) == 1
+    assert len(TuningJobs(gemini.emulator).all()) == 1
     assert gemini.run("apply", "--retry-failed").code == 0
-    assert len(gemini.emulator.tuning_jobs()) == 2
+    assert len(TuningJobs(gemini.emulator).all()) == 2
 
 
 def test_prune_undeploys_and_deletes_a_tuned_model(gemini: Repo) -> None:
@@ -123,9 +126,9 @@ def test_prune_undeploys_and_deletes_a_tuned_model(gemini: Repo) -> None:
     gemini.advance()
     (gemini.root / GEMINI_CONFIG).unlink()
     assert gemini.run("apply", "--prune").code == 0
-    assert [m for m in gemini.emulator.models() if m.labels.get("tuneops-name") == NAME] == []
-    assert gemini.emulator.endpoints() == []
-    assert len(gemini.emulator.tuning_jobs()) == 1  # history: there is no DeleteTuningJob
+    assert [m for m in Models(gemini.emulator).all() if m.labels.get("tuneops-name") == NAME] == []
+    assert Endpoints(gemini.emulator).all() == []
+    assert len(TuningJobs(gemini.emulator).all()) == 1  # history: there is no DeleteTuningJob
 
 
 def test_pipelines_and_gemini_in_one_plan_one_apply_one_status(mixed_repo: Repo) -> None:
@@ -157,14 +160,14 @@ def test_a_project_refuses_to_launch_code_bison_but_still_plans_existing_runs(
         assert refused["action"] == "refused"
         assert "shut down on Vertex AI on 2025-04-09" in refused["reason"]
         assert "kind: tuning-job" in refused["reason"]
-        jobs = len(emulator.store.jobs())
+        jobs = len(PipelineJobs(emulator.store).all())
         result = mixed_repo.run("apply", "--auto-approve")
         assert result.code == 1
         # The run is red, and its last line says why (the summary alone says no failure).
         assert result.out.rstrip().splitlines()[-1] == (
             "Exit code 1: 1 job(s) refused, which this target cannot launch: "
             "cloud-vision-chat.")
-        assert len(emulator.store.jobs()) == jobs
+        assert len(PipelineJobs(emulator.store).all()) == jobs
 
 
 def _racing_applies(repo: Repo, emulator_dir: Path, processes: int,
@@ -190,7 +193,7 @@ def _racing_applies(repo: Repo, emulator_dir: Path, processes: int,
 
 
 def _fingerprints(store: EmulatorStore) -> list[str]:
-    return sorted(job.labels["tuneops-fingerprint"] for job in store.tuning_jobs())
+    return sorted(job.labels["tuneops-fingerprint"] for job in TuningJobs(store).all())
 
 
 @pytest.mark.parametrize("faults", [{}, {"drop_create_response_rate": 0.5}],
@@ -217,12 +220,12 @@ def test_a_lease_whose_holder_died_before_creating_is_taken_over(
         assert storage.write_if(uri, {"holder": "killed", "since": 0, "job": ""}, 0)
         result = gemini.run("apply", "--auto-approve")
         assert result.code == 0, result.out
-        assert len(emulator.store.tuning_jobs()) == 1
+        assert len(TuningJobs(emulator.store).all()) == 1
         lease = storage.read_lease(uri)
         assert lease is not None
-        assert lease.body["job"] == emulator.store.tuning_jobs()[0].name
+        assert lease.body["job"] == TuningJobs(emulator.store).all()[0].name
         assert gemini.run("apply", "--auto-approve").code == 0
-        assert len(emulator.store.tuning_jobs()) == 1
+        assert len(TuningJobs(emulator.store).all()) == 1
 
 
 def test_a_live_lease_without_a_job_is_waited_for_then_reported(
@@ -239,7 +242,7 @@ def test_a_live_lease_without_a_job_is_waited_for_then_reported(
         result = gemini.run("apply", "--auto-approve")
         assert result.code == 1
         assert "another apply (elsewhere:1) holds the launch lease" in result.out
-        assert emulator.store.tuning_jobs() == []
+        assert TuningJobs(emulator.store).all() == []
 
 
 def test_convert_dataset_keeps_line_numbers_in_errors(repo: Repo) -> None:
@@ -267,4 +270,4 @@ def test_a_tuned_model_without_the_jobs_labels_is_found_through_the_job(gemini: 
     assert "lacks tuneops' labels" in planned["reason"]
     assert gemini.cli().code == 0
     assert actions(gemini)[NAME] == "noop"
-    assert len(gemini.emulator.tuning_jobs()) == 1
+    assert len(TuningJobs(gemini.emulator).all()) == 1

@@ -13,6 +13,7 @@ import yaml
 from reconciler.cli import main
 from reconciler.commands.init import FILES
 from reconciler.emulator import start_emulator
+from reconciler.emulator.tuning_jobs import TuningJobs
 from tests import test_workflows as workflows
 from tests.conftest import Repo, git
 
@@ -75,7 +76,7 @@ def test_every_scaffolded_job_launches_on_a_real_project(
         applied = scaffold.run("apply", "--auto-approve")
         assert applied.code == 0, applied.out + applied.err
         assert "refused" not in applied.out
-        assert len(emulator.store.tuning_jobs()) == 1
+        assert len(TuningJobs(emulator.store).all()) == 1
 
 
 def test_one_example_job(scaffold: Repo) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from reconciler.emulator.pipelines import PipelineJobs
 from tests.conftest import Repo
 from tests.test_cli_apply import actions, plan_json
 
@@ -29,7 +30,7 @@ def _limit(repo: Repo, text: str) -> None:
 
 
 def _running(repo: Repo) -> list[str]:
-    return sorted(job.labels["tuneops-name"] for job in repo.emulator.jobs()
+    return sorted(job.labels["tuneops-name"] for job in PipelineJobs(repo.emulator).all()
                   if job.state.name in ("PIPELINE_STATE_PENDING", "PIPELINE_STATE_RUNNING"))
 
 
@@ -61,8 +62,9 @@ def test_apply_wait_drains_the_queue(three: Repo, monkeypatch: pytest.MonkeyPatc
     result = three.run("apply", "--wait", "--timeout", "60")
     assert result.code == 0, result.out
     assert "2 job(s) wait for quota" in result.out
-    assert sorted(job.labels["tuneops-name"] for job in three.emulator.jobs()) == sorted(JOBS)
-    assert {job.state.name for job in three.emulator.jobs()} == {"PIPELINE_STATE_SUCCEEDED"}
+    jobs = PipelineJobs(three.emulator).all()
+    assert sorted(job.labels["tuneops-name"] for job in jobs) == sorted(JOBS)
+    assert {job.state.name for job in jobs} == {"PIPELINE_STATE_SUCCEEDED"}
 
 
 def test_a_create_refused_for_quota_is_queued_not_failed(three: Repo) -> None:
@@ -78,7 +80,7 @@ def test_a_create_refused_for_quota_is_queued_not_failed(three: Repo) -> None:
     assert len(_running(three)) == 2
     three.advance()
     assert three.cli().code == 0
-    assert len(three.emulator.jobs()) == 3
+    assert len(PipelineJobs(three.emulator).all()) == 3
 
 
 def test_an_unknown_quota_spelling_is_one_line(three: Repo) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob
+from reconciler.core.resources import id_of
 from reconciler.errors import BackendError, QuotaExceeded
+
+if TYPE_CHECKING:
+    from google.api_core.exceptions import GoogleAPICallError
 
 T = TypeVar("T")
 
@@ -26,7 +30,7 @@ def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any]
     labels = job.labels
     return ObservedJob(
         kind=kind,
-        job_id=job.name.rsplit("/", 1)[-1],
+        job_id=id_of(job.name),
         resource=job.name,
         name=labels.get(managed.NAME, ""),
         fingerprint=labels.get(managed.FINGERPRINT, ""),
@@ -52,21 +56,25 @@ def check_adoptable(job: ObservedJob, planned: dict[str, str]) -> None:
             f"{planned[managed.FINGERPRINT]}); it was not adopted")
 
 
+def transient_errors() -> tuple[type[GoogleAPICallError], ...]:
+    """The errors worth calling again for: UNAVAILABLE, RESOURCE_EXHAUSTED (429 too),
+    DEADLINE_EXCEEDED and INTERNAL; never INVALID_ARGUMENT, PERMISSION_DENIED or NOT_FOUND."""
+    from google.api_core import exceptions  # noqa: PLC0415
+
+    return (exceptions.ServiceUnavailable, exceptions.TooManyRequests,
+            exceptions.ResourceExhausted, exceptions.DeadlineExceeded,
+            exceptions.InternalServerError)
+
+
 def retry_policy() -> Any:
     """GAPIC create/list carry no default retry, and api-core's default skips DEADLINE_EXCEEDED.
 
     Only transient codes are retried, with capped exponential backoff and jitter; a create
     is retried with the same pipeline_job_id, so a lost response resolves as ALREADY_EXISTS.
     """
-    from google.api_core import exceptions, retry  # noqa: PLC0415
+    from google.api_core import retry  # noqa: PLC0415
 
-    transient = retry.if_exception_type(
-        exceptions.ServiceUnavailable,
-        exceptions.TooManyRequests,
-        exceptions.ResourceExhausted,
-        exceptions.DeadlineExceeded,
-        exceptions.InternalServerError,
-    )
+    transient = retry.if_exception_type(*transient_errors())
 
     def predicate(error: Exception) -> bool:
         # gRPC reports a message over its size limit as RESOURCE_EXHAUSTED too; resending
@@ -80,11 +88,6 @@ def retry_policy() -> Any:
         multiplier=2.0,
         timeout=60.0,
     )
-
-
-def location_of(resource: str) -> str:
-    """`projects/P/locations/L/...` -> L."""
-    return resource.split("/")[3]
 
 
 def is_too_large(error: Exception) -> bool:

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.backends.calls import Caller, location_of, retry_policy
+from reconciler.backends.calls import Caller, retry_policy
 from reconciler.core import labels as managed
 from reconciler.core.observed import ObservedModel
+from reconciler.core.resources import location_of, parse
 
 PAGE_SIZE = 100
 # Model and Endpoint deletions and undeployments are long-running operations.
 OPERATION_SECONDS = 300
-
-
-def unversioned(model: str) -> str:
-    """`.../models/ID@VERSION` (as tuning outputs name it) -> `.../models/ID`."""
-    return model.split("@", 1)[0]
 
 
 def model_from_proto(model: Any, *, name: str = "", fingerprint: str = "") -> ObservedModel:
@@ -64,7 +60,7 @@ class Registry:
 
         def read() -> Any:
             try:
-                return self._model_client(model).get_model(name=unversioned(model),
+                return self._model_client(model).get_model(name=parse(model).unversioned,
                                                            retry=retry_policy())
             except exceptions.NotFound:
                 return None

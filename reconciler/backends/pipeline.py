@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from reconciler.backends.adapter import AdapterKind, Context
 from reconciler.backends.calls import (
     Caller,
     Created,
     check_adoptable,
-    location_of,
     observed_job,
     retry_policy,
 )
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
-from reconciler.kinds.pipeline import KIND, PipelineLaunch, observed_inputs, observed_metadata
+from reconciler.core.resources import location_of
+from reconciler.kinds.pipeline import (
+    KIND,
+    PIPELINE,
+    PipelineLaunch,
+    observed_inputs,
+    observed_metadata,
+)
 
 PAGE_SIZE = 100
 COLLECTION = "pipelineJobs"
@@ -126,3 +133,10 @@ class PipelineJobs:
         client = self._clients[location_of(resource)]
         self._call(f"cancelling {resource}", lambda: client.cancel_pipeline_job(
             name=resource, retry=retry_policy()))
+
+
+def _adapter(context: Context, clients: dict[str, Any]) -> PipelineJobs:
+    return PipelineJobs(context.caller, clients)
+
+
+ADAPTER = AdapterKind(PIPELINE, service="Pipeline", collection=COLLECTION, make=_adapter)

@@ -16,24 +16,27 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
+from reconciler.backends.adapter import AdapterKind, Context, Leases
 from reconciler.backends.calls import (
     Caller,
     Created,
     check_adoptable,
     is_quota,
     is_too_large,
-    location_of,
     observed_job,
     retry_policy,
+    transient_errors,
 )
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
+from reconciler.core.resources import location_of
 from reconciler.errors import BackendError, QuotaExceeded
 from reconciler.kinds.tuning_job import (
     ATTEMPT,
     KIND,
+    TUNING_JOB,
     TuningJobLaunch,
     observed_inputs,
     observed_metadata,
@@ -61,14 +64,6 @@ LEASE_WAIT_ENV = "TUNEOPS_LEASE_WAIT_SECONDS"
 # How long an apply that lost the race waits for the winner's job to appear.
 DEFAULT_LEASE_WAIT_SECONDS = 60.0
 CREATE_ATTEMPTS = 6
-
-
-class Leases(Protocol):
-    """Conditional writes to Cloud Storage (reconciler.edges.storage.Storage)."""
-
-    def write_if(self, uri: str, body: dict[str, Any], generation: int) -> int | None: ...
-
-    def read_lease(self, uri: str) -> Any: ...
 
 
 def _seconds(name: str, default: float) -> float:
@@ -212,9 +207,7 @@ class TuningJobs:
 
         client = self._clients[launch.location]
         request = {"parent": self._parent(launch.location), "tuning_job": tuning_job(launch)}
-        transient = (exceptions.ServiceUnavailable, exceptions.DeadlineExceeded,
-                     exceptions.InternalServerError, exceptions.ResourceExhausted,
-                     exceptions.TooManyRequests)
+        transient = transient_errors()
         delay = 0.2
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
@@ -249,3 +242,10 @@ class TuningJobs:
         client = self._clients[location_of(resource)]
         self._call(f"cancelling {resource}", lambda: client.cancel_tuning_job(
             name=resource, retry=retry_policy()))
+
+
+def _adapter(context: Context, clients: dict[str, Any]) -> TuningJobs:
+    return TuningJobs(context.caller, clients, context.leases, context.lease_prefix)
+
+
+ADAPTER = AdapterKind(TUNING_JOB, service="GenAiTuning", collection=COLLECTION, make=_adapter)

@@ -1,4 +1,5 @@
-"""Vertex AI through the GAPIC clients of google-cloud-aiplatform (aiplatform_v1).
+"""Vertex AI through the GAPIC clients of google-cloud-aiplatform (aiplatform_v1, or the
+version a kind's adapter names).
 
 The high-level SDK downloads templates and takes seconds to import; the GAPIC clients are
 imported lazily, on first use, so `reconcile validate` never pays for them. The same code
@@ -8,27 +9,35 @@ adapter; the Model Registry and Endpoints are shared by all kinds.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import importlib
+from collections.abc import Collection, Sequence
 from functools import cached_property
 from typing import Any
 
-from reconciler.backends import pipeline, tuning_job
+from reconciler.backends.adapter import V1, Adapter, AdapterKind, Context, Leases
+from reconciler.backends.all_adapters import ADAPTERS
 from reconciler.backends.calls import Caller, Created
 from reconciler.backends.models import Registry
-from reconciler.backends.pipeline import PipelineJobs
-from reconciler.backends.tuning_job import Leases, TuningJobs
+from reconciler.core.fingerprint import fingerprint
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
-from reconciler.kinds import Launch
-from reconciler.kinds.pipeline import MODEL_REGION, PipelineLaunch
-from reconciler.kinds.pipeline import TUNING_LOCATIONS as PIPELINE_LOCATIONS
-from reconciler.kinds.tuning_job import TUNING_LOCATIONS as TUNING_JOB_LOCATIONS
-from reconciler.kinds.tuning_job import TuningJobLaunch
+from reconciler.core.resources import parse
+from reconciler.kinds import MODEL_LOCATIONS, Launch
 
 # (name, fingerprint) of a desired job.
 Wanted = tuple[str, str]
-Adapter = PipelineJobs | TuningJobs
-# Pipelines upload their Models to us-central1; a TuningJob's Model stays where it tuned.
-MODEL_LOCATIONS = tuple(sorted({MODEL_REGION, *TUNING_JOB_LOCATIONS}))
+# The kinds whose jobs live in each collection: one, unless kinds share an API (TuningJob).
+_BY_COLLECTION = {collection: tuple(e.kind.name for e in ADAPTERS if e.collection == collection)
+                  for collection in dict.fromkeys(e.collection for e in ADAPTERS)}
+
+
+def kind_reading(readings: Sequence[ObservedJob]) -> ObservedJob:
+    """One job as each kind sharing its collection reads it: the kind whose reading gives
+    back the job's fingerprint label (it hashes that kind's own weight inputs) is the
+    job's; with none, the kind registered first."""
+    if len(readings) == 1:
+        return readings[0]
+    return next((job for job in readings if fingerprint(job.inputs) == job.fingerprint),
+                readings[0])
 
 
 class VertexBackend:
@@ -39,8 +48,7 @@ class VertexBackend:
         self.project = project
         self.endpoint = endpoint
         self._call = Caller(project)
-        self._leases = leases
-        self._lease_prefix = lease_prefix
+        self._context = Context(self._call, leases, lease_prefix)
 
     def close(self) -> None:
         """Closes the local channel before the emulator stops, so gRPC logs no GOAWAY."""
@@ -53,10 +61,10 @@ class VertexBackend:
 
         return grpc.insecure_channel(self.endpoint)
 
-    def _client(self, service: str, location: str) -> Any:
-        from google.cloud import aiplatform_v1  # noqa: PLC0415
-
-        client_class = getattr(aiplatform_v1, f"{service}ServiceClient")
+    def _client(self, service: str, location: str, api: str = V1) -> Any:
+        """`google.cloud.{api}.{service}ServiceClient` for one location (or the emulator)."""
+        client_class = getattr(importlib.import_module(f"google.cloud.{api}"),
+                               f"{service}ServiceClient")
         if self.endpoint is None:
             return client_class(
                 client_options={"api_endpoint": f"{location}-aiplatform.googleapis.com"})
@@ -64,15 +72,14 @@ class VertexBackend:
         return client_class(transport=transport_class(channel=self._channel))
 
     @cached_property
-    def _pipelines(self) -> PipelineJobs:
-        return PipelineJobs(self._call, {location: self._client("Pipeline", location)
-                                         for location in PIPELINE_LOCATIONS})
+    def _adapters(self) -> dict[str, Adapter[Any]]:
+        """Each kind's adapter by kind name, in registry order."""
+        return {entry.kind.name: self._adapter(entry) for entry in ADAPTERS}
 
-    @cached_property
-    def _tuning_jobs(self) -> TuningJobs:
-        return TuningJobs(self._call, {location: self._client("GenAiTuning", location)
-                                       for location in TUNING_JOB_LOCATIONS},
-                          self._leases, self._lease_prefix)
+    def _adapter(self, entry: AdapterKind[Any]) -> Adapter[Any]:
+        clients = {location: self._client(entry.service, location, entry.api)
+                   for location in entry.kind.locations}
+        return entry.make(self._context, clients)
 
     @cached_property
     def registry(self) -> Registry:
@@ -82,20 +89,22 @@ class VertexBackend:
                         {location: self._client("Endpoint", location)
                          for location in MODEL_LOCATIONS})
 
-    def _owner(self, resource: str) -> Adapter:
-        """The adapter of a job resource name, by its collection (`.../pipelineJobs/ID`)."""
-        collection = resource.rsplit("/", 2)[-2]
-        if collection == pipeline.COLLECTION:
-            return self._pipelines
-        if collection == tuning_job.COLLECTION:
-            return self._tuning_jobs
-        raise ValueError(f"not a tuning job resource: {resource!r}")
+    def _owners(self, resource: str) -> list[Adapter[Any]]:
+        """The adapters of a job resource name, by its collection (`.../COLLECTION/ID`)."""
+        kinds = _BY_COLLECTION.get(parse(resource).collection)
+        if kinds is None:
+            raise ValueError(f"not a tuning job resource: {resource!r}")
+        return [self._adapters[kind] for kind in kinds]
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
         """Managed jobs and labelled Models, one list call each; then, for a succeeded run of
         a `wanted` job whose Model carries no tuneops labels, that Model found through the
         run itself (a tuning pipeline may not copy its labels to the Model)."""
-        jobs = self._pipelines.list() + self._tuning_jobs.list()
+        listed: dict[str, list[ObservedJob]] = {}
+        for adapter in self._adapters.values():
+            for job in adapter.list():
+                listed.setdefault(job.resource, []).append(job)
+        jobs = [kind_reading(readings) for readings in listed.values()]
         models = self.registry.labelled()
         labelled = {(m.name, m.fingerprint) for m in models}
         runs = {(j.name, j.fingerprint): j for j in jobs if j.state == JobState.SUCCEEDED}
@@ -111,19 +120,17 @@ class VertexBackend:
         return self.registry.get(model, name=run.name, fingerprint=run.fingerprint)
 
     def create(self, launch: Launch) -> tuple[Created, ObservedJob]:
-        match launch:
-            case PipelineLaunch():
-                return self._pipelines.create(launch)
-            case TuningJobLaunch():
-                return self._tuning_jobs.create(launch)
-            case _:
-                raise TypeError(f"no backend adapter for {launch!r}")
+        adapter = self._adapters.get(launch.kind)
+        if adapter is None:
+            raise TypeError(f"no backend adapter for {launch!r}")
+        return adapter.create(launch)
 
     def get(self, resource: str) -> ObservedJob:
-        return self._owner(resource).get(resource)
+        return kind_reading([adapter.get(resource) for adapter in self._owners(resource)])
 
+    # Kinds sharing a collection share its API: any of their adapters reads or cancels it.
     def outputs(self, resource: str) -> RunOutputs:
-        return self._owner(resource).outputs(resource)
+        return self._owners(resource)[0].outputs(resource)
 
     def cancel(self, resource: str) -> None:
-        self._owner(resource).cancel(resource)
+        self._owners(resource)[0].cancel(resource)

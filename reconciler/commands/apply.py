@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -10,14 +12,14 @@ import typer
 from rich.console import Console
 
 from reconciler.apply.execute import QUEUED, ApplyOptions, Outcome, apply, launch_queued
-from reconciler.apply.follow import Followed, follow
+from reconciler.apply.follow import TERMINAL, Followed, follow
 from reconciler.apply.interrupt import interruptible
 from reconciler.commands.plan import make_plan
 from reconciler.connect import Connection, connect
 from reconciler.core.budget import Budget, over_budget
 from reconciler.core.desired import Desired
 from reconciler.core.estimate import describe as describe_totals
-from reconciler.core.observed import JobState
+from reconciler.core.observed import JobState, ObservedJob
 from reconciler.edges.gitrepo import dirty_files
 from reconciler.errors import TuneopsError
 from reconciler.layout import CONFIG_DIR
@@ -25,7 +27,7 @@ from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
 from reconciler.output import escape, planfile
 from reconciler.output import text as render
-from reconciler.plan.actions import Create, DriftRelaunch, Queued, Retune
+from reconciler.plan.actions import Queued, is_launch
 from reconciler.plan.planner import Plan, desired_digest
 
 # A refused job is desired state this target cannot reach: the run must not look green.
@@ -76,29 +78,29 @@ def _still_queued(plan: Plan, outcomes: tuple[Outcome, ...]) -> list[Queued]:
     refused = {o.name for o in outcomes if o.result == QUEUED}
     return [a if isinstance(a, Queued) else Queued.of(a, a.reason)
             for a in plan.actions
-        if isinstance(a, Queued) or (a.name in refused and isinstance(
-            a, Create | Retune | DriftRelaunch))]
+            if is_launch(a) and (isinstance(a, Queued) or a.name in refused)]
 
 
 def _drain(plan: Plan, desired: Desired, outcomes: tuple[Outcome, ...], *,
-           connection: Connection, root: Path, deadline: float, console: Console
-           ) -> tuple[Outcome, ...]:
-    """`apply --wait` launches queued jobs as running ones finish, until none waits or the
-    deadline passes; what still waits then is reported (a later apply launches it)."""
+           connection: Connection, root: Path, deadline: float, console: Console,
+           stop: threading.Event) -> tuple[Outcome, ...]:
+    """`apply --wait` launches queued jobs as running ones finish, until none waits, the
+    deadline passes or a signal comes; what still waits then is reported (a later apply
+    launches it)."""
     waiting = _still_queued(plan, outcomes)
     if waiting:
         console.print(f"\n{len(waiting)} job(s) wait for quota; launching them as slots "
                       "free...", highlight=False)
     kinds = {job.name: job.kind for job in desired.jobs}
     launched: list[Outcome] = []
-    while waiting:
+    while waiting and not stop.is_set():
         new, waiting = launch_queued(waiting, connection.backend, connection.storage, root,
-                                     limits=desired.limits, kinds=kinds)
+                                     limits=desired.limits, kinds=kinds, stop=stop)
         render.print_outcomes(tuple(new), console, totals=False)
         launched += new
         if not waiting or time.monotonic() >= deadline:
             break
-        time.sleep(connection.poll_seconds)  # running jobs free their slots in their time
+        stop.wait(connection.poll_seconds)  # running jobs free their slots in their time
     if waiting:
         console.print(f"{len(waiting)} job(s) still wait for quota: "
                       f"{escape.markup(', '.join(a.name for a in waiting))}; apply again "
@@ -107,23 +109,40 @@ def _drain(plan: Plan, desired: Desired, outcomes: tuple[Outcome, ...], *,
 
 
 def _wait(outcomes: tuple[Outcome, ...], connection: Connection, deadline: float,
-          console: Console) -> list[str]:
-    """Follows the launched jobs to their end; the names of those that did not succeed."""
+          console: Console, stop: threading.Event) -> tuple[list[str], dict[str, ObservedJob]]:
+    """Follows the launched jobs to their end, or until a signal; the names of those that did
+    not succeed, and what was seen of each last."""
     launched = [Followed(o.name, o.resource) for o in outcomes if o.ok and o.resource]
-    if not launched:
-        return []
+    if not launched or stop.is_set():
+        return [], {}
     timeout = max(0.0, deadline - time.monotonic())
     console.print(f"\nWaiting for {len(launched)} job(s) (timeout {timeout:g}s)...")
     with render.JobProgress(console) as progress:
         latest = follow(connection.backend, launched, timeout=timeout,
-                        interval=connection.poll_seconds, on_poll=progress)
+                        interval=connection.poll_seconds, on_poll=progress, stop=stop)
+    if stop.is_set():
+        return [], latest
     render.print_followed(latest, console)
-    return sorted(name for name, job in latest.items() if job.state != JobState.SUCCEEDED)
+    return sorted(name for name, job in latest.items() if job.state != JobState.SUCCEEDED), latest
 
 
 def _named(count_of: str, names: list[str]) -> str:
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return f"{len(names)} {count_of}: {shown}"
+
+
+def _left_running(outcomes: tuple[Outcome, ...], latest: dict[str, ObservedJob],
+                  connection: Connection, signal_name: str, console: Console) -> None:
+    """What an interrupted `apply --wait` leaves behind: the runs go on in Vertex AI."""
+    launched = [o for o in outcomes if o.ok and o.resource]
+    shown = [f"{o.name} ({latest[o.name].job_id} {latest[o.name].state.value})"
+             if o.name in latest else f"{o.name} ({o.detail.split()[0]})" for o in launched]
+    console.print(f"\n{signal_name}: stopped waiting. Launched or adopted by this apply: "
+                  f"{escape.markup(', '.join(shown) or 'none')}.", highlight=False)
+    if any(o.name not in latest or latest[o.name].state not in TERMINAL for o in launched):
+        console.print(f"Those not finished go on in {escape.markup(connection.where)} without "
+                      "tuneops: follow them with `reconcile status`, or wait again with "
+                      "`reconcile apply --wait` (it launches nothing twice).", highlight=False)
 
 
 def _refuse_dirty(root: Path, desired: Desired) -> None:
@@ -185,19 +204,25 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
             console.print("Apply cancelled.")
             return 1
         console.print()
+        # Ctrl-C and SIGTERM stop the same way from the first launch to the last poll.
         with interruptible() as interrupt:
             outcomes = apply(live, connection.backend, connection.storage, root,
                              ApplyOptions(parallelism=parallelism, prune=prune,
                                           stop=interrupt.stop))
-        render.print_outcomes(outcomes, console)
-        if interrupt.signal:
-            return interrupt.exit_code
-        unsucceeded: list[str] = []
-        if wait:
-            deadline = time.monotonic() + timeout
-            outcomes = _drain(live, desired, outcomes, connection=connection, root=root,
-                              deadline=deadline, console=console)
-            unsucceeded = _wait(outcomes, connection, deadline, console)
+            render.print_outcomes(outcomes, console)
+            if interrupt.signal:
+                return interrupt.exit_code
+            unsucceeded: list[str] = []
+            if wait:
+                deadline = time.monotonic() + timeout
+                outcomes = _drain(live, desired, outcomes, connection=connection, root=root,
+                                  deadline=deadline, console=console, stop=interrupt.stop)
+                unsucceeded, latest = _wait(outcomes, connection, deadline, console,
+                                            interrupt.stop)
+                if interrupt.signal:
+                    _left_running(outcomes, latest, connection,
+                                  signal.Signals(interrupt.signal).name, console)
+                    return interrupt.exit_code
     failed = [outcome.name for outcome in outcomes if not outcome.ok]
     reasons += [_named(what, names) for what, names in (
         ("action(s) failed", failed), ("job(s) did not succeed", unsucceeded)) if names]

@@ -11,13 +11,12 @@ from pathlib import Path
 from rich.console import Console
 
 from reconciler.errors import TuneopsError
+from reconciler.load.writes import repository_target, write
 from reconciler.output import escape
-from reconciler.version import PLACEHOLDER_OWNER, SHA, source, version
+from reconciler.version import SHA, publishable, source, version
 
 # A git tag, branch or sha; nothing that could break out of the YAML it is written into.
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
-# GitHub's owner and repository names.
-_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
 # Destination in the new repository -> template under reconciler/templates/init/ (dotfiles
 # are stored without their dot: setuptools' package-data globs skip hidden files). Only
@@ -79,7 +78,7 @@ def _repository(action_repo: str | None) -> str:
         raise TuneopsError("the GitHub repository of the tuneops action is not known to this "
                            "installation; pass --action-repo OWNER/REPO (the repository you "
                            "install tuneops from); nothing was written")
-    if not _REPOSITORY.match(repository) or repository.split("/")[0] == PLACEHOLDER_OWNER:
+    if not publishable(repository):
         raise TuneopsError(f"--action-repo {repository!r}: expected the GitHub repository "
                            "that hosts tuneops, as OWNER/REPO (e.g. acme/tuneops); nothing "
                            "was written")
@@ -104,14 +103,15 @@ def init(*, directory: Path, action_repo: str | None, action_ref: str | None, fo
     tag = f"v{version()}"
     repository = _repository(action_repo)
     ref = _ref(action_ref, repository, tag)
-    existing = [path for path, _ in FILES if (directory / path).exists()]
+    existing = [path for path, _ in FILES if (directory / path).is_symlink()
+                or (directory / path).exists()]
     if existing and not force:
         raise TuneopsError(f"{directory}: {', '.join(existing)} already exist; nothing was "
                            "written (--force overwrites them)")
+    # Every target is checked before any is written: all or nothing.
+    targets = {path: repository_target(directory, path) for path, _ in FILES}
     for path, text in scaffold(repository, ref, tag).items():
-        target = directory / path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
+        write(targets[path], text.encode())
         console.print(f"wrote {escape.markup(path)}", highlight=False)
     console.print(f"\nA tuneops repository in {escape.markup(directory)}, using "
                   f"{escape.markup(repository)}@{escape.markup(ref)}. Next: `reconcile "

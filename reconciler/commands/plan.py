@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
+from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
+from typing import BinaryIO
 
 from rich.console import Console
 
@@ -20,6 +21,7 @@ from reconciler.load.config import RepoConfig, load_config
 from reconciler.load.datasets import inspect_dataset
 from reconciler.load.desired import build_desired
 from reconciler.load.files import repository_file
+from reconciler.load.writes import append, atomic, repository_target, scratch, user_target, write
 from reconciler.output import escape, github, markdown, planfile
 from reconciler.output import text as render
 from reconciler.output.formats import PlanOutput
@@ -72,13 +74,15 @@ def branch_view(root: Path, head: RepoConfig, base_ref: str,
     differs is compared example by example.
     """
     head_desired = build_desired(head)
-    with tempfile.TemporaryDirectory() as directory:
-        base_root = Path(directory)
-        export_tree(root, base_ref, base_root, [CONFIG_DIR])
+    with scratch() as base_root:
+        def writer(relative: str) -> AbstractContextManager[BinaryIO]:
+            return atomic(repository_target(base_root, relative))
+
+        export_tree(root, base_ref, writer, [CONFIG_DIR])
         (base_root / CONFIG_DIR).mkdir(exist_ok=True)
         try:
             base_config = load_config(base_root)
-            export_tree(root, base_ref, base_root, sorted(base_config.local_dataset_paths))
+            export_tree(root, base_ref, writer, sorted(base_config.local_dataset_paths))
             base = build_desired(base_config, use_cache=False)
         except ConfigError as error:
             raise TuneopsError(f"the configs at {base_ref} are invalid, so this branch cannot "
@@ -97,8 +101,7 @@ def branch_view(root: Path, head: RepoConfig, base_ref: str,
 
 
 def _write_step_summary(text: str) -> None:
-    with Path(os.environ[STEP_SUMMARY_ENV]).open("a", encoding="utf-8") as stream:
-        stream.write(text + "\n")
+    append(Path(os.environ[STEP_SUMMARY_ENV]), text + "\n")
 
 
 def plan_command(*, root: Path, output: Output, out: Path | None, detailed_exitcode: bool,
@@ -113,7 +116,7 @@ def plan_command(*, root: Path, output: Output, out: Path | None, detailed_exitc
                                targets=targets)
         branch = branch_view(root, config, base, result.warnings) if base else None
     if out is not None:
-        out.write_text(planfile.dumps(result), encoding="utf-8")
+        write(user_target(root, out), planfile.dumps(result).encode())
     summary_wanted = bool(os.environ.get(STEP_SUMMARY_ENV))
     # Rendered only when printed or wanted by a GitHub step summary.
     text = (markdown.render(result, branch=branch)

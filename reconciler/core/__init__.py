@@ -1,2 +1,2 @@
 """PURE: the values every layer shares (desired, observed, estimate, budget, fingerprint,
-labels, quota). No I/O."""
+labels, quota, resource names). No I/O."""

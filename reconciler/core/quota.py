@@ -6,13 +6,14 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from reconciler.core.observed import ObservedJob
+from reconciler.core.resources import location_of
 
 Slot = tuple[str, str]
 
 
 def running(jobs: Iterable[ObservedJob]) -> Counter[Slot]:
     """Jobs pending or running, by the location they run in and their kind."""
-    return Counter((job.resource.split("/")[3], job.kind) for job in jobs if job.state.active)
+    return Counter((location_of(job.resource), job.kind) for job in jobs if job.state.active)
 
 
 def limit_of(limits: Mapping[str, Mapping[str, int]], slot: Slot) -> int | None:

@@ -28,12 +28,14 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 @contextmanager
 def _errors(what: str) -> Iterator[None]:
-    from google.api_core.exceptions import GoogleAPICallError  # noqa: PLC0415
+    from google.api_core.exceptions import GoogleAPICallError, RetryError  # noqa: PLC0415
 
     try:
         yield
     except GoogleAPICallError as error:
         raise BackendError(f"{what}: {error.message}") from None
+    except RetryError as error:
+        raise BackendError(f"{what}: gave up after retries: {error.cause}") from None
     except OSError as error:
         raise BackendError(f"{what}: {error}") from None
 
@@ -91,9 +93,9 @@ class Storage:
                     self.client.create_bucket(bucket)
 
     def upload(self, path: Path, uri: str) -> bool:
-        """Uploads unless the object exists; the name is the content hash, so it never changes."""
-        if self.exists(uri):
-            return False
+        """Creates the object from `path` unless it exists (False then): staged objects are
+        named by their content, so an existing one never changes. Callers check exists()
+        first to spare the bytes; this stays right when two uploads race."""
         bucket, name = split_uri(uri)
         blob = self.client.bucket(bucket).blob(name)
         from google.api_core.exceptions import PreconditionFailed  # noqa: PLC0415

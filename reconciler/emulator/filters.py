@@ -2,8 +2,8 @@
 
 Supported: terms joined by `AND`, each one of
 `labels.KEY="V"`, `labels."KEY"="V"`, `labels.KEY:*` (has key), `display_name="V"`,
-`state="PIPELINE_STATE_X"` (`JOB_STATE_X` for tuning jobs; quotes optional), with `!=` wherever
-`=` is allowed.
+`state="STATE"` (a member of the resource's state enum; quotes optional), with `!=` wherever
+`=` is allowed. Each service says which fields its resources can be filtered on.
 Anything else is rejected rather than silently matching everything, so a client bug shows up.
 """
 
@@ -12,8 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-from google.cloud.aiplatform_v1.types import JobState, PipelineState
 
 from reconciler.emulator.errors import invalid
 
@@ -29,11 +27,6 @@ class Subject:
 
 Predicate = Callable[[Subject], bool]
 
-JOB_FIELDS = frozenset({"labels", "display_name", "state"})
-MODEL_FIELDS = frozenset({"labels", "display_name"})
-# A TuningJob has no display_name (tuning_job.proto), only tuned_model_display_name.
-TUNING_JOB_FIELDS = frozenset({"labels", "state"})
-
 _TERM = re.compile(
     r"""\s*
     (?P<field>labels\.(?:"(?P<qkey>[^"]+)"|(?P<key>[A-Za-z0-9_-]+))|state|display_name)
@@ -44,13 +37,10 @@ _TERM = re.compile(
 )
 _AND = re.compile(r"AND(?:\s+|$)")
 _ESCAPE = re.compile(r"\\(.)")
-PIPELINE_STATES = frozenset(PipelineState.__members__)
-TUNING_STATES = frozenset(JobState.__members__)
 
 
-def parse_filter(
-    text: str, fields: frozenset[str], states: frozenset[str] = PIPELINE_STATES
-) -> Predicate:
+def parse_filter(text: str, fields: frozenset[str], states: frozenset[str] = frozenset()
+                 ) -> Predicate:
     """Parses `text` into a predicate; raises INVALID_ARGUMENT naming the offending part."""
     terms: list[Predicate] = []
     pos = 0

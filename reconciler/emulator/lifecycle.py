@@ -1,7 +1,7 @@
 """The job state machine on the emulator clock; pure, so it is easy to reason about.
 
-Pipeline jobs (PipelineState) and tuning jobs (JobState) move the same way, each through its
-own enum. Transition times derive from the job's create time and duration, never from when a
+Every service's jobs move the same way, each through its own state enum (States).
+Transition times derive from the job's create time and duration, never from when a
 reader happens to look, so lazily advancing a job gives the same timestamps whoever advances it.
 """
 
@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from google.cloud.aiplatform_v1.types import JobState, PipelineJob, PipelineState, TuningJob
 from google.rpc import status_pb2
 
 from reconciler.emulator.clock import to_timestamp
@@ -26,14 +25,15 @@ INTERNAL = 13  # google.rpc.Code.INTERNAL
 # [job].error value with a google.rpc.Status.code of 1, corresponding to Code.CANCELLED".
 CANCELLED_ERROR = status_pb2.Status(code=CANCELLED, message="the job was cancelled")
 
-Job = PipelineJob | TuningJob
+# A job message (proto-plus) with state, times, error and labels, of whichever service.
+Job = Any
 
 
 @dataclass(frozen=True)
 class States:
     """The members of one job state enum that the lifecycle moves through."""
 
-    enum: Any  # PipelineState or JobState
+    enum: Any  # the proto-plus enum of the job's state
     pending: int
     running: int
     succeeded: int
@@ -45,26 +45,10 @@ class States:
     def terminal(self) -> frozenset[int]:
         return frozenset({self.succeeded, self.failed, self.cancelled})
 
-
-PIPELINE = States(
-    PipelineState,
-    PipelineState.PIPELINE_STATE_PENDING,
-    PipelineState.PIPELINE_STATE_RUNNING,
-    PipelineState.PIPELINE_STATE_SUCCEEDED,
-    PipelineState.PIPELINE_STATE_FAILED,
-    PipelineState.PIPELINE_STATE_CANCELLING,
-    PipelineState.PIPELINE_STATE_CANCELLED,
-)
-TUNING = States(
-    JobState,
-    JobState.JOB_STATE_PENDING,
-    JobState.JOB_STATE_RUNNING,
-    JobState.JOB_STATE_SUCCEEDED,
-    JobState.JOB_STATE_FAILED,
-    JobState.JOB_STATE_CANCELLING,
-    JobState.JOB_STATE_CANCELLED,
-)
-TERMINAL_STATES = PIPELINE.terminal
+    @property
+    def names(self) -> frozenset[str]:
+        """Every member's name, as a List filter's `state=` takes them."""
+        return frozenset(self.enum.__members__)
 
 
 @dataclass(frozen=True)
@@ -76,7 +60,7 @@ class Schedule:
     failure: status_pb2.Status | None = None
 
 
-def advance(job: Job, schedule: Schedule, now: float, states: States = PIPELINE) -> bool:
+def advance(job: Job, schedule: Schedule, now: float, states: States) -> bool:
     """Moves `job` to its state at `now`, in place; returns whether it changed."""
     changed = False
     state = job.state
@@ -107,7 +91,7 @@ def advance(job: Job, schedule: Schedule, now: float, states: States = PIPELINE)
     return changed
 
 
-def cancel(job: Job, now: float, states: States = PIPELINE) -> None:
+def cancel(job: Job, now: float, states: States) -> None:
     _set_state(job, states, states.cancelling, now)
 
 

@@ -10,7 +10,9 @@ import grpc
 
 from reconciler.emulator.errors import EmulatorError
 from reconciler.emulator.faults import Fault
-from reconciler.emulator.store import EmulatorStore
+
+# Counts one received call (by method name) and draws its injected fault, if any.
+BeginCall = Callable[..., Fault | None]
 
 _ABORTS = {
     Fault.UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, "emulator: injected unavailability"),
@@ -33,13 +35,13 @@ class Method:
     droppable: bool = False
 
 
-def generic_handler(service: str, methods: Iterable[Method], store: EmulatorStore) -> Any:
+def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCall) -> Any:
     """A grpc.GenericRpcHandler serving `methods` under the fully-qualified `service` name."""
     return grpc.method_handlers_generic_handler(
         service,
         {
             m.name: grpc.unary_unary_rpc_method_handler(
-                _guarded(m, store),
+                _guarded(m, begin_call),
                 request_deserializer=m.deserialize,
                 response_serializer=m.serialize,
             )
@@ -48,10 +50,10 @@ def generic_handler(service: str, methods: Iterable[Method], store: EmulatorStor
     )
 
 
-def _guarded(method: Method, store: EmulatorStore) -> Callable[[Any, Any], Any]:
+def _guarded(method: Method, begin_call: BeginCall) -> Callable[[Any, Any], Any]:
     def handle(request: Any, context: Any) -> Any:
         # Request metadata (x-goog-request-params etc.) is ignored: names carry all routing.
-        fault = store.begin_call(method.name, droppable=method.droppable)
+        fault = begin_call(method.name, droppable=method.droppable)
         if fault in _ABORTS:
             context.abort(*_ABORTS[fault])
         try:

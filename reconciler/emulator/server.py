@@ -9,9 +9,10 @@ from typing import Any
 
 import grpc
 
-from reconciler.emulator import endpoints, models, operations, pipelines, tuning
+from reconciler.emulator.all_services import SERVICES
 from reconciler.emulator.gcs import ObjectReader, StorageServer, start_storage
 from reconciler.emulator.rpc import generic_handler
+from reconciler.emulator.service import Context
 from reconciler.emulator.store import EmulatorStore
 
 _GRPC_WORKERS = 16
@@ -75,17 +76,11 @@ def start_emulator(
     store = EmulatorStore(state_dir)
     storage_server, storage_endpoint = start_storage(state_dir / "storage", host, storage_port)
     try:
-        reader = ObjectReader(storage_server.store)
-        services = (
-            (pipelines.SERVICE, pipelines.PipelineService(store, reader, job_seconds)),
-            (tuning.SERVICE, tuning.GenAiTuningService(store, reader, job_seconds)),
-            (models.SERVICE, models.ModelService(store)),
-            (endpoints.SERVICE, endpoints.EndpointService(store)),
-            (operations.SERVICE, operations.OperationsService(store)),
-        )
+        context = Context(store, ObjectReader(storage_server.store), job_seconds)
         server = grpc.server(
             ThreadPoolExecutor(max_workers=_GRPC_WORKERS, thread_name_prefix="emulator-grpc"),
-            handlers=[generic_handler(name, svc.methods(), store) for name, svc in services],
+            handlers=[generic_handler(name, methods, store.begin_call)
+                      for service in SERVICES for name, methods in service.serve(context)],
         )
         bound_port = server.add_insecure_port(f"{host}:{port}")
         if not bound_port:

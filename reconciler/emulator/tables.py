@@ -1,4 +1,4 @@
-"""Row-level helpers shared by the store: lookups, counters, list scans and done operations.
+"""Row-level helpers every service's store shares: lookups, counters, list scans, operations.
 
 Every function takes an open connection, so callers compose them inside one transaction.
 """
@@ -10,13 +10,12 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from google.cloud.aiplatform_v1.types import Endpoint, GenericOperationMetadata, Model
+from google.cloud.aiplatform_v1.types import GenericOperationMetadata
 from google.longrunning import operations_pb2
 from google.protobuf import any_pb2
 
 from reconciler.emulator import clock
 from reconciler.emulator.db import get_setting, put_setting
-from reconciler.emulator.errors import not_found
 from reconciler.emulator.paging import SortKey
 from reconciler.emulator.quirks import QUIRKS_KEY, Quirks
 
@@ -63,56 +62,6 @@ def newest_first(
     )
     for found in cursor:
         yield (found[0], found[1]), tuple(found[2:])
-
-
-def load_model(conn: sqlite3.Connection, name: str) -> Model:
-    found = row(conn, "models", name)
-    if found is None:
-        raise not_found(f"model {name} not found")
-    model: Model = Model.deserialize(found)
-    return model
-
-
-def save_model(conn: sqlite3.Connection, model: Model, create_time: float | None = None) -> None:
-    """Inserts (given a create_time) or rewrites the model row, keeping the list columns in sync."""
-    if create_time is not None:
-        conn.execute(
-            "INSERT INTO models (name, parent, create_time, display_name, labels, proto) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (model.name, model.name.rsplit("/models/", 1)[0], create_time, model.display_name,
-             labels_json(model.labels), Model.serialize(model)),
-        )
-        return
-    conn.execute(
-        "UPDATE models SET display_name = ?, labels = ?, proto = ? WHERE name = ?",
-        (model.display_name, labels_json(model.labels), Model.serialize(model), model.name),
-    )
-
-
-def load_endpoint(conn: sqlite3.Connection, name: str) -> Endpoint:
-    found = row(conn, "endpoints", name)
-    if found is None:
-        raise not_found(f"endpoint {name} not found")
-    endpoint: Endpoint = Endpoint.deserialize(found)
-    return endpoint
-
-
-def save_endpoint(
-    conn: sqlite3.Connection, endpoint: Endpoint, create_time: float | None = None
-) -> None:
-    if create_time is not None:
-        conn.execute(
-            "INSERT INTO endpoints (name, parent, create_time, display_name, labels, proto) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (endpoint.name, endpoint.name.rsplit("/endpoints/", 1)[0], create_time,
-             endpoint.display_name, labels_json(endpoint.labels), Endpoint.serialize(endpoint)),
-        )
-        return
-    conn.execute(
-        "UPDATE endpoints SET display_name = ?, labels = ?, proto = ? WHERE name = ?",
-        (endpoint.display_name, labels_json(endpoint.labels), Endpoint.serialize(endpoint),
-         endpoint.name),
-    )
 
 
 def done_operation(

@@ -1,26 +1,39 @@
-"""PURE: the kinds of tuning job, one module each, behind one interface (kinds/base.py).
+"""PURE: THE registry of kinds of tuning job, which every other layer asks.
 
-To add a kind: write its module (spec, weight inputs, dataset format, launch), add it to
-KINDS and its launch type to Launch, then a backend adapter and an emulator service.
+Each kind is one module behind one interface (kinds/base.py). Adding one is its module and
+its entries below (KINDS and Launch), then its backend adapter (backends/all_adapters.py)
+and its emulator service (emulator/all_services.py): no other module names a kind.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic.json_schema import models_json_schema
 
+from reconciler.kinds import pipeline, tuning_job
 from reconciler.kinds.base import Kind
-from reconciler.kinds.pipeline import PIPELINE, PipelineLaunch
-from reconciler.kinds.tuning_job import TUNING_JOB, TuningJobLaunch
 
-DEFAULT_KIND = PIPELINE.name
-KINDS: dict[str, Kind] = {PIPELINE.name: PIPELINE, TUNING_JOB.name: TUNING_JOB}
-# What a launching action carries: the request of its job's kind.
-Launch = PipelineLaunch | TuningJobLaunch
+# What a launching action carries: the request of its job's kind (pydantic reads a saved
+# plan back through this union, by each launch's `kind`).
+Launch = pipeline.PipelineLaunch | tuning_job.TuningJobLaunch
+KINDS: dict[str, Kind[Any, Launch]] = {
+    kind.name: kind for kind in (pipeline.PIPELINE, tuning_job.TUNING_JOB)}
+# A job document without `kind:` is of this kind (the reference's, the first there was).
+DEFAULT_KIND = pipeline.PIPELINE.name
+# Where any kind's runs register Models: the regions the Model Registry is read in.
+MODEL_LOCATIONS = tuple(sorted({location for kind in KINDS.values()
+                                for location in kind.model_locations}))
+
+if TYPE_CHECKING:
+    KindName = str
+else:
+    # A setting keyed by kind (`limits:`) takes exactly the registered names, as a Literal
+    # (pydantic's message and schema list them); mypy sees the str it is.
+    KindName = Literal[tuple(KINDS)]
 
 
-def kind_of(name: str) -> Kind:
+def kind_of(name: str) -> Kind[Any, Launch]:
     return KINDS[name]
 
 

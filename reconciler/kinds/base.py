@@ -7,11 +7,13 @@ into the same inputs. Everything else (loading, planning, applying, rendering) i
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, Field
+from typing_extensions import TypeVar
 
 from reconciler.core import labels as managed
 from reconciler.core.desired import Dataset, DesiredJob, Role, Target
@@ -92,50 +94,88 @@ class DatasetField:
     uri: str
 
 
-class Kind(Protocol):
-    @property
-    def name(self) -> str:
-        """The value of `kind:` in a job document."""
-
-    @property
-    def spec(self) -> type[BaseModel]:
-        """Its YAML fields, with `name` and `kind` (a Literal of `name`) among them."""
-
-    def problems(self, spec: Any) -> list[Finding]:
-        """Rules that tie one key to another, each located at the key to fix."""
-
-    def datasets(self, spec: Any) -> list[DatasetField]:
-        """The datasets the job names, training first."""
-
-    def dataset_format(self, spec: Any, role: Role) -> DatasetFormat: ...
-
-    def location(self, spec: Any) -> str:
-        """The region the job tunes in."""
-
-    def weight_inputs(self, spec: Any, datasets: Mapping[Role, Dataset]) -> dict[str, Any]:
-        """Exactly the inputs that change the tuned weights, in canonical form."""
-
-    def metadata(self, spec: Any) -> dict[str, Any]:
-        """What a change updates on the Model in place: display name, description, labels."""
-
-    def warnings(self, spec: Any, datasets: Mapping[Role, Dataset]) -> list[Finding]: ...
-
-    def launch(self, job: DesiredJob, target: Target, commit: str, attempt: int) -> Any:
-        """The exact request apply sends, as this kind's launch type."""
-
-    def refusal(self, target: Target) -> str:
-        """Why no job of this kind may be launched on `target` ("" when it may)."""
-
-    def estimate(self, job: DesiredJob, prices: Mapping[str, float]) -> Estimate:
-        """What one launch of `job` will spend, as far as can be known before the run."""
-
-
 @dataclass(frozen=True)
 class Upload:
     """A local dataset copied to its content-addressed object before launch."""
 
     source: str
     destination: str
+
+
+class LaunchRequest(Protocol):
+    """What every kind's launch tells apply and the plan; the rest is its kind's request."""
+
+    @property
+    def kind(self) -> str:
+        """The kind's name: the backend hands the launch to that kind's adapter."""
+
+    @property
+    def job_id(self) -> str: ...
+
+    @property
+    def location(self) -> str: ...
+
+    @property
+    def uploads(self) -> tuple[Upload, ...]: ...
+
+    @property
+    def labels(self) -> dict[str, str]: ...
+
+    @property
+    def summary(self) -> str:
+        """One line for the plan: what is launched, where."""
+
+
+# A kind's validated YAML spec and its launch request; bare `Kind` is Kind[Any, Any].
+SpecT = TypeVar("SpecT", bound=BaseModel, default=Any)
+LaunchT_co = TypeVar("LaunchT_co", bound=LaunchRequest, covariant=True, default=Any)
+
+
+class Kind(Protocol[SpecT, LaunchT_co]):
+    @property
+    def name(self) -> str:
+        """The value of `kind:` in a job document."""
+
+    @property
+    def spec(self) -> type[SpecT]:
+        """Its YAML fields, with `name` and `kind` (a Literal of `name`) among them."""
+
+    @property
+    def locations(self) -> tuple[str, ...]:
+        """The regions its jobs tune in: where the backend lists them."""
+
+    @property
+    def model_locations(self) -> tuple[str, ...]:
+        """The regions where its runs register their Models."""
+
+    def problems(self, spec: SpecT) -> list[Finding]:
+        """Rules that tie one key to another, each located at the key to fix."""
+
+    def datasets(self, spec: SpecT) -> list[DatasetField]:
+        """The datasets the job names, training first."""
+
+    def dataset_format(self, spec: SpecT, role: Role) -> DatasetFormat: ...
+
+    def location(self, spec: SpecT) -> str:
+        """The region the job tunes in."""
+
+    def weight_inputs(self, spec: SpecT, datasets: Mapping[Role, Dataset]) -> dict[str, Any]:
+        """Exactly the inputs that change the tuned weights, in canonical form."""
+
+    def metadata(self, spec: SpecT) -> dict[str, Any]:
+        """What a change updates on the Model in place: display name, description, labels."""
+
+    def warnings(self, spec: SpecT, datasets: Mapping[Role, Dataset]) -> list[Finding]: ...
+
+    def launch(self, job: DesiredJob[SpecT], target: Target, commit: str, attempt: int
+               ) -> LaunchT_co:
+        """The exact request apply sends, as this kind's launch type."""
+
+    def refusal(self, target: Target) -> str:
+        """Why no job of this kind may be launched on `target` ("" when it may)."""
+
+    def estimate(self, job: DesiredJob[SpecT], prices: Mapping[str, float]) -> Estimate:
+        """What one launch of `job` will spend, as far as can be known before the run."""
 
 
 def model_metadata(display_name: str, description: str | None, labels: Mapping[str, str]
@@ -154,6 +194,11 @@ def run_id(name: str, fingerprint: str, attempt: int = 1) -> str:
 
 def staged_uri(staging_bucket: str, content_hash: str) -> str:
     return f"{staging_bucket}/datasets/{content_hash}.jsonl"
+
+
+def staged_hash(uri: str) -> str:
+    """The content hash a staged object is named by (the inverse of staged_uri)."""
+    return posixpath.basename(uri).removesuffix(".jsonl")
 
 
 def launched_uri(dataset: Dataset, staging_bucket: str, uploads: list[Upload]) -> str:

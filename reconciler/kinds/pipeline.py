@@ -23,6 +23,7 @@ from reconciler.kinds.base import (
     Description,
     Finding,
     JobName,
+    Kind,
     KmsKey,
     LabelKey,
     LabelValue,
@@ -222,16 +223,18 @@ SHUT_DOWN = ("code-bison and codechat-bison were shut down on Vertex AI on 2025-
              "(README: From code-bison to Gemini). Existing runs and Models still plan")
 
 
-class PipelineKind:
+class PipelineKind(Kind[PipelineSpec, PipelineLaunch]):
     name = KIND
     spec = PipelineSpec
+    locations = TUNING_LOCATIONS
+    model_locations = (MODEL_REGION,)
 
     def refusal(self, target: Target) -> str:
         # The emulator still runs the reference's pipelines, so its flow can be tried.
         return "" if target.local else SHUT_DOWN
 
-    def estimate(self, job: DesiredJob, prices: Mapping[str, float]) -> Estimate:
-        spec: PipelineSpec = job.spec
+    def estimate(self, job: DesiredJob[PipelineSpec], prices: Mapping[str, float]) -> Estimate:
+        spec = job.spec
         processed = spec.train_steps * BATCH_SIZE[spec.tuning_location]
         training = job.dataset("training")
         examples = training.examples if training is not None else None
@@ -333,9 +336,9 @@ class PipelineKind:
             found.append((key, f"{estimate}: likely to overfit"))
         return found
 
-    def launch(self, job: DesiredJob, target: Target, commit: str, attempt: int
+    def launch(self, job: DesiredJob[PipelineSpec], target: Target, commit: str, attempt: int
                ) -> PipelineLaunch:
-        spec: PipelineSpec = job.spec
+        spec = job.spec
         inputs = job.inputs
         uploads: list[Upload] = []
         parameters: dict[str, Any] = {

@@ -24,6 +24,7 @@ from reconciler.kinds.base import (
     Description,
     Finding,
     JobName,
+    Kind,
     LabelKey,
     LabelValue,
     Multiplier,
@@ -165,15 +166,19 @@ def observed_metadata(display_name: str, labels: Mapping[str, str]) -> dict[str,
     return model_metadata(display_name, "", managed.user_labels(dict(labels)))
 
 
-class TuningJobKind:
+class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
     name = KIND
     spec = TuningJobSpec
+    locations = TUNING_LOCATIONS
+    # A tuned Gemini Model registers in its tuning job's own region.
+    model_locations = TUNING_LOCATIONS
 
     def refusal(self, target: Target) -> str:
         return ""
 
-    def estimate(self, job: DesiredJob, prices: Mapping[str, float]) -> Estimate:
-        spec: TuningJobSpec = job.spec
+    def estimate(self, job: DesiredJob[TuningJobSpec], prices: Mapping[str, float]
+                 ) -> Estimate:
+        spec = job.spec
         training = job.dataset("training")
         per_epoch = training.tokens if training is not None else None
         price = prices.get(spec.base_model, PRICES.get(spec.base_model))
@@ -242,9 +247,9 @@ class TuningJobKind:
         return [(("base_model",), f"{spec.base_model} is not among the models tuneops knows "
                  f"({', '.join(MODELS)}); its limits are left to the service")]
 
-    def launch(self, job: DesiredJob, target: Target, commit: str, attempt: int
+    def launch(self, job: DesiredJob[TuningJobSpec], target: Target, commit: str, attempt: int
                ) -> TuningJobLaunch:
-        spec: TuningJobSpec = job.spec
+        spec = job.spec
         uploads: list[Upload] = []
         uris = {d.role: launched_uri(d, target.staging_bucket, uploads) for d in job.datasets}
         inputs = job.inputs

@@ -13,9 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler.core.budget import Budget
 from reconciler.core.desired import GCS_SCHEME, Target
 from reconciler.errors import ConfigError, Location, Problem, display_path
-from reconciler.kinds import DEFAULT_KIND, KINDS
+from reconciler.kinds import DEFAULT_KIND, KINDS, KindName
 from reconciler.kinds.base import PATTERN_RULES, Kind, worded
 from reconciler.layout import CONFIG_DIR, SETTINGS_FILE
+from reconciler.load.configfiles import config_files
 from reconciler.load.files import repository_file
 from reconciler.load.yamlfile import read_yaml_text
 from reconciler.load.yamlsource import Document, KeyPath, YamlProblem, load_documents
@@ -44,9 +45,8 @@ class Settings(BaseModel):
         default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
     # How many jobs of each kind may run at once per location, e.g.
-    # {us-central1: {pipeline: 1, tuning-job: 3}}; more launches wait as `queued`.
-    limits: dict[str, dict[Literal["pipeline", "tuning-job"], Annotated[int, Field(ge=0)]]] = (
-        Field(default_factory=dict))
+    # {us-central1: {KIND: 3}}; more launches wait as `queued`.
+    limits: dict[str, dict[KindName, Annotated[int, Field(ge=0)]]] = Field(default_factory=dict)
 
 
 # Used when no project is configured: the embedded emulator plays Vertex AI and Cloud Storage.
@@ -82,6 +82,8 @@ class RepoConfig:
     jobs: tuple[JobConfig, ...]
     # Problems that block nothing (an empty file); shown with the plan's warnings.
     warnings: tuple[Problem, ...] = ()
+    # Every file under configs/ that was read (settings first), as repository paths.
+    files: tuple[str, ...] = ()
 
     @property
     def local_dataset_paths(self) -> set[str]:
@@ -165,11 +167,12 @@ class _Settings:
     document: Document | None = None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    read: bool = True
 
 
 def _load_settings(root: Path, path: Path, shown: str) -> _Settings:
     if not path.exists() and not path.is_symlink():
-        return _Settings()
+        return _Settings(read=False)
     try:
         documents = _read_documents(root, path, shown)
     except YamlProblem as problem:
@@ -178,6 +181,10 @@ def _load_settings(root: Path, path: Path, shown: str) -> _Settings:
         # An emptied file looks like a deliberate switch to the emulator, but rarely is one.
         return _Settings(warnings=[Problem(Location(shown), "the file is empty, so no project "
                                            "is set: the embedded emulator will be used")])
+    if len(documents) > 1:
+        return _Settings(errors=[Problem(documents[1].start, "settings are one YAML document; "
+                                         "this second one would be ignored: put jobs in a "
+                                         "file of their own")])
     document = documents[0]
     if not isinstance(document.data, dict):
         return _Settings(errors=[Problem(document.start, "settings must be a mapping")])
@@ -194,11 +201,6 @@ def _load_settings(root: Path, path: Path, shown: str) -> _Settings:
         if key in ("name", KIND_KEY) or key not in known
     ]
     return _Settings(settings, document, problems)
-
-
-def _job_files(config_dir: Path) -> list[Path]:
-    files = [*config_dir.rglob("*.yaml"), *config_dir.rglob("*.yml")]
-    return sorted(f for f in files if f.name != SETTINGS_FILE)
 
 
 def _kind(document: Document, subject: str) -> tuple[Kind | None, list[Problem]]:
@@ -245,9 +247,14 @@ def load_config(root: Path) -> RepoConfig:
     loaded = _load_settings(root, settings_path, display_path(settings_path, root))
     settings, defaults_document = loaded.settings, loaded.document
     problems, warnings = loaded.errors, loaded.warnings
+    files = config_files(root, config_dir)
+    problems += files.errors
+    warnings += files.all_warnings()
+    read = [display_path(settings_path, root)] if loaded.read else []
     jobs: list[JobConfig] = []
-    for path in _job_files(config_dir):
+    for path in files.jobs:
         shown = display_path(path, root)
+        read.append(shown)
         try:
             documents = _read_documents(root, path, shown)
         except YamlProblem as problem:
@@ -265,7 +272,7 @@ def load_config(root: Path) -> RepoConfig:
     problems.extend(_duplicate_names(jobs))
     if problems:
         raise ConfigError(problems)
-    return RepoConfig(root, settings, tuple(jobs), tuple(warnings))
+    return RepoConfig(root, settings, tuple(jobs), tuple(warnings), tuple(read))
 
 
 def _duplicate_names(jobs: list[JobConfig]) -> list[Problem]:

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from reconciler.core.estimate import describe as describe_totals
+from reconciler.core.resources import id_of
 from reconciler.errors import ConfigError, Problem, TuneopsError
 from reconciler.output import escape
 from reconciler.output.text import (
@@ -28,9 +29,9 @@ from reconciler.plan.actions import (
     Action,
     Change,
     Create,
-    DriftRelaunch,
     Queued,
     Retune,
+    is_launch,
 )
 from reconciler.plan.branch import BRANCH_WORDS, Branch, BranchChange, describe
 from reconciler.plan.planner import Plan
@@ -81,19 +82,19 @@ def _details(action: Action) -> str:
     # An HTML block ends at the blank line after the summary; Markdown follows.
     lines = [f"<details><summary>{escape.html_code(action.name)}: "
              f"{escape.html_text(action.action)}</summary>", ""]
-    attributes = action.attributes if isinstance(action, Create | Queued) else ()
-    if attributes:
-        lines += [escape.fence("\n".join(attribute_block(attributes)), "diff"), ""]
     if action.changes:
         lines += [*_change_rows(action.changes), ""]
-    if isinstance(action, Create | Retune | DriftRelaunch | Queued):
-        if not attributes:
-            lines.append(f"Launches {escape.markdown(action.launch.summary)}.")
+    if is_launch(action):
+        then = "Waits for quota, then launches" if isinstance(action, Queued) else "Launches"
+        lines.append(f"{then} {escape.markdown(action.launch.summary)}.")
+        attributes = action.attributes if isinstance(action, Create | Queued) else ()
+        if attributes:
+            lines += ["", escape.fence("\n".join(attribute_block(attributes)), "diff"), ""]
         if action.estimate is not None:
             lines.append(f"{_sentence(escape.markdown(estimate_text(action.estimate)))}.")
     if isinstance(action, Retune) and action.cancel:
-        lines.append("Cancels " + ", ".join(escape.code(r.rsplit("/", 1)[-1])
-                                            for r in action.cancel) + " (superseded).")
+        lines.append("Cancels " + ", ".join(escape.code(id_of(r)) for r in action.cancel)
+                     + " (superseded).")
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
@@ -113,7 +114,7 @@ def _warning(warning: Problem) -> str:
 
 
 def _changing(action: Action) -> bool:
-    return bool(action.changes) or isinstance(action, Create | Retune | DriftRelaunch | Queued)
+    return bool(action.changes) or is_launch(action)
 
 
 def _take(blocks: list[str], room: int) -> tuple[list[str], int]:

@@ -16,6 +16,7 @@ from rich.cells import cell_len
 from rich.console import Console
 
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
+from reconciler.core.resources import id_of
 from reconciler.output import escape
 from reconciler.output.text import print_lines
 
@@ -55,10 +56,6 @@ def by_name(observed: Observed) -> list[NameState]:
     return found
 
 
-def _short(resource: str) -> str:
-    return resource.rsplit("/", 1)[-1]
-
-
 def _fitted(mark: str, head: str, rest: Sequence[str], width: int) -> list[str]:
     """`head` and `rest` on one line if it fits `width`, else `rest` beneath `head`."""
     marker = f"  {mark} " if mark else "    "
@@ -82,8 +79,8 @@ def _run_lines(state: NameState, job: ObservedJob, width: int, detailed: bool) -
 def _model_lines(state: NameState, model: ObservedModel, width: int, detailed: bool
                  ) -> list[str]:
     mark = CURRENT if model.resource == state.current_model else ""
-    endpoints = ", ".join(map(_short, model.endpoints)) or "none"
-    lines = _fitted(mark, _short(model.resource),
+    endpoints = ", ".join(map(id_of, model.endpoints)) or "none"
+    lines = _fitted(mark, id_of(model.resource),
                     [f'"{model.display_name}"', model.fingerprint[:12],
                      f"endpoints: {endpoints}"], width)
     if detailed:

@@ -21,6 +21,7 @@ from reconciler.apply.execute import NOT_STARTED, Outcome
 from reconciler.core.estimate import Estimate, tokens_text
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.observed import JobState, ObservedJob
+from reconciler.core.resources import id_of
 from reconciler.output import escape
 from reconciler.plan.actions import (
     ACTION_KINDS,
@@ -28,13 +29,13 @@ from reconciler.plan.actions import (
     Attribute,
     Change,
     Create,
-    DriftRelaunch,
     DriftRestore,
     Failed,
     Orphan,
     Queued,
     Retune,
     Update,
+    is_launch,
 )
 from reconciler.plan.branch import BRANCH_WORDS, Branch, BranchChange, DatasetChange, describe
 from reconciler.plan.planner import Plan
@@ -91,15 +92,14 @@ def _change_line(change: Change) -> str:
 
 def _details(action: Action) -> list[str]:
     lines = [_change_line(change) for change in action.changes]
-    attributes = action.attributes if isinstance(action, Create | Queued) else ()
-    lines += [f"      {escape.markup(line)}" for line in attribute_block(attributes)]
-    if isinstance(action, Create | Retune | DriftRelaunch | Queued):
-        if not attributes:
-            lines.append(f"      {escape.markup(action.launch.summary)}")
+    if is_launch(action):
+        lines.append(f"      {escape.markup(action.launch.summary)}")
+        attributes = action.attributes if isinstance(action, Create | Queued) else ()
+        lines += [f"      {escape.markup(line)}" for line in attribute_block(attributes)]
         if action.estimate is not None:
             lines.append(f"      {escape.markup(estimate_text(action.estimate))}")
     if isinstance(action, Retune):
-        lines += [f"      cancels {escape.markup(resource.rsplit('/', 1)[-1])} (superseded)"
+        lines += [f"      cancels {escape.markup(id_of(resource))} (superseded)"
                   for resource in action.cancel]
     if isinstance(action, Failed) and action.error:
         lines.append(f"      error: {escape.markup(action.error)}")

@@ -8,7 +8,7 @@ the one list of action kinds that the text, Markdown and JSON renderings read.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from reconciler.core.estimate import Estimate
 from reconciler.kinds import Launch
@@ -222,7 +222,7 @@ class Queued:
     attributes: tuple[Attribute, ...] = ()
 
     @classmethod
-    def of(cls, action: Create | Retune | DriftRelaunch, reason: str) -> Queued:
+    def of(cls, action: Launching, reason: str) -> Queued:
         """The launch `action` would make, waiting for quota."""
         return cls(name=action.name, reason=reason, job_id=action.job_id,
                    launch=action.launch, changes=action.changes, estimate=action.estimate,
@@ -232,5 +232,17 @@ class Queued:
 
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed
           | Orphan | Refused | Queued)
+# Actions whose apply launches a job now.
 Launching = Create | Retune | DriftRelaunch
 Patching = Update | DriftRestore
+
+
+def launches_now(action: Action) -> TypeGuard[Launching]:
+    """Whether applying `action` launches a job (a queued launch waits for quota)."""
+    return isinstance(action, Launching)
+
+
+def is_launch(action: Action) -> TypeGuard[Launching | Queued]:
+    """Whether the plan commits to launching a job for `action`: now, or once quota frees
+    (queued). The renderers and the estimates ask this, so they agree on every launch."""
+    return launches_now(action) or isinstance(action, Queued)

@@ -14,6 +14,7 @@ from reconciler.core.desired import Desired, DesiredJob
 from reconciler.core.estimate import Estimate, Totals, tokens_text, totals
 from reconciler.core.fingerprint import digest, metadata_digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
+from reconciler.core.resources import location_of
 from reconciler.errors import Problem
 from reconciler.kinds import Launch, kind_of
 from reconciler.plan import diff
@@ -33,6 +34,8 @@ from reconciler.plan.actions import (
     Retune,
     Running,
     Update,
+    is_launch,
+    launches_now,
 )
 
 # 2: actions carry `job_id` (was `pipeline_job_id`), and launches their `kind`.
@@ -59,6 +62,8 @@ class Plan:
     targets: tuple[str, ...] = ()
     # Why its launches exceed `budget:` in configs/reconciler.yaml (apply then launches none).
     over_budget: tuple[str, ...] = ()
+    # The repository files the plan was made from (settings, job files, local datasets).
+    files: tuple[str, ...] = ()
     version: int = PLAN_FORMAT_VERSION
 
     @cached_property
@@ -84,8 +89,7 @@ class Plan:
 def launch_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
     """Each launching action's job name and what it will spend (queued ones included: the
     plan commits to them)."""
-    return [(a.name, a.estimate or Estimate()) for a in actions
-            if isinstance(a, Create | Retune | DriftRelaunch | Queued)]
+    return [(a.name, a.estimate or Estimate()) for a in actions if is_launch(a)]
 
 
 def _best(jobs: Sequence[ObservedJob]) -> ObservedJob:
@@ -115,8 +119,7 @@ def attributes(job: DesiredJob, launch: Launch) -> tuple[Attribute, ...]:
 
 
 def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: int) -> Launch:
-    launch: Launch = kind_of(job.kind).launch(job, desired.target, options.commit, attempt)
-    return launch
+    return kind_of(job.kind).launch(job, desired.target, options.commit, attempt)
 
 
 def _identity(job: DesiredJob) -> dict[str, str]:
@@ -200,7 +203,7 @@ def _job_action(job: DesiredJob, history: Sequence[ObservedJob],
 
 def _launchable(job: DesiredJob, action: Action, desired: Desired) -> Action:
     """A launch with what it will spend, or refused where its kind cannot be launched."""
-    if not isinstance(action, Create | Retune | DriftRelaunch):
+    if not launches_now(action):
         return action
     kind = kind_of(job.kind)
     refusal = kind.refusal(desired.target)
@@ -221,13 +224,13 @@ def _within_limits(actions: list[Action], desired: Desired, observed: Observed
     priority = {job.name: -int(job.spec.priority) for job in desired.jobs}
     result: list[Action] = []
     for action in sorted(actions, key=lambda action: priority.get(action.name, 0)):
-        if not isinstance(action, Create | Retune | DriftRelaunch):
+        if not launches_now(action):
             result.append(action)
             continue
         slot = (action.launch.location, kinds[action.name])
         cancelled = action.cancel if isinstance(action, Retune) else ()
         # A superseded run cancelled first gives its slot to the re-tune.
-        running[slot] -= sum(resource.split("/")[3] == slot[0] for resource in cancelled)
+        running[slot] -= sum(location_of(resource) == slot[0] for resource in cancelled)
         limit = quota.limit_of(desired.limits, slot)
         if limit is None or running[slot] < limit:
             running[slot] += 1
@@ -297,4 +300,4 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
                 retry_failed=options.retry_failed, targets=tuple(sorted(targeted)),
                 over_budget=over_budget(launch_estimates(actions), desired.budget),
                 desired_digest=desired_digest(desired),
-                observed_digest=observed_digest(observed))
+                observed_digest=observed_digest(observed), files=desired.files)

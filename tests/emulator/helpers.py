@@ -6,8 +6,8 @@ from typing import Any
 
 from google.cloud.aiplatform_v1.types import PipelineJob, SupervisedHyperParameters, TuningJob
 
-from reconciler.emulator.registration import BASE_MODEL_LABEL, TUNE_TYPE_LABEL
-from reconciler.emulator.validation import CHAT_TEMPLATE, CODE_TEMPLATE
+from reconciler.emulator.models.registration import BASE_MODEL_LABEL, TUNE_TYPE_LABEL
+from reconciler.emulator.pipelines.validation import CHAT_TEMPLATE, CODE_TEMPLATE
 
 PROJECT = "tuneops-test"
 PARENT = f"projects/{PROJECT}/locations/us-central1"

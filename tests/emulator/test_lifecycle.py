@@ -12,6 +12,8 @@ from google.cloud.aiplatform_v1.types import PipelineState
 
 from reconciler.emulator import EmulatorStore
 from reconciler.emulator.lifecycle import FAILED_MESSAGE
+from reconciler.emulator.models import Models
+from reconciler.emulator.pipelines import PipelineJobs
 from tests.emulator.helpers import (
     EU_PARENT,
     JOB_SECONDS,
@@ -58,7 +60,7 @@ def test_pending_running_succeeded_registers_model(pipelines, models, store):
     assert model.pipeline_job == job.name
     assert models.get_model(name=model.name) == model
     # Reading again advances nothing twice: still exactly one model.
-    assert [m.name for m in store.models()] == [model.name]
+    assert [m.name for m in Models(store).all()] == [model.name]
 
 
 def test_models_land_in_us_central1_for_eu_jobs(pipelines, models, store):
@@ -79,7 +81,7 @@ def test_failed_on_request(pipelines, store):
     assert failed.state == PipelineState.PIPELINE_STATE_FAILED
     assert failed.error.code == 13
     assert failed.error.message == FAILED_MESSAGE
-    assert store.models() == []
+    assert Models(store).all() == []
 
 
 def test_list_advances_jobs_too(pipelines, store):
@@ -98,9 +100,9 @@ def test_store_advances_without_a_server(state_dir, pipelines, emulator):
     # The job keeps the duration it was created with, whoever advances it later.
     offline = EmulatorStore(state_dir)
     offline.advance_clock(JOB_SECONDS + 1)
-    [job] = offline.jobs()
+    [job] = PipelineJobs(offline).all()
     assert job.state == PipelineState.PIPELINE_STATE_SUCCEEDED
-    assert len(offline.models()) == 1
+    assert len(Models(offline).all()) == 1
 
 
 def test_clock_and_faults_set_from_another_process(state_dir, pipelines, store):

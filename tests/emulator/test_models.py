@@ -6,6 +6,7 @@ import pytest
 from google.api_core import exceptions
 from google.protobuf import field_mask_pb2
 
+from reconciler.emulator.models import Endpoints, Models
 from tests.emulator.helpers import JOB_SECONDS, PARENT, job_body
 
 pytestmark = pytest.mark.usefixtures("datasets")
@@ -109,14 +110,14 @@ def test_unknown_model_is_not_found(models):
 
 
 def test_outside_edits_for_drift_tests(models, tuned, store):
-    store.edit_model_outside(tuned[0].name, display_name="console-edit", labels={"x": "y"})
+    Models(store).edit_outside(tuned[0].name, display_name="console-edit", labels={"x": "y"})
     # A console user must undeploy before deleting; the helper does both, like they would.
-    store.delete_model_outside(tuned[2].name)
+    Models(store).delete_outside(tuned[2].name)
     listed = [(m.display_name, dict(m.labels)) for m in models.list_models(parent=PARENT)]
     assert [name for name, _ in listed] == ["m1", "console-edit"]
     assert listed[0][1].items() >= {"app": "tuneops", "n": "1"}.items()
     assert listed[1][1] == {"x": "y"}
-    [endpoint] = [e for e in store.endpoints() if e.display_name == "m2"]
+    [endpoint] = [e for e in Endpoints(store).all() if e.display_name == "m2"]
     assert list(endpoint.deployed_models) == []
     assert "UpdateModel" not in store.calls()
     assert "UndeployModel" not in store.calls()

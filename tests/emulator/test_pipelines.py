@@ -14,7 +14,9 @@ from google.cloud.aiplatform_v1.services.pipeline_service.transports import (
 from google.cloud.aiplatform_v1.types import PipelineState
 
 from reconciler.emulator import start_emulator
-from reconciler.emulator.registration import BILLING_ID_LABEL
+from reconciler.emulator.models import Models
+from reconciler.emulator.pipelines import PipelineJobs
+from reconciler.emulator.pipelines.registration import BILLING_ID_LABEL
 from tests.emulator.helpers import (
     CHAT_TEMPLATE,
     EU_PARENT,
@@ -95,7 +97,7 @@ def _race(clients: list[PipelineServiceClient]) -> list[str]:
 
 def test_concurrent_creates_of_one_id_make_one_job(pipelines, store):
     assert _race([pipelines] * 4) == ["created", "exists", "exists", "exists"]
-    assert len(store.jobs()) == 1
+    assert len(PipelineJobs(store).all()) == 1
 
 
 def test_two_servers_on_one_state_dir_make_one_job(state_dir, pipelines, store):
@@ -109,7 +111,7 @@ def test_two_servers_on_one_state_dir_make_one_job(state_dir, pipelines, store):
             "exists",
             "exists",
         ]
-    assert len(store.jobs()) == 1
+    assert len(PipelineJobs(store).all()) == 1
 
 
 @pytest.mark.parametrize(
@@ -270,7 +272,7 @@ def test_cancel(pipelines, store):
         pipelines.cancel_pipeline_job(name=job.name)
     # A cancelled job never registers a model, even once its run time would have passed.
     store.advance_clock(1000)
-    assert store.models() == []
+    assert Models(store).all() == []
 
 
 def test_cancel_after_success_is_failed_precondition(pipelines, store):

@@ -6,7 +6,8 @@ import pytest
 from google.api_core import exceptions
 from google.cloud.aiplatform_v1.types import PipelineState
 
-from reconciler.emulator.registration import (
+from reconciler.emulator.models import Endpoints, Models
+from reconciler.emulator.pipelines.registration import (
     BILLING_ID_LABEL,
     MODEL_OUTPUT,
     UPLOAD_TASK,
@@ -182,8 +183,8 @@ def test_undeploy_then_delete_endpoint_and_model(pipelines, models, endpoints, s
     with pytest.raises(exceptions.NotFound):
         endpoints.get_endpoint(name=ref.endpoint)
     models.delete_model(name=model.name).result(timeout=10)
-    assert store.endpoints() == []
-    assert store.models() == []
+    assert Endpoints(store).all() == []
+    assert Models(store).all() == []
 
 
 def test_list_endpoints_filters_and_paginates(pipelines, endpoints, store):

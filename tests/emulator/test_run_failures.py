@@ -7,6 +7,8 @@ from google.api_core import exceptions
 from google.cloud.aiplatform_v1.types import PipelineState
 
 from reconciler.emulator import EmulatorStore
+from reconciler.emulator.models import Models
+from reconciler.emulator.pipelines import PipelineJobs
 from tests.emulator.helpers import (
     BUCKET,
     CHAT_TEMPLATE,
@@ -123,11 +125,11 @@ def test_the_failure_survives_advancing_from_a_bare_store(state_dir, pipelines, 
     # Decided at create and stored with the job: no storage endpoint is needed to apply it.
     offline = EmulatorStore(state_dir)
     offline.advance_clock(JOB_SECONDS * 2)
-    [job] = offline.jobs()
+    [job] = PipelineJobs(offline).all()
     assert job.name == created.name
     assert job.state == PipelineState.PIPELINE_STATE_FAILED
     assert job.error.code == FAILED_PRECONDITION
-    assert offline.models() == []
+    assert Models(offline).all() == []
 
 
 def test_a_failed_job_id_stays_taken(pipelines, store):

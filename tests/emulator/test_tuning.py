@@ -10,7 +10,8 @@ from google.api_core import exceptions
 from google.cloud.aiplatform_v1.types import JobState, SupervisedHyperParameters
 
 from reconciler.emulator.lifecycle import FAILED_MESSAGE
-from reconciler.emulator.registration import BASE_MODEL_LABEL, TUNE_TYPE_LABEL
+from reconciler.emulator.models.registration import BASE_MODEL_LABEL, TUNE_TYPE_LABEL
+from reconciler.emulator.tuning_jobs import TuningJobs
 from tests.emulator.helpers import (
     BUCKET,
     GEMINI_VALIDATION,
@@ -53,7 +54,7 @@ def test_two_creates_of_one_body_make_two_jobs(tuning, store):
     first = tuning.create_tuning_job(parent=PARENT, tuning_job=tuning_body())
     second = tuning.create_tuning_job(parent=PARENT, tuning_job=tuning_body())
     assert first.name != second.name
-    assert [j.name for j in store.tuning_jobs()] == [first.name, second.name]
+    assert [j.name for j in TuningJobs(store).all()] == [first.name, second.name]
 
 
 def test_runs_then_succeeds_registering_a_deployed_model(tuning, models, endpoints, store):
@@ -81,7 +82,7 @@ def test_runs_then_succeeds_registering_a_deployed_model(tuning, models, endpoin
     assert dict(endpoint.labels) == LABELS
     [deployed] = endpoint.deployed_models
     assert deployed.model == model.name
-    assert [j.state for j in store.tuning_jobs()] == [JobState.JOB_STATE_SUCCEEDED]
+    assert [j.state for j in TuningJobs(store).all()] == [JobState.JOB_STATE_SUCCEEDED]
 
 
 def test_quirk_keeps_job_labels_off_model_and_endpoint(tuning, models, endpoints, store):
@@ -197,7 +198,7 @@ def test_list_refuses_pipeline_states_and_display_name(tuning):
 def test_create_validation(tuning, store, body, message):
     with pytest.raises(exceptions.InvalidArgument, match=message):
         tuning.create_tuning_job(parent=PARENT, tuning_job=tuning_body(**body))
-    assert store.tuning_jobs() == []
+    assert TuningJobs(store).all() == []
 
 
 def test_create_needs_a_tuning_location_and_spec(tuning):
@@ -262,7 +263,7 @@ def test_dropped_create_response_still_committed_the_job(tuning, store):
     # Only a list by label finds it: the client never learned the id.
     [job] = tuning.list_tuning_jobs(request={"parent": PARENT, "filter": 'labels.spec="s1"'})
     assert NAME.fullmatch(job.name)
-    assert [j.name for j in store.tuning_jobs()] == [job.name]
+    assert [j.name for j in TuningJobs(store).all()] == [job.name]
 
 
 def test_unavailable_and_quota_faults_commit_nothing(tuning, store):
@@ -271,5 +272,5 @@ def test_unavailable_and_quota_faults_commit_nothing(tuning, store):
         with pytest.raises((exceptions.ServiceUnavailable, exceptions.ResourceExhausted)):
             tuning.create_tuning_job(parent=PARENT, tuning_job=tuning_body())
     store.set_faults()
-    assert store.tuning_jobs() == []
+    assert TuningJobs(store).all() == []
     assert store.calls()["CreateTuningJob"] == 2

@@ -9,11 +9,15 @@ import pytest
 from reconciler.emulator import EmulatorStore
 from reconciler.emulator.db import DB_FILE
 from reconciler.emulator.errors import EmulatorError
-from reconciler.emulator.examples import example_problem
-from reconciler.emulator.filters import JOB_FIELDS, MODEL_FIELDS, Subject, parse_filter
+from reconciler.emulator.filters import Subject, parse_filter
 from reconciler.emulator.labelrules import validate_labels
+from reconciler.emulator.models.model_service import FIELDS as MODEL_FIELDS
 from reconciler.emulator.paging import check_order_by, decode_token, page_size, take_page
-from reconciler.emulator.validation import CHAT_TEMPLATE, CODE_TEMPLATE
+from reconciler.emulator.pipelines import PipelineJobs
+from reconciler.emulator.pipelines.examples import example_problem
+from reconciler.emulator.pipelines.service import FIELDS as JOB_FIELDS
+from reconciler.emulator.pipelines.store import STATES
+from reconciler.emulator.pipelines.validation import CHAT_TEMPLATE, CODE_TEMPLATE
 
 JOB = Subject({"app": "tuneops", "team": "a"}, "tune", "PIPELINE_STATE_RUNNING")
 
@@ -39,7 +43,7 @@ JOB = Subject({"app": "tuneops", "team": "a"}, "tune", "PIPELINE_STATE_RUNNING")
     ],
 )
 def test_filter_semantics(text, expected):
-    assert parse_filter(text, JOB_FIELDS)(JOB) is expected
+    assert parse_filter(text, JOB_FIELDS, STATES.names)(JOB) is expected
 
 
 @pytest.mark.parametrize(
@@ -57,7 +61,7 @@ def test_filter_semantics(text, expected):
 )
 def test_filter_errors(text, message):
     with pytest.raises(EmulatorError, match=message) as caught:
-        parse_filter(text, JOB_FIELDS)
+        parse_filter(text, JOB_FIELDS, STATES.names)
     assert caught.value.code.name == "INVALID_ARGUMENT"
 
 
@@ -184,4 +188,4 @@ def test_state_dir_of_an_older_emulator_is_upgraded(tmp_path):
     store = EmulatorStore(tmp_path)
     with sqlite3.connect(tmp_path / DB_FILE) as conn:
         assert "failure" in {row[1] for row in conn.execute("PRAGMA table_info(jobs)")}
-    assert store.jobs() == []
+    assert PipelineJobs(store).all() == []

@@ -1,17 +1,18 @@
 """SQLite plumbing for the storage emulator: `{state_dir}/gcs.sqlite`, WAL, short transactions.
 
-Several servers (threads, processes) may share one state dir. Every read-modify-write runs
-under `BEGIN IMMEDIATE`, so SQLite admits one writer at a time and a precondition check and
-the write it guards are one atomic step; WAL lets readers run beside the writer.
+Several servers (threads, processes) may share one state dir. Transactions are those of
+emulator/sqlite.py, which the Vertex AI emulator uses too, so a precondition check and the
+write it guards are one atomic step.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import AbstractContextManager, closing
 from pathlib import Path
+
+from reconciler.emulator import sqlite
 
 DB_FILE = "gcs.sqlite"
 BUSY_TIMEOUT_MS = 30_000
@@ -70,8 +71,7 @@ class Database:
         self.path = state_dir / DB_FILE
         self._local = threading.local()
         with closing(self._connect()) as conn:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+            sqlite.create_tables(conn, _SCHEMA)
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -81,7 +81,7 @@ class Database:
         return conn
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite.connect(self.path, BUSY_TIMEOUT_MS / 1000)
         conn.row_factory = sqlite3.Row
         # WAL makes NORMAL durable against process crashes, which is all an emulator needs.
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -94,24 +94,10 @@ class Database:
             self._local.conn = None
             conn.close()
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> AbstractContextManager[sqlite3.Connection]:
         """A write transaction that holds the write lock from its first statement."""
-        conn = self._connection()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        return sqlite.write(self._connection())
 
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> AbstractContextManager[sqlite3.Connection]:
         """A read transaction: one consistent snapshot for all its statements."""
-        conn = self._connection()
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("ROLLBACK")
+        return sqlite.read(self._connection())

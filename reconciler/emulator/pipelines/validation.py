@@ -1,7 +1,7 @@
 """CreatePipelineJob validation: the request shape the real service rejects up front.
 
 Pure checks only (no I/O). The dataset objects named by the request are checked by the run
-(see examples.py), so their problems make a FAILED job, not a create error.
+(see pipelines/examples.py), so their problems make a FAILED job, not a create error.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from google.cloud.aiplatform_v1.types import PipelineJob
 
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.labelrules import validate_labels
-from reconciler.emulator.names import MODEL_LOCATION
+from reconciler.emulator.pipelines.registration import MODEL_LOCATION
 
 _TEMPLATE_BASE = "https://us-kfp.pkg.dev/ml-pipeline/large-language-model-pipelines"
 CODE_TEMPLATE = f"{_TEMPLATE_BASE}/tune-large-model/v3.0.0"

@@ -2,7 +2,7 @@
 
 Pure checks only (no I/O). Field rules are quoted from the installed proto-plus types,
 google/cloud/aiplatform_v1/types/tuning_job.py (the googleapis tuning_job.proto comments).
-The dataset objects are read by the run (see gemini_examples.py), so their problems make a
+The dataset objects are read by the run (see tuning_jobs/examples.py), so their problems make a
 FAILED job, not a create error.
 """
 

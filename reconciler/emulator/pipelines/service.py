@@ -1,4 +1,8 @@
-"""PipelineService handlers: CreatePipelineJob, GetPipelineJob, ListPipelineJobs, Cancel."""
+"""PipelineService: CreatePipelineJob, GetPipelineJob, ListPipelineJobs, CancelPipelineJob.
+
+The reference's tune-large-model and tune-large-chat-model pipelines (code-bison and
+codechat-bison), the kind `pipeline` of tuneops.
+"""
 
 from __future__ import annotations
 
@@ -13,20 +17,33 @@ from google.cloud.aiplatform_v1.types import (
 from google.protobuf import empty_pb2
 
 from reconciler.emulator.errors import already_exists
-from reconciler.emulator.examples import ReadObject, run_failure
-from reconciler.emulator.filters import JOB_FIELDS, parse_filter
-from reconciler.emulator.names import PIPELINE_LOCATIONS, job_name, parse_job_name, parse_parent
+from reconciler.emulator.examples import ReadObject
+from reconciler.emulator.filters import parse_filter
+from reconciler.emulator.names import parse_parent
 from reconciler.emulator.paging import check_order_by
-from reconciler.emulator.readmask import apply_read_mask, check_read_mask
+from reconciler.emulator.pipelines.examples import run_failure
+from reconciler.emulator.pipelines.readmask import apply_read_mask, check_read_mask
+from reconciler.emulator.pipelines.store import (
+    JOBS,
+    LOCATIONS,
+    QUOTA,
+    STATES,
+    TABLE,
+    TABLES,
+    PipelineJobs,
+    upgrade,
+)
+from reconciler.emulator.pipelines.validation import validate_create
 from reconciler.emulator.rpc import Method
-from reconciler.emulator.store import EmulatorStore
-from reconciler.emulator.validation import validate_create
+from reconciler.emulator.service import Context, Jobs, Service
 
-SERVICE = "google.cloud.aiplatform.v1.PipelineService"
+NAME = "google.cloud.aiplatform.v1.PipelineService"
+# What a ListPipelineJobs filter can look at.
+FIELDS = frozenset({"labels", "display_name", "state"})
 
 
 class PipelineService:
-    def __init__(self, store: EmulatorStore, read_object: ReadObject, job_seconds: float) -> None:
+    def __init__(self, store: PipelineJobs, read_object: ReadObject, job_seconds: float) -> None:
         self._store = store
         self._read_object = read_object
         self._job_seconds = job_seconds
@@ -58,32 +75,32 @@ class PipelineService:
         ]
 
     def create(self, request: CreatePipelineJobRequest) -> PipelineJob:
-        _, location = parse_parent(request.parent, PIPELINE_LOCATIONS)
+        _, location = parse_parent(request.parent, LOCATIONS)
         job = request.pipeline_job
         objects = validate_create(location, job, request.pipeline_job_id)
-        name = job_name(request.parent, request.pipeline_job_id)
+        name = JOBS.name(request.parent, request.pipeline_job_id)
         # A duplicate reports ALREADY_EXISTS before anything slower or more specific, so a
         # retry after a lost response sees the job it already created.
-        if self._store.job_exists(name):
+        if self._store.exists(name):
             raise already_exists(f"pipeline job {name} already exists")
         # The real pipeline reads its dataset only once running, so a missing or bad object
         # fails the run, not this call. It is decided now because only this server knows its
         # storage endpoint; whoever advances the job later (any process) applies it.
         failure = run_failure(job.template_uri, objects, self._read_object)
-        return self._store.create_job(
+        return self._store.create(
             request.parent, location, name, job, self._job_seconds, failure=failure
         )
 
     def get(self, request: GetPipelineJobRequest) -> PipelineJob:
-        parse_job_name(request.name)
-        return self._store.get_job(request.name)
+        JOBS.parse(request.name, LOCATIONS)
+        return self._store.get(request.name)
 
     def list(self, request: ListPipelineJobsRequest) -> ListPipelineJobsResponse:
-        parse_parent(request.parent, PIPELINE_LOCATIONS)
-        matches = parse_filter(request.filter, JOB_FIELDS)
+        parse_parent(request.parent, LOCATIONS)
+        matches = parse_filter(request.filter, FIELDS, STATES.names)
         check_order_by(request.order_by)
         check_read_mask(request.read_mask)
-        page, token = self._store.list_jobs(
+        page, token = self._store.page(
             request.parent, matches, request.page_size, request.page_token
         )
         for job in page:
@@ -95,6 +112,16 @@ class PipelineService:
         )
 
     def cancel(self, request: CancelPipelineJobRequest) -> empty_pb2.Empty:
-        parse_job_name(request.name)
-        self._store.cancel_job(request.name)
+        JOBS.parse(request.name, LOCATIONS)
+        self._store.cancel(request.name)
         return empty_pb2.Empty()
+
+
+def _serve(context: Context) -> list[tuple[str, list[Method]]]:
+    service = PipelineService(PipelineJobs(context.state), context.read_object,
+                              context.job_seconds)
+    return [(NAME, service.methods())]
+
+
+SERVICE = Service(serve=_serve, tables=TABLES, upgrade=upgrade, locations=LOCATIONS,
+                  jobs=Jobs(QUOTA, TABLE.advance))

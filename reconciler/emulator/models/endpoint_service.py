@@ -17,19 +17,22 @@ from google.cloud.aiplatform_v1.types import (
 )
 from google.longrunning import operations_pb2
 
-from reconciler.emulator.filters import MODEL_FIELDS, parse_filter
-from reconciler.emulator.names import parse_endpoint_name, parse_parent
+from reconciler.emulator.filters import parse_filter
+from reconciler.emulator.models.model_service import FIELDS as MODEL_FIELDS
+from reconciler.emulator.models.rows import ENDPOINTS
+from reconciler.emulator.models.store import Endpoints
+from reconciler.emulator.names import parse_parent
 from reconciler.emulator.paging import check_order_by
 from reconciler.emulator.rpc import Method
-from reconciler.emulator.store import EmulatorStore
 
-SERVICE = "google.cloud.aiplatform.v1.EndpointService"
-ENDPOINT_FIELDS = MODEL_FIELDS  # labels and display_name, like models
+NAME = "google.cloud.aiplatform.v1.EndpointService"
+FIELDS = MODEL_FIELDS  # labels and display_name, like models
 
 
 class EndpointService:
-    def __init__(self, store: EmulatorStore) -> None:
-        self._store = store
+    def __init__(self, endpoints: Endpoints, locations: tuple[str, ...]) -> None:
+        self._endpoints = endpoints
+        self._locations = locations
 
     def methods(self) -> list[Method]:
         operation = operations_pb2.Operation.SerializeToString
@@ -46,22 +49,22 @@ class EndpointService:
         ]
 
     def get(self, request: GetEndpointRequest) -> Endpoint:
-        parse_endpoint_name(request.name)
-        return self._store.get_endpoint(request.name)
+        ENDPOINTS.parse(request.name, self._locations)
+        return self._endpoints.get(request.name)
 
     def list(self, request: ListEndpointsRequest) -> ListEndpointsResponse:
-        parse_parent(request.parent)
-        matches = parse_filter(request.filter, ENDPOINT_FIELDS)
+        parse_parent(request.parent, self._locations)
+        matches = parse_filter(request.filter, FIELDS)
         check_order_by(request.order_by)
-        page, token = self._store.list_endpoints(
+        page, token = self._endpoints.page(
             request.parent, matches, request.page_size, request.page_token
         )
         return ListEndpointsResponse(endpoints=page, next_page_token=token)
 
     def undeploy(self, request: UndeployModelRequest) -> operations_pb2.Operation:
-        parse_endpoint_name(request.endpoint)
-        return self._store.undeploy_model(request.endpoint, request.deployed_model_id)
+        ENDPOINTS.parse(request.endpoint, self._locations)
+        return self._endpoints.undeploy(request.endpoint, request.deployed_model_id)
 
     def delete(self, request: DeleteEndpointRequest) -> operations_pb2.Operation:
-        parse_endpoint_name(request.name)
-        return self._store.delete_endpoint(request.name)
+        ENDPOINTS.parse(request.name, self._locations)
+        return self._endpoints.delete(request.name)

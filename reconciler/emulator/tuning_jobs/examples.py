@@ -2,25 +2,19 @@
 
 The format (DESIGN.md "TuningJob facts", from the Vertex AI supervised tuning data docs):
 `{"systemInstruction": {"parts": [...]}?, "contents": [{"role": "user"|"model", "parts":
-[{"text": ...}]}, ...]}`. Deliberately simple, like the pipeline check in examples.py: each
-non-empty line is an object whose `contents` is a non-empty list of `{role, parts}` turns.
-Like the pipeline, the tuning job reads its dataset only once running, so a problem fails the
-job rather than the create call.
+[{"text": ...}]}, ...]}`. Deliberately simple, like the pipeline's check: each non-empty
+line is an object whose `contents` is a non-empty list of `{role, parts}` turns. Like a
+pipeline, the tuning job reads its dataset only once running, so a problem fails the job
+rather than the create call.
 """
 
 from __future__ import annotations
 
-from reconciler.emulator.examples import jsonl_problem
-
 ROLES = ("user", "model")
 
 
-def gemini_problem(content: bytes) -> str | None:
-    """The first problem in a Gemini tuning JSONL dataset, naming its line; None if fine."""
-    return jsonl_problem(content, _gemini_example)
-
-
-def _gemini_example(record: dict[str, object]) -> str | None:
+def gemini_example(record: dict[str, object]) -> str | None:
+    """Why one line is not a Gemini tuning example, or None."""
     contents = record.get("contents")
     if not isinstance(contents, list) or not contents:
         return "contents must be a non-empty list"

@@ -13,21 +13,26 @@ from google.cloud.aiplatform_v1.types import (
 from google.longrunning import operations_pb2
 
 from reconciler.emulator.errors import invalid
-from reconciler.emulator.filters import MODEL_FIELDS, parse_filter
+from reconciler.emulator.filters import parse_filter
 from reconciler.emulator.labelrules import validate_labels
-from reconciler.emulator.names import parse_model_name, parse_model_version, parse_parent
+from reconciler.emulator.models.rows import MODELS
+from reconciler.emulator.models.store import Models
+from reconciler.emulator.names import parse_parent
 from reconciler.emulator.paging import check_order_by
 from reconciler.emulator.rpc import Method
-from reconciler.emulator.store import EmulatorStore
 
-SERVICE = "google.cloud.aiplatform.v1.ModelService"
+NAME = "google.cloud.aiplatform.v1.ModelService"
 UPDATABLE_FIELDS = ("display_name", "description", "labels")
 MAX_DISPLAY_NAME = 128
+# What a ListModels filter can look at.
+FIELDS = frozenset({"labels", "display_name"})
 
 
 class ModelService:
-    def __init__(self, store: EmulatorStore) -> None:
-        self._store = store
+    def __init__(self, models: Models, locations: tuple[str, ...]) -> None:
+        self._models = models
+        # Wherever any service's jobs register Models.
+        self._locations = locations
 
     def methods(self) -> list[Method]:
         return [
@@ -45,21 +50,21 @@ class ModelService:
         ]
 
     def get(self, request: GetModelRequest) -> Model:
-        name, version = parse_model_version(request.name)
-        return self._store.get_model(name, version)
+        name = MODELS.parse(request.name, self._locations, versions=True)
+        return self._models.get(name.unversioned, name.version)
 
     def list(self, request: ListModelsRequest) -> ListModelsResponse:
-        parse_parent(request.parent)
-        matches = parse_filter(request.filter, MODEL_FIELDS)
+        parse_parent(request.parent, self._locations)
+        matches = parse_filter(request.filter, FIELDS)
         check_order_by(request.order_by)
-        page, token = self._store.list_models(
+        page, token = self._models.page(
             request.parent, matches, request.page_size, request.page_token
         )
         return ListModelsResponse(models=page, next_page_token=token)
 
     def update(self, request: UpdateModelRequest) -> Model:
         patch = request.model
-        parse_model_name(patch.name)
+        MODELS.parse(patch.name, self._locations)
         paths = list(request.update_mask.paths)
         if not paths:
             raise invalid("update_mask is required")
@@ -83,8 +88,8 @@ class ModelService:
                 model.labels.clear()
                 model.labels.update(dict(patch.labels))
 
-        return self._store.update_model(patch.name, change)
+        return self._models.update(patch.name, change)
 
     def delete(self, request: DeleteModelRequest) -> operations_pb2.Operation:
-        parse_model_name(request.name)
-        return self._store.delete_model(request.name)
+        MODELS.parse(request.name, self._locations)
+        return self._models.delete(request.name)

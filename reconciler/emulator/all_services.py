@@ -1,0 +1,17 @@
+"""THE registry of the emulator's Vertex AI services, one sub-package each.
+
+A service that runs a kind of tuning job (pipelines/, tuning_jobs/) is that kind's emulator:
+adding a kind adds its sub-package and its entry below. The models service serves the
+Models and Endpoints every such service's jobs register; the Cloud Storage emulator (gcs/)
+runs beside them on its own port.
+"""
+
+from __future__ import annotations
+
+from reconciler.emulator import models, operations, pipelines, tuning_jobs
+from reconciler.emulator.service import Service
+
+SERVICES: tuple[Service, ...] = (
+    pipelines.SERVICE, tuning_jobs.SERVICE, models.SERVICE, operations.SERVICE)
+# The kinds of job a quota can limit (`reconcile emulator quota LOCATION:KIND=N`).
+QUOTA_KINDS = tuple(service.jobs.quota.kind for service in SERVICES if service.jobs)

@@ -1,0 +1,96 @@
+"""Pipeline jobs: their table, their lifecycle and the quota their runs draw on.
+
+A succeeded run registers its Model and Endpoint in the transaction that finishes it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from google.cloud.aiplatform_v1.types import PipelineJob, PipelineState
+from google.rpc import status_pb2
+
+from reconciler.emulator import clock, lifecycle, quota
+from reconciler.emulator.db import add_column
+from reconciler.emulator.errors import already_exists
+from reconciler.emulator.ids import next_id
+from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable, stored_failure
+from reconciler.emulator.names import Collection, split
+from reconciler.emulator.pipelines.registration import BILLING_ID_LABEL, register_run
+from reconciler.emulator.service import State
+from reconciler.emulator.tables import labels_json
+
+# The regions where code-bison tuning pipelines run.
+LOCATIONS = ("us-central1", "europe-west4")
+JOBS = Collection("pipelineJobs", "pipeline job", id_pattern="[^/]+", id_shape="ID")
+BILLING = ("next_billing_id", 4_000_000_000_000_000_001)
+# A code-bison run takes eight A100 80 GB GPUs in us-central1 (64 TPU v3 cores in
+# europe-west4): the quota its runs draw on.
+QUOTA = quota.Metric(
+    "pipeline", "aiplatform.googleapis.com/restricted_image_training_nvidia_a100_80gb_gpus")
+STATES = lifecycle.States(
+    PipelineState,
+    PipelineState.PIPELINE_STATE_PENDING,
+    PipelineState.PIPELINE_STATE_RUNNING,
+    PipelineState.PIPELINE_STATE_SUCCEEDED,
+    PipelineState.PIPELINE_STATE_FAILED,
+    PipelineState.PIPELINE_STATE_CANCELLING,
+    PipelineState.PIPELINE_STATE_CANCELLED,
+)
+TABLE = JobTable("jobs", "pipeline job", PipelineJob, STATES, register_run)
+TABLES = f"""
+CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
+    job_id TEXT NOT NULL,
+    location TEXT NOT NULL,
+    display_name TEXT NOT NULL
+);
+{TABLE.indexes()}"""
+
+
+def upgrade(conn: sqlite3.Connection) -> None:
+    """A state_dir from before runs could fail on their datasets has no `failure` column."""
+    add_column(conn, "jobs", "failure", "BLOB")
+
+
+class PipelineJobs(JobStore[PipelineJob]):
+    def __init__(self, state: State) -> None:
+        super().__init__(state, TABLE)
+
+    def create(
+        self,
+        parent: str,
+        location: str,
+        name: str,
+        job: PipelineJob,
+        job_seconds: float,
+        *,
+        failure: status_pb2.Status | None = None,
+    ) -> PipelineJob:
+        """Stores a new PENDING job named `name`; ALREADY_EXISTS if the name is taken.
+
+        `failure`, if given, is the error the run ends with when it would otherwise succeed.
+        """
+        with self._db.write() as conn:
+            if TABLE.exists(conn, name):
+                raise already_exists(f"pipeline job {name} already exists")
+            TABLE.advance(conn, "location = ?", (location,))
+            quota.check(conn, QUOTA, location, TABLE.unfinished(conn, "location = ?", location))
+            now = clock.clock_now(conn)
+            job.name = name
+            job.state = PipelineState(PipelineState.PIPELINE_STATE_PENDING)
+            job.create_time = job.update_time = clock.to_timestamp(now)
+            # The service sets this reserved label itself, overriding any value the user sent.
+            job.labels[BILLING_ID_LABEL] = str(next_id(conn, BILLING))
+            conn.execute(
+                "INSERT INTO jobs (name, parent, job_id, location, state, create_time, "
+                "job_seconds, failure, display_name, labels, proto) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name, parent, split(name).id, location, int(job.state), now, job_seconds,
+                 stored_failure(failure), job.display_name, labels_json(job.labels),
+                 PipelineJob.serialize(job)),
+            )
+            return job
+
+    def exists(self, name: str) -> bool:
+        with self._db.read() as conn:
+            return TABLE.exists(conn, name)

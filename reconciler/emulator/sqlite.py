@@ -1,0 +1,52 @@
+"""The one SQLite transaction helper of both emulators (Vertex AI's and Cloud Storage's).
+
+Several processes (the CLI, a test, `reconcile emulator serve`) and threads share one file,
+so every read-modify-write runs under `BEGIN IMMEDIATE`: SQLite admits one writer at a time
+and the others wait on busy_timeout instead of failing, and a check and the write it guards
+are one atomic step. WAL lets readers proceed beside the writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+    # timeout= is SQLite's busy_timeout: wait for another writer instead of failing.
+    # isolation_level=None: BEGIN is issued here, so the lock mode is explicit.
+    return sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+
+
+def create_tables(conn: sqlite3.Connection, script: str) -> None:
+    """WAL for the file, then `CREATE ... IF NOT EXISTS` statements as one transaction.
+
+    WAL is a property of the file, so setting it on every open is idempotent. executescript
+    commits any open transaction before it runs, so the BEGIN is part of the script.
+    """
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.executescript(f"BEGIN IMMEDIATE;{script}COMMIT;")
+
+
+@contextmanager
+def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A transaction holding the write lock from its first statement to commit."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+@contextmanager
+def read(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A consistent snapshot for reads that change nothing."""
+    conn.execute("BEGIN")
+    try:
+        yield conn
+    finally:
+        conn.execute("ROLLBACK")

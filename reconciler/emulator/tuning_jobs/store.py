@@ -1,0 +1,90 @@
+"""Tuning jobs (GenAiTuningService): their table, their lifecycle, their quota.
+
+A succeeded job registers its Model and Endpoint in the transaction that finishes it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from google.cloud.aiplatform_v1.types import JobState, TuningJob
+from google.rpc import status_pb2
+
+from reconciler.emulator import clock, lifecycle, quota
+from reconciler.emulator.ids import next_id
+from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable, stored_failure
+from reconciler.emulator.names import Collection
+from reconciler.emulator.service import State
+from reconciler.emulator.tables import labels_json
+from reconciler.emulator.tuning_jobs.registration import register_job
+
+# A few of the regions where Gemini supervised tuning runs (the real list is longer); a tuned
+# Gemini Model registers in its tuning job's own region.
+LOCATIONS = ("us-central1", "europe-west4", "us-east4", "asia-northeast1")
+JOBS = Collection("tuningJobs", "tuning job")
+# Tuning job ids are 19-digit numbers like the real service's (`.../tuningJobs/1234...`).
+TUNING_JOB = ("next_tuning_job_id", 5_000_000_000_000_000_001)
+QUOTA = quota.Metric("tuning-job", "aiplatform.googleapis.com/concurrent_tuning_jobs")
+STATES = lifecycle.States(
+    JobState,
+    JobState.JOB_STATE_PENDING,
+    JobState.JOB_STATE_RUNNING,
+    JobState.JOB_STATE_SUCCEEDED,
+    JobState.JOB_STATE_FAILED,
+    JobState.JOB_STATE_CANCELLING,
+    JobState.JOB_STATE_CANCELLED,
+)
+# A TuningJob has no display_name (tuning_job.proto), only tuned_model_display_name.
+TABLE = JobTable("tuning_jobs", "tuning job", TuningJob, STATES, register_job,
+                 display_name="''")
+TABLES = f"""
+CREATE TABLE IF NOT EXISTS tuning_jobs ({LIFECYCLE_COLUMNS}
+);
+{TABLE.indexes()}"""
+# Output-only TuningJob fields (tuning_job.proto): whatever a client sends in them is ignored.
+OUTPUT_ONLY = (
+    "name", "state", "create_time", "start_time", "end_time", "update_time", "error",
+    "experiment", "tuned_model", "tuning_data_stats", "evaluate_dataset_runs",
+)
+
+
+def _insert(conn: sqlite3.Connection, parent: str, job: TuningJob, job_seconds: float,
+            failure: status_pb2.Status | None) -> TuningJob:
+    """Stores `job` as a new PENDING job under a fresh service-chosen numeric id."""
+    message = TuningJob.pb(job)
+    for field in OUTPUT_ONLY:
+        message.ClearField(field)
+    now = clock.clock_now(conn)
+    job.name = JOBS.name(parent, next_id(conn, TUNING_JOB))
+    job.state = JobState(JobState.JOB_STATE_PENDING)  # mypy sees enum members as ints
+    job.create_time = job.update_time = clock.to_timestamp(now)
+    conn.execute(
+        "INSERT INTO tuning_jobs (name, parent, state, create_time, job_seconds, failure, "
+        "labels, proto) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (job.name, parent, int(job.state), now, job_seconds, stored_failure(failure),
+         labels_json(job.labels), TuningJob.serialize(job)),
+    )
+    return job
+
+
+class TuningJobs(JobStore[TuningJob]):
+    def __init__(self, state: State) -> None:
+        super().__init__(state, TABLE)
+
+    def create(
+        self,
+        parent: str,
+        location: str,
+        job: TuningJob,
+        job_seconds: float,
+        *,
+        failure: status_pb2.Status | None = None,
+    ) -> TuningJob:
+        """Stores a new PENDING job under an id the service picks (the request has none).
+
+        `failure`, if given, is the error the run ends with when it would otherwise succeed.
+        """
+        with self._db.write() as conn:
+            TABLE.advance(conn, "parent = ?", (parent,))
+            quota.check(conn, QUOTA, location, TABLE.unfinished(conn, "parent = ?", parent))
+            return _insert(conn, parent, job, job_seconds, failure)

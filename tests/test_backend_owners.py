@@ -1,0 +1,65 @@
+"""Which adapter owns a job: by its collection, and where kinds share one (two kinds of
+TuningJob), by the kind whose reading of the job gives back its fingerprint."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from reconciler.backends.vertex import VertexBackend, kind_reading
+from reconciler.connect import emulator_state_dir
+from reconciler.core.fingerprint import fingerprint
+from reconciler.core.observed import JobState, ObservedJob
+from reconciler.edges.storage import Storage
+from reconciler.emulator import start_emulator
+from reconciler.kinds import KINDS
+from tests.conftest import Repo
+
+
+def _job(kind: str, inputs: dict[str, object], label: str) -> ObservedJob:
+    return ObservedJob(kind=kind, job_id="1", resource="projects/p/locations/l/tuningJobs/1",
+                       name="n", fingerprint=label, state=JobState.RUNNING, create_time="",
+                       inputs=inputs, metadata={})
+
+
+def test_a_shared_job_is_the_kind_whose_reading_gives_back_its_fingerprint() -> None:
+    own = {"kind": "second", "base_model": "m"}
+    first = _job("first", {"kind": "first", "base_model": "m"}, fingerprint(own))
+    second = replace(first, kind="second", inputs=own)
+    assert kind_reading([first, second]) is second
+    assert kind_reading([second, first]) is second
+    # No reading gives it back (a label edited by hand): the kind registered first.
+    assert kind_reading([first, replace(second, inputs={})]) is first
+
+
+def test_every_kind_reads_back_the_fingerprint_of_the_jobs_it_launched(
+        mixed_repo: Repo, tmp_path: Path) -> None:
+    """The ownership rule holds for the kinds there are: each adapter's reading of a job it
+    launched hashes to the job's fingerprint label."""
+    assert mixed_repo.cli().code == 0
+    mixed_repo.advance()
+    with start_emulator(emulator_state_dir(mixed_repo.root)) as emulator:
+        storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
+        backend = VertexBackend("tuneops-local", emulator.api_endpoint, leases=storage,
+                                lease_prefix="gs://tuneops-local/staging/leases")
+        try:
+            jobs = backend.observe().jobs
+            # The examples hold a job of each kind.
+            assert {job.kind for job in jobs} == set(KINDS)
+            assert all(fingerprint(job.inputs) == job.fingerprint for job in jobs)
+            assert all(backend.get(job.resource) == job for job in jobs)
+        finally:
+            backend.close()
+
+
+def test_an_adapter_may_take_another_api_versions_client() -> None:
+    """A kind whose service is in aiplatform_v1beta1 (open models) names that package."""
+    from google.cloud import aiplatform_v1beta1  # noqa: PLC0415
+
+    backend = VertexBackend("p", "127.0.0.1:1", leases=None,  # type: ignore[arg-type]
+                            lease_prefix="")
+    try:
+        client = backend._client("GenAiTuning", "us-central1", "aiplatform_v1beta1")
+        assert isinstance(client, aiplatform_v1beta1.GenAiTuningServiceClient)
+    finally:
+        backend.close()
