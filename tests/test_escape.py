@@ -11,6 +11,7 @@ import pytest
 from markdown_it import MarkdownIt
 from rich.console import Console
 
+from reconciler.errors import Location, Problem, one_line
 from reconciler.output import escape
 from tests.conftest import GEMINI_CONFIG, Repo
 
@@ -42,7 +43,7 @@ def text_of(rendered: str) -> str:
 def test_markdown_prose_shows_the_value_and_starts_nothing(value: str) -> None:
     rendered = html(f"- {escape.markdown(value)}")
     assert re.findall(r"<(\w+)", rendered) == ["ul", "li"], rendered
-    assert text_of(rendered).strip().replace("\u2060", "") == escape.one_line(value)
+    assert text_of(rendered).strip().replace("\u2060", "") == one_line(value)
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -50,7 +51,7 @@ def test_a_code_span_holds_the_value_verbatim_even_in_a_table(value: str) -> Non
     cell = escape.code(value, in_table=True)
     rendered = html(f"| a | b |\n|---|---|\n| {cell} | end |\n")
     [code] = re.findall(r"<td><code>(.*?)</code></td>", rendered)
-    assert text_of(code) == escape.one_line(value).strip()
+    assert text_of(code) == one_line(value).strip()
     assert "<td>end</td>" in rendered  # the row kept its two cells
     outside = html(f"before {escape.code(value)} after")
     assert re.findall(r"<(\w+)", outside) == ["p", "code"]
@@ -61,7 +62,7 @@ def test_html_in_a_details_summary_is_shown_as_text(value: str) -> None:
     rendered = html(f"<details><summary>{escape.html_code(value)}: create</summary>\n\n"
                     "body\n\n</details>\n")
     assert re.findall(r"<(\w+)", rendered) == ["details", "summary", "code", "p"], rendered
-    assert escape.one_line(value) in text_of(rendered).replace("\u2060", "")
+    assert one_line(value) in text_of(rendered).replace("\u2060", "")
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -92,6 +93,16 @@ def test_a_log_line_never_starts_or_holds_a_workflow_command() -> None:
     assert escape.log_line("  ::error::x") == "  \\::error::x"
     assert escape.log_line("a ##[error]b\nc") == "a ##\\[error]b\\nc"
     assert escape.text("tab\there \u202eevil") == "tab\\there \\u202eevil"
+
+
+@pytest.mark.parametrize("value", [*HOSTILE, "right \u202etxt.exe", "isolate \u2066x\u2069"])
+def test_a_problem_is_made_one_line_as_every_rendering_is(value: str) -> None:
+    """One function makes a value one line (errors.one_line): a Problem's text and the
+    renderers' escape the same characters, bidirectional overrides included."""
+    problem = Problem(Location(value, 3, 1), value, subject=value)
+    assert str(problem) == f"{one_line(value)}:3:1: {one_line(value)}: {one_line(value)}"
+    assert not re.search("[\x00-\x1f\u202a-\u202e\u2066-\u2069]", str(problem))
+    assert escape.text(value).replace("##\\[", "##[") == one_line(value)
 
 
 # --- through the real CLI ----------------------------------------------------------------

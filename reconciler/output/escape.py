@@ -14,10 +14,9 @@ import re
 
 from rich.markup import escape as _rich_escape
 
-# Characters that move the cursor, end a line or reorder what is shown (C0 and C1 controls,
-# DEL, Unicode line and paragraph separators, bidirectional overrides: "Trojan source").
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# Making a value one line is errors.one_line, written once for Problems and renderers alike.
+from reconciler.errors import one_line
+
 # The runner reads `##[command]` anywhere in a line (actions/runner, ActionCommand.TryParse)
 # and `::command::` where a line starts, after leading white space (TryParseV2).
 _LEGACY_COMMAND = "##["
@@ -25,18 +24,6 @@ _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # GitHub turns @name into a mention in any text outside code: a word joiner stops it.
 _MENTION = re.compile(r"@(?=[A-Za-z0-9])")
 _BACKTICKS = re.compile(r"`+")
-
-
-def _visible(match: re.Match[str]) -> str:
-    char = match.group()
-    return _NAMED.get(char) or (f"\\x{ord(char):02x}" if ord(char) < 0x100
-                                else f"\\u{ord(char):04x}")
-
-
-def one_line(value: object) -> str:
-    """`value` as one line: control characters shown as escapes (`\\n`), never obeyed."""
-    text = value if isinstance(value, str) else str(value)
-    return _CONTROL.sub(_visible, text) if _CONTROL.search(text) else text
 
 
 def text(value: object) -> str:

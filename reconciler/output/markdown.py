@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.resources import id_of
-from reconciler.errors import ConfigError, Problem, TuneopsError
+from reconciler.errors import ConfigError, Problem, TuneopsError, one_line
 from reconciler.output import escape
 from reconciler.output.text import (
     TARGET_WARNING,
@@ -65,7 +65,7 @@ def _value(value: Any) -> str:
 
 def _cell(value: Any) -> str:
     """A value in a table cell: one line, cut to CELL_CHARS, verbatim in a code span."""
-    text = " ".join(escape.one_line(_value(value)).split()) or "(none)"
+    text = " ".join(one_line(_value(value)).split()) or "(none)"
     if len(text) > CELL_CHARS:
         text = text[:CELL_CHARS - 1] + "…"
     return escape.code(text, in_table=True)
@@ -226,10 +226,10 @@ def failure(error: TuneopsError, budget: int = BODY_BYTES) -> str:
     if isinstance(error, ConfigError):
         count = len(error.problems)
         title = f"{count} error{'s' if count != 1 else ''}; {error.consequence}"
-        lines = [escape.one_line(problem) for problem in error.problems]
+        lines = [one_line(problem) for problem in error.problems]
     else:
         title = "nothing was launched"
-        lines = [escape.one_line(error)]
+        lines = [one_line(error)]
     head = f"### ❌ tuneops: the plan failed: {escape.markdown(title)}.\n"
     room = budget - _size(head) - _NOTES_BYTES
     shown, left = _take(lines, room)

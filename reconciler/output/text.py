@@ -22,6 +22,7 @@ from reconciler.core.estimate import Estimate, tokens_text
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.core.resources import id_of
+from reconciler.errors import one_line
 from reconciler.output import escape
 from reconciler.plan.actions import (
     ACTION_KINDS,
@@ -80,7 +81,7 @@ def attribute_block(attributes: Iterable[Attribute]) -> list[str]:
     for attribute in found:
         shown = f"({attribute.unset})" if attribute.value is None else hcl(attribute.value)
         note = f"  # {attribute.note}" if attribute.note else ""
-        lines.append(escape.one_line(f"+ {attribute.name:<{width}} = {shown}{note}"))
+        lines.append(one_line(f"+ {attribute.name:<{width}} = {shown}{note}"))
     return lines
 
 
