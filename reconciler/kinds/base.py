@@ -122,6 +122,11 @@ class LaunchRequest(Protocol):
     def labels(self) -> dict[str, str]: ...
 
     @property
+    def known_id(self) -> str | None:
+        """The job's id before it is created, when the kind picks it; None when the service
+        assigns it (the plan then shows no id)."""
+
+    @property
     def summary(self) -> str:
         """One line for the plan: what is launched, where."""
 
