@@ -70,8 +70,46 @@ TargetOption = Annotated[list[str] | None, typer.Option(
     "for exceptional use, such as recovering from a mistake.")]
 
 
-def _root(root: Path | None) -> Path:
+# Options of the bare `reconcile` that a subcommand after them also takes; any other given
+# before a subcommand is refused, never dropped (`reconcile --dry-run apply` once launched).
+_BEFORE_SUBCOMMAND = {
+    "root": ("--root/-C", {"validate", "plan", "apply", "status", "convert-dataset",
+                           "emulator"}),
+    "auto_approve": ("--auto-approve", {"apply"}),
+    "allow_dirty": ("--allow-dirty", {"apply"}),
+    # These never launch, so plan-only is what they do anyway.
+    "dry_run": ("--dry-run", {"validate", "plan", "show", "status", "schema"}),
+}
+
+
+def _top_level(ctx: typer.Context) -> dict[str, object]:
+    """The options given to `reconcile` itself, before the subcommand."""
+    return ctx.find_root().params
+
+
+def _root(ctx: typer.Context, root: Path | None) -> Path:
+    inherited = _top_level(ctx).get("root")
+    if isinstance(inherited, Path):
+        if root is not None and root.resolve() != inherited.resolve():
+            raise TuneopsError(f"--root is given twice, as {inherited} and {root}; give it once")
+        root = inherited
     return find_root(root or Path.cwd())
+
+
+def _check_before_subcommand(ctx: typer.Context, subcommand: str) -> None:
+    for name, (flag, takes) in _BEFORE_SUBCOMMAND.items():
+        source = ctx.get_parameter_source(name)
+        if source is None or source.name != "COMMANDLINE":
+            continue
+        if subcommand in takes:
+            continue
+        if name == "dry_run" and subcommand == "apply":
+            raise TuneopsError("--dry-run cannot come before apply: `reconcile --dry-run` or "
+                               "`reconcile plan` shows the plan without launching; nothing "
+                               "was launched")
+        raise TuneopsError(f"{flag} does not apply to `reconcile {subcommand}`; put the "
+                           f"subcommand's own options after it (see reconcile {subcommand} "
+                           "--help)")
 
 
 def _print_version(requested: bool) -> None:
@@ -83,15 +121,15 @@ def _print_version(requested: bool) -> None:
 
 
 @contextmanager
-def _emulator(root: Path | None) -> Iterator[EmulatorStore]:
+def _emulator(ctx: typer.Context, root: Path | None) -> Iterator[EmulatorStore]:
     """The repository's emulator state, for the commands that steer it."""
     from reconciler.connect import checked_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
 
     quiet_grpc()
     from reconciler.emulator import EmulatorStore  # noqa: PLC0415
 
-    with readable_state(_root(root)):
-        yield EmulatorStore(checked_state_dir(_root(root)))
+    with readable_state(_root(ctx, root)):
+        yield EmulatorStore(checked_state_dir(_root(ctx, root)))
 
 
 def _console() -> Console:
@@ -117,15 +155,16 @@ def default(
 ) -> None:
     """Without a subcommand: plan, then apply (with --dry-run: plan only)."""
     if ctx.invoked_subcommand is not None:
+        _check_before_subcommand(ctx, ctx.invoked_subcommand)
         return
     from reconciler.commands.apply import apply_command  # noqa: PLC0415
     from reconciler.commands.plan import plan_command  # noqa: PLC0415
 
     if dry_run:
-        raise typer.Exit(plan_command(root=_root(root), output="text", out=None,
+        raise typer.Exit(plan_command(root=_root(ctx, root), output="text", out=None,
                                       detailed_exitcode=False, retry_failed=False, base=None,
                                       console=_console()))
-    raise typer.Exit(apply_command(root=_root(root), planfile_path=None,
+    raise typer.Exit(apply_command(root=_root(ctx, root), planfile_path=None,
                                    auto_approve=auto_approve, retry_failed=False, prune=False,
                                    parallelism=4, wait=False, timeout=0,
                                    allow_dirty=allow_dirty, console=_console()))
@@ -136,6 +175,7 @@ def default(
                             "0    every config and dataset is valid (warnings are shown)",
                             "1    a config or dataset is invalid: one line per problem"))
 def validate_cmd(
+    ctx: typer.Context,
     remote: Annotated[bool, typer.Option(
         "--remote", help="Also download gs:// datasets and validate their content.")] = False,
     output: Annotated[ValidateOutput, typer.Option(
@@ -146,7 +186,7 @@ def validate_cmd(
     """Parse and validate every config and dataset; no network unless --remote."""
     from reconciler.commands.validate import validate  # noqa: PLC0415
 
-    raise typer.Exit(validate(root=_root(root), remote=remote, output=output,
+    raise typer.Exit(validate(root=_root(ctx, root), remote=remote, output=output,
                               console=_console()))
 
 
@@ -158,15 +198,17 @@ OutputOption = Annotated[Output, typer.Option(
 @app.command("plan", short_help="Show what apply would launch, update or report.",
              epilog=_epilog("reconcile plan --base origin/main --out plan.json",
                             "0    the plan was made (with --detailed-exitcode: no changes)",
-                            "2    with --detailed-exitcode: the plan has changes",
+                            "2    with --detailed-exitcode: the plan has changes or a failed job",
                             _ERROR))
 def plan_cmd(
+    ctx: typer.Context,
     output: OutputOption = "text",
     out: Annotated[Path | None, typer.Option(
         "--out", metavar="FILE", help="Also save the plan as JSON, for `reconcile apply FILE`.")]
     = None,
     detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 2 when the plan has changes, 0 when none.")] = False,
+        "--detailed-exitcode", help="Exit 2 when the plan has changes or a failed job, 0 "
+        "when neither.")] = False,
     retry_failed: RetryOption = False,
     base: Annotated[str | None, typer.Option(
         "--base", help="Also show what this branch changes relative to REF (e.g. origin/main).",
@@ -177,7 +219,7 @@ def plan_cmd(
     """Show what apply would launch, update or report, against the jobs that exist."""
     from reconciler.commands.plan import plan_command  # noqa: PLC0415
 
-    raise typer.Exit(plan_command(root=_root(root), output=output, out=out,
+    raise typer.Exit(plan_command(root=_root(ctx, root), output=output, out=out,
                                   detailed_exitcode=detailed_exitcode,
                                   retry_failed=retry_failed, base=base, console=_console(),
                                   targets=tuple(target or ())))
@@ -206,6 +248,7 @@ def show_cmd(
                             "     (with --wait) a job did not succeed: the last line says which",
                             "130  interrupted (143 for SIGTERM); what was launched is listed"))
 def apply_cmd(
+    ctx: typer.Context,
     planfile: Annotated[Path | None, typer.Argument(
         help="A plan saved by plan --out; applied exactly, refused when stale.",
         metavar="[PLANFILE]")] = None,
@@ -225,6 +268,9 @@ def apply_cmd(
         "many dollars at list price.")] = None,
     allow_over_budget: Annotated[bool, typer.Option(
         "--allow-over-budget", help="Launch even beyond budget: and --max-cost.")] = False,
+    allow_empty: Annotated[bool, typer.Option(
+        "--allow-empty", help="Let --prune delete every managed Model when configs/ holds "
+        "no job at all.")] = False,
     target: TargetOption = None,
     root: RootOption = None,
 ) -> None:
@@ -232,19 +278,22 @@ def apply_cmd(
     printed, then applied exactly."""
     from reconciler.commands.apply import apply_command  # noqa: PLC0415
 
-    raise typer.Exit(apply_command(root=_root(root), planfile_path=planfile,
-                                   auto_approve=auto_approve, retry_failed=retry_failed,
-                                   prune=prune, parallelism=parallelism, wait=wait,
-                                   timeout=timeout, allow_dirty=allow_dirty,
+    top = _top_level(ctx)
+    raise typer.Exit(apply_command(root=_root(ctx, root), planfile_path=planfile,
+                                   auto_approve=auto_approve or bool(top.get("auto_approve")),
+                                   retry_failed=retry_failed, prune=prune,
+                                   parallelism=parallelism, wait=wait, timeout=timeout,
+                                   allow_dirty=allow_dirty or bool(top.get("allow_dirty")),
                                    console=_console(), max_cost=max_cost,
                                    allow_over_budget=allow_over_budget,
-                                   targets=tuple(target or ())))
+                                   allow_empty=allow_empty, targets=tuple(target or ())))
 
 
 @app.command("status", short_help="Managed jobs and Models with their state.",
              epilog=_epilog("reconcile status bigquery-gemini",
                             "0    shown", "1    an error, such as no job named NAME"))
 def status_cmd(
+    ctx: typer.Context,
     name: Annotated[str | None, typer.Argument(
         help="One job's runs, Models and endpoints, in detail.", metavar="[NAME]",
         show_default=False)] = None,
@@ -252,10 +301,11 @@ def status_cmd(
         "--output", "-o", help="text, or json.")] = "text",
     root: RootOption = None,
 ) -> None:
-    """Managed jobs and Models with their state; * marks each name's current run and Model."""
+    """Managed jobs and Models with their state; * marks each name's current run and Model.
+    It only reads, so it works while a config is invalid."""
     from reconciler.commands.status import status_command  # noqa: PLC0415
 
-    raise typer.Exit(status_command(root=_root(root), output=output, console=_console(),
+    raise typer.Exit(status_command(root=_root(ctx, root), output=output, console=_console(),
                                     name=name))
 
 
@@ -264,15 +314,19 @@ def status_cmd(
                             "0    converted and written",
                             "1    a line does not convert: nothing was written"))
 def convert_dataset_cmd(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="A code-generation or code-chat JSONL file.")],
     destination: Annotated[Path, typer.Argument(help="Where to write the Gemini JSONL.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite DESTINATION if it exists (never the input).")] = False,
     root: RootOption = None,
 ) -> None:
     """Convert a reference-format dataset to Gemini supervised-tuning JSONL."""
     from reconciler.commands.convert import convert_dataset  # noqa: PLC0415
 
-    raise typer.Exit(convert_dataset(root=_root(root), source=source,
-                                     destination=destination, console=_console()))
+    raise typer.Exit(convert_dataset(root=_root(ctx, root), source=source,
+                                     destination=destination, force=force,
+                                     console=_console()))
 
 
 @app.command("init", short_help="Scaffold a repository of tuning configs.",
@@ -315,6 +369,7 @@ def schema_cmd() -> None:
                                      "0    stopped (Ctrl-C)",
                                      "1    an error, such as a port in use"))
 def emulator_serve(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="gRPC port (0: any free port).")] = 0,
     storage_port: Annotated[int, typer.Option(help="Cloud Storage port (0: any).")] = 0,
     job_seconds: Annotated[float, typer.Option(
@@ -327,14 +382,15 @@ def emulator_serve(
     quiet_grpc()
     from reconciler.emulator import serve  # noqa: PLC0415
 
-    with readable_state(_root(root)):
-        serve(checked_state_dir(_root(root)), port, job_seconds, storage_port)
+    with readable_state(_root(ctx, root)):
+        serve(checked_state_dir(_root(ctx, root)), port, job_seconds, storage_port)
 
 
 @emulator_app.command("faults", short_help="Make a fraction of emulator calls fail.",
                       epilog=_epilog("reconcile emulator faults --unavailable 0.2",
                                      *_SETTINGS))
 def emulator_faults(
+    ctx: typer.Context,
     unavailable: Annotated[float, typer.Option(
         min=0, max=1, help="Fraction of calls that fail with UNAVAILABLE.")] = 0.0,
     resource_exhausted: Annotated[float, typer.Option(
@@ -348,7 +404,7 @@ def emulator_faults(
     root: RootOption = None,
 ) -> None:
     """Make a fraction of emulator calls fail, to rehearse retries (all 0: off)."""
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.set_faults(
             unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
             drop_create_response_rate=drop_create, seed=seed)
@@ -358,6 +414,7 @@ def emulator_faults(
                       epilog=_epilog("reconcile emulator quirks --no-model-labels",
                                      *_SETTINGS))
 def emulator_quirks(
+    ctx: typer.Context,
     model_labels: Annotated[bool, typer.Option(
         "--model-labels/--no-model-labels",
         help="Whether a succeeded pipeline copies its run's labels onto the Model (older "
@@ -365,7 +422,7 @@ def emulator_quirks(
     root: RootOption = None,
 ) -> None:
     """Make the emulator behave like other versions of the real service."""
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.set_quirks(model_labels=model_labels)
 
 
@@ -373,6 +430,7 @@ def emulator_quirks(
                       epilog=_epilog("reconcile emulator quota us-central1:pipeline=1",
                                      *_SETTINGS))
 def emulator_quota(
+    ctx: typer.Context,
     limits: Annotated[list[str] | None, typer.Argument(
         help="LOCATION:KIND=N, e.g. us-central1:pipeline=1 (none: no quota).",
         metavar="LOCATION:KIND=N")] = None,
@@ -389,18 +447,19 @@ def emulator_quota(
             raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND "
                                f"{' or '.join(QUOTA_KINDS)}")
         parsed.setdefault(location, {})[kind] = int(count)
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.set_quota(parsed)
 
 
 @emulator_app.command("advance", short_help="Move the emulator's clock forward.",
                       epilog=_epilog("reconcile emulator advance 3600", *_SETTINGS))
 def emulator_advance(
+    ctx: typer.Context,
     seconds: Annotated[float, typer.Argument(help="How far to move the emulator's clock.")],
     root: RootOption = None,
 ) -> None:
     """Move the embedded emulator's clock forward, so jobs finish without waiting."""
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.advance_clock(seconds)
 
 

@@ -84,9 +84,10 @@ def _closing(backend: VertexBackend) -> Iterator[VertexBackend]:
 
 
 def _backend(target: Target, storage: Storage, endpoint: str | None = None) -> VertexBackend:
-    # Launch leases live beside the staged datasets, in the bucket tuneops already writes.
-    return VertexBackend(target.project, endpoint, leases=storage,
-                         lease_prefix=f"{target.staging_bucket}/leases")
+    # Launch leases and records of runs live beside the staged datasets, in the bucket
+    # tuneops already writes, each under the project's own prefix.
+    return VertexBackend(target.project, endpoint, bucket=storage,
+                         staging=target.staging_bucket)
 
 
 def _damaged(state: Path) -> Path | None:

@@ -127,6 +127,15 @@ def mixed_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
 
 
 @pytest.fixture
+def gemini(mixed_repo: Repo) -> Repo:
+    """Only the Gemini example job (the kind a team can launch today)."""
+    for config in REFERENCE_CONFIGS:
+        (mixed_repo.root / config).unlink()
+    mixed_repo.commit("gemini only")
+    return mixed_repo
+
+
+@pytest.fixture
 def project_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
     """The Gemini example pointed at a GCP project, served by a standalone emulator (on a

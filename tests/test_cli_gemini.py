@@ -23,13 +23,13 @@ DATASET = "datasets/bigquery-gemini.jsonl"
 NAME = "bigquery-gemini"
 
 
-@pytest.fixture
-def gemini(mixed_repo: Repo) -> Repo:
-    """Only the Gemini example job."""
-    for config in ("configs/bigquery-snippets.yaml", "configs/cloud-vision-chat.yaml"):
-        (mixed_repo.root / config).unlink()
-    mixed_repo.commit("gemini only")
-    return mixed_repo
+def lease_uri(repo: Repo, name: str = NAME, project: str = "tuneops-local") -> str:
+    """Where the planned launch of `name` takes its lease: keyed by project, location, kind,
+    name, fingerprint and attempt."""
+    launch = plan_json(repo)[name]["launch"]
+    labels = launch["labels"]
+    return (f"gs://tuneops-local/staging/leases/{project}/{launch['location']}/tuning-job/"
+            f"{name}/{labels['tuneops-fingerprint']}/{labels['tuneops-attempt']}")
 
 
 def tuned(store: EmulatorStore) -> list[str]:
@@ -125,7 +125,7 @@ def test_prune_undeploys_and_deletes_a_tuned_model(gemini: Repo) -> None:
     gemini.cli()
     gemini.advance()
     (gemini.root / GEMINI_CONFIG).unlink()
-    assert gemini.run("apply", "--prune").code == 0
+    assert gemini.run("apply", "--prune", "--allow-empty").code == 0
     assert [m for m in Models(gemini.emulator).all() if m.labels.get("tuneops-name") == NAME] == []
     assert Endpoints(gemini.emulator).all() == []
     assert len(TuningJobs(gemini.emulator).all()) == 1  # history: there is no DeleteTuningJob
@@ -214,9 +214,8 @@ def test_a_lease_whose_holder_died_before_creating_is_taken_over(
     with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
         monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
-        lease_name = plan_json(gemini)[NAME]["launch"]["lease"]
+        uri = lease_uri(gemini)
         storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
-        uri = f"gs://tuneops-local/staging/leases/{lease_name}"
         assert storage.write_if(uri, {"holder": "killed", "since": 0, "job": ""}, 0)
         result = gemini.run("apply", "--auto-approve")
         assert result.code == 0, result.out
@@ -234,9 +233,8 @@ def test_a_live_lease_without_a_job_is_waited_for_then_reported(
         monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
         monkeypatch.setenv("TUNEOPS_LEASE_SECONDS", "3600")
-        lease_name = plan_json(gemini)[NAME]["launch"]["lease"]
+        uri = lease_uri(gemini)
         storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
-        uri = f"gs://tuneops-local/staging/leases/{lease_name}"
         storage.write_if(uri, {"holder": "elsewhere:1", "since": 9e12, "job": ""}, 0)
         monkeypatch.setenv("TUNEOPS_LEASE_WAIT_SECONDS", "0")
         result = gemini.run("apply", "--auto-approve")

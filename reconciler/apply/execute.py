@@ -11,6 +11,7 @@ from pathlib import Path
 
 from reconciler.backends.base import Backend, Registry
 from reconciler.core import quota
+from reconciler.core.identity import SUPERSEDED
 from reconciler.core.resources import id_of
 from reconciler.edges.storage import Storage
 from reconciler.errors import QuotaExceeded, TuneopsError
@@ -28,10 +29,11 @@ from reconciler.plan.actions import (
     Patching,
     Queued,
     Refused,
-    Retune,
+    Rename,
     Running,
     Update,
     launches_now,
+    stops,
 )
 from reconciler.plan.planner import Plan
 
@@ -68,25 +70,54 @@ class _Executor:
     root: Path
     prune: bool
 
+    def stop(self, action: Action) -> list[str]:
+        """Cancels the runs the action stops; what happened to each, for its outcome."""
+        done = []
+        for resource, why in stops(action):
+            # A superseded run is recorded as tuneops' cancel, so its end is no failure.
+            started = self.backend.cancel(resource, reason=SUPERSEDED if why == "superseded"
+                                          else "")
+            run = id_of(resource)
+            done.append(f"cancelled {why} {run}" if started else f"{why} {run} had ended")
+        return done
+
     def launch(self, action: Launching | Queued) -> Outcome:
         launch = action.launch
         for upload in launch.uploads:
             stage(self.storage, self.root, upload)
-        cancelled = []
-        if isinstance(action, Retune | Queued):
-            for resource in action.cancel:
-                self.backend.cancel(resource)
-                cancelled.append(id_of(resource))
-        created, job = self.backend.create(launch)
-        detail = job.job_id + (f" (cancelled {', '.join(cancelled)})" if cancelled else "")
-        return Outcome(action.name, action.action, created.value, detail,
-                       resource=job.resource)
+        stopped = self.stop(action)
+        launched = self.backend.create(launch)
+        if launched.cancelled_twin:
+            stopped.append(f"cancelled twin {id_of(launched.cancelled_twin)}, "
+                           "launched at the same time; the older is kept")
+        detail = launched.job.job_id + (f" ({'; '.join(stopped)})" if stopped else "")
+        return Outcome(action.name, action.action, launched.created.value, detail,
+                       resource=launched.job.resource)
 
     def update(self, action: Patching) -> Outcome:
+        stopped = self.stop(action)
         patch = action.patch
         self.backend.registry.update(patch.model, display_name=patch.display_name,
                                      description=patch.description, labels=patch.labels)
-        return Outcome(action.name, action.action, "updated", patch.model)
+        return Outcome(action.name, action.action, "updated", "; ".join([patch.model, *stopped]))
+
+    def rename(self, action: Rename) -> Outcome:
+        self.backend.rename(action.runs, action.name)
+        details = [f"from {action.renamed_from}, {len(action.runs)} run(s), nothing tuned",
+                   *self.stop(action)]
+        if action.patch is not None:
+            patch = action.patch
+            try:
+                self.backend.registry.update(patch.model, display_name=patch.display_name,
+                                             description=patch.description,
+                                             labels=patch.labels)
+            except TuneopsError as error:
+                # The staging bucket's record is what observing reads; labels only follow.
+                details.append(f"the Model keeps its old labels ({error})")
+        return Outcome(action.name, action.action, "renamed", "; ".join(details))
+
+    def stop_only(self, action: Action) -> Outcome:
+        return Outcome(action.name, action.action, "cancelled", "; ".join(self.stop(action)))
 
     def prune_orphan(self, action: Orphan) -> Outcome:
         for job in action.jobs:
@@ -110,10 +141,16 @@ class _Executor:
         match action:
             case Update() | DriftRestore():
                 return lambda: self.update(action)
+            case Rename():
+                return lambda: self.rename(action)
             case Orphan():
                 return (lambda: self.prune_orphan(action)) if self.prune else None
-            case Noop() | Running() | Failed() | Refused() | Queued():
-                return None  # a queued launch waits: `apply --wait` makes it (launch_queued)
+            case Noop() | Running() | Failed() | Queued():
+                # A queued launch waits (`apply --wait` makes it: launch_queued), but what
+                # it stops is stopped now.
+                return (lambda: self.stop_only(action)) if stops(action) else None
+            case Refused():
+                return None
             case _:
                 raise TypeError(f"apply does not know the action {action!r}")
 

@@ -164,11 +164,20 @@ def _over_budget(plan: Plan, budget: Budget, max_cost: float | None) -> tuple[st
     return over_budget(plan.launches, budget.model_copy(update={"max_per_apply": capped}))
 
 
+def _refuse_empty_prune(desired: Desired, plan: Plan) -> None:
+    """Like Argo CD's allowEmpty: an empty desired state is far more often a bad merge or a
+    wrong --root than a wish to delete every tuned Model."""
+    if not desired.jobs and plan.counts.get("orphan"):
+        raise TuneopsError(f"refusing to prune: configs/ holds no job, so --prune would delete "
+                           f"the Models of all {plan.counts['orphan']} managed job(s); pass "
+                           "--allow-empty if that is meant (nothing was changed)")
+
+
 def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
                   retry_failed: bool, prune: bool, parallelism: int, wait: bool,
                   timeout: float, allow_dirty: bool, console: Console,
                   max_cost: float | None = None, allow_over_budget: bool = False,
-                  targets: tuple[str, ...] = ()) -> int:
+                  allow_empty: bool = False, targets: tuple[str, ...] = ()) -> int:
     if planfile_path is not None and targets:
         raise TuneopsError("--target cannot be given with a plan file: the plan file keeps "
                            "the targets it was made with")
@@ -183,6 +192,8 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
                          targets=saved.targets if saved else targets)
         if saved is not None and planfile_path is not None:
             _check_same(saved, desired, live, planfile_path)
+        if prune and not allow_empty:
+            _refuse_empty_prune(desired, live)
         # A saved plan is shown too: what runs is what the reader sees, then the results.
         console.print(f"Applying to {escape.markup(connection.where)}.\n", highlight=False)
         render.print_plan(live, console)

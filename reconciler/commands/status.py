@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import difflib
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
 
 from reconciler.connect import connect
-from reconciler.errors import TuneopsError
-from reconciler.load.config import load_config
+from reconciler.core.desired import Target
+from reconciler.errors import ConfigError, TuneopsError
+from reconciler.load.config import load_config, load_target
 from reconciler.output import escape
 from reconciler.output.formats import StatusOutput
 from reconciler.output.status import by_name, print_status
@@ -19,10 +21,22 @@ from reconciler.output.status import by_name, print_status
 Output = StatusOutput
 
 
+def _target(root: Path) -> Target:
+    """Status only reads: it works while a job config is invalid, and says so in one line."""
+    try:
+        return load_config(root).target
+    except ConfigError as error:
+        target = load_target(root)  # invalid settings leave nowhere to look: that error
+        count = len(error.problems)
+        print(f"reconcile: warning: the configs have {count} error{'s' if count != 1 else ''} "
+              f"(`reconcile validate` lists them); showing what exists", file=sys.stderr)
+        return target
+
+
 def status_command(*, root: Path, output: Output, console: Console,
                    name: str | None = None) -> int:
     # Status reads no datasets: only where the jobs run matters here.
-    with connect(load_config(root).target, root) as connection:
+    with connect(_target(root), root) as connection:
         observed = connection.backend.observe()
     states = by_name(observed)
     if name is not None:

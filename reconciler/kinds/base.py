@@ -219,13 +219,14 @@ _DATASET_LABELS: dict[Role, str] = {"training": managed.DATASET,
                                     "evaluation": managed.EVALUATION_DATASET}
 
 
-def job_labels(job: DesiredJob, commit: str) -> dict[str, str]:
+def job_labels(job: DesiredJob, commit: str, attempt: int) -> dict[str, str]:
     """The labels by which tuneops recognises its jobs and reads their inputs back."""
     labels = {
         **job.metadata["labels"],
         managed.MANAGED_BY: managed.MANAGER,
         managed.NAME: job.name,
         managed.FINGERPRINT: job.fingerprint,
+        managed.ATTEMPT: str(attempt),
         managed.METADATA: metadata_digest(job.metadata["model_display_name"],
                                           job.metadata["labels"]),
     }

@@ -362,7 +362,7 @@ class PipelineKind(Kind[PipelineSpec, PipelineLaunch]):
             template_uri=inputs["template_uri"],
             output_directory=f"{target.staging_bucket}/pipeline-root",
             parameters=parameters,
-            labels=job_labels(job, commit),
+            labels=job_labels(job, commit, attempt),
             kms_key_name=inputs["encryption_spec_key_name"],
             uploads=tuple(uploads),
         )

@@ -37,7 +37,7 @@ from reconciler.kinds.base import (
     run_id,
     worded,
 )
-from reconciler.kinds.gemini import MODELS, PRICES, limits_of
+from reconciler.kinds.gemini import MODELS, PRICES, limits_of, misspelling_of
 from reconciler.kinds.tuning_job_datasets import dataset_format
 
 KIND = "tuning-job"
@@ -46,9 +46,6 @@ ADAPTER_SIZES: dict[int, str] = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO",
                                  4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
                                  16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
 SIZE_OF_ADAPTER = {name: size for size, name in ADAPTER_SIZES.items()}
-# Which attempt at a fingerprint a job is: the service names jobs, so the attempt (the
-# pipeline kind's `-r2` suffix) is a label, and adoption looks for exactly that attempt.
-ATTEMPT = "tuneops-attempt"
 WEIGHT_FIELDS = (
     "kind",
     "base_model",
@@ -189,12 +186,18 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
         ) if missing]
         tokens = (per_epoch * spec.epoch_count
                   if per_epoch is not None and spec.epoch_count is not None else None)
-        dollars = round(tokens / 1e6 * price, 2) if tokens is not None and price else None
+        # A price of 0 (set under prices:) is a price; only a missing one is unknown.
+        dollars = (round(tokens / 1e6 * price, 2) if tokens is not None and price is not None
+                   else None)
         return Estimate(epochs=spec.epoch_count, training_tokens=tokens, dollars=dollars,
                         unknown="; ".join(unknown))
 
     def problems(self, spec: TuningJobSpec) -> list[Finding]:
         found: list[Finding] = []
+        meant = misspelling_of(spec.base_model)
+        if meant:
+            found.append((("base_model",), f"base_model: {spec.base_model} is not a model "
+                          f"tuneops knows; did you mean {meant}?"))
         known = MODELS.get(spec.base_model)
         if known and spec.adapter_size is not None and (
                 spec.adapter_size not in known.adapter_sizes):
@@ -265,7 +268,7 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
             learning_rate_multiplier=inputs["learning_rate_multiplier"],
             adapter_size=ADAPTER_SIZES.get(inputs["adapter_size"]),
             export_last_checkpoint_only=spec.export_last_checkpoint_only,
-            labels={**job_labels(job, commit), ATTEMPT: str(attempt)},
+            labels=job_labels(job, commit, attempt),
             kms_key_name=spec.encryption_spec_key_name,
             service_account=spec.service_account,
             uploads=tuple(uploads),

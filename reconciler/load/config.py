@@ -237,12 +237,27 @@ def _parse_job(
                  for keys, message in kind.problems(spec)]
 
 
-def load_config(root: Path) -> RepoConfig:
-    """Every job under `configs/`, validated; raises ConfigError listing all problems."""
+def _config_dir(root: Path) -> Path:
     config_dir = root / CONFIG_DIR
     if not config_dir.is_dir():
         raise ConfigError([Problem(Location(str(config_dir)), "no configs/ directory here; "
                                    "run reconcile from a repository that has one")])
+    return config_dir
+
+
+def load_target(root: Path) -> Target:
+    """Where jobs run, from configs/reconciler.yaml alone: what reading state needs, even
+    while a job file is invalid."""
+    settings_path = _config_dir(root) / SETTINGS_FILE
+    loaded = _load_settings(root, settings_path, display_path(settings_path, root))
+    if loaded.errors:
+        raise ConfigError(loaded.errors)
+    return RepoConfig(root, loaded.settings, ()).target
+
+
+def load_config(root: Path) -> RepoConfig:
+    """Every job under `configs/`, validated; raises ConfigError listing all problems."""
+    config_dir = _config_dir(root)
     settings_path = config_dir / SETTINGS_FILE
     loaded = _load_settings(root, settings_path, display_path(settings_path, root))
     settings, defaults_document = loaded.settings, loaded.document
@@ -272,6 +287,11 @@ def load_config(root: Path) -> RepoConfig:
     problems.extend(_duplicate_names(jobs))
     if problems:
         raise ConfigError(problems)
+    if not jobs:
+        # A bad merge or a wrong --root looks just like this: every managed job an orphan.
+        warnings.append(Problem(Location(f"{CONFIG_DIR}/"), "0 jobs: no job is desired, so "
+                                "every managed job is an orphan (apply --prune refuses to "
+                                "delete them all without --allow-empty)"))
     return RepoConfig(root, settings, tuple(jobs), tuple(warnings), tuple(read))
 
 

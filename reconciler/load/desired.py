@@ -50,7 +50,11 @@ class _Loader:
               ) -> DatasetReport:
         key = self.cache.key(path, fmt.name, role)
         cached = self.cache.get(key, path, uri, role)
-        if cached is not None:
+        low, high = fmt.examples
+        # A count valid when cached may not be valid now (a format's limits change): read
+        # the file again, which reports it.
+        if cached is not None and cached.info is not None and (
+                low <= (cached.info.examples or 0) <= high):
             return cached
         self.cache.before_reading()
         for _ in range(READ_ATTEMPTS):

@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from reconciler.core.estimate import describe as describe_totals
-from reconciler.core.resources import id_of
 from reconciler.errors import ConfigError, Problem, TuneopsError, one_line
 from reconciler.output import escape
 from reconciler.output.text import (
@@ -22,6 +21,7 @@ from reconciler.output.text import (
     attribute_block,
     dataset_change_text,
     estimate_text,
+    stop_lines,
     summary,
 )
 from reconciler.plan.actions import (
@@ -30,8 +30,9 @@ from reconciler.plan.actions import (
     Change,
     Create,
     Queued,
-    Retune,
+    Rename,
     is_launch,
+    stops,
 )
 from reconciler.plan.branch import BRANCH_WORDS, Branch, BranchChange, describe
 from reconciler.plan.planner import Plan
@@ -92,9 +93,10 @@ def _details(action: Action) -> str:
             lines += ["", escape.fence("\n".join(attribute_block(attributes)), "diff"), ""]
         if action.estimate is not None:
             lines.append(f"{_sentence(escape.markdown(estimate_text(action.estimate)))}.")
-    if isinstance(action, Retune) and action.cancel:
-        lines.append("Cancels " + ", ".join(escape.code(id_of(r)) for r in action.cancel)
-                     + " (superseded).")
+    if isinstance(action, Rename):
+        lines.append(f"Moves {len(action.runs)} run(s) of {escape.code(action.renamed_from)} "
+                     f"to {escape.code(action.name)}; nothing is tuned.")
+    lines += [f"{_sentence(line)}." for line in stop_lines(action, escape.code)]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
@@ -114,7 +116,8 @@ def _warning(warning: Problem) -> str:
 
 
 def _changing(action: Action) -> bool:
-    return bool(action.changes) or is_launch(action)
+    return (bool(action.changes) or bool(stops(action)) or is_launch(action)
+            or isinstance(action, Rename))
 
 
 def _take(blocks: list[str], room: int) -> tuple[list[str], int]:

@@ -34,9 +34,10 @@ from reconciler.plan.actions import (
     Failed,
     Orphan,
     Queued,
-    Retune,
+    Rename,
     Update,
     is_launch,
+    stops,
 )
 from reconciler.plan.branch import BRANCH_WORDS, Branch, BranchChange, DatasetChange, describe
 from reconciler.plan.planner import Plan
@@ -55,7 +56,20 @@ def summary(plan: Plan) -> str:
     counts = plan.counts
     parts = [f"{counts.get(name, 0)} {kind.summary}" for name, kind in ACTION_KINDS.items()
              if counts.get(name) or kind.always_counted]
+    if plan.stopping:
+        parts.append(f"{plan.stopping} run{'s' if plan.stopping != 1 else ''} to cancel")
     return "Plan: " + ", ".join(parts) + "."
+
+
+STOP_WORDS = {"superseded": "superseded", "twin": "a twin: the same run launched twice; the "
+              "older is kept"}
+
+
+def stop_lines(action: Action, run: Callable[[str], str] = escape.markup) -> list[str]:
+    """What applying the action cancels, one run a line, each run's id shown by `run` (the
+    medium's escaping: console markup here, a code span in Markdown)."""
+    return [f"cancels {run(id_of(resource))} ({STOP_WORDS[why]})"
+            for resource, why in stops(action)]
 
 
 def _value(value: Any) -> str:
@@ -99,9 +113,12 @@ def _details(action: Action) -> list[str]:
         lines += [f"      {escape.markup(line)}" for line in attribute_block(attributes)]
         if action.estimate is not None:
             lines.append(f"      {escape.markup(estimate_text(action.estimate))}")
-    if isinstance(action, Retune):
-        lines += [f"      cancels {escape.markup(id_of(resource))} (superseded)"
-                  for resource in action.cancel]
+    lines += [f"      {line}" for line in stop_lines(action)]
+    if isinstance(action, Rename):
+        model = f"; model {action.patch.model}" if action.patch else ""
+        lines.append(f"      {len(action.runs)} run(s) of "
+                     f"{escape.markup(action.renamed_from)} move to "
+                     f"{escape.markup(action.name)}{escape.markup(model)}")
     if isinstance(action, Failed) and action.error:
         lines.append(f"      error: {escape.markup(action.error)}")
     if isinstance(action, Orphan):
@@ -218,6 +235,8 @@ def estimate_text(estimate: Estimate) -> str:
         known.append(f"≈ {tokens_text(estimate.training_tokens)} training tokens")
     if estimate.dollars is not None:
         known.append(f"≈ ${estimate.dollars:,.2f} at list price")
+    elif not estimate.accelerators:
+        known.append("cost unknown")
     unknown = f"; not known: {estimate.unknown}" if estimate.unknown else ""
     return "estimate: " + (", ".join(known) or "nothing known") + unknown
 
