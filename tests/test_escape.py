@@ -13,6 +13,10 @@ from rich.console import Console
 
 from reconciler.errors import Location, Problem, one_line
 from reconciler.output import escape
+from reconciler.output.markdown import render
+from reconciler.output.text import print_plan
+from reconciler.plan.actions import Action, ModelPatch, Noop, Rename
+from reconciler.plan.planner import Plan
 from tests.conftest import GEMINI_CONFIG, Repo
 
 FORGED = "### :white_check_mark: tuneops: Plan: 0 to create, 0 to re-tune. Safe to merge"
@@ -161,3 +165,38 @@ def test_markup_in_a_display_name_or_description_is_shown_by_status(mixed_repo: 
     detailed = mixed_repo.run("status", "bigquery-gemini")
     assert detailed.code == 0, detailed.err
     assert "description: [/]\\n::error::y" in detailed.out
+
+
+def _plan_of(*actions: Action) -> Plan:
+    return Plan(actions=actions, warnings=(), desired_digest="d", observed_digest="o")
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_renames_and_cancels_are_escaped_in_every_medium(value: str) -> None:
+    """A rename's Model and the runs an action cancels are named by the service: each goes
+    through the medium's escaping, in the terminal and in the comment."""
+    value = value.replace("/", "|").replace("@", "#")  # a resource's id holds neither
+    run = f"projects/p/locations/us-central1/tuningJobs/{value}"
+    patch = ModelPatch(model=f"projects/p/locations/us-central1/models/{value}",
+                       display_name="x", description="", labels={})
+    plan = _plan_of(
+        Rename(name="sql-assistant", reason="renamed from sql-helper, no re-tune", job_id="1",
+               renamed_from="sql-helper", runs=(run,), patch=patch, twins=(run,)),
+        Noop(name="other", reason="up to date", job_id="2", model="m", cancel=(run,)))
+    console = Console(width=400, record=True, color_system="truecolor", emoji=False)
+    print_plan(plan, console)
+    shown = console.export_text()
+    assert f"1 run(s) of sql-helper move to sql-assistant; model {patch.model}".replace(
+        value, escape.text(value)) in shown
+    assert f"cancels {escape.text(value)} (superseded)" in shown
+    assert f"cancels {escape.text(value)} (a twin: the same run launched twice" in shown
+    assert "\x1b" not in shown and "Plan: 0 to create, 0 to re-tune, 0 to update, 1 to " \
+        "rename, 1 unchanged, 2 runs to cancel." in shown
+    rendered = html(render(plan))
+    assert rendered.count("<h3>") == 1, rendered
+    assert "<a " not in rendered and "<img" not in rendered
+    [moved] = re.findall(r"<p>Moves 1 run\(s\) of <code>sql-helper</code> to "
+                         r"<code>sql-assistant</code>; nothing is tuned\.\s*Cancels "
+                         r"<code>(.*?)</code> \(a twin", rendered, re.S)
+    assert text_of(moved) == one_line(value).strip()
+    assert re.search(r"Cancels <code>.*?</code> \(superseded\)\.", rendered, re.S)

@@ -194,7 +194,8 @@ def print_lines(lines: list[str], console: Console) -> None:
     for number, line in enumerate(lines):
         if number:
             out.append("\n")
-        text = Text.from_markup(line)
+        # As the consoles are made (reconciler.cli): a value's `:smile:` is shown as typed.
+        text = Text.from_markup(line, emoji=False)
         if text.cell_len <= width:
             out.append_text(text)
             continue
