@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 
 import orjson
 import pytest
 
 from reconciler.output import escape
+from reconciler.output.markdown import footer
+from reconciler.plan.actions import Action, Failed, Noop
 from reconciler.plan.datadiff import MAX_ALIGNED, ExampleDiff, diff_examples
+from reconciler.plan.planner import Plan
 from tests.conftest import GEMINI_CONFIG, Repo, git
 from tests.test_escape import html
 
@@ -157,3 +161,46 @@ def test_apply_of_a_plan_file_prints_the_plan_before_the_results(mixed_repo: Rep
     assert result.code == 0, result.err
     assert result.out.index("Plan: 3 to create") < result.out.index("launched  bigquery-gemini")
     assert "+ create   bigquery-gemini" in result.out
+
+
+def _footer_of(*actions: Action) -> tuple[str, bool]:
+    plan = Plan(actions=actions, warnings=(), desired_digest="d", observed_digest="o")
+    return footer(plan), plan.needs_attention
+
+
+def test_the_footer_says_what_the_drift_check_says() -> None:
+    """`plan --detailed-exitcode` exits 2 when the plan needs attention (changes, a run to
+    cancel, or a failed job); the footer says so in words, and "nothing" only when not."""
+    noop = Noop(name="a", reason="up to date", job_id="1", model="m")
+    failed = Failed(name="b", reason="job failed", job_id="2", error="bad data")
+    cancelling = replace(noop, cancel=("projects/p/locations/us-central1/tuningJobs/9",))
+    quiet, attention = _footer_of(noop)
+    assert not attention and quiet.startswith("Merging changes nothing in Vertex AI.")
+    assert "failed" not in quiet
+    stays, attention = _footer_of(noop, failed)
+    assert attention
+    assert stays.startswith("Merging changes nothing in Vertex AI. 1 failed job(s) stay failed")
+    assert "`reconcile apply --retry-failed`" in stays and "drift check" in stays
+    stops, attention = _footer_of(cancelling)
+    assert attention and stops.startswith("Merging applies this plan")
+
+
+def test_a_rename_is_shown_by_show_and_by_apply_of_its_plan_file(gemini: Repo) -> None:
+    gemini.cli()
+    gemini.advance()
+    gemini.edit(GEMINI_CONFIG, "name: bigquery-gemini", "name: sql-assistant")
+    gemini.commit("rename")
+    saved = gemini.root / "plan.json"
+    assert gemini.run("plan", "--out", str(saved)).code == 0
+    text = gemini.run("show", str(saved)).out
+    assert "> rename   sql-assistant  renamed from bigquery-gemini, no re-tune" in text
+    assert "1 run(s) of bigquery-gemini move to sql-assistant; model projects/" in text
+    assert "~ name: bigquery-gemini -> sql-assistant" in text
+    markdown = html(gemini.run("show", str(saved), "--output", "markdown").out)
+    assert ("Moves 1 run(s) of <code>bigquery-gemini</code> to <code>sql-assistant</code>; "
+            "nothing is tuned.") in markdown
+    assert "<summary><code>sql-assistant</code>: rename</summary>" in markdown
+    applied = gemini.run("apply", str(saved))
+    assert applied.code == 0, applied.err
+    assert applied.out.index("> rename   sql-assistant") < applied.out.index(
+        "renamed   sql-assistant  from bigquery-gemini, 1 run(s), nothing tuned")

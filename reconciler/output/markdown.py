@@ -138,12 +138,14 @@ def footer(plan: Plan) -> str:
                 "over budget and fails, launching and updating nothing, until `budget:` in "
                 "`configs/reconciler.yaml` is raised (or someone runs `reconcile apply "
                 "--allow-over-budget`). `reconcile plan` shows it locally.")
-    refused = plan.counts.get("refused", 0)
+    refused, failed = plan.counts.get("refused", 0), plan.counts.get("failed", 0)
+    tail = f" {refused} refused job(s) launch nothing and make the apply fail." if refused else ""
+    # What `needs_attention` adds to the changes: the drift check's exit code says the same.
+    if failed:
+        tail += (f" {failed} failed job(s) stay failed (only `reconcile apply --retry-failed` "
+                 "relaunches them) and fail the daily drift check until then.")
     if not plan.has_changes:
-        tail = (f" {refused} refused job(s) make the apply fail." if refused else "")
         return f"Merging changes nothing in Vertex AI.{tail} `reconcile plan` shows it locally."
-    tail = (f" {refused} refused job(s) launch nothing and make the apply fail."
-            if refused else "")
     return ("Merging applies this plan (`reconcile apply --auto-approve` on the default "
             f"branch).{tail} `reconcile plan` shows it locally.")
 
