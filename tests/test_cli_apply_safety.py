@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 from google.cloud.aiplatform_v1.types import PipelineJob
 
+from reconciler.apply.execute import Outcome
+from reconciler.commands.apply import DOING, failure_reasons, failures
 from reconciler.emulator import start_emulator
 from reconciler.emulator.models import Models
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
+from reconciler.plan.actions import ACTION_KINDS
 from tests.conftest import Repo
 from tests.terminal import on_terminal
 from tests.test_cli_apply import BIGQUERY, VISION, actions, plan_json
@@ -258,7 +261,7 @@ def test_existing_job_of_another_fingerprint_is_never_adopted(
     assert "it was not adopted" in line
     # One failing action does not stop the others.
     assert "Apply: 1 done, 1 failed." in result.out
-    assert result.out.rstrip().endswith("Exit code 1: 1 action(s) failed: bigquery-snippets.")
+    assert result.out.rstrip().endswith("Exit code 1: 1 launch(es) failed: bigquery-snippets.")
     assert plan_json(repo)["cloud-vision-chat"]["action"] == "running"
 
 
@@ -366,3 +369,19 @@ def test_a_second_signal_exits_at_once(repo: Repo, tmp_path: Path,
     assert returncode == 130
     assert "Apply:" not in out
     assert launched < 20
+
+
+def test_the_exit_reasons_name_what_each_failure_was_doing() -> None:
+    """A red apply says what failed: a launch, an update, a rename, a prune, or the cancel
+    of a superseded run or twin, which the kinds that only report have a step for."""
+    assert set(DOING) | {"queued", "refused"} == set(ACTION_KINDS)
+
+    def failed(name: str, action: str) -> Outcome:
+        return Outcome(name, action, "failed", "PERMISSION_DENIED", ok=False)
+
+    applied = (failed("a", "create"), failed("b", "noop"), Outcome("c", "update", "updated", ""),
+               failed("d", "rename"), failed("e", "queued"), failed("f", "running"))
+    found = failures(applied, queued="cancel(s)")
+    found += failures((failed("g", "queued"),), queued="launch(es)")  # with --wait
+    assert failure_reasons(found) == ["2 launch(es) failed: a, g",
+                                      "3 cancel(s) failed: b, e, f", "1 rename(s) failed: d"]

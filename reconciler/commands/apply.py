@@ -131,6 +131,28 @@ def _named(count_of: str, names: list[str]) -> str:
     return f"{len(names)} {count_of}: {shown}"
 
 
+# What a failed step was doing, by its action's kind. The kinds that only report (noop,
+# running, failed) have a step only to cancel superseded runs and twins; refused has none.
+DOING = {"create": "launch(es)", "retune": "launch(es)", "drift": "drift repair(s)",
+         "update": "update(s)", "rename": "rename(s)", "orphan": "prune(s)",
+         "noop": "cancel(s)", "running": "cancel(s)", "failed": "cancel(s)"}
+
+
+def failures(outcomes: tuple[Outcome, ...], *, queued: str) -> list[tuple[str, str]]:
+    """(what was being done, job) for each failed outcome; `queued` says what a queued
+    job's step did in this batch (cancel its superseded runs, or, with --wait, launch)."""
+    return [(queued if outcome.action == "queued" else DOING[outcome.action], outcome.name)
+            for outcome in outcomes if not outcome.ok]
+
+
+def failure_reasons(found: list[tuple[str, str]]) -> list[str]:
+    """One exit reason per kind of failure, naming its jobs: `2 cancel(s) failed: a, b`."""
+    grouped: dict[str, list[str]] = {}
+    for doing, name in found:
+        grouped.setdefault(doing, []).append(name)
+    return [_named(f"{doing} failed", names) for doing, names in grouped.items()]
+
+
 def _left_running(outcomes: tuple[Outcome, ...], latest: dict[str, ObservedJob],
                   connection: Connection, signal_name: str, console: Console) -> None:
     """What an interrupted `apply --wait` leaves behind: the runs go on in Vertex AI."""
@@ -223,20 +245,24 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
             render.print_outcomes(outcomes, console)
             if interrupt.signal:
                 return interrupt.exit_code
+            # A queued job's step here only stops runs; its launch comes with --wait.
+            failed = failures(outcomes, queued="cancel(s)")
             unsucceeded: list[str] = []
             if wait:
                 deadline = time.monotonic() + timeout
+                first = len(outcomes)
                 outcomes = _drain(live, desired, outcomes, connection=connection, root=root,
                                   deadline=deadline, console=console, stop=interrupt.stop)
+                failed += failures(outcomes[first:], queued="launch(es)")
                 unsucceeded, latest = _wait(outcomes, connection, deadline, console,
                                             interrupt.stop)
                 if interrupt.signal:
                     _left_running(outcomes, latest, connection,
                                   signal.Signals(interrupt.signal).name, console)
                     return interrupt.exit_code
-    failed = [outcome.name for outcome in outcomes if not outcome.ok]
-    reasons += [_named(what, names) for what, names in (
-        ("action(s) failed", failed), ("job(s) did not succeed", unsucceeded)) if names]
+    reasons += failure_reasons(failed)
+    if unsucceeded:
+        reasons.append(_named("job(s) did not succeed", unsucceeded))
     if live.targets:
         console.print(f"\n[yellow]Warning:[/] {escape.markup(render.APPLIED_TARGET_WARNING)}",
                       highlight=False)
