@@ -21,9 +21,10 @@ from rich.console import Console
 from reconciler.cli import app
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.output.text import JobProgress
-from tests.conftest import Repo
+from tests.conftest import GEMINI_CONFIG, Repo
 from tests.terminal import on_terminal
 from tests.test_cli_apply import BIGQUERY, VISION, plan_json
+from tests.test_cli_mistakes import run
 
 
 def run_on_terminal(command: list[str], columns: int) -> tuple[int, list[str]]:
@@ -161,6 +162,58 @@ def test_status_of_one_name_shows_its_runs_models_and_endpoints(two_runs: Repo) 
     unknown = two_runs.run("status", "bigquery-snipets")
     assert unknown.code == 1
     assert "did you mean 'bigquery-snippets'?" in unknown.err
+
+
+def test_status_shows_a_renamed_jobs_runs_under_its_new_name_even_with_invalid_configs(
+        gemini: Repo) -> None:
+    assert gemini.cli().code == 0
+    gemini.advance()
+    gemini.edit(GEMINI_CONFIG, "name: bigquery-gemini", "name: sql-assistant")
+    gemini.commit("rename")
+    assert gemini.cli().code == 0
+    gemini.edit(GEMINI_CONFIG, "epoch_count: 3", "epoch_count: three")  # invalid now
+    for asked in ("sql-assistant", "bigquery-gemini"):  # the new name, and the old one
+        result = gemini.run("status", asked)
+        assert result.code == 0, result.err
+        assert "the configs have 1 error" in result.err
+        assert re.search(r"^sql-assistant \(tuning-job\)$", result.out, re.M), result.out
+        assert re.search(r"^  \* \d+  succeeded  .*  launched as bigquery-gemini$",
+                         result.out, re.M), result.out
+        assert not re.search(r"^bigquery-gemini", result.out, re.M)
+    listed = json.loads(gemini.run("status", "--output", "json").out)
+    assert {job["name"] for job in listed["jobs"]} == {"sql-assistant"}
+    assert {job["launched_as"] for job in listed["jobs"]} == {"bigquery-gemini"}
+
+
+def test_target_goes_with_options_before_the_subcommand_and_allow_empty(
+        repo: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out, err = run(repo, "-C", str(repo.root), "plan", "--target", "bigquery-snippets",
+                         "--output", "json")
+    assert code == 0, err
+    assert [action["name"] for action in json.loads(out)["actions"]] == ["bigquery-snippets"]
+    code, out, err = run(repo, "-C", str(repo.root), "--auto-approve", "apply", "--target",
+                         "cloud-vision-chat")
+    assert code == 0, err
+    assert "Applied changes may be incomplete" in out
+    assert [job_id.rsplit("-", 1)[0] for job_id in repo.job_ids()] == ["cloud-vision-chat"]
+    code, _, err = run(repo, "--dry-run", "apply", "--target", "bigquery-snippets")
+    assert code == 1 and "--dry-run cannot come before apply" in err
+    assert len(repo.job_ids()) == 1
+    repo.advance()
+    for config in (BIGQUERY, VISION):
+        (repo.root / config).unlink()
+    # Pruning one targeted orphan of an empty desired state is still pruning all there is.
+    code, _, err = run(repo, "-C", str(repo.root), "apply", "--prune", "--target",
+                       "cloud-vision-chat")
+    assert code == 1 and "refusing to prune: configs/ holds no job" in err
+    assert plan_json(repo)["cloud-vision-chat"]["action"] == "orphan"
+    code, out, err = run(repo, "-C", str(repo.root), "apply", "--prune", "--allow-empty",
+                         "--target", "cloud-vision-chat")
+    assert code == 0, (out, err)
+    assert "cloud-vision-chat" not in plan_json(repo)
 
 
 @pytest.mark.parametrize("columns", [60, 100])

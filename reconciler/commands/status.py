@@ -40,7 +40,10 @@ def status_command(*, root: Path, output: Output, console: Console,
         observed = connection.backend.observe()
     states = by_name(observed)
     if name is not None:
-        states = [state for state in states if state.name == name]
+        # A renamed job's runs are under its new name (as observing reads the records); its
+        # old name finds them too.
+        states = [state for state in states if state.name == name
+                  or any(run.launched_as == name for run in state.runs)]
         if not states:
             known = sorted({job.name for job in observed.jobs}
                            | {model.name for model in observed.models})

@@ -3,7 +3,7 @@
 A run's line holds its id, state, creation time and fingerprint when they fit the width;
 otherwise the id has a line of its own and the rest follow beneath it, so no id or state
 is ever cut. `*` marks each name's current run (the newest succeeded run whose Model
-exists) and that Model.
+exists) and that Model. A renamed job's runs and Models are under its current name.
 """
 
 from __future__ import annotations
@@ -68,11 +68,14 @@ def _fitted(mark: str, head: str, rest: Sequence[str], width: int) -> list[str]:
 def _run_lines(state: NameState, job: ObservedJob, width: int, detailed: bool) -> list[str]:
     mark = CURRENT if job.resource == state.current_run else ""
     created = job.create_time[:19].replace("T", " ") or "-"
-    lines = _fitted(mark, job.job_id, [job.state.value, created, job.fingerprint[:12]], width)
+    # A renamed run keeps the name it was launched under in its labels.
+    renamed = [f"launched as {job.launched_as}"] if job.launched_as else []
+    lines = _fitted(mark, job.job_id,
+                    [job.state.value, created, job.fingerprint[:12], *renamed], width)
     if detailed:
         lines += [escape.markup(f"      {what}: {value}") for what, value in (
-            ("resource", job.resource), ("commit", job.commit), ("error", job.error))
-                  if value]
+            ("resource", job.resource), ("commit", job.commit), ("error", job.error),
+            ("cancelled by tuneops", job.cancelled_by_tuneops)) if value]
     return lines
 
 
