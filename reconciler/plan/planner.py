@@ -10,7 +10,7 @@ from functools import cached_property
 from reconciler.core import quota
 from reconciler.core.budget import over_budget
 from reconciler.core.desired import Desired, DesiredJob
-from reconciler.core.estimate import Estimate, Totals, totals
+from reconciler.core.estimate import Estimate, Totals, tokens_text, totals
 from reconciler.core.fingerprint import digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.errors import Problem
@@ -19,6 +19,7 @@ from reconciler.plan import diff
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
+    Attribute,
     Change,
     Create,
     DriftRelaunch,
@@ -52,6 +53,8 @@ PLAN_FORMAT_VERSION = 2
 class PlanOptions:
     commit: str = ""
     retry_failed: bool = False
+    # `--target NAME`: plan only these jobs (for exceptional use, as terraform's -target).
+    targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Plan:
     observed_digest: str
     # How it was asked for, so `apply PLANFILE` can plan the same again and compare.
     retry_failed: bool = False
+    # The jobs it was limited to with --target (none: every job).
+    targets: tuple[str, ...] = ()
     # Why its launches exceed `budget:` in configs/reconciler.yaml (apply then launches none).
     over_budget: tuple[str, ...] = ()
     # The repository files the plan was made from (settings, job files, local datasets).
@@ -105,6 +110,25 @@ def launch_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
     """Each launching action's job name and what it will spend (queued ones included: the
     plan commits to them)."""
     return [(a.name, a.estimate or Estimate()) for a in actions if is_launch(a)]
+
+
+def attributes(job: DesiredJob, launch: Launch) -> tuple[Attribute, ...]:
+    """A create's `+` block, for any kind: its datasets with their examples, its weight
+    inputs (None: the service's default), its Model's metadata, and the job's id where it
+    is known before the run."""
+    found = [Attribute("kind", job.kind)]
+    for dataset in job.datasets:
+        counted = [f"{dataset.examples:,} examples"] if dataset.examples is not None else []
+        if dataset.tokens is not None:
+            counted.append(f"≈ {tokens_text(dataset.tokens)} tokens")
+        found.append(Attribute(f"{dataset.role}_dataset", dataset.path or dataset.uri,
+                               ", ".join(counted)))
+    # Dataset hashes are the datasets above, by content.
+    found += [Attribute(key, value) for key, value in job.inputs.items()
+              if key != "kind" and not key.endswith("dataset_hash")]
+    found += [Attribute(key, value) for key, value in job.metadata.items()]
+    found.append(Attribute("id", launch.known_id, unset="known after apply"))
+    return tuple(found)
 
 
 def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: int) -> Launch:
@@ -208,7 +232,7 @@ def _job_action(job: DesiredJob, context: _Context) -> Action:
     if not runs:
         launch = context.launch(job)
         return Create(name=job.name, reason=_create_reason(job, context),
-                      job_id=launch.job_id, launch=launch)
+                      job_id=launch.job_id, launch=launch, attributes=attributes(job, launch))
     action = _rename(job, old, runs, context) if old else _decided_action(job, runs, context)
     cancel, twins = runs.stops(job, context.desired.cancel_superseded)
     if (cancel or twins) and isinstance(action, Stopping):
@@ -310,13 +334,16 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
                        attempts=next_attempts(observed.jobs), history=history,
                        renames=renamed, candidates=candidates)
     # Decided in config order, so quota goes to the jobs written first; shown by name.
-    decided = [_launchable(job, _job_action(job, context), desired) for job in desired.jobs]
+    targeted = set(options.targets)
+    decided = [_launchable(job, _job_action(job, context), desired) for job in desired.jobs
+               if not targeted or job.name in targeted]
     decided = _within_limits(decided, desired, observed)
     actions: list[Action] = sorted(decided, key=lambda action: action.name)
-    actions += _orphans({job.name for job in desired.jobs} | set(renamed.values()), history,
-                        observed)
+    actions += [orphan for orphan in _orphans({job.name for job in desired.jobs}
+                                              | set(renamed.values()), history, observed)
+                if not targeted or orphan.name in targeted]
     return Plan(actions=tuple(actions), warnings=desired.warnings,
-                retry_failed=options.retry_failed,
+                retry_failed=options.retry_failed, targets=tuple(sorted(targeted)),
                 over_budget=over_budget(launch_estimates(actions), desired.budget),
                 desired_digest=desired_digest(desired),
                 observed_digest=observed_digest(observed), files=desired.files)
