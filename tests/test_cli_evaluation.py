@@ -4,6 +4,7 @@ EvaluationServiceClient against the emulator; scores and channels in its storage
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import threading
@@ -24,6 +25,7 @@ from reconciler.emulator.models import Endpoints, Models
 from reconciler.emulator.tuning_jobs import TuningJobs
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
+from reconciler.output import escape
 from reconciler.plan.actions import Evaluate
 from tests.conftest import EXAMPLES, GEMINI_CONFIG, Repo, git
 
@@ -162,8 +164,9 @@ def test_a_run_tuned_on_unrelated_data_is_held_and_a_revert_costs_nothing(channe
     channel.edit(GEMINI_CONFIG, TRAINING, f"training_dataset_uri: {SOUP}")
     channel.commit("tune on soup")
     markdown = channel.run("plan", "--output", "markdown").out
-    assert "After the run: will be promoted to production if rouge_l ≥" in markdown
-    assert "(the current run's score)" in markdown
+    assert escape.markdown("After the run: will be promoted to production if rouge_l ≥"
+                           ) in markdown
+    assert escape.markdown("(the current run's score)") in markdown
     run_and_finish(channel)
     out = apply_ok(channel)
     assert "held" in out and "production stays on run" in out
@@ -253,7 +256,9 @@ def test_plans_markdown_json_and_status_show_scores_and_estimates(channel: Repo)
     assert data["totals"]["evaluations"] == 1 and data["totals"]["evaluation_dollars"] > 0
     apply_ok(channel)
     status = channel.run("status")
-    assert "production" in status.out and "Scores" in status.out
+    assert re.search(r"^  \* \d+  succeeded  .*  promoted to production$", status.out, re.M)
+    assert re.search(r"^      score: rouge_l [0-9.]+ on evaluation data [0-9a-f]{12}$",
+                     status.out, re.M), status.out
     scored = json.loads(channel.run("status", "--output", "json").out)
     assert [c["channel"] for c in scored["channels"]] == ["production"]
     assert scored["scores"][0]["metric"] == "rouge_l"
@@ -484,3 +489,4 @@ def test_a_score_another_apply_recorded_is_taken_not_paid_for_again(
     assert repo.service.calls().get("GenerateContent", 0) == 0
     assert resolve(repo)["score"] == 0.9
     assert storage.read_lease(POINTER) is not None
+

@@ -39,6 +39,10 @@ ASKING_PARALLELISM = 8
 Example = tuple[Prompt, str]
 
 
+class PromotionFailed(TuneopsError):
+    """The scores are recorded; moving the channel is what failed."""
+
+
 def _records(path: Path) -> list[dict[str, Any]]:
     with path.open("rb") as lines:
         return [orjson.loads(line) for line in lines if line.strip()]
@@ -157,8 +161,11 @@ def evaluate(action: Evaluate, backend: Backend, storage: Storage, root: Path,
     promoted, why = decide(mine, rule, None if current is None else current.score)
     if not promoted:
         return "held", "; ".join([*details, held_text(candidate, mine, rule, why)])
-    moved = promote(backend, action.name, candidate, score_of=mine,
-                    evaluation=action.evaluation, rule=rule)
+    try:
+        moved = promote(backend, action.name, candidate, score_of=mine,
+                        evaluation=action.evaluation, rule=rule)
+    except TuneopsError as error:
+        raise PromotionFailed("; ".join([*details, str(error)])) from error
     return "promoted", "; ".join([*details, f"{moved} ({why})"])
 
 

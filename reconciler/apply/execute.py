@@ -119,8 +119,12 @@ class _Executor:
         return Outcome(action.name, action.action, "renamed", "; ".join(details))
 
     def evaluate(self, action: Evaluate) -> Outcome:
-        result, detail = evaluation.evaluate(action, self.backend, self.storage, self.root,
-                                           self.stop_event)
+        try:
+            result, detail = evaluation.evaluate(action, self.backend, self.storage, self.root,
+                                               self.stop_event)
+        except evaluation.PromotionFailed as error:
+            # Scored and recorded: the failure is the promotion's (apply's exit reason).
+            return Outcome(action.name, "promote", "failed", str(error), ok=False)
         return Outcome(action.name, action.action, result, detail)
 
     def promote(self, action: Promote) -> Outcome:

@@ -16,7 +16,9 @@ from reconciler.core.channels import Promoted, score_text
 from reconciler.core.resources import id_of
 from reconciler.errors import TuneopsError
 from reconciler.load.config import load_target
+from reconciler.output import escape
 from reconciler.output.formats import StatusOutput
+from reconciler.output.text import print_lines
 
 Output = StatusOutput
 
@@ -58,8 +60,9 @@ def resolve_command(*, root: Path, name: str, channel: str | None, output: Outpu
             "metric": now.scoring.metric, "score": now.score,
             "evaluation_dataset": now.scoring.dataset, "promoted_at": now.since}))
         return 0
-    console.print(f"{name} → {now.channel}: run {id_of(now.job)}, {now.scoring.metric} "
-                  f"{score_text(now.score)}", highlight=False)
-    console.print(f"model: {now.model}", highlight=False)
-    console.print(f"endpoint: {now.endpoint}", highlight=False)
+    # The name was typed and the rest read from the bucket: shown as they are, never as markup.
+    print_lines([escape.markup(line) for line in (
+        f"{name} → {now.channel}: run {id_of(now.job)}, {now.scoring.metric} "
+        f"{score_text(now.score)}", f"model: {now.model}", f"endpoint: {now.endpoint}")],
+        console)
     return 0

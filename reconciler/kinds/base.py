@@ -27,9 +27,28 @@ Finding = tuple[KeyPath, str]
 RecordCheck = Callable[[dict[str, Any]], str | None]
 
 
+# Each field pattern's rule in words, for error messages: nobody should have to read a regex.
+PATTERN_RULES: dict[str, str] = {}
+
+
+def worded(pattern: str, rule: str) -> str:
+    """`pattern`, remembered with the rule it stands for ("1 to 40 lowercase letters...")."""
+    PATTERN_RULES[pattern] = rule
+    return pattern
+
+
 # Field types every kind's spec shares.
-LabelKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
-LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{0,63}$")]
+JobName = Annotated[str, Field(pattern=worded(
+    r"^[a-z][a-z0-9-]{0,39}$", "1 to 40 lowercase letters, digits and hyphens, starting with "
+    "a letter"))]
+LabelKey = Annotated[str, Field(pattern=worded(
+    r"^[a-z][a-z0-9_-]{0,62}$", "a label key of 1 to 63 lowercase letters, digits, '_' and "
+    "'-', starting with a letter"))]
+LabelValue = Annotated[str, Field(pattern=worded(
+    r"^[a-z0-9_-]{0,63}$", "a label value of at most 63 lowercase letters, digits, '_' and "
+    "'-'"))]
+KmsKey = worded(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
+                "a key's full name, projects/P/locations/L/keyRings/R/cryptoKeys/K")
 # Finite only: YAML's .inf and .nan are numbers to pydantic, never to Vertex AI.
 Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 # Vertex AI documents no limit for a Model's description; this keeps UpdateModel far below
@@ -45,8 +64,9 @@ TOKENS_CLEARLY_OVER = 2.0
 
 # The metrics of core.channels.METRICS, as a job document names them.
 Metric = Literal["exact_match", "bleu", "rouge_l"]
-# A channel is part of a label key (`tuneops-channel-{channel}`): at most 47 characters.
-Channel = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+# A channel is part of a label key (`tuneops-channel-{channel}`), so it is named as a job
+# is (its rule in words with it): at most 40 characters.
+Channel = JobName
 
 
 class EvaluationSpec(BaseModel):
@@ -156,6 +176,11 @@ class LaunchRequest(Protocol):
 
     @property
     def labels(self) -> dict[str, str]: ...
+
+    @property
+    def known_id(self) -> str | None:
+        """The job's id before it is created, when the kind picks it; None when the service
+        assigns it (the plan then shows no id)."""
 
     @property
     def summary(self) -> str:

@@ -14,7 +14,7 @@ from reconciler.core.budget import Budget
 from reconciler.core.desired import GCS_SCHEME, Target
 from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds import DEFAULT_KIND, KINDS, KindName
-from reconciler.kinds.base import Kind
+from reconciler.kinds.base import PATTERN_RULES, Kind, worded
 from reconciler.layout import CONFIG_DIR, SETTINGS_FILE
 from reconciler.load.configfiles import config_files
 from reconciler.load.files import repository_file
@@ -23,7 +23,9 @@ from reconciler.load.yamlsource import Document, KeyPath, YamlProblem, load_docu
 
 # The key a job document may hold whatever its kind: it selects which others are allowed.
 KIND_KEY = "kind"
-GcsUri = Annotated[str, Field(pattern=r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$")]
+GcsUri = Annotated[str, Field(pattern=worded(
+    r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$", "a gs://BUCKET or gs://BUCKET/PATH URI "
+    "of a bucket name in lowercase letters, digits, '.', '_' and '-'"))]
 
 
 class Settings(BaseModel):
@@ -31,7 +33,9 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = None
+    project: Annotated[str, Field(pattern=worded(
+        r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a project id of 6 to 30 lowercase letters, digits "
+        "and hyphens, starting with a letter and not ending with a hyphen"))] | None = None
     region: Literal["us-central1"] = "us-central1"
     staging_bucket: GcsUri | None = None
     cancel_superseded: bool = True
@@ -111,6 +115,31 @@ def _locate(document: Document, defaults_document: Document | None, keys: KeyPat
 EVALUATION_KEYS = ("evaluation", "promotion")
 
 
+def _shown(value: Any) -> str:
+    """The value that was given, short: a reader recognises it, a huge one does not flood."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _invalid(item: Any, keys: KeyPath) -> str:
+    """A value of the wrong type or form: what the rule is, in words, and what was given."""
+    given = item.get("input")
+    if keys and keys[-1] == "[key]":  # a mapping's key, such as a label's
+        keys = keys[:-1]
+    key = ".".join(str(k) for k in keys)
+    if item["type"] == "string_pattern_mismatch":
+        pattern = item.get("ctx", {}).get("pattern", "")
+        rule = PATTERN_RULES.get(pattern, f"a value matching {pattern}")
+        return f"{key} must be {rule}, not {_shown(given)}"
+    if item["type"] == "string_too_long" and isinstance(given, str):
+        return f"{key}: {item['msg']}, not {len(given):,}"
+    return f"{key}: {item['msg']}, not {_shown(given)}"
+
+
 def _pydantic_problems(
     error: ValidationError, locate: Callable[[KeyPath], Location], fields: list[str], subject: str,
     kind: str = "",
@@ -131,7 +160,7 @@ def _pydantic_problems(
         elif item["type"] == "missing":
             message = f"missing required key '{key}'"
         else:
-            message = f"{key}: {item['msg']}"
+            message = _invalid(item, keys)
         problems.append(Problem(locate(keys), message, subject=subject))
     return problems
 

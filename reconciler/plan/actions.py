@@ -61,6 +61,21 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Attribute:
+    """One line of a create's `+` block, as `terraform plan` shows a new resource.
+
+    `value` None is what the service decides: an unset hyper-parameter is its default, an
+    id it assigns is known only after apply. `note` is said beside it (example counts).
+    """
+
+    name: str
+    value: Any
+    note: str = ""
+    # What a None value means, in words.
+    unset: str = "service default"
+
+
+@dataclass(frozen=True)
 class ModelPatch:
     """The Model's metadata as git says it should be, written with one UpdateModel."""
 
@@ -131,6 +146,8 @@ class Create:
     estimate: Estimate | None = None
     # For a job with a channel: what happens after the run.
     promotion: PromotionRule | None = None
+    # What the new job will be, attribute by attribute.
+    attributes: tuple[Attribute, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -284,6 +301,8 @@ class Queued:
     # Stopped at once, though the launch waits (a cancelling run still holds its quota).
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
+    # A queued create's attributes.
+    attributes: tuple[Attribute, ...] = ()
 
     @classmethod
     def of(cls, action: Launching, reason: str) -> Queued:
@@ -292,7 +311,8 @@ class Queued:
                                                                       action.twins)
         return cls(name=action.name, reason=reason, job_id=action.job_id,
                    launch=action.launch, changes=action.changes, estimate=action.estimate,
-                   promotion=action.promotion, cancel=cancel, twins=twins)
+                   promotion=action.promotion, cancel=cancel, twins=twins,
+                   attributes=action.attributes if isinstance(action, Create) else ())
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,7 +11,7 @@ from reconciler.core import quota
 from reconciler.core.budget import over_budget
 from reconciler.core.channels import Evaluations, Scoring
 from reconciler.core.desired import Desired, DesiredJob
-from reconciler.core.estimate import Estimate, Totals, totals
+from reconciler.core.estimate import Estimate, Totals, tokens_text, totals
 from reconciler.core.fingerprint import digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.core.resources import parse
@@ -21,6 +21,7 @@ from reconciler.plan import diff, promotion
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
+    Attribute,
     Change,
     Create,
     DriftRelaunch,
@@ -56,6 +57,8 @@ PLAN_FORMAT_VERSION = 2
 class PlanOptions:
     commit: str = ""
     retry_failed: bool = False
+    # `--target NAME`: plan only these jobs (for exceptional use, as terraform's -target).
+    targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ class Plan:
     observed_digest: str
     # How it was asked for, so `apply PLANFILE` can plan the same again and compare.
     retry_failed: bool = False
+    # The jobs it was limited to with --target (none: every job).
+    targets: tuple[str, ...] = ()
     # Why its launches exceed `budget:` in configs/reconciler.yaml (apply then launches none).
     over_budget: tuple[str, ...] = ()
     # The repository files the plan was made from (settings, job files, local datasets).
@@ -119,6 +124,25 @@ def launch_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
 def evaluation_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
     """Each evaluation's job name and what its inference costs."""
     return [(a.name, a.estimate or Estimate()) for a in actions if isinstance(a, Evaluate)]
+
+
+def attributes(job: DesiredJob, launch: Launch) -> tuple[Attribute, ...]:
+    """A create's `+` block, for any kind: its datasets with their examples, its weight
+    inputs (None: the service's default), its Model's metadata, and the job's id where it
+    is known before the run."""
+    found = [Attribute("kind", job.kind)]
+    for dataset in job.datasets:
+        counted = [f"{dataset.examples:,} examples"] if dataset.examples is not None else []
+        if dataset.tokens is not None:
+            counted.append(f"≈ {tokens_text(dataset.tokens)} tokens")
+        found.append(Attribute(f"{dataset.role}_dataset", dataset.path or dataset.uri,
+                               ", ".join(counted)))
+    # Dataset hashes are the datasets above, by content.
+    found += [Attribute(key, value) for key, value in job.inputs.items()
+              if key != "kind" and not key.endswith("dataset_hash")]
+    found += [Attribute(key, value) for key, value in job.metadata.items()]
+    found.append(Attribute("id", launch.known_id, unset="known after apply"))
+    return tuple(found)
 
 
 def _launch(job: DesiredJob, desired: Desired, options: PlanOptions, attempt: int) -> Launch:
@@ -247,7 +271,7 @@ def _job_action(job: DesiredJob, context: _Context) -> Action:
     if not runs:
         launch = context.launch(job)
         return Create(name=job.name, reason=_create_reason(job, context),
-                      job_id=launch.job_id, launch=launch)
+                      job_id=launch.job_id, launch=launch, attributes=attributes(job, launch))
     action = _rename(job, old, runs, context) if old else _decided_action(job, runs, context)
     cancel, twins = runs.stops(job, context.desired.cancel_superseded, context.promoted)
     if (cancel or twins) and isinstance(action, Stopping):
@@ -387,19 +411,23 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
                        registered=registered,
                        promoted=frozenset(now.job for now in evaluations.channels.values()))
     # Decided in config order, so quota goes to the jobs written first; shown by name.
+    targeted = set(options.targets)
+    # --target takes a job with its evaluation, promotion and hold: they are its steps.
+    jobs = [job for job in desired.jobs if not targeted or job.name in targeted]
     decided = [promotion.with_rule(_launchable(job, _job_action(job, context), desired), job,
-                                   evaluations, registered) for job in desired.jobs]
+                                   evaluations, registered) for job in jobs]
     # A job's evaluation follows its tuning action, once its run and Model exist.
-    steps = [step for job, action in zip(desired.jobs, decided, strict=True)
+    steps = [step for job, action in zip(jobs, decided, strict=True)
              if (step := promotion.step(job, action, context.candidate(job), desired=desired,
                                         evaluations=evaluations, models=registered))
              is not None]
     decided = _within_limits(decided, desired, observed)
     actions: list[Action] = sorted([*decided, *steps], key=lambda action: action.name)
-    actions += _orphans({job.name for job in desired.jobs} | set(renamed.values()), history,
-                        observed)
+    actions += [orphan for orphan in _orphans({job.name for job in desired.jobs}
+                                              | set(renamed.values()), history, observed)
+                if not targeted or orphan.name in targeted]
     return Plan(actions=tuple(actions), warnings=desired.warnings,
-                retry_failed=options.retry_failed,
+                retry_failed=options.retry_failed, targets=tuple(sorted(targeted)),
                 over_budget=over_budget(launch_estimates(actions), desired.budget,
                                         evaluation_estimates(actions)),
                 desired_digest=desired_digest(desired),
