@@ -490,3 +490,14 @@ def test_a_score_another_apply_recorded_is_taken_not_paid_for_again(
     assert resolve(repo)["score"] == 0.9
     assert storage.read_lease(POINTER) is not None
 
+
+def test_a_creates_block_shows_its_evaluation_and_promotion(channel: Repo) -> None:
+    text = channel.run("plan").out
+    block = [line.strip() for line in text.splitlines() if line.strip().startswith("+ ")]
+    assert any(re.fullmatch(rf'\+ evaluation\.dataset_uri +\= "{EVAL}"  # 12 examples, ≈ .+ '
+                            "tokens", line) for line in block), block
+    assert any(re.fullmatch(r'\+ promotion\.channel +\= "production"', line)
+               for line in block), block
+    assert any(re.fullmatch(r"\+ promotion\.min_score +\= \(none\)", line)
+               for line in block), block
+    assert "after the run: will be promoted to production once evaluated on rouge_l" in text

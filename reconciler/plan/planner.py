@@ -10,7 +10,7 @@ from functools import cached_property
 from reconciler.core import quota
 from reconciler.core.budget import over_budget
 from reconciler.core.channels import Evaluations, Scoring
-from reconciler.core.desired import Desired, DesiredJob
+from reconciler.core.desired import Dataset, Desired, DesiredJob, Evaluation
 from reconciler.core.estimate import Estimate, Totals, tokens_text, totals
 from reconciler.core.fingerprint import digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
@@ -126,21 +126,39 @@ def evaluation_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]
     return [(a.name, a.estimate or Estimate()) for a in actions if isinstance(a, Evaluate)]
 
 
+def _dataset(name: str, dataset: Dataset) -> Attribute:
+    """A dataset of a `+` block, with its examples and tokens where they are counted."""
+    counted = [f"{dataset.examples:,} examples"] if dataset.examples is not None else []
+    if dataset.tokens is not None:
+        counted.append(f"≈ {tokens_text(dataset.tokens)} tokens")
+    return Attribute(name, dataset.path or dataset.uri, ", ".join(counted))
+
+
+def _evaluation_attributes(evaluation: Evaluation | None) -> list[Attribute]:
+    """`evaluation:` and `promotion:` under their document keys: metadata, beside the rest."""
+    if evaluation is None:
+        return []
+    found = [_dataset("evaluation.dataset_uri", evaluation.dataset),
+             Attribute("evaluation.metric", evaluation.metric)]
+    rule = evaluation.promotion
+    if rule is not None:
+        found += [Attribute("promotion.channel", rule.channel),
+                  Attribute("promotion.min_score", rule.min_score, unset="none"),
+                  Attribute("promotion.must_beat_current", rule.must_beat_current)]
+    return found
+
+
 def attributes(job: DesiredJob, launch: Launch) -> tuple[Attribute, ...]:
     """A create's `+` block, for any kind: its datasets with their examples, its weight
-    inputs (None: the service's default), its Model's metadata, and the job's id where it
-    is known before the run."""
+    inputs (None: the service's default), its Model's metadata, how its runs are evaluated
+    and promoted, and the job's id where it is known before the run."""
     found = [Attribute("kind", job.kind)]
-    for dataset in job.datasets:
-        counted = [f"{dataset.examples:,} examples"] if dataset.examples is not None else []
-        if dataset.tokens is not None:
-            counted.append(f"≈ {tokens_text(dataset.tokens)} tokens")
-        found.append(Attribute(f"{dataset.role}_dataset", dataset.path or dataset.uri,
-                               ", ".join(counted)))
+    found += [_dataset(f"{dataset.role}_dataset", dataset) for dataset in job.datasets]
     # Dataset hashes are the datasets above, by content.
     found += [Attribute(key, value) for key, value in job.inputs.items()
               if key != "kind" and not key.endswith("dataset_hash")]
     found += [Attribute(key, value) for key, value in job.metadata.items()]
+    found += _evaluation_attributes(job.evaluation)
     found.append(Attribute("id", launch.known_id, unset="known after apply"))
     return tuple(found)
 
