@@ -15,9 +15,10 @@ import pytest
 
 from reconciler.apply.execute import apply
 from reconciler.backends.channels import ChannelPointers
+from reconciler.commands.apply import failure_reasons, failures
 from reconciler.commands.plan import make_plan
 from reconciler.connect import connect
-from reconciler.core.channels import Promoted, Scoring
+from reconciler.core.channels import Promoted, Scoring, score_text
 from reconciler.core.runkey import RunKey
 from reconciler.edges.storage import Storage
 from reconciler.emulator import EmulatorStore, start_emulator
@@ -28,6 +29,7 @@ from reconciler.load.desired import build_desired
 from reconciler.output import escape
 from reconciler.plan.actions import Evaluate
 from tests.conftest import EXAMPLES, GEMINI_CONFIG, Repo, git
+from tests.test_cli_manners import reconcile, run_on_terminal
 
 NAME = "bigquery-gemini"
 EVAL = "datasets/bigquery-gemini-eval.jsonl"
@@ -489,6 +491,133 @@ def test_a_score_another_apply_recorded_is_taken_not_paid_for_again(
     assert repo.service.calls().get("GenerateContent", 0) == 0
     assert resolve(repo)["score"] == 0.9
     assert storage.read_lease(POINTER) is not None
+
+
+def _another_job(repo: Repo) -> None:
+    """`other`: the same Gemini job under another name, with no evaluation."""
+    config = (repo.root / GEMINI_CONFIG).read_text()
+    repo.write("configs/other.yaml", config.replace(f"name: {NAME}", "name: other")
+               .split("\nevaluation:")[0] + "\n")
+    repo.commit("another job")
+
+
+@pytest.fixture
+def held(channel: Repo) -> Repo:
+    """A first run promoted to production, a second tuned on unrelated data and held."""
+    run_and_finish(channel)
+    apply_ok(channel)
+    channel.edit(GEMINI_CONFIG, TRAINING, f"training_dataset_uri: {SOUP}")
+    channel.commit("soup")
+    run_and_finish(channel)
+    assert "held" in apply_ok(channel)
+    return channel
+
+
+@pytest.mark.parametrize("columns", [60, 100])
+def test_status_marks_the_promoted_run_and_shows_each_score_at_any_width(
+        held: Repo, columns: int) -> None:
+    code, lines = run_on_terminal(reconcile(held, "status"), columns)
+    assert code == 0, lines
+    assert all(len(line) <= columns for line in lines), lines
+    text = "\n".join(lines)
+    observed = json.loads(held.run("status", "--output", "json").out)
+    promoted = next(c["job_id"] for c in observed["channels"] if c["channel"] == "production")
+    newest = next(j["job_id"] for j in observed["jobs"] if j["current"])
+    assert newest != promoted  # the current run is not the promoted one: both are marked
+    # The promoted run says so, on its line or (narrow) beneath its id; every score has a
+    # line of its own beneath its run.
+    marked = re.search(rf"^    {promoted}(  |\n      )succeeded[^\n]*(\n +)?[^\n]*promoted "
+                       "to production", text, re.M)
+    assert marked, text
+    for score in observed["scores"]:
+        shown = (f"      score: {score['metric']} {score_text(score['score'])} on evaluation "
+                 f"data {score['evaluation_dataset'][:12]}")
+        assert shown in lines, (shown, text)
+
+
+def test_status_of_one_name_shows_its_scores_and_its_channel(held: Repo) -> None:
+    _another_job(held)
+    run_and_finish(held)
+    result = held.run("status", NAME)
+    assert result.code == 0, result.err
+    assert result.out.count("score: rouge_l ") == 2
+    assert "promoted to production" in result.out
+    assert "other" not in result.out
+    one = json.loads(held.run("status", "other", "--output", "json").out)
+    assert one["channels"] == [] and one["scores"] == []  # none of its runs'
+    mine = json.loads(held.run("status", NAME, "--output", "json").out)
+    assert [c["channel"] for c in mine["channels"]] == ["production"]
+    assert len(mine["scores"]) == 2
+
+
+def test_target_takes_a_jobs_evaluation_with_it(channel: Repo) -> None:
+    _another_job(channel)
+    run_and_finish(channel)
+    assert [(a["name"], a["action"]) for a in plan_actions(channel, "--target", NAME)] == [
+        (NAME, "noop"), (NAME, "evaluate")]
+    assert [(a["name"], a["action"]) for a in plan_actions(channel, "--target", "other")] == [
+        ("other", "noop")]
+    channel.emulator.reset_calls()
+    # The other job's evaluation is left out: nothing to do for `other`.
+    assert "No changes. Nothing launched." in channel.run("apply", "--target", "other").out
+    assert asked(channel.emulator) == (0, 0)
+    applied = channel.run("apply", "--target", NAME)
+    assert applied.code == 0 and "promoted" in applied.out, applied.out
+
+
+def test_apply_names_a_failed_evaluation_in_its_exit_reason(channel: Repo) -> None:
+    run_and_finish(channel)
+    (job,) = TuningJobs(channel.emulator).all()
+    endpoints = Endpoints(channel.emulator)
+    (deployed,) = endpoints.get(job.tuned_model.endpoint).deployed_models
+    # The run's endpoint serves nothing any more: asking it fails.
+    endpoints.undeploy(job.tuned_model.endpoint, deployed.id)
+    result = channel.run("apply")
+    assert result.code == 1
+    assert result.out.rstrip().splitlines()[-1] == (
+        f"Exit code 1: 1 evaluation(s) failed: {NAME}.")
+    assert channel.run("resolve", NAME).code == 1  # nothing promoted
+
+
+def test_a_channel_moved_after_the_scores_is_a_failed_promotion(channel: Repo) -> None:
+    run_and_finish(channel)
+    config = load_config(channel.root)
+    with connect(config.target, channel.root) as connection:
+        desired = build_desired(config, connection.storage)
+        planned = make_plan(desired, connection, root=channel.root, retry_failed=False)
+        evaluate = next(a for a in planned.actions if isinstance(a, Evaluate))
+        # Another apply moves the channel between this plan and its promotion.
+        elsewhere = Promoted(channel="production", run=RunKey(
+            "us-central1", "tuning-job", NAME, "f" * 40, 1), job="j", model="m",
+            endpoint="e", name=NAME, score=0.99, scoring=evaluate.evaluation.scoring)
+        connection.backend.channels.move("production", None, elsewhere)
+        outcomes = apply(planned, connection.backend, connection.storage, channel.root)
+        recorded = connection.backend.records.read_score(evaluate.candidate.key,
+                                                         evaluate.evaluation.scoring)
+    (outcome,) = [o for o in outcomes if o.name == NAME and not o.ok]
+    assert outcome.action == "promote" and "moved since the plan" in outcome.detail
+    assert recorded is not None  # the score was made and kept: only the promotion failed
+    assert failure_reasons(failures(outcomes, queued="cancel(s)")) == [
+        f"1 promotion(s) failed: {NAME}"]
+
+
+def test_show_renders_a_saved_plans_evaluation_and_its_hold(held: Repo, tmp_path: Path
+                                                              ) -> None:
+    saved = tmp_path / "plan.json"
+    assert held.run("plan", "--out", str(saved)).code == 0
+    planned = held.run("plan")
+    shown = held.run("show", str(saved))
+    assert shown.code == 0, shown.err
+    # The same plan lines as `plan` printed, below the line naming the file.
+    assert shown.out.split("\n\n", 1)[1] == planned.out.split("\n\n", 1)[1]
+    assert "= hold     bigquery-gemini" in shown.out
+    assert "production now: run " in shown.out
+    markdown = held.run("show", str(saved), "--output", "markdown").out
+    assert markdown == held.run("plan", "--output", "markdown").out
+    assert "| ✋ | `bigquery-gemini` | hold |" in markdown
+    data = json.loads(held.run("show", str(saved), "--output", "json").out)
+    assert [a["action"] for a in data["actions"]] == ["noop", "hold"]
+    assert data["actions"][1]["promotion"]["channel"] == "production"
 
 
 def test_a_creates_block_shows_its_evaluation_and_promotion(channel: Repo) -> None:

@@ -5,8 +5,19 @@ from __future__ import annotations
 import pytest
 
 from reconciler.core.channels import score_text
+from reconciler.core.estimate import Estimate
 from reconciler.core.runkey import RunKey
-from reconciler.plan.actions import PromotionRule, ScoredRun
+from reconciler.output import escape
+from reconciler.output.markdown import BODY_BYTES, render
+from reconciler.plan.actions import (
+    Action,
+    Evaluate,
+    EvaluationSet,
+    Hold,
+    PromotionRule,
+    ScoredRun,
+)
+from reconciler.plan.planner import Plan
 from reconciler.plan.promotion import after_run, decide
 
 
@@ -58,3 +69,32 @@ def test_after_run_says_what_a_reviewer_needs(given: PromotionRule, said: str) -
 def test_scores_read_at_a_glance() -> None:
     assert [score_text(s) for s in (0.6123, 0.58, 1.0, 0.0, None)] == [
         "0.612", "0.58", "1", "0", "not scored"]
+
+
+def test_the_comment_for_2000_evaluated_jobs_fits_in_bytes_in_whole_blocks() -> None:
+    """Evaluation lines are of the comment's blocks: cut whole, within the one byte limit
+    (their `≥` and `→` are three bytes each)."""
+    evaluation = EvaluationSet(uri="datasets/sql-eval.jsonl", content_hash="c" * 40,
+                               source="datasets/sql-eval.jsonl", staged="gs://b/c",
+                               examples=120, metric="rouge_l")
+    actions: list[Action] = []
+    for index in range(2000):
+        name = f"job-{index:04d}"
+        candidate = run(index + 1, 0.61)
+        given = rule(run(index + 5000, 0.58))
+        actions += [Hold(name=name, reason=f"run {candidate.job_id} held (rouge_l 0.55 < 0.58 "
+                         f"of the current run); production stays on run job-{index + 5000}",
+                         job_id=candidate.job_id, evaluation=evaluation, candidate=candidate,
+                         promotion=given),
+                    Evaluate(name=name, reason="scores a run", job_id=candidate.job_id,
+                             evaluation=evaluation, candidate=candidate, runs=(candidate,),
+                             promotion=given, estimate=Estimate(prediction_tokens=4_000,
+                                                                dollars=0.02))]
+    text = render(Plan(actions=tuple(actions), warnings=(), desired_digest="d",
+                       observed_digest="o"))
+    assert len(text.encode()) <= BODY_BYTES
+    assert "more jobs not listed to fit GitHub's comment limit" in text
+    assert "more jobs are left out to fit GitHub's comment limit" in text
+    assert text.count("<details>") == text.count("</details>") > 0
+    assert escape.markdown("Then: will be promoted to production if rouge_l ≥ 0.58") in text
+    assert text.rstrip().endswith("`reconcile plan` shows it locally.")
