@@ -40,6 +40,17 @@ class Connection:
     poll_seconds: float = 0.5
 
 
+GRPC_VERBOSITY_ENV = "GRPC_VERBOSITY"
+
+
+def quiet_grpc() -> None:
+    """gRPC's C core writes log lines to stderr by itself ("Got goaway ... UNAVAILABLE" when
+    a connection closes, at random): tuneops reports every failure itself, so the core says
+    nothing unless GRPC_VERBOSITY asks. The core reads it once, when grpc is imported, so
+    this runs before anything that imports grpc: the emulator, the clients."""
+    os.environ.setdefault(GRPC_VERBOSITY_ENV, "NONE")
+
+
 EMULATOR_STATE = f"{STATE_DIR}/emulator"
 
 
@@ -144,6 +155,7 @@ def _reachable(variable: str, endpoint: str) -> None:
 
 @contextmanager
 def connect(target: Target, root: Path) -> Iterator[Connection]:
+    quiet_grpc()
     api_endpoint = os.environ.get(API_ENDPOINT_ENV)
     storage_endpoint = os.environ.get(STORAGE_ENDPOINT_ENV)
     if api_endpoint:

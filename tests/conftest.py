@@ -58,7 +58,7 @@ class Repo:
         self.capsys.readouterr()
         # Commands about a repository take --root; the emulator's and conversion do not.
         code = main([*args, "--root", str(self.root)]
-                    if args and args[0] not in ("emulator", "convert-dataset") else [*args])
+                    if args and args[0] not in ("emulator", "convert-dataset", "show") else [*args])
         captured = self.capsys.readouterr()
         return Result(code, captured.out, captured.err)
 

@@ -10,6 +10,7 @@ from reconciler.core.budget import Budget, over_budget
 from reconciler.core.estimate import Estimate, describe, tokens_text, totals
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
+from reconciler.output import escape
 from tests.conftest import Repo
 
 SECOND_GEMINI = """\
@@ -92,7 +93,8 @@ def test_an_apply_over_budget_launches_nothing_and_names_the_jobs(costly: Repo) 
     costly.edit("configs/reconciler.yaml", "region: us-central1",
                 "region: us-central1\nbudget: {max_launches: 3}")
     plan = costly.run("plan", "--output", "markdown").out
-    assert "⛔ **Over budget:** 4 launches, more than budget.max_launches 3" in plan
+    reason = escape.markdown("4 launches, more than budget.max_launches 3")
+    assert f"⛔ **Over budget:** {reason}" in plan
     result = costly.run("apply")
     assert result.code == 1
     assert ("Over budget: 4 launches, more than budget.max_launches 3: bigquery-gemini, "

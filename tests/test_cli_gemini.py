@@ -4,6 +4,7 @@ the emulator, with the same plan, guarantees and exactly-once launching as pipel
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +39,10 @@ def tuned(store: EmulatorStore) -> list[str]:
 def test_create_then_running_then_noop_with_a_deployed_model(gemini: Repo) -> None:
     result = gemini.cli()
     assert result.code == 0, result.err
-    assert "tuning job bigquery-gemini-" in result.out
+    # The service names a TuningJob: the plan shows no id for it before the launch.
+    planned = result.out.split("launched")[0]
+    assert re.search(r"\+ id += \(known after apply\)", planned), planned
+    assert not re.search(r"bigquery-gemini-[0-9a-f]{12}", planned), planned  # the lease
     (job,) = TuningJobs(gemini.emulator).all()
     assert job.base_model == "gemini-2.5-flash"
     spec = job.supervised_tuning_spec
@@ -159,6 +163,10 @@ def test_a_project_refuses_to_launch_code_bison_but_still_plans_existing_runs(
         jobs = len(PipelineJobs(emulator.store).all())
         result = mixed_repo.run("apply", "--auto-approve")
         assert result.code == 1
+        # The run is red, and its last line says why (the summary alone says no failure).
+        assert result.out.rstrip().splitlines()[-1] == (
+            "Exit code 1: 1 job(s) refused, which this target cannot launch: "
+            "cloud-vision-chat.")
         assert len(PipelineJobs(emulator.store).all()) == jobs
 
 

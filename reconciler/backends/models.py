@@ -20,9 +20,10 @@ from reconciler.backends.leases import seconds
 from reconciler.backends.listing import each_location, managed_list
 from reconciler.backends.records import RecordStore
 from reconciler.core import labels as managed
-from reconciler.core.identity import LABELS_REFUSED, RETIRED, ModelKey
+from reconciler.core.identity import LABELS_REFUSED, RETIRED
 from reconciler.core.observed import ObservedModel
 from reconciler.core.resources import location_of, parse
+from reconciler.core.runkey import ModelKey
 from reconciler.errors import BackendError
 
 PAGE_SIZE = 100
@@ -155,6 +156,17 @@ class Registry:
         if refused:
             self._records.write(ModelKey.of(model), RETIRED, refused[:200])
         return not refused
+
+    def relabel(self, model: str, *, add: dict[str, str], drop: tuple[str, ...] = ()) -> None:
+        """Sets and removes labels, keeping every other (UpdateModel replaces the map)."""
+        found = self._call(f"reading {model}", lambda: self._model_client(model).get_model(
+            name=parse(model).unversioned, retry=retry_policy()))
+        labels = {key: value for key, value in found.labels.items() if key not in drop}
+        labels.update(add)
+        request = {"model": {"name": found.name, "labels": labels},
+                   "update_mask": {"paths": ["labels"]}}
+        self._call(f"updating {model}", lambda: self._model_client(model).update_model(
+            request=request, retry=retry_policy()))
 
     def deployments(self, model: str) -> list[tuple[str, str]]:
         """(endpoint, deployed model id) of each place the Model serves."""

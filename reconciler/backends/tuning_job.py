@@ -36,9 +36,10 @@ from reconciler.backends.leases import Hold, Leases, seconds
 from reconciler.backends.listing import each_location, managed_list
 from reconciler.core import labels as managed
 from reconciler.core.estimate import tokens_text
-from reconciler.core.identity import RunKey, age
+from reconciler.core.identity import age
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
+from reconciler.core.runkey import RunKey
 from reconciler.errors import BackendError, QuotaExceeded
 from reconciler.kinds.tuning_job import (
     KIND,

@@ -12,21 +12,27 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Collection, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
 from reconciler.backends.adapter import V1, Adapter, AdapterKind, Context
 from reconciler.backends.all_adapters import ADAPTERS
 from reconciler.backends.calls import Caller, Launched
+from reconciler.backends.channels import ChannelPointers
+from reconciler.backends.evaluation import Scorer
 from reconciler.backends.leases import Leases
 from reconciler.backends.models import Registry
+from reconciler.backends.prediction import Predictions
 from reconciler.backends.probe import ListProbe, probe_list
 from reconciler.backends.records import Bucket, RecordStore
 from reconciler.core import identity
+from reconciler.core.channels import Evaluations
 from reconciler.core.fingerprint import fingerprint
-from reconciler.core.identity import ModelKey, key_of, model_facts, relabel
+from reconciler.core.identity import key_of, model_facts, relabel
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
 from reconciler.core.resources import parse
+from reconciler.core.runkey import ModelKey
 from reconciler.kinds import MODEL_LOCATIONS, Launch
 
 # (name, fingerprint) of a desired job.
@@ -59,7 +65,8 @@ class VertexBackend:
         self.endpoint = endpoint
         self._call = Caller(project)
         self._context = Context(self._call, Leases(bucket, f"{staging}/leases/{project}"))
-        self._records = RecordStore(bucket, f"{staging}/records/{project}")
+        self.records = RecordStore(bucket, f"{staging}/records/{project}")
+        self.channels = ChannelPointers(bucket, f"{staging}/records/{project}")
 
     def close(self) -> None:
         """Closes the local channel before the emulator stops, so gRPC logs no GOAWAY."""
@@ -98,7 +105,22 @@ class VertexBackend:
                         {location: self._client("Model", location)
                          for location in MODEL_LOCATIONS},
                         {location: self._client("Endpoint", location)
-                         for location in MODEL_LOCATIONS}, self._records)
+                         for location in MODEL_LOCATIONS}, self.records)
+
+    @cached_property
+    def predictions(self) -> Predictions:
+        """Tuned models' endpoints, in every region a kind's runs register Models."""
+        return Predictions(self._call, {location: self._client("Prediction", location)
+                                        for location in MODEL_LOCATIONS})
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        return Scorer(self._call, {location: self._client("Evaluation", location)
+                                   for location in MODEL_LOCATIONS})
+
+    def evaluations(self) -> Evaluations:
+        """Scores and channels alone (one list call), as `resolve` reads them."""
+        return self.records.read()[1]
 
     def _owners(self, resource: str) -> list[Adapter[Any]]:
         """The adapters of a job resource name, by its collection (`.../COLLECTION/ID`)."""
@@ -117,10 +139,10 @@ class VertexBackend:
             for job in adapter.list():
                 listed.setdefault(job.resource, []).append(job)
         jobs = [kind_reading(readings) for readings in listed.values()]
-        records = self._records.read()
-        observed = relabel(Observed(jobs=tuple(jobs), models=tuple(self.registry.labelled())),
-                           records)
-        return Observed(jobs=observed.jobs, models=(*observed.models, *(
+        records, evaluations = self.records.read()
+        observed = relabel(Observed(jobs=tuple(jobs), models=tuple(self.registry.labelled()),
+                                    evaluations=evaluations), records)
+        return replace(observed, models=(*observed.models, *(
             model_facts(model, records) for model in self._unlabelled(observed, wanted))))
 
     def _unlabelled(self, observed: Observed, wanted: Collection[Wanted]
@@ -155,7 +177,7 @@ class VertexBackend:
     def rename(self, resources: Collection[str], name: str) -> None:
         """Records that these runs now belong to `name` (their labels cannot change)."""
         for resource in resources:
-            self._records.write(key_of(self.get(resource)), identity.NAME, name)
+            self.records.write(key_of(self.get(resource)), identity.NAME, name)
 
     def create(self, launch: Launch) -> Launched:
         adapter = self._adapters.get(launch.kind)
@@ -194,5 +216,5 @@ class VertexBackend:
         """Cancels a run (False: it had already ended). With a `reason`, records first that
         tuneops cancelled it and why, so that its end is never taken for a failure."""
         if reason:
-            self._records.write(key_of(self.get(resource)), identity.CANCELLED, reason)
+            self.records.write(key_of(self.get(resource)), identity.CANCELLED, reason)
         return self._owners(resource)[0].cancel(resource)

@@ -13,7 +13,6 @@ from typing import BinaryIO
 
 import orjson
 from rich.console import Console
-from rich.markup import escape
 
 from reconciler.errors import ConfigError, Location, Problem, TuneopsError, one_line
 from reconciler.kinds.convert import to_gemini
@@ -22,6 +21,7 @@ from reconciler.load.files import kind_of
 from reconciler.load.jsonline import parse_record
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES
 from reconciler.load.writes import atomic, user_target
+from reconciler.output import escape
 
 
 def _convert(source: BinaryIO, shown: str, out: BinaryIO) -> tuple[int, list[Problem]]:
@@ -83,6 +83,6 @@ def convert_dataset(*, root: Path, source: Path, destination: Path, console: Con
                 raise ConfigError(problems, "nothing was written")
     except OSError as error:
         raise TuneopsError(f"{one_line(shown)}: cannot read: {error.strerror}") from None
-    console.print(f"Wrote {written} Gemini examples to {escape(str(destination))}.",
+    console.print(f"Wrote {written} Gemini examples to {escape.markup(destination)}.",
                   highlight=False)
     return 0

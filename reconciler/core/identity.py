@@ -16,21 +16,18 @@ Observing reads them with one list call and applies them here.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.core.observed import Observed, ObservedJob, ObservedModel
-from reconciler.core.resources import location_of, parse
+from reconciler.core.resources import location_of
+from reconciler.core.runkey import Key, ModelKey, RunKey
 
 # The facts a record holds, one object each: the run's name now, and why tuneops cancelled it.
 NAME = "name"
 CANCELLED = "cancelled"
 FACTS = (NAME, CANCELLED)
-# A RunKey's path in the staging bucket (not a resource name: core/resources.py has those).
-_PATH = re.compile(r"(?P<location>[^/]+)/(?P<kind>[^/]+)/(?P<name>[^/]+)"
-                   r"/(?P<fingerprint>[^/]+)/(?P<attempt>[0-9]+)")
 # Why tuneops cancels a run: its fingerprint is no longer desired for its name.
 SUPERSEDED = "superseded"
 # The facts of a Model's record: the service refused to delete it (the value is why), and
@@ -38,61 +35,6 @@ SUPERSEDED = "superseded"
 RETIRED = "retired"
 LABELS_REFUSED = "labels-refused"
 MODEL_FACTS = (RETIRED, LABELS_REFUSED)
-_MODEL_PATH = re.compile(r"models/(?P<location>[^/]+)/(?P<id>[^/]+)")
-
-
-@dataclass(frozen=True, order=True)
-class RunKey:
-    """A run of one project: where, of which kind, launched as which name, fingerprint and
-    attempt. Unique: a launch never reuses an attempt of its name and fingerprint."""
-
-    location: str
-    kind: str
-    name: str
-    fingerprint: str
-    attempt: int
-
-    def path(self) -> str:
-        return f"{self.location}/{self.kind}/{self.name}/{self.fingerprint}/{self.attempt}"
-
-    @classmethod
-    def parse(cls, path: str) -> RunKey | None:
-        """The key of a record's path (`path()`); None for any other path."""
-        found = _PATH.fullmatch(path)
-        if found is None:
-            return None
-        return cls(found["location"], found["kind"], found["name"], found["fingerprint"],
-                   int(found["attempt"]))
-
-
-@dataclass(frozen=True, order=True)
-class ModelKey:
-    """A Model of one project: its location and id, as the service names it (never by the
-    project, which the service names by number and tuneops knows by id)."""
-
-    location: str
-    id: str
-
-    def path(self) -> str:
-        return f"models/{self.location}/{self.id}"
-
-    @classmethod
-    def parse(cls, path: str) -> ModelKey | None:
-        found = _MODEL_PATH.fullmatch(path)
-        return None if found is None else cls(found["location"], found["id"])
-
-    @classmethod
-    def of(cls, resource: str) -> ModelKey:
-        name = parse(resource)
-        return cls(name.location, name.id)
-
-
-Key = RunKey | ModelKey
-
-
-def parse_key(path: str) -> Key | None:
-    """The key of a record's path, of a run or of a Model; None for any other path."""
-    return ModelKey.parse(path) or RunKey.parse(path)
 
 
 def age(job: ObservedJob) -> tuple[str, str]:
@@ -168,7 +110,7 @@ def relabel(observed: Observed, records: Records) -> Observed:
     it now belongs to, each run tuneops cancelled marked with why, and each Model the service
     would not delete or label marked so."""
     if records.retired or records.labels_refused:
-        observed = Observed(jobs=observed.jobs, models=tuple(
+        observed = replace(observed, models=tuple(
             model_facts(model, records) for model in observed.models))
     if not records.names and not records.cancelled:
         return observed
@@ -183,4 +125,4 @@ def relabel(observed: Observed, records: Records) -> Observed:
                             cancelled_by_tuneops=records.cancelled.get(key, "")))
     exact, pairs = _model_names(named)
     models = tuple(_renamed_model(model, exact, pairs) for model in observed.models)
-    return Observed(jobs=tuple(jobs), models=models)
+    return replace(observed, jobs=tuple(jobs), models=models)

@@ -20,6 +20,13 @@ ATTEMPT = "tuneops-attempt"
 METADATA = "tuneops-metadata"
 # The label every resource tuneops launched carries, and lists ask for.
 MANAGED: Mapping[str, str] = MappingProxyType({MANAGED_BY: MANAGER})
+# On the Model a channel points to (`tuneops-channel-production`), for people reading the
+# Model Registry; the channel's record in the staging bucket is what decides.
+CHANNEL_PREFIX = "tuneops-channel-"
+
+
+def channel_label(channel: str) -> str:
+    return f"{CHANNEL_PREFIX}{channel}"
 
 
 # Set by the service on every pipeline run, overriding any value sent (the v1 PipelineJob

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.core.channels import Evaluations
+
 
 class JobState(StrEnum):
     # Accepted, not started: the service holds it (JOB_STATE_QUEUED), waiting for quota.
@@ -70,6 +72,13 @@ class ObservedJob:
         finds it, its lease and its records."""
         return self.launched_as or self.name
 
+    @property
+    def endpoint(self) -> str:
+        """The Endpoint that answers for a succeeded run: its tuned model endpoint, which
+        "represents the endpoint of the default checkpoint" (Vertex AI docs, tuning
+        checkpoints); "" when the run names none."""
+        return (self.outputs.endpoint or "") if self.outputs is not None else ""
+
 
 @dataclass(frozen=True)
 class ObservedModel:
@@ -115,3 +124,5 @@ class RunOutputs:
 class Observed:
     jobs: tuple[ObservedJob, ...] = ()
     models: tuple[ObservedModel, ...] = ()
+    # Scores and channels, as the staging bucket records them.
+    evaluations: Evaluations = field(default_factory=Evaluations)

@@ -70,6 +70,10 @@ class Quirks:
     # google.rpc.ErrorInfo details naming the metric, as Google APIs do for quota errors.
     quota_error: QuotaError = "message"
 
+    # Whether EvaluateInstances returns ROUGE's recall, as RougeSpec's comment reads ("the
+    # recall of n-grams in prediction"), rather than its F-measure (undocumented which).
+    rouge_recall: bool = False
+
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
             allowed = get_args(choices)

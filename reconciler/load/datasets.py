@@ -33,6 +33,8 @@ class DatasetReport:
     # Hash of each record's canonical JSON -> its first line; None when read from the cache.
     records: dict[int, int] | None = None
     bytes_read: int = 0
+    # (hash, line) of every example in file order, when asked for (a branch's dataset diff).
+    order: list[tuple[int, int]] | None = None
     # The file as it was opened, if it did not change while it was read (None: it did).
     identity: FileIdentity | None = None
 
@@ -82,6 +84,7 @@ class _Scan:
     # Estimated tokens of all valid examples, and lines whose estimate nears the limit.
     tokens: int = 0
     close_to_limit: list[int] = field(default_factory=list)
+    order: list[tuple[int, int]] | None = None
 
     def error(self, number: int, column: int, message: str) -> None:
         if len(self.errors) < MAX_ERRORS_PER_FILE:
@@ -96,6 +99,8 @@ class _Scan:
         # Python's own 64-bit hash, a tenth of the time of blake2b: the keys never leave the
         # process, and a false duplicate needs a collision (~1e-8 at a million examples).
         key = hash(canonical)
+        if self.order is not None:
+            self.order.append((key, number))
         first = self.records.setdefault(key, number)
         if first != number:
             self.duplicates.append((number, first))
@@ -166,8 +171,8 @@ def _identity(stream: BinaryIO) -> FileIdentity:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
-def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
-                    ) -> DatasetReport:
+def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role, *,
+                    keep_order: bool = False) -> DatasetReport:
     """Validates every line and hashes the records' canonical JSON in the same pass.
 
     The hash is over records, not bytes: re-indenting or reordering keys keeps it, while
@@ -180,7 +185,7 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
     try:
         with path.open("rb") as stream:
             before = _identity(stream)
-            report = _inspect(stream, shown, uri, fmt, role)
+            report = _inspect(stream, shown, uri, fmt, role, keep_order=keep_order)
             if _identity(stream) == before:
                 report.identity = before
             return report
@@ -189,10 +194,10 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
                                                    f"{error.strerror}")])
 
 
-def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: Role
-             ) -> DatasetReport:
+def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: Role, *,
+             keep_order: bool) -> DatasetReport:
     digest = hashlib.sha256()
-    scan = _Scan(shown)
+    scan = _Scan(shown, order=[] if keep_order else None)
     refused: Problem | None = None
     low, high = fmt.examples
     cap = fmt.max_line_bytes or MAX_DATASET_LINE_BYTES
@@ -218,7 +223,7 @@ def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: R
     except OSError as error:
         refused = Problem(Location(shown), f"cannot read: {error.strerror}")
     report = DatasetReport(info=None, errors=scan.errors, records=scan.records,
-                           bytes_read=scan.bytes_read)
+                           bytes_read=scan.bytes_read, order=scan.order)
     if scan.hidden_errors:
         # Located at the first error left out, so it sorts after the ones shown.
         report.errors.append(Problem(Location(shown, scan.first_hidden, 1),
@@ -233,6 +238,12 @@ def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: R
         report.info = Dataset(uri, role, digest.hexdigest()[:HASH_LENGTH], scan.examples,
                               tokens=scan.tokens if fmt.tokens is not None else None)
     return report
+
+
+def remote_hash(uri: str, version: str) -> str:
+    """The content hash of a gs:// object, from its metadata (`Storage.version`): its
+    generation changes with every write, so no byte of it is read."""
+    return hashlib.sha256(f"{uri}#{version}".encode()).hexdigest()[:HASH_LENGTH]
 
 
 def snapshot(source: BinaryIO, copy: BinaryIO) -> str | None:

@@ -43,12 +43,15 @@ class Runs:
     def of_fingerprint(self, fingerprint: str) -> list[ObservedJob]:
         return [job for job in self.kept if job.fingerprint == fingerprint]
 
-    def stops(self, job: DesiredJob, cancel_superseded: bool
-              ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(superseded, twins): the runs to cancel, superseded ones only when asked."""
+    def stops(self, job: DesiredJob, cancel_superseded: bool,
+              promoted: frozenset[str] = frozenset()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(superseded, twins): the runs to cancel, superseded ones only when asked; never
+        a run a channel points to (an application resolves to it)."""
         superseded = tuple(run.resource for run in self.kept
-                           if run.state.active and run.fingerprint != job.fingerprint)
-        twins = tuple(run.resource for run in self.twins if run.state.active)
+                           if run.state.active and run.fingerprint != job.fingerprint
+                           and run.resource not in promoted)
+        twins = tuple(run.resource for run in self.twins
+                      if run.state.active and run.resource not in promoted)
         return (superseded if cancel_superseded else ()), twins
 
 
@@ -122,16 +125,17 @@ def _why_left(run: ObservedJob, fingerprint: str, twins: set[str]) -> str:
     return ""
 
 
-def leftovers(job: DesiredJob, runs: Runs, models: Iterable[ObservedModel]
-              ) -> tuple[Leftover, ...]:
+def leftovers(job: DesiredJob, runs: Runs, models: Iterable[ObservedModel],
+              promoted: frozenset[str] = frozenset()) -> tuple[Leftover, ...]:
     """The Models of a job's name that are no run's result: left by a run that failed or
     was cancelled (a cancelled run may leave its checkpoints), by a superseded run that
-    completed although tuneops cancelled it, or by a twin."""
+    completed although tuneops cancelled it, or by a twin. Never a run a channel points
+    to: an application resolves to it."""
     twins = {run.resource for run in runs.twins}
     found = []
     for model in models:
         run = _run_of(model, runs)
         why = "" if run is None else _why_left(run, job.fingerprint, twins)
-        if run is not None and why:
+        if run is not None and why and run.resource not in promoted:
             found.append(Leftover(model.resource, run.resource, why))
     return tuple(sorted(found, key=lambda left: left.model))

@@ -39,6 +39,7 @@ from reconciler.emulator.models.registration import (
 from reconciler.emulator.models.rows import Ids
 from reconciler.emulator.models.store import TUNED_GEMINI
 from reconciler.emulator.names import split
+from reconciler.emulator.prediction import remember
 from reconciler.emulator.quirks import Quirks
 from reconciler.emulator.tables import stored_quirks
 from reconciler.emulator.tuning_jobs.validation import base_model_id
@@ -117,6 +118,8 @@ def _store(conn: sqlite3.Connection, job: TuningJob, at: float,
     model, endpoints = register(
         conn, job, at, lambda ids, quirks: tuned_model(job, model_id, ids, quirks), checkpoints)
     job.tuned_model = tuned_model_ref(model, endpoints)
+    # GenerateContent on its Endpoints answers from what it was tuned on.
+    remember(conn, model.name, job.supervised_tuning_spec.training_dataset_uri)
 
 
 def register_job(conn: sqlite3.Connection, job: TuningJob, at: float) -> None:
