@@ -316,6 +316,30 @@ def test_a_promoted_model_is_never_pruned(channel: Repo) -> None:
     assert resolve(channel) == promoted
 
 
+def test_a_promoted_run_that_completed_despite_its_cancel_is_no_leftover(channel: Repo
+                                                                           ) -> None:
+    """A cancel is best effort: a superseded run tuneops cancelled may complete. Once `git
+    revert` promotes it, a change away from it must not make it a leftover that --prune
+    removes: the channel still points to it."""
+    channel.emulator.set_quirks(cancel_outcome="succeeded")
+    assert channel.run("apply").code == 0  # run 1, still running
+    channel.edit(GEMINI_CONFIG, TRAINING, f"training_dataset_uri: {SOUP}")
+    apply_ok(channel)  # run 2; run 1 cancelled as superseded, and completes anyway
+    channel.advance()
+    channel.edit(GEMINI_CONFIG, f"training_dataset_uri: {SOUP}", TRAINING)
+    assert "promoted" in apply_ok(channel)  # back to run 1: evaluated, promoted
+    promoted = resolve(channel)
+    channel.edit(GEMINI_CONFIG, TRAINING, f"training_dataset_uri: {SOUP}")
+    apply_ok(channel)  # run 2, tuned on unrelated data, is held
+    assert resolve(channel) == promoted
+    (tuning,) = [a for a in plan_actions(channel) if a["action"] == "noop"]
+    assert tuning["leftovers"] == []
+    assert channel.run("apply", "--prune").code == 0
+    assert promoted["model"] in [m.name for m in Models(channel.emulator).all()]
+    assert promoted["endpoint"] in [e.name for e in Endpoints(channel.emulator).all()]
+    assert resolve(channel) == promoted
+
+
 def test_resolve_says_in_one_line_when_nothing_is_promoted(channel: Repo) -> None:
     result = channel.run("resolve", NAME)
     assert result.code == 1
