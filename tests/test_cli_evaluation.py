@@ -49,7 +49,7 @@ STAGING = "gs://tuneops-local/staging"
 POINTER = f"{STAGING}/records/tuneops-local/channels/production"
 
 
-def _soup(count: int, word: str = "recipe") -> list[str]:
+def soup(count: int, word: str = "recipe") -> list[str]:
     return [json.dumps({"contents": [
         {"role": "user", "parts": [{"text": f"Give me {word} number {n} for a vegetable soup"}]},
         {"role": "model", "parts": [{"text": f"Chop {n + 2} carrots and an onion, simmer "
@@ -64,8 +64,8 @@ def channel(gemini: Repo) -> Repo:
                         str(gemini.root / EVAL))
     assert result.code == 0, result.err
     bigquery = (gemini.root / "datasets/bigquery-gemini.jsonl").read_text().splitlines()
-    gemini.write(SOUP, "\n".join(_soup(20)) + "\n")
-    gemini.write(MIXED, "\n".join([*_soup(20), *bigquery[:4]]) + "\n")
+    gemini.write(SOUP, "\n".join(soup(20)) + "\n")
+    gemini.write(MIXED, "\n".join([*soup(20), *bigquery[:4]]) + "\n")
     with (gemini.root / GEMINI_CONFIG).open("a") as config:
         config.write(EVALUATION)
     gemini.commit("evaluate and promote")
@@ -227,7 +227,7 @@ def test_a_changed_evaluation_dataset_scores_both_runs_again_and_decides_on_new_
     run_and_finish(channel)
     assert "held" in apply_ok(channel)
     # Now the application is about soup: the same two runs, judged on new data.
-    channel.write("datasets/soup-eval.jsonl", "\n".join(_soup(6, "the recipe")) + "\n")
+    channel.write("datasets/soup-eval.jsonl", "\n".join(soup(6, "the recipe")) + "\n")
     channel.edit(GEMINI_CONFIG, f"dataset_uri: {EVAL}", "dataset_uri: datasets/soup-eval.jsonl")
     channel.commit("evaluate on soup")
     actions = plan_actions(channel)
@@ -314,6 +314,11 @@ def test_a_promoted_model_is_never_pruned(channel: Repo) -> None:
     assert promoted["model"] in [m.name for m in Models(channel.emulator).all()]
     assert promoted["endpoint"] in [e.name for e in Endpoints(channel.emulator).all()]
     assert resolve(channel) == promoted
+    # Prune converges: the orphan that keeps the channel's Model is reported, not pruned.
+    again = channel.run("apply", "--prune")
+    assert again.code == 0, again.err
+    assert "No changes. Nothing launched." in again.out
+    assert "keeps" in channel.run("plan").out
 
 
 def test_a_promoted_run_that_completed_despite_its_cancel_is_no_leftover(channel: Repo

@@ -191,7 +191,8 @@ class _Executor:
             case Rename():
                 return lambda: self.rename(action)
             case Orphan():
-                return (lambda: self.prune_orphan(action)) if self.prune else None
+                return ((lambda: self.prune_orphan(action)) if self.prune and action.removable
+                        else None)
             case Noop() | Running() | Failed() | Queued():
                 # A queued launch waits (`apply --wait` makes it: launch_queued), but what
                 # it stops is stopped now.

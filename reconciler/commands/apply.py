@@ -27,7 +27,7 @@ from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
 from reconciler.output import escape, planfile
 from reconciler.output import text as render
-from reconciler.plan.actions import Queued, is_launch
+from reconciler.plan.actions import Orphan, Queued, is_launch
 from reconciler.plan.planner import Plan, desired_digest
 
 # A refused job is desired state this target cannot reach: the run must not look green.
@@ -194,9 +194,10 @@ def _over_budget(plan: Plan, budget: Budget, max_cost: float | None) -> tuple[st
 def _refuse_empty_prune(desired: Desired, plan: Plan) -> None:
     """Like Argo CD's allowEmpty: an empty desired state is far more often a bad merge or a
     wrong --root than a wish to delete every tuned Model."""
-    if not desired.jobs and plan.counts.get("orphan"):
+    removable = sum(isinstance(action, Orphan) and action.removable for action in plan.actions)
+    if not desired.jobs and removable:
         raise TuneopsError(f"refusing to prune: configs/ holds no job, so --prune would delete "
-                           f"the Models of all {plan.counts['orphan']} managed job(s); pass "
+                           f"the Models of all {removable} managed job(s); pass "
                            "--allow-empty if that is meant (nothing was changed)")
 
 

@@ -302,6 +302,12 @@ class Orphan:
     runs: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
 
+    @property
+    def removable(self) -> bool:
+        """Whether --prune has anything of it to remove: an orphan that only keeps the Model
+        a channel points to is reported, never pruned, so prune converges."""
+        return bool(self.jobs or self.models)
+
 
 @dataclass(frozen=True, kw_only=True)
 class Refused:

@@ -116,8 +116,8 @@ class Plan:
     def prunes(self) -> bool:
         """Whether `apply --prune` has something to remove: an orphan, or a leftover of a
         job's runs."""
-        return any(isinstance(action, Orphan) or (isinstance(action, Stopping)
-                                                   and action.leftovers)
+        return any((isinstance(action, Orphan) and action.removable)
+                   or (isinstance(action, Stopping) and action.leftovers)
                    for action in self.actions)
 
     @cached_property
