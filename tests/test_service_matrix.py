@@ -2,14 +2,17 @@
 
 Each SETTING is the emulator set to behave one way where the documentation is silent (or
 slow where it takes time), alone or in the combinations that make sense together; under
-each, two tests drive the real CLI and GAPIC clients through the scenarios that carry the
+each, three tests drive the real CLI and GAPIC clients through the scenarios that carry the
 guarantees:
 
 - launches: racing applies whose create replies are all lost make exactly one job per run,
   which is `running`, then `noop`; a foreign job in the project is never touched;
 - changes: a re-tune cancels the superseded run; a Model edited outside git is restored;
   apply converges; prune converges (nothing of tuneops' is left to cost money, a second prune
-  does nothing); the foreign job and its Model are never touched.
+  does nothing); the foreign job and its Model are never touched;
+- evaluation: a run is evaluated and promoted, a worse one held, a revert goes back at no
+  cost, and prune keeps the channel's Model and endpoint while plans settle; the foreign job
+  is never touched.
 
 The emulator's clock is driven, never waited for, except where a setting makes lists lag
 behind creates (LAG seconds) or operations take time.
@@ -44,8 +47,9 @@ from reconciler.emulator.models import Endpoints, Models
 from reconciler.emulator.tuning_jobs import TuningJobs
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
-from tests.conftest import GEMINI_CONFIG, Repo
+from tests.conftest import EXAMPLES, GEMINI_CONFIG, Repo
 from tests.test_cli_apply import plan_json
+from tests.test_cli_evaluation import EVAL, EVALUATION, SOUP, TRAINING, soup
 
 # Seconds a lagging list hides a new resource: long enough that the product must wait.
 LAG = 1.5
@@ -87,6 +91,7 @@ SETTINGS = {
     "quota-refuses-with-details": Setting({"quota_error": "details"}, quota=True),
     "quota-queues": Setting({"quota_mode": "queue"}, quota=True),
     "slow-operations": Setting(faults={"operation_seconds": 0.05}),
+    "rouge-as-recall": Setting({"rouge_recall": True}),
     "everything-undocumented-against-us": Setting(HOSTILE),
     "filter-rejected-lagging-queueing": Setting({"list_filter": "rejected",
                                                  "list_lag_seconds": LAG,
@@ -177,8 +182,11 @@ def _exactly_once(world: World) -> None:
 
 def _settled(actions: dict[str, dict[str, Any]], *, pruned: bool) -> bool:
     if pruned:
-        return not actions
-    return all(a["action"] == "noop" and not a["cancel"] and not a["twins"]
+        # Nothing left to remove: an orphan that keeps a channel's Model is only reported.
+        return all(a["action"] == "orphan" and not a["jobs"] and not a["models"]
+                   for a in actions.values())
+    # A held run changes nothing: the channel stays where it is.
+    return all(a["action"] in ("noop", "hold") and not a.get("cancel") and not a.get("twins")
                for a in actions.values())
 
 
@@ -288,3 +296,53 @@ def _plan(repo: Repo) -> dict[str, Any]:
     assert result.code == 0, result.err
     plan: dict[str, Any] = json.loads(result.out)
     return plan
+
+
+def _resolved(repo: Repo) -> dict[str, Any]:
+    result = repo.run("resolve", "bigquery-gemini", "--output", "json")
+    assert result.code == 0, (result.out, result.err)
+    found: dict[str, Any] = json.loads(result.out)
+    return found
+
+
+def _asked(world: World) -> int:
+    return world.store.calls().get("GenerateContent", 0)
+
+
+def test_evaluation(world: World) -> None:
+    world.limit(2)
+    repo = world.repo
+    converted = repo.run("convert-dataset", str(EXAMPLES / "datasets/bigquery-eval.jsonl"),
+                         str(repo.root / EVAL))
+    assert converted.code == 0, converted.err
+    repo.write(SOUP, "\n".join(soup(20)) + "\n")
+    with (repo.root / GEMINI_CONFIG).open("a") as config:
+        config.write(EVALUATION)
+    _converge(world)
+    promoted = _resolved(repo)
+    ours = {endpoint for job in TuningJobs(world.store).all()
+            if job.labels.get("managed-by") == "tuneops" for endpoint in (
+                job.tuned_model.endpoint, *(c.endpoint for c in job.tuned_model.checkpoints))}
+    assert promoted["endpoint"] in ours  # the run's own endpoint, never another
+    assert _asked(world) > 0
+    # A run tuned on unrelated data scores lower: held, the channel stays.
+    repo.edit(GEMINI_CONFIG, TRAINING, f"training_dataset_uri: {SOUP}")
+    _converge(world)
+    assert _resolved(repo) == promoted
+    asked = _asked(world)
+    # `git revert`: back to the promoted run, nothing tuned and nothing evaluated again.
+    repo.edit(GEMINI_CONFIG, f"training_dataset_uri: {SOUP}", TRAINING)
+    _converge(world)
+    assert (_asked(world), _resolved(repo)) == (asked, promoted)
+    _exactly_once(world)
+    # Every config gone: the channel's Model and endpoint stay, and a prune converges.
+    for config in (GEMINI_CONFIG, SECOND):
+        (repo.root / config).unlink()
+    _converge(world, "--prune", "--allow-empty")
+    assert promoted["model"] in {m.name for m in Models(world.store).all()}
+    assert promoted["endpoint"] in {e.name for e in Endpoints(world.store).all()}
+    assert _resolved(repo) == promoted
+    again = repo.run("apply", "--prune", "--allow-empty")
+    assert again.code == 0, again.out
+    assert "No changes. Nothing launched." in again.out
+    _untouched(world)
