@@ -345,6 +345,21 @@ def test_a_promoted_run_that_completed_despite_its_cancel_is_no_leftover(channel
     assert resolve(channel) == promoted
 
 
+def test_a_retired_model_is_never_scored_or_promoted(channel: Repo) -> None:
+    """A Model the service would not delete is retired by prune: its endpoints are gone.
+    Back in git, its run is never evaluated or promoted through it."""
+    channel.emulator.set_quirks(delete_tuned_model=False)
+    run_and_finish(channel)
+    config = (channel.root / GEMINI_CONFIG).read_text()
+    (channel.root / GEMINI_CONFIG).unlink()
+    assert channel.run("apply", "--prune", "--allow-empty").code == 0
+    retired = json.loads(channel.run("plan", "--output", "json").out)["retired"]
+    assert len(retired) == 1
+    channel.write(GEMINI_CONFIG, config)
+    assert not set(kinds(channel)) & set(STEPS)
+    assert asked(channel.emulator) == (0, 0)
+
+
 def test_resolve_says_in_one_line_when_nothing_is_promoted(channel: Repo) -> None:
     result = channel.run("resolve", NAME)
     assert result.code == 1
