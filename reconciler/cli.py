@@ -231,13 +231,19 @@ def emulator_faults(
     drop_create: Annotated[float, typer.Option(
         min=0, max=1, help="Commit creates, then lose the response.")] = 0.0,
     seed: int | None = None,
+    latency: Annotated[float, typer.Option(
+        min=0, help="Seconds every call is served late, as over a slow network.")] = 0.0,
+    jitter: Annotated[float, typer.Option(
+        min=0, help="Up to this many seconds more, drawn per call.")] = 0.0,
     root: RootOption = None,
 ) -> None:
-    """Make a fraction of emulator calls fail, to rehearse retries (all 0: off)."""
+    """Make a fraction of emulator calls fail, to rehearse retries, or all of them slow
+    (all 0: off)."""
     with _emulator(root) as store:
         store.set_faults(
             unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
-            drop_create_response_rate=drop_create, seed=seed)
+            drop_create_response_rate=drop_create, seed=seed, latency_seconds=latency,
+            jitter_seconds=jitter)
 
 
 @emulator_app.command("quirks")

@@ -4,6 +4,10 @@ Settings live in SQLite so a test can turn faults on for a server in another pro
 seed, each draw uses `Random(f"{seed}:{n}")` where n is a shared call counter, so a run's fault
 sequence is reproducible no matter which process serves which call. Faults apply to every
 RPC the emulator serves, google.longrunning GetOperation included.
+
+Latency models the network between a client and the service: every RPC is served that many
+seconds late, plus up to `jitter_seconds` drawn per call. How slow the real service is, is
+not documented; a benchmark or a test picks it.
 """
 
 from __future__ import annotations
@@ -21,11 +25,22 @@ class Fault(Enum):
 
 
 @dataclass(frozen=True)
+class Draw:
+    """One call's lot."""
+
+    fault: Fault | None
+    delay_seconds: float
+
+
+@dataclass(frozen=True)
 class Faults:
     unavailable_rate: float = 0.0
     resource_exhausted_rate: float = 0.0
     drop_create_response_rate: float = 0.0
     seed: int | None = None
+    # Seconds every call waits before it is served, and up to this much more drawn per call.
+    latency_seconds: float = 0.0
+    jitter_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         rates = (
@@ -35,6 +50,9 @@ class Faults:
         )
         if any(not 0.0 <= rate <= 1.0 for rate in rates):
             raise ValueError(f"fault rates must be within [0, 1], got {rates}")
+        if min(self.latency_seconds, self.jitter_seconds) < 0:
+            raise ValueError(f"latency must not be negative, got {self.latency_seconds} s "
+                             f"and jitter {self.jitter_seconds} s")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -43,7 +61,21 @@ class Faults:
     def from_json(cls, text: str | None) -> Faults:
         return cls(**json.loads(text)) if text else cls()
 
-    def draw(self, index: int, *, droppable: bool) -> Fault | None:
+    def draw(self, index: int, *, droppable: bool) -> Draw:
+        """What happens to call number `index`: its fault, if any, and how late it is served."""
+        return Draw(self._fault(index, droppable=droppable), self._delay(index))
+
+    def _delay(self, index: int) -> float:
+        if not self.jitter_seconds:
+            return self.latency_seconds
+        # Its own stream, so turning jitter on leaves a seeded run's faults as they were.
+        rng = self._rng(f"{index}:latency")
+        return self.latency_seconds + rng.uniform(0.0, self.jitter_seconds)
+
+    def _rng(self, key: str) -> random.Random:
+        return random.Random(f"{self.seed}:{key}") if self.seed is not None else random.Random()
+
+    def _fault(self, index: int, *, droppable: bool) -> Fault | None:
         """The fault for call number `index`, if any; DROP_RESPONSE only for droppable calls."""
         if not (
             self.unavailable_rate
@@ -51,7 +83,7 @@ class Faults:
             or (droppable and self.drop_create_response_rate)
         ):
             return None
-        rng = random.Random(f"{self.seed}:{index}") if self.seed is not None else random.Random()
+        rng = self._rng(str(index))
         roll = rng.random()
         if roll < self.unavailable_rate:
             return Fault.UNAVAILABLE

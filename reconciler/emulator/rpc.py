@@ -1,7 +1,9 @@
-"""Turns plain handler functions into gRPC method handlers with counting and fault injection."""
+"""Turns plain handler functions into gRPC method handlers with counting, fault injection and
+latency."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -9,10 +11,10 @@ from typing import Any
 import grpc
 
 from reconciler.emulator.errors import EmulatorError
-from reconciler.emulator.faults import Fault
+from reconciler.emulator.faults import Draw, Fault
 
-# Counts one received call (by method name) and draws its injected fault, if any.
-BeginCall = Callable[..., Fault | None]
+# Counts one received call (by method name) and draws its injected fault and latency.
+BeginCall = Callable[..., Draw]
 
 _ABORTS = {
     Fault.UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, "emulator: injected unavailability"),
@@ -53,7 +55,10 @@ def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCa
 def _guarded(method: Method, begin_call: BeginCall) -> Callable[[Any, Any], Any]:
     def handle(request: Any, context: Any) -> Any:
         # Request metadata (x-goog-request-params etc.) is ignored: names carry all routing.
-        fault = begin_call(method.name, droppable=method.droppable)
+        draw = begin_call(method.name, droppable=method.droppable)
+        if draw.delay_seconds:
+            time.sleep(draw.delay_seconds)  # the network's share, whatever the call's outcome
+        fault = draw.fault
         if fault in _ABORTS:
             context.abort(*_ABORTS[fault])
         try:
