@@ -107,9 +107,9 @@ def print_plan(plan: Plan, console: Console) -> None:
     if lines:
         console.print("\n".join(lines), highlight=False)
     if plan.warnings:
-        console.print("\n[yellow]Warnings:[/]")
-        for warning in plan.warnings:
-            console.print(f"  [yellow]![/] {escape(str(warning))}", highlight=False)
+        console.print("\n".join(["\n[yellow]Warnings:[/]", *(
+            f"  [yellow]![/] {escape(str(warning))}" for warning in plan.warnings)]),
+            highlight=False)
     console.print(f"\n[bold]{summary(plan)}[/]", highlight=False)
     if plan.totals.launches:
         console.print(f"This plan {escape(describe_totals(plan.totals))}.", highlight=False)
