@@ -21,6 +21,7 @@ from reconciler.kinds.base import DatasetField, DatasetFormat
 from reconciler.load.config import JobConfig, RepoConfig
 from reconciler.load.datacache import DatasetCache
 from reconciler.load.datasets import HASH_LENGTH, DatasetReport, inspect_dataset, leakage
+from reconciler.load.examplekeys import ExampleKeys
 from reconciler.load.files import repository_file
 from reconciler.load.writes import scratch
 
@@ -44,7 +45,7 @@ class _Loader:
     remote: RemoteDatasets | None
     deep: bool
     bytes_read: int = 0
-    records: dict[str, dict[int, int]] = field(default_factory=dict)
+    records: dict[str, ExampleKeys] = field(default_factory=dict)
 
     def local(self, path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
               ) -> DatasetReport:
@@ -126,7 +127,7 @@ class _Loader:
         self.cache.put_leakage(training.content_hash, evaluation.content_hash, found)
         return found
 
-    def _records(self, job: JobConfig, dataset: Dataset) -> dict[int, int]:
+    def _records(self, job: JobConfig, dataset: Dataset) -> ExampleKeys:
         assert dataset.path is not None
         if dataset.content_hash not in self.records:
             # Cached reports carry no per-record digests: read the file once more.
@@ -134,7 +135,7 @@ class _Loader:
             report = inspect_dataset(self.root / dataset.path, dataset.path, dataset.uri, fmt,
                                      dataset.role)
             self.bytes_read += report.bytes_read
-            self.records[dataset.content_hash] = report.records or {}
+            self.records[dataset.content_hash] = report.records or ExampleKeys()
         return self.records[dataset.content_hash]
 
 
