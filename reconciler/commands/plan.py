@@ -18,7 +18,7 @@ from reconciler.layout import CONFIG_DIR
 from reconciler.load.config import RepoConfig, load_config
 from reconciler.load.desired import build_desired
 from reconciler.load.writes import append, atomic, repository_target, scratch, user_target, write
-from reconciler.output import github, markdown, planfile
+from reconciler.output import github, markdown
 from reconciler.output import text as render
 from reconciler.output.formats import PlanOutput
 from reconciler.plan.branch import BranchChange, branch_changes
@@ -70,6 +70,9 @@ def plan_command(*, root: Path, output: Output, out: Path | None, detailed_exitc
             desired = build_desired(config, connection.storage)
             result = make_plan(desired, connection, root=root, retry_failed=retry_failed)
     branch = branch_view(root, config, base) if base else None
+    if out is not None or output == "json":
+        # Only a saved or JSON plan needs its schema (built when the module is imported).
+        from reconciler.output import planfile  # noqa: PLC0415
     if out is not None:
         write(user_target(root, out), planfile.dumps(result).encode())
     summary_wanted = bool(os.environ.get(STEP_SUMMARY_ENV))
