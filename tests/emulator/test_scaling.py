@@ -125,3 +125,12 @@ def test_a_cancelled_job_ends_when_its_cancel_is_due(tuning, store):
     assert tuning.get_tuning_job(name=job.name).state == JobState.JOB_STATE_CANCELLING
     store.advance_clock(2)
     assert tuning.get_tuning_job(name=job.name).state == JobState.JOB_STATE_CANCELLED
+
+
+def test_a_commit_does_not_wait_for_the_disk(state_dir):
+    # synchronous=NORMAL (1) under WAL: durable through a crashed process; every emulated
+    # call commits, and FULL made each commit wait for an fsync.
+    EmulatorStore(state_dir)
+    with closing(sqlite.connect(state_dir / DB_FILE, 1.0)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 1
