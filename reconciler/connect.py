@@ -40,6 +40,17 @@ class Connection:
     poll_seconds: float = 0.5
 
 
+GRPC_VERBOSITY_ENV = "GRPC_VERBOSITY"
+
+
+def quiet_grpc() -> None:
+    """gRPC's C core writes log lines to stderr by itself ("Got goaway ... UNAVAILABLE" when
+    a connection closes, at random): tuneops reports every failure itself, so the core says
+    nothing unless GRPC_VERBOSITY asks. The core reads it once, when grpc is imported, so
+    this runs before anything that imports grpc: the emulator, the clients."""
+    os.environ.setdefault(GRPC_VERBOSITY_ENV, "NONE")
+
+
 EMULATOR_STATE = f"{STATE_DIR}/emulator"
 
 
@@ -73,9 +84,10 @@ def _closing(backend: VertexBackend) -> Iterator[VertexBackend]:
 
 
 def _backend(target: Target, storage: Storage, endpoint: str | None = None) -> VertexBackend:
-    # Launch leases live beside the staged datasets, in the bucket tuneops already writes.
-    return VertexBackend(target.project, endpoint, leases=storage,
-                         lease_prefix=f"{target.staging_bucket}/leases")
+    # Launch leases and records of runs live beside the staged datasets, in the bucket
+    # tuneops already writes, each under the project's own prefix.
+    return VertexBackend(target.project, endpoint, bucket=storage,
+                         staging=target.staging_bucket)
 
 
 def _damaged(state: Path) -> Path | None:
@@ -143,6 +155,7 @@ def _reachable(variable: str, endpoint: str) -> None:
 
 @contextmanager
 def connect(target: Target, root: Path) -> Iterator[Connection]:
+    quiet_grpc()
     api_endpoint = os.environ.get(API_ENDPOINT_ENV)
     storage_endpoint = os.environ.get(STORAGE_ENDPOINT_ENV)
     if api_endpoint:

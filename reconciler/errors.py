@@ -6,9 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# C0 and C1 controls, DEL, and the Unicode line and paragraph separators: any of them would
-# end or garble the line a message is printed on.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Characters that end, garble or reorder the line a message is printed on: C0 and C1
+# controls, DEL, the Unicode line and paragraph separators, and the bidirectional overrides
+# and isolates ("Trojan source").
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -19,10 +20,11 @@ def _escaped(match: re.Match[str]) -> str:
     return f"\\x{ord(char):02x}" if ord(char) <= 0xFF else f"\\u{ord(char):04x}"
 
 
-def one_line(text: str) -> str:
-    """`text` with every control character escaped (`\\n`, `\\x1b`, ...): one line whatever a
-    file name, key or value from the repository holds."""
-    return _CONTROL.sub(_escaped, text)
+def one_line(value: object) -> str:
+    """`value` as text with every control character escaped (`\\n`, `\\x1b`, ...), shown and
+    never obeyed: one line whatever a file name, key or value from the repository holds.
+    The one implementation: Problems use it here, every renderer through output/escape.py."""
+    return _CONTROL.sub(_escaped, value if isinstance(value, str) else str(value))
 
 
 @dataclass(frozen=True, order=True)

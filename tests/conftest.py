@@ -58,7 +58,7 @@ class Repo:
         self.capsys.readouterr()
         # Commands about a repository take --root; the emulator's and conversion do not.
         code = main([*args, "--root", str(self.root)]
-                    if args and args[0] not in ("emulator", "convert-dataset") else [*args])
+                    if args and args[0] not in ("emulator", "convert-dataset", "show") else [*args])
         captured = self.capsys.readouterr()
         return Result(code, captured.out, captured.err)
 
@@ -124,6 +124,15 @@ def repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
 def mixed_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
     """Every example job: the reference's two pipelines and the Gemini tuning job."""
     return _example_repo(tmp_path, capsys, gemini=True)
+
+
+@pytest.fixture
+def gemini(mixed_repo: Repo) -> Repo:
+    """Only the Gemini example job (the kind a team can launch today)."""
+    for config in REFERENCE_CONFIGS:
+        (mixed_repo.root / config).unlink()
+    mixed_repo.commit("gemini only")
+    return mixed_repo
 
 
 @pytest.fixture

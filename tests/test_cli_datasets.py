@@ -121,7 +121,8 @@ def test_local_datasets_are_uploaded_content_addressed_once(repo: Repo) -> None:
     with start_emulator(emulator_state_dir(repo.root)) as emulator:
         client = storage.Client(project="t", credentials=AnonymousCredentials(),
                                 client_options={"api_endpoint": emulator.storage_endpoint})
-        names = sorted(blob.name for blob in client.list_blobs("tuneops-local"))
+        names = sorted(blob.name for blob in client.list_blobs("tuneops-local",
+                                                               prefix="staging/datasets/"))
     assert names == sorted({
         f"staging/datasets/{job.labels[label]}.jsonl"
         for job in PipelineJobs(repo.emulator).all()

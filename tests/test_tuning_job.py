@@ -14,7 +14,7 @@ from reconciler.backends.tuning_job import job_from_proto, tuning_job
 from reconciler.core.desired import Dataset, DesiredJob, Target
 from reconciler.core.fingerprint import fingerprint
 from reconciler.kinds.convert import to_gemini
-from reconciler.kinds.gemini import MODELS
+from reconciler.kinds.gemini import MIN_TRAINING_EXAMPLES, MODELS
 from reconciler.kinds.tuning_job import TUNING_JOB, TuningJobSpec
 from reconciler.kinds.tuning_job_datasets import examine
 from reconciler.load.datasets import inspect_dataset
@@ -163,12 +163,15 @@ def test_examples_near_the_token_limit_warn_and_far_over_it_fail(tmp_path: Path)
     near = {"contents": [turn("user", "a" * (limit * 4 * 9 // 10)), turn("model")]}
     over = {"contents": [turn("user", "a" * (limit * 4 * 3)), turn("model")]}
     fine = {"contents": [turn("user", "hello"), turn("model", "hi")]}
-    report = _inspect(tmp_path, [fine, near])
+    # The documented minimum of training examples, so that only the tokens matter here.
+    enough = [{"contents": [turn("user", f"hello {n}"), turn("model", "hi")]}
+              for n in range(MIN_TRAINING_EXAMPLES)]
+    report = _inspect(tmp_path, [fine, near, *enough])
     assert report.errors == []
     assert any("near the model's limit of 131,072 tokens" in w.message and
                w.location.line == 2 for w in report.warnings)
-    assert report.info.tokens == examine(fine)[1] + examine(near)[1]
-    report = _inspect(tmp_path, [fine, over, fine])
+    assert report.info.tokens == sum(examine(record)[1] for record in [fine, near, *enough])
+    report = _inspect(tmp_path, [fine, over, fine, *enough])
     assert [(p.location.line, "far over the model's limit" in p.message)
             for p in report.errors] == [(2, True)]
 

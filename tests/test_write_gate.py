@@ -17,6 +17,7 @@ from reconciler.cli import main
 from reconciler.commands import status
 from reconciler.load.writes import WriteRefused, atomic, repository_target, user_target
 from tests.conftest import Repo
+from tests.test_cli_init import PIN
 
 TRAINING = "datasets/bigquery.jsonl"
 
@@ -91,10 +92,12 @@ def test_init_never_writes_through_a_link_out(tmp_path: Path, outside: Path,
     (root / "configs/reconciler.yaml").symlink_to(target)
     for force in ((), ("--force",)):
         capsys.readouterr()
-        assert main(["init", str(root), *force]) == 1
+        assert main(["init", str(root), *PIN, *force]) == 1
         err = capsys.readouterr().err
         assert err.count("\n") == 1, err
         assert "nothing was written" in err
+        # Refused for the link, by the write gate (not for want of the action's pin).
+        assert "already exist" in err if not force else "link" in err, err
     assert untouched(outside)
     assert not (root / "configs/gemini-example.yaml").exists()  # all or nothing
 
@@ -104,7 +107,7 @@ def test_init_follows_a_link_that_stays_inside(tmp_path: Path,
     root = tmp_path / "new"
     (root / "shared").mkdir(parents=True)
     (root / "configs").symlink_to(root / "shared")
-    assert main(["init", str(root)]) == 0, capsys.readouterr().err
+    assert main(["init", str(root), *PIN]) == 0, capsys.readouterr().err
     assert (root / "shared/reconciler.yaml").is_file()
 
 

@@ -9,10 +9,20 @@ FINGERPRINT = "tuneops-fingerprint"
 DATASET = "tuneops-dataset"
 EVALUATION_DATASET = "tuneops-eval-dataset"
 COMMIT = "tuneops-commit"
+# Which attempt at its fingerprint a run is: 1, then 2, 3, ... for relaunches. With the
+# name and the fingerprint it is the run's identity, found by label before any create.
+ATTEMPT = "tuneops-attempt"
 # Digest of the display name and labels tuneops last wrote: a Model whose live metadata no
 # longer matches it was edited outside git (drift), not changed in git (update).
 METADATA = "tuneops-metadata"
 MANAGED_FILTER = f'labels.{MANAGED_BY}="{MANAGER}"'
+# On the Model a channel points to (`tuneops-channel-production`), for people reading the
+# Model Registry; the channel's record in the staging bucket is what decides.
+CHANNEL_PREFIX = "tuneops-channel-"
+
+
+def channel_label(channel: str) -> str:
+    return f"{CHANNEL_PREFIX}{channel}"
 
 
 # Set by the service on every pipeline run, overriding any value sent (the v1 PipelineJob

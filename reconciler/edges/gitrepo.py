@@ -75,7 +75,12 @@ def _resolve(repo: Any, ref: str) -> Any:
     except (git.BadName, ValueError):
         pass
     remote, _, branch = ref.partition("/")
-    if branch and remote in [r.name for r in repo.remotes]:
+    if not branch:
+        # Not a remote's branch: nothing to fetch by name (HEAD~99, a sha, a tag, a typo).
+        raise TuneopsError(f"cannot resolve base ref '{ref}': no such commit, branch or tag "
+                           "here (in a shallow clone, `fetch-depth: 0` in actions/checkout "
+                           "fetches the history)")
+    if remote in [r.name for r in repo.remotes]:
         # A shallow clone (actions/checkout's default) lacks the base branch: fetch its tip.
         fetched = subprocess.run(
             ["git", "fetch", "--no-tags", "--depth=1", remote,
@@ -84,7 +89,7 @@ def _resolve(repo: Any, ref: str) -> Any:
         if fetched.returncode == 0:
             return repo.commit(ref)
     raise TuneopsError(f"cannot resolve base ref '{ref}': fetch it first (`git fetch {remote} "
-                       f"{branch or ref}`, or `fetch-depth: 0` in actions/checkout)")
+                       f"{branch}`, or `fetch-depth: 0` in actions/checkout)")
 
 
 def export_tree(root: Path, ref: str, open_file: Callable[[str], AbstractContextManager[BinaryIO]],

@@ -6,8 +6,9 @@ sequence is reproducible no matter which process serves which call. Faults apply
 RPC the emulator serves, google.longrunning GetOperation included.
 
 Latency models the network between a client and the service: every RPC is served that many
-seconds late, plus up to `jitter_seconds` drawn per call. How slow the real service is, is
-not documented; a benchmark or a test picks it.
+seconds late, plus up to `jitter_seconds` drawn per call, and a create (a droppable call)
+`create_latency_seconds` more, as a holder stalled in its create. How slow the real service
+is, is not documented; a benchmark or a test picks it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ class Faults:
     resource_exhausted_rate: float = 0.0
     drop_create_response_rate: float = 0.0
     seed: int | None = None
+    # Seconds a create waits before it is served, as behind a slow network or proxy: a
+    # holder stalled in its create while others see its lease.
+    create_latency_seconds: float = 0.0
     # Seconds every call waits before it is served, and up to this much more drawn per call.
     latency_seconds: float = 0.0
     jitter_seconds: float = 0.0
@@ -50,9 +54,11 @@ class Faults:
         )
         if any(not 0.0 <= rate <= 1.0 for rate in rates):
             raise ValueError(f"fault rates must be within [0, 1], got {rates}")
-        if min(self.latency_seconds, self.jitter_seconds) < 0:
-            raise ValueError(f"latency must not be negative, got {self.latency_seconds} s "
-                             f"and jitter {self.jitter_seconds} s")
+        delays = (self.create_latency_seconds, self.latency_seconds, self.jitter_seconds)
+        if min(delays) < 0:
+            raise ValueError(f"latency must not be negative, got create latency "
+                             f"{self.create_latency_seconds} s, latency {self.latency_seconds} "
+                             f"s and jitter {self.jitter_seconds} s")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -63,7 +69,8 @@ class Faults:
 
     def draw(self, index: int, *, droppable: bool) -> Draw:
         """What happens to call number `index`: its fault, if any, and how late it is served."""
-        return Draw(self._fault(index, droppable=droppable), self._delay(index))
+        create = self.create_latency_seconds if droppable else 0.0
+        return Draw(self._fault(index, droppable=droppable), create + self._delay(index))
 
     def _delay(self, index: int) -> float:
         if not self.jitter_seconds:

@@ -36,6 +36,11 @@ class Emulator:
         self._grpc_server = grpc_server
         self._storage_server = storage_server
 
+    def lose_storage_responses(self, prefix: str, count: int = 1) -> None:
+        """Commits the next `count` uploads of objects under `prefix` (a name in the bucket,
+        e.g. "staging/leases/"), then loses their replies: for tests of lost responses."""
+        self._storage_server.lose_responses(prefix, count)
+
     def stop(self) -> None:
         self._grpc_server.stop(grace=None).wait()
         self._storage_server.stop()

@@ -47,12 +47,13 @@ class EmulatorStore(State):
         resource_exhausted_rate: float = 0.0,
         drop_create_response_rate: float = 0.0,
         seed: int | None = None,
+        create_latency_seconds: float = 0.0,
         *,
         latency_seconds: float = 0.0,
         jitter_seconds: float = 0.0,
     ) -> None:
         faults = Faults(unavailable_rate, resource_exhausted_rate, drop_create_response_rate, seed,
-                        latency_seconds, jitter_seconds)
+                        create_latency_seconds, latency_seconds, jitter_seconds)
         with self.db.write() as conn:
             put_setting(conn, _FAULTS_KEY, faults.to_json())
             put_setting(conn, _DRAWS_KEY, "0")
@@ -70,13 +71,14 @@ class EmulatorStore(State):
         with self.db.read() as conn:
             return quota.load(conn)
 
-    def set_quirks(self, model_labels: bool = True) -> None:
+    def set_quirks(self, model_labels: bool = True, rouge_recall: bool = False) -> None:
         """Picks the behaviours that changed between versions of the service (quirks.Quirks).
 
         Applies to jobs that succeed from now on; what is already registered stays.
         """
         with self.db.write() as conn:
-            put_setting(conn, QUIRKS_KEY, Quirks(model_labels=model_labels).to_json())
+            put_setting(conn, QUIRKS_KEY, Quirks(model_labels=model_labels,
+                                                 rouge_recall=rouge_recall).to_json())
 
     def quirks(self) -> Quirks:
         with self.db.read() as conn:

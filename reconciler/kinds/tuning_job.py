@@ -22,21 +22,27 @@ from reconciler.kinds.base import (
     DatasetField,
     DatasetFormat,
     Description,
+    EvaluationSpec,
+    Evaluator,
     Finding,
+    JobName,
     Kind,
     LabelKey,
     LabelValue,
     Multiplier,
     Priority,
+    PromotionSpec,
     Upload,
     dataset_hashes,
     job_labels,
     launched_uri,
     model_metadata,
     run_id,
+    worded,
 )
-from reconciler.kinds.gemini import MODELS, PRICES, limits_of
+from reconciler.kinds.gemini import MODELS, PRICES, limits_of, misspelling_of
 from reconciler.kinds.tuning_job_datasets import dataset_format
+from reconciler.kinds.tuning_job_evaluation import GEMINI_EVALUATOR
 
 KIND = "tuning-job"
 # The AdapterSize enum's numbers are not the sizes (aiplatform_v1 SupervisedHyperParameters).
@@ -44,9 +50,6 @@ ADAPTER_SIZES: dict[int, str] = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO",
                                  4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
                                  16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
 SIZE_OF_ADAPTER = {name: size for size, name in ADAPTER_SIZES.items()}
-# Which attempt at a fingerprint a job is: the service names jobs, so the attempt (the
-# pipeline kind's `-r2` suffix) is a label, and adoption looks for exactly that attempt.
-ATTEMPT = "tuneops-attempt"
 WEIGHT_FIELDS = (
     "kind",
     "base_model",
@@ -71,8 +74,10 @@ class TuningJobSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     kind: Literal["tuning-job"]
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
-    base_model: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.@_-]{0,127}$")]
+    name: JobName
+    base_model: Annotated[str, Field(pattern=worded(
+        r"^[a-z0-9][a-z0-9.@_-]{0,127}$", "a model id such as gemini-2.5-flash: lowercase "
+        "letters, digits, '.', '@', '_' and '-'"))]
     training_dataset_uri: Annotated[str, Field(min_length=1)]
     validation_dataset_uri: Annotated[str, Field(min_length=1)] | None = None
     # Unset, the service picks a default (which it may change); tuneops never guesses it.
@@ -83,10 +88,16 @@ class TuningJobSpec(BaseModel):
     tuned_model_display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     description: Description | None = None
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
-    encryption_spec_key_name: Annotated[str, Field(pattern=_KMS_KEY.pattern)] | None = None
-    service_account: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    encryption_spec_key_name: Annotated[str, Field(pattern=worded(
+        _KMS_KEY.pattern, "a key's full name, projects/P/locations/L/keyRings/R/cryptoKeys/K"))
+    ] | None = None
+    service_account: Annotated[str, Field(pattern=worded(
+        r"^[^@\s]+@[^@\s]+$", "a service account's email address"))] | None = None
     tuning_location: TuningLocation = "us-central1"
     priority: Priority = 0
+    # Metadata: how its runs are scored, and which channel the best one is promoted to.
+    evaluation: EvaluationSpec | None = None
+    promotion: PromotionSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -116,10 +127,15 @@ class TuningJobLaunch:
         return self.lease
 
     @property
+    def known_id(self) -> str | None:
+        """None: the service names a TuningJob when it creates it."""
+        return None
+
+    @property
     def summary(self) -> str:
-        epochs = self.epoch_count or "default"
-        return (f"tuning job {self.lease} in {self.location}: {self.base_model}, "
-                f"{epochs} epochs")
+        epochs = self.epoch_count or "the service's default"
+        return (f"a tuning job in {self.location} (Vertex AI assigns its id): "
+                f"{self.base_model}, {epochs} epochs")
 
 
 def canonical_inputs(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -160,6 +176,8 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
     locations = TUNING_LOCATIONS
     # A tuned Gemini Model registers in its tuning job's own region.
     model_locations = TUNING_LOCATIONS
+    # Its endpoint answers GenerateContent (tuning_job.proto, TunedModel.endpoint).
+    evaluator: Evaluator | None = GEMINI_EVALUATOR
 
     def refusal(self, target: Target) -> str:
         return ""
@@ -177,12 +195,18 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
         ) if missing]
         tokens = (per_epoch * spec.epoch_count
                   if per_epoch is not None and spec.epoch_count is not None else None)
-        dollars = round(tokens / 1e6 * price, 2) if tokens is not None and price else None
+        # A price of 0 (set under prices:) is a price; only a missing one is unknown.
+        dollars = (round(tokens / 1e6 * price, 2) if tokens is not None and price is not None
+                   else None)
         return Estimate(epochs=spec.epoch_count, training_tokens=tokens, dollars=dollars,
                         unknown="; ".join(unknown))
 
     def problems(self, spec: TuningJobSpec) -> list[Finding]:
         found: list[Finding] = []
+        meant = misspelling_of(spec.base_model)
+        if meant:
+            found.append((("base_model",), f"base_model: {spec.base_model} is not a model "
+                          f"tuneops knows; did you mean {meant}?"))
         known = MODELS.get(spec.base_model)
         if known and spec.adapter_size is not None and (
                 spec.adapter_size not in known.adapter_sizes):
@@ -253,7 +277,7 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
             learning_rate_multiplier=inputs["learning_rate_multiplier"],
             adapter_size=ADAPTER_SIZES.get(inputs["adapter_size"]),
             export_last_checkpoint_only=spec.export_last_checkpoint_only,
-            labels={**job_labels(job, commit), ATTEMPT: str(attempt)},
+            labels=job_labels(job, commit, attempt),
             kms_key_name=spec.encryption_spec_key_name,
             service_account=spec.service_account,
             uploads=tuple(uploads),

@@ -14,7 +14,7 @@ from reconciler.core.budget import Budget
 from reconciler.core.desired import GCS_SCHEME, Target
 from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds import DEFAULT_KIND, KINDS, KindName
-from reconciler.kinds.base import Kind
+from reconciler.kinds.base import PATTERN_RULES, Kind, worded
 from reconciler.layout import CONFIG_DIR, SETTINGS_FILE
 from reconciler.load.configfiles import config_files
 from reconciler.load.files import repository_file
@@ -23,7 +23,9 @@ from reconciler.load.yamlsource import Document, KeyPath, YamlProblem, load_docu
 
 # The key a job document may hold whatever its kind: it selects which others are allowed.
 KIND_KEY = "kind"
-GcsUri = Annotated[str, Field(pattern=r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$")]
+GcsUri = Annotated[str, Field(pattern=worded(
+    r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$", "a gs://BUCKET or gs://BUCKET/PATH URI "
+    "of a bucket name in lowercase letters, digits, '.', '_' and '-'"))]
 
 
 class Settings(BaseModel):
@@ -31,13 +33,19 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = None
+    project: Annotated[str, Field(pattern=worded(
+        r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a project id of 6 to 30 lowercase letters, digits "
+        "and hyphens, starting with a letter and not ending with a hyphen"))] | None = None
     region: Literal["us-central1"] = "us-central1"
     staging_bucket: GcsUri | None = None
     cancel_superseded: bool = True
     defaults: dict[str, Any] = Field(default_factory=dict)
     # US dollars per million training tokens, by base model, over the list prices.
     prices: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict)
+    # US dollars per million tokens a tuned model answers with, by base model, over the list
+    # prices: what evaluating a run costs.
+    prediction_prices: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
     # How many jobs of each kind may run at once per location, e.g.
@@ -103,14 +111,48 @@ def _locate(document: Document, defaults_document: Document | None, keys: KeyPat
     return document.locate(keys)
 
 
+# The keys of an evaluable kind's spec (kinds/base.py, Evaluator) that another kind lacks.
+EVALUATION_KEYS = ("evaluation", "promotion")
+
+
+def _shown(value: Any) -> str:
+    """The value that was given, short: a reader recognises it, a huge one does not flood."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _invalid(item: Any, keys: KeyPath) -> str:
+    """A value of the wrong type or form: what the rule is, in words, and what was given."""
+    given = item.get("input")
+    if keys and keys[-1] == "[key]":  # a mapping's key, such as a label's
+        keys = keys[:-1]
+    key = ".".join(str(k) for k in keys)
+    if item["type"] == "string_pattern_mismatch":
+        pattern = item.get("ctx", {}).get("pattern", "")
+        rule = PATTERN_RULES.get(pattern, f"a value matching {pattern}")
+        return f"{key} must be {rule}, not {_shown(given)}"
+    if item["type"] == "string_too_long" and isinstance(given, str):
+        return f"{key}: {item['msg']}, not {len(given):,}"
+    return f"{key}: {item['msg']}, not {_shown(given)}"
+
+
 def _pydantic_problems(
-    error: ValidationError, locate: Callable[[KeyPath], Location], fields: list[str], subject: str
+    error: ValidationError, locate: Callable[[KeyPath], Location], fields: list[str], subject: str,
+    kind: str = "",
 ) -> list[Problem]:
     problems = []
     for item in error.errors():
         keys: KeyPath = tuple(item["loc"])
         key = ".".join(str(k) for k in keys)
-        if item["type"] == "extra_forbidden":
+        if item["type"] == "extra_forbidden" and len(keys) == 1 and key in EVALUATION_KEYS:
+            evaluable = ", ".join(name for name, known in KINDS.items() if known.evaluator)
+            message = (f"'{key}': jobs of kind {kind} cannot be evaluated or promoted (their "
+                       f"models do not answer GenerateContent); kinds that can: {evaluable}")
+        elif item["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(keys[-1]), fields, n=1)
             hint = (f"; did you mean '{close[0]}'?" if close
                     else f"; known keys: {', '.join(fields)}")
@@ -118,7 +160,7 @@ def _pydantic_problems(
         elif item["type"] == "missing":
             message = f"missing required key '{key}'"
         else:
-            message = f"{key}: {item['msg']}"
+            message = _invalid(item, keys)
         problems.append(Problem(locate(keys), message, subject=subject))
     return problems
 
@@ -202,18 +244,43 @@ def _parse_job(
         def locate(keys: KeyPath) -> Location:
             return _locate(document, defaults_document, keys)
 
-        return None, _pydantic_problems(error, locate, list(fields), subject)
+        return None, _pydantic_problems(error, locate, list(fields), subject, kind.name)
     job = JobConfig(kind, spec, document, defaults_document)
     return job, [Problem(job.locate(keys), message, subject=job.name)
-                 for keys, message in kind.problems(spec)]
+                 for keys, message in [*kind.problems(spec), *_evaluation_problems(kind, spec)]]
 
 
-def load_config(root: Path) -> RepoConfig:
-    """Every job under `configs/`, validated; raises ConfigError listing all problems."""
+def _evaluation_problems(kind: Kind, spec: Any) -> list[tuple[KeyPath, str]]:
+    if kind.evaluator is None:
+        return []
+    evaluation, promotion = kind.evaluator.settings(spec)
+    if promotion is not None and evaluation is None:
+        return [(("promotion",), "promotion needs evaluation: a run is promoted by its score "
+                 "on the evaluation dataset")]
+    return []
+
+
+def _config_dir(root: Path) -> Path:
     config_dir = root / CONFIG_DIR
     if not config_dir.is_dir():
         raise ConfigError([Problem(Location(str(config_dir)), "no configs/ directory here; "
                                    "run reconcile from a repository that has one")])
+    return config_dir
+
+
+def load_target(root: Path) -> Target:
+    """Where jobs run, from configs/reconciler.yaml alone: what reading state needs, even
+    while a job file is invalid."""
+    settings_path = _config_dir(root) / SETTINGS_FILE
+    loaded = _load_settings(root, settings_path, display_path(settings_path, root))
+    if loaded.errors:
+        raise ConfigError(loaded.errors)
+    return RepoConfig(root, loaded.settings, ()).target
+
+
+def load_config(root: Path) -> RepoConfig:
+    """Every job under `configs/`, validated; raises ConfigError listing all problems."""
+    config_dir = _config_dir(root)
     settings_path = config_dir / SETTINGS_FILE
     loaded = _load_settings(root, settings_path, display_path(settings_path, root))
     settings, defaults_document = loaded.settings, loaded.document
@@ -241,8 +308,14 @@ def load_config(root: Path) -> RepoConfig:
             if job is not None:
                 jobs.append(job)
     problems.extend(_duplicate_names(jobs))
+    problems.extend(_shared_channels(jobs))
     if problems:
         raise ConfigError(problems)
+    if not jobs:
+        # A bad merge or a wrong --root looks just like this: every managed job an orphan.
+        warnings.append(Problem(Location(f"{CONFIG_DIR}/"), "0 jobs: no job is desired, so "
+                                "every managed job is an orphan (apply --prune refuses to "
+                                "delete them all without --allow-empty)"))
     return RepoConfig(root, settings, tuple(jobs), tuple(warnings), tuple(read))
 
 
@@ -255,4 +328,24 @@ def _duplicate_names(jobs: list[JobConfig]) -> list[Problem]:
             problems.append(Problem(job.locate(("name",)),
                                     f"name is already used at {earlier.locate(('name',))}; "
                                     "job names must be unique", subject=job.name))
+    return problems
+
+
+def _shared_channels(jobs: list[JobConfig]) -> list[Problem]:
+    """A channel resolves to one job's best run: two jobs promoting to one would each undo
+    the other's promotion."""
+    first: dict[str, JobConfig] = {}
+    problems = []
+    for job in jobs:
+        _, promotion = job.kind.evaluator.settings(job.spec) if job.kind.evaluator else (
+            None, None)
+        if promotion is None:
+            continue
+        earlier = first.setdefault(promotion.channel, job)
+        if earlier is not job:
+            where = earlier.locate(("promotion", "channel"))
+            problems.append(Problem(job.locate(("promotion", "channel")),
+                                    f"channel {promotion.channel} is already promoted to by "
+                                    f"{earlier.name} at {where}; a channel belongs to one job",
+                                    subject=job.name))
     return problems

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 from reconciler.core.desired import Dataset, Role
 from reconciler.errors import Location, Problem
 from reconciler.kinds.base import TOKENS_CLEARLY_OVER, TOKENS_CLOSE, DatasetFormat
-from reconciler.load.examplekeys import ExampleKeys
+from reconciler.load.examplekeys import ExampleKeys, ExampleOrder
 from reconciler.load.jsonline import parse_canonical, wide_text
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES, MIB
 
@@ -38,6 +38,8 @@ class DatasetReport:
     # Each example's key (of its canonical JSON) and line; None when read from the cache.
     records: ExampleKeys | None = None
     bytes_read: int = 0
+    # (hash, line) of every example in file order, when asked for (a branch's dataset diff).
+    order: ExampleOrder | None = None
     # The file as it was opened, if it did not change while it was read (None: it did).
     identity: FileIdentity | None = None
 
@@ -83,6 +85,7 @@ class _Scan:
     # Estimated tokens of all valid examples, and lines whose estimate nears the limit.
     tokens: int = 0
     close_to_limit: list[int] = field(default_factory=list)
+    order: ExampleOrder | None = None
 
     def error(self, number: int, column: int, message: str) -> None:
         if len(self.errors) < MAX_ERRORS_PER_FILE:
@@ -96,7 +99,10 @@ class _Scan:
         self.examples += 1
         # Python's own 64-bit hash, a tenth of the time of blake2b: the keys never leave the
         # process, and a false duplicate needs a collision (~1e-8 at a million examples).
-        self.records.add(hash(canonical), number)
+        key = hash(canonical)
+        self.records.add(key, number)
+        if self.order is not None:
+            self.order.append(key, number)
         if fmt.lacks_instruction is not None and fmt.lacks_instruction(record):
             self.without_instruction.append(number)
         if tokens:
@@ -164,8 +170,8 @@ def _identity(stream: BinaryIO) -> FileIdentity:
     return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
 
 
-def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
-                    ) -> DatasetReport:
+def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role, *,
+                    keep_order: bool = False) -> DatasetReport:
     """Validates every line and hashes the records' canonical JSON in the same pass.
 
     The hash is over records, not bytes: re-indenting or reordering keys keeps it, while
@@ -178,7 +184,7 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
     try:
         with path.open("rb", buffering=_READ_BUFFER) as stream:
             before = _identity(stream)
-            report = _inspect(stream, shown, uri, fmt, role)
+            report = _inspect(stream, shown, uri, fmt, role, keep_order=keep_order)
             if _identity(stream) == before:
                 report.identity = before
             return report
@@ -187,10 +193,10 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
                                                    f"{error.strerror}")])
 
 
-def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: Role
-             ) -> DatasetReport:
+def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: Role, *,
+             keep_order: bool) -> DatasetReport:
     digest = hashlib.sha256()
-    scan = _Scan(shown)
+    scan = _Scan(shown, order=ExampleOrder() if keep_order else None)
     refused: Problem | None = None
     low, high = fmt.examples
     cap = fmt.max_line_bytes or MAX_DATASET_LINE_BYTES
@@ -216,7 +222,7 @@ def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: R
     except OSError as error:
         refused = Problem(Location(shown), f"cannot read: {error.strerror}")
     report = DatasetReport(info=None, errors=scan.errors, records=scan.records,
-                           bytes_read=scan.bytes_read)
+                           bytes_read=scan.bytes_read, order=scan.order)
     if scan.hidden_errors:
         # Located at the first error left out, so it sorts after the ones shown.
         report.errors.append(Problem(Location(shown, scan.first_hidden, 1),
@@ -231,6 +237,12 @@ def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: R
         report.info = Dataset(uri, role, digest.hexdigest()[:HASH_LENGTH], scan.examples,
                               tokens=scan.tokens if fmt.tokens else None)
     return report
+
+
+def remote_hash(uri: str, version: str) -> str:
+    """The content hash of a gs:// object, from its metadata (`Storage.version`): its
+    generation changes with every write, so no byte of it is read."""
+    return hashlib.sha256(f"{uri}#{version}".encode()).hexdigest()[:HASH_LENGTH]
 
 
 def snapshot(source: BinaryIO, copy: BinaryIO) -> str | None:

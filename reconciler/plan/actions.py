@@ -3,6 +3,11 @@
 Every action carries `name`, `action`, `reason`, `changes` and `job_id`, so the renderers and
 the JSON schema treat them alike; the rest is what apply needs to execute it. ACTION_KINDS is
 the one list of action kinds that the text, Markdown and JSON renderings read.
+
+Every action of a job that has runs also carries `cancel` and `twins`: the runs applying it
+stops, whatever else it does (`stops()`). `cancel` holds still-running runs of a superseded
+fingerprint (with cancel_superseded), `twins` the younger of two runs of one name,
+fingerprint and attempt (launched twice; the older is kept).
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard
 
+from reconciler.core.channels import Scoring
 from reconciler.core.estimate import Estimate
+from reconciler.core.runkey import RunKey
 from reconciler.kinds import Launch
 
 
@@ -32,12 +39,16 @@ ACTION_KINDS: dict[str, ActionKind] = {
     "retune": ActionKind("~", "yellow", "🟡", "to re-tune", True, always_counted=True),
     "update": ActionKind("~", "cyan", "🔵", "to update", True, always_counted=True),
     "drift": ActionKind("*", "red", "🔴", "drifted", True),
+    "rename": ActionKind(">", "cyan", "🔁", "to rename", True),
     "noop": ActionKind("=", "dim", "⚪", "unchanged", False),
     "running": ActionKind(">", "blue", "⏳", "running", False),
     "failed": ActionKind("!", "red", "❌", "failed", False),
     "orphan": ActionKind("-", "magenta", "🟣", "orphaned", False),
     "refused": ActionKind("x", "red", "⛔", "refused", False),
     "queued": ActionKind("…", "yellow", "⏸", "queued", True),
+    "evaluate": ActionKind("?", "cyan", "🧪", "to evaluate", True),
+    "promote": ActionKind("^", "green", "🚀", "to promote", True),
+    "hold": ActionKind("=", "yellow", "✋", "held", False),
 }
 
 
@@ -50,6 +61,21 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Attribute:
+    """One line of a create's `+` block, as `terraform plan` shows a new resource.
+
+    `value` None is what the service decides: an unset hyper-parameter is its default, an
+    id it assigns is known only after apply. `note` is said beside it (example counts).
+    """
+
+    name: str
+    value: Any
+    note: str = ""
+    # What a None value means, in words.
+    unset: str = "service default"
+
+
+@dataclass(frozen=True)
 class ModelPatch:
     """The Model's metadata as git says it should be, written with one UpdateModel."""
 
@@ -57,6 +83,53 @@ class ModelPatch:
     display_name: str
     description: str
     labels: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ScoredRun:
+    """A run as evaluation and promotion name it: its key, its job, its Model and the
+    Endpoint that answers for it ("": none does any more), with its score on the
+    evaluation's dataset and metric where one is recorded."""
+
+    key: RunKey
+    job_id: str
+    resource: str
+    model: str
+    endpoint: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationSet:
+    """What a score is computed on: the evaluation dataset and the metric."""
+
+    uri: str
+    content_hash: str
+    # The repository file, staged content-addressed to `staged` before it is read (as
+    # training data is); None for a gs:// object, read where it is.
+    source: str | None
+    staged: str
+    examples: int | None
+    metric: str
+
+    @property
+    def scoring(self) -> Scoring:
+        return Scoring(self.content_hash, self.metric)
+
+
+@dataclass(frozen=True)
+class PromotionRule:
+    """`promotion:` resolved when planning: the channel, its current run with that run's
+    score on this evaluation dataset, and the rule. Apply decides by it, never re-planning."""
+
+    channel: str
+    metric: str
+    min_score: float | None
+    must_beat_current: bool
+    current: ScoredRun | None
+    # The candidate was this channel's run before: going back to it (`git revert`) is a
+    # rollback, promoted without comparing with the current run.
+    rollback: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,6 +144,10 @@ class Create:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
+    # For a job with a channel: what happens after the run.
+    promotion: PromotionRule | None = None
+    # What the new job will be, attribute by attribute.
+    attributes: tuple[Attribute, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,8 +162,13 @@ class Retune:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
-    # Still-running jobs of a superseded fingerprint, cancelled before the launch.
+    # For a job with a channel: what happens after the run.
+    promotion: PromotionRule | None = None
+    # Still-running runs of a superseded fingerprint, cancelled by apply (cancel_superseded).
     cancel: tuple[str, ...] = ()
+    # Younger twins of a run (the same name, fingerprint and attempt, launched twice): the
+    # older is kept, these are cancelled at once.
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,6 +181,8 @@ class Update:
     job_id: str
     patch: ModelPatch
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +198,10 @@ class DriftRelaunch:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
+    # For a job with a channel: what happens after the run.
+    promotion: PromotionRule | None = None
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +215,8 @@ class DriftRestore:
     job_id: str
     patch: ModelPatch
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +227,8 @@ class Noop:
     job_id: str
     model: str
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -146,7 +238,10 @@ class Running:
     reason: str
     job_id: str
     state: str
+    promotion: PromotionRule | None = None
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +254,8 @@ class Failed:
     job_id: str
     error: str
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,22 +296,114 @@ class Queued:
     launch: Launch
     changes: tuple[Change, ...] = ()
     estimate: Estimate | None = None
-    # Superseded runs to cancel once it launches (a queued re-tune).
+    # For a job with a channel: what happens after the run.
+    promotion: PromotionRule | None = None
+    # Stopped at once, though the launch waits (a cancelling run still holds its quota).
     cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
+    # A queued create's attributes.
+    attributes: tuple[Attribute, ...] = ()
 
     @classmethod
     def of(cls, action: Launching, reason: str) -> Queued:
         """The launch `action` would make, waiting for quota."""
+        cancel, twins = ((), ()) if isinstance(action, Create) else (action.cancel,
+                                                                      action.twins)
         return cls(name=action.name, reason=reason, job_id=action.job_id,
                    launch=action.launch, changes=action.changes, estimate=action.estimate,
-                   cancel=action.cancel if isinstance(action, Retune) else ())
+                   promotion=action.promotion, cancel=cancel, twins=twins,
+                   attributes=action.attributes if isinstance(action, Create) else ())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rename:
+    """A name new in git whose fingerprint is exactly the succeeded run of a name that left
+    git: the runs move to the new name (recorded in the staging bucket, and on the Model
+    where the service allows it). Nothing is tuned."""
+
+    action: Literal["rename"] = "rename"
+    name: str
+    reason: str
+    job_id: str
+    renamed_from: str
+    # Every run of the old name, moved to the new one.
+    runs: tuple[str, ...]
+    # The Model of the succeeded run, relabelled and brought to git's metadata (None: it is
+    # gone, and the next plan relaunches as drift).
+    patch: ModelPatch | None = None
+    changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evaluate:
+    """A succeeded run without a score on the evaluation dataset and metric: apply sends
+    each example's prompt to its Endpoint, scores the answers with EvaluationService,
+    records the score, then promotes or holds by `promotion` (also scoring the channel's
+    current run first where the rule compares with it and it has no score on this data)."""
+
+    action: Literal["evaluate"] = "evaluate"
+    name: str
+    reason: str
+    job_id: str
+    evaluation: EvaluationSet
+    candidate: ScoredRun
+    # The runs apply scores: the candidate, and the current run when needed.
+    runs: tuple[ScoredRun, ...]
+    promotion: PromotionRule | None = None
+    # Paid inference: what asking every example of each run costs.
+    estimate: Estimate | None = None
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Decided:
+    """What promote and hold carry: the run, its score, and the rule that decided."""
+
+    name: str
+    reason: str
+    job_id: str
+    evaluation: EvaluationSet
+    candidate: ScoredRun
+    promotion: PromotionRule
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Promote(_Decided):
+    """Every score the rule needs is recorded, and the run passes it (or was the channel's
+    before: a rollback): apply moves the channel to it. Nothing is tuned or evaluated."""
+
+    action: Literal["promote"] = "promote"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hold(_Decided):
+    """The run scored below the rule: the channel stays where it is."""
+
+    action: Literal["hold"] = "hold"
 
 
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed
-          | Orphan | Refused | Queued)
+          | Orphan | Refused | Queued | Rename | Evaluate | Promote | Hold)
 # Actions whose apply launches a job now.
 Launching = Create | Retune | DriftRelaunch
 Patching = Update | DriftRestore
+# The actions of a job that has runs: each may also stop some of them.
+Stopping = (Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed | Queued
+            | Rename)
+
+
+# Actions of a run still to come or to end: with a channel, they say what happens after it.
+AfterRun = Create | Retune | DriftRelaunch | Queued | Running
+# What a job with a channel plans for it: after a launch or a running run, or now.
+Promoting = AfterRun | Evaluate | Promote | Hold
+
+
+def promotion_of(action: Action) -> PromotionRule | None:
+    """The promotion rule an action carries, if its job has a channel."""
+    return action.promotion if isinstance(action, Promoting) else None
 
 
 def launches_now(action: Action) -> TypeGuard[Launching]:
@@ -226,3 +415,11 @@ def is_launch(action: Action) -> TypeGuard[Launching | Queued]:
     """Whether the plan commits to launching a job for `action`: now, or once quota frees
     (queued). The renderers and the estimates ask this, so they agree on every launch."""
     return launches_now(action) or isinstance(action, Queued)
+
+
+def stops(action: Action) -> tuple[tuple[str, str], ...]:
+    """(run, why) for each run applying `action` cancels: superseded runs, then twins."""
+    if not isinstance(action, Stopping):
+        return ()
+    return (*((run, "superseded") for run in action.cancel),
+            *((run, "twin") for run in action.twins))

@@ -97,6 +97,14 @@ def test_jitter_is_drawn_per_call_and_reproducible_with_a_seed():
     assert Faults(latency_seconds=0.1).draw(0, droppable=True).delay_seconds == 0.1
 
 
+def test_a_create_is_served_its_create_latency_on_top_of_every_call_s():
+    faults = Faults(create_latency_seconds=2.0, latency_seconds=0.1)
+    assert faults.draw(0, droppable=True).delay_seconds == pytest.approx(2.1)
+    assert faults.draw(1, droppable=False).delay_seconds == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="latency must not be negative"):
+        Faults(create_latency_seconds=-1.0)
+
+
 def test_jitter_leaves_a_seeded_fault_sequence_as_it_was():
     plain = Faults(unavailable_rate=0.5, drop_create_response_rate=0.5, seed=9)
     slow = Faults(unavailable_rate=0.5, drop_create_response_rate=0.5, seed=9,
