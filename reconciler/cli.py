@@ -408,7 +408,7 @@ def emulator_serve(
         serve(checked_state_dir(_root(ctx, root)), port, job_seconds, storage_port)
 
 
-@emulator_app.command("faults", short_help="Make a fraction of emulator calls fail.",
+@emulator_app.command("faults", short_help="Make emulator calls fail, or slow.",
                       epilog=_epilog("reconcile emulator faults --unavailable 0.2",
                                      *_SETTINGS))
 def emulator_faults(
@@ -423,13 +423,19 @@ def emulator_faults(
     seed: Annotated[int | None, typer.Option(
         help="Seed of the faults' random choices, to repeat a run.", show_default=False)]
     = None,
+    latency: Annotated[float, typer.Option(
+        min=0, help="Seconds every call is served late, as over a slow network.")] = 0.0,
+    jitter: Annotated[float, typer.Option(
+        min=0, help="Up to this many seconds more, drawn per call.")] = 0.0,
     root: RootOption = None,
 ) -> None:
-    """Make a fraction of emulator calls fail, to rehearse retries (all 0: off)."""
+    """Make a fraction of emulator calls fail, to rehearse retries, or all of them slow
+    (all 0: off)."""
     with _emulator(ctx, root) as store:
         store.set_faults(
             unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
-            drop_create_response_rate=drop_create, seed=seed)
+            drop_create_response_rate=drop_create, seed=seed, latency_seconds=latency,
+            jitter_seconds=jitter)
 
 
 @emulator_app.command("quirks", short_help="Behave like another version of the service.",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -43,12 +44,17 @@ class PromotionFailed(TuneopsError):
     """The scores are recorded; moving the channel is what failed."""
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
+Split = Callable[[dict[str, Any]], Example]
+
+
+def _split_lines(path: Path, split: Split) -> list[Example]:
+    """Each line split as it is read: no example's parsed record outlives its line."""
     with path.open("rb") as lines:
-        return [orjson.loads(line) for line in lines if line.strip()]
+        return [split(orjson.loads(line)) for line in lines if not line.isspace()]
 
 
-def _read(storage: Storage, root: Path, evaluation: EvaluationSet) -> list[dict[str, Any]]:
+def _read(storage: Storage, root: Path, evaluation: EvaluationSet, split: Split
+          ) -> list[Example]:
     """The evaluation dataset's examples, exactly the planned content: a repository file is
     staged content-addressed first, as training data is; a gs:// object must still be the
     generation that was hashed."""
@@ -56,7 +62,7 @@ def _read(storage: Storage, root: Path, evaluation: EvaluationSet) -> list[dict[
         with verified_copy(root, evaluation.source, evaluation.content_hash) as copy:
             if not storage.exists(evaluation.staged):
                 storage.upload(copy, evaluation.staged)
-            return _records(copy)
+            return _split_lines(copy, split)
     with scratch() as directory:
         copy = directory / "evaluation.jsonl"
         before = storage.version(evaluation.uri)
@@ -66,7 +72,7 @@ def _read(storage: Storage, root: Path, evaluation: EvaluationSet) -> list[dict[
                 evaluation.content_hash):
             raise TuneopsError(f"{evaluation.uri} changed since it was planned; nothing was "
                                "evaluated: plan and apply again")
-        return _records(copy)
+        return _split_lines(copy, split)
 
 
 def examples(storage: Storage, root: Path, evaluation: EvaluationSet, kind: str
@@ -74,7 +80,7 @@ def examples(storage: Storage, root: Path, evaluation: EvaluationSet, kind: str
     evaluator = kind_of(kind).evaluator
     if evaluator is None:
         raise TuneopsError(f"jobs of kind {kind} cannot be evaluated")
-    return [evaluator.split(record) for record in _read(storage, root, evaluation)]
+    return _read(storage, root, evaluation, evaluator.split)
 
 
 def _ask(backend: Backend, run: ScoredRun, found: list[Example], stop: threading.Event

@@ -18,6 +18,7 @@ import grpc
 from google.rpc import status_pb2
 
 from reconciler.emulator import clock, lifecycle
+from reconciler.emulator.db import add_column
 from reconciler.emulator.errors import EmulatorError, not_found
 from reconciler.emulator.filters import Subject
 from reconciler.emulator.paging import SortKey, decode_token, page_size, take_page
@@ -36,7 +37,10 @@ LIFECYCLE_COLUMNS = """
     -- A google.rpc.Status decided at create (bad dataset): the run ends FAILED with it.
     failure BLOB,
     labels TEXT NOT NULL,
-    proto BLOB NOT NULL"""
+    proto BLOB NOT NULL,
+    due REAL"""
+# `due`: when the job next moves on the clock (lifecycle.due), NULL once it has ended. Reads
+# advance only the jobs due, through its indexes, so no call costs more as jobs pile up.
 # What a success leaves (a Model, an Endpoint), stored as of the job's end time.
 Register = Callable[[sqlite3.Connection, Any, float], None]
 Keep = Callable[[Subject], bool]  # a List request's filter
@@ -55,38 +59,57 @@ class JobTable:
     register: Register
     # The column a List filter's display_name reads ("''" for jobs that have none).
     display_name: str = "display_name"
+    # The column whose value a quota counts unfinished jobs by (a parent, or a location).
+    quota_scope: str = "parent"
 
     def indexes(self) -> str:
         return (f"CREATE INDEX IF NOT EXISTS {self.table}_by_parent ON {self.table} "
-                "(parent, create_time, name);\n"
-                f"CREATE INDEX IF NOT EXISTS {self.table}_by_state ON {self.table} (state);\n")
+                "(parent, create_time, name);\n")
 
-    def _open(self, where: str) -> str:
-        marks = ", ".join("?" * len(self.states.terminal))
-        return f"state NOT IN ({marks}) AND ({where})"
+    def upgrade(self, conn: sqlite3.Connection) -> None:
+        """Brings a table of an older emulator up to date, then indexes what is due.
 
-    def _terminal(self) -> tuple[int, ...]:
-        return tuple(sorted(int(state) for state in self.states.terminal))
+        Older tables lack `failure` (runs that fail on their datasets) or `due`; an unfinished
+        job of theirs is due at once, and its first advance sets when it moves next.
+        """
+        add_column(conn, self.table, "failure", "BLOB")
+        if add_column(conn, self.table, "due", "REAL"):
+            marks = ", ".join("?" * len(self.states.terminal))
+            conn.execute(f"UPDATE {self.table} SET due = create_time "
+                         f"WHERE due IS NULL AND state NOT IN ({marks})",
+                         tuple(int(state) for state in self.states.terminal))
+        conn.executescript("".join(
+            f"CREATE INDEX IF NOT EXISTS {self.table}_due{suffix} ON {self.table} ({columns});"
+            for suffix, columns in (("", "due"), ("_by_parent", "parent, due"),
+                                    (f"_by_{self.quota_scope}", f"{self.quota_scope}, due"))))
+
+    def first_due(self, create_time: float, job_seconds: float) -> float | None:
+        """The `due` column of a new (PENDING) job."""
+        return lifecycle.due(self.states.pending,
+                             lifecycle.Schedule(create_time, job_seconds, None), self.states)
 
     def advance(self, conn: sqlite3.Connection, where: str = "1",
                 params: tuple[str, ...] = ()) -> None:
-        """Advances the unfinished jobs matching `where` to now; registers what successes leave."""
+        """Advances the jobs matching `where` that are due by now; registers what successes
+        leave."""
         now = clock.clock_now(conn)
         rows = conn.execute(
             "SELECT name, create_time, job_seconds, cancel_time, failure, proto FROM "
-            f"{self.table} WHERE {self._open(where)}",
-            (*self._terminal(), *params),
+            f"{self.table} WHERE due <= ? AND ({where})",
+            (now, *params),
         ).fetchall()
         for name, create_time, job_seconds, cancel_time, failure, proto in rows:
             job = self.message.deserialize(proto)
             decided = None if failure is None else status_pb2.Status.FromString(failure)
             schedule = lifecycle.Schedule(create_time, job_seconds, cancel_time, decided)
-            if not lifecycle.advance(job, schedule, now, self.states):
-                continue
-            if job.state == self.states.succeeded:
+            # Unchanged only for a job of an older table, due at once: its due is set now.
+            changed = lifecycle.advance(job, schedule, now, self.states)
+            if changed and job.state == self.states.succeeded:
                 self.register(conn, job, create_time + job_seconds)
-            conn.execute(f"UPDATE {self.table} SET state = ?, proto = ? WHERE name = ?",
-                         (int(job.state), self.message.serialize(job), name))
+            conn.execute(
+                f"UPDATE {self.table} SET state = ?, due = ?, proto = ? WHERE name = ?",
+                (int(job.state), lifecycle.due(job.state, schedule, self.states),
+                 self.message.serialize(job), name))
 
     def exists(self, conn: sqlite3.Connection, name: str) -> bool:
         return row(conn, self.table, name) is not None
@@ -119,10 +142,11 @@ class JobTable:
             )
         if job.state != self.states.cancelling:
             now = clock.clock_now(conn)
-            lifecycle.cancel(job, now, self.states)
+            done_at = lifecycle.cancel(job, now, self.states)
             conn.execute(
-                f"UPDATE {self.table} SET state = ?, cancel_time = ?, proto = ? WHERE name = ?",
-                (int(job.state), now, self.message.serialize(job), name),
+                f"UPDATE {self.table} SET state = ?, cancel_time = ?, due = ?, proto = ? "
+                "WHERE name = ?",
+                (int(job.state), now, done_at, self.message.serialize(job), name),
             )
         return job
 
@@ -132,10 +156,11 @@ class JobTable:
         rows = conn.execute(f"SELECT proto FROM {self.table} ORDER BY create_time, name")
         return [self.message.deserialize(proto) for (proto,) in rows]
 
-    def unfinished(self, conn: sqlite3.Connection, where: str, value: str) -> int:
-        """Jobs matching `where` that are pending, running or cancelling."""
-        found = conn.execute(f"SELECT count(*) FROM {self.table} WHERE {self._open(where)}",
-                             (*self._terminal(), value)).fetchone()
+    def unfinished(self, conn: sqlite3.Connection, scope: str) -> int:
+        """Jobs of `scope` (see quota_scope) pending, running or cancelling: not yet ended."""
+        found = conn.execute(
+            f"SELECT count(*) FROM {self.table} WHERE {self.quota_scope} = ? "
+            "AND due IS NOT NULL", (scope,)).fetchone()
         return int(found[0])
 
 

@@ -60,20 +60,40 @@ class Schedule:
     failure: status_pb2.Status | None = None
 
 
+def _start_at(schedule: Schedule) -> float:
+    return schedule.create_time + schedule.job_seconds * PENDING_FRACTION
+
+
+def _end_at(schedule: Schedule) -> float:
+    return schedule.create_time + schedule.job_seconds
+
+
+def _cancelled_at(schedule: Schedule) -> float:
+    assert schedule.cancel_time is not None
+    return schedule.cancel_time + CANCEL_SECONDS
+
+
+def due(state: int, schedule: Schedule, states: States) -> float | None:
+    """When a job in `state` next moves on the clock; None once it has ended (or for a
+    state the clock never leaves), so a store only ever reads the jobs that are due."""
+    moves = {states.pending: _start_at, states.running: _end_at,
+             states.cancelling: _cancelled_at}.get(state)
+    return None if moves is None else moves(schedule)
+
+
 def advance(job: Job, schedule: Schedule, now: float, states: States) -> bool:
     """Moves `job` to its state at `now`, in place; returns whether it changed."""
     changed = False
     state = job.state
     if state == states.cancelling:
-        assert schedule.cancel_time is not None
-        done_at = schedule.cancel_time + CANCEL_SECONDS
+        done_at = _cancelled_at(schedule)
         if now >= done_at:
             job.error = CANCELLED_ERROR
             _set_state(job, states, states.cancelled, done_at, end=True)
             changed = True
         return changed
-    start_at = schedule.create_time + schedule.job_seconds * PENDING_FRACTION
-    end_at = schedule.create_time + schedule.job_seconds
+    start_at = _start_at(schedule)
+    end_at = _end_at(schedule)
     if state == states.pending and now >= start_at:
         job.start_time = to_timestamp(start_at)
         _set_state(job, states, states.running, start_at)
@@ -91,8 +111,10 @@ def advance(job: Job, schedule: Schedule, now: float, states: States) -> bool:
     return changed
 
 
-def cancel(job: Job, now: float, states: States) -> None:
+def cancel(job: Job, now: float, states: States) -> float:
+    """Starts cancelling `job` at `now`; returns when the cancel ends (its `due`)."""
     _set_state(job, states, states.cancelling, now)
+    return now + CANCEL_SECONDS
 
 
 def _set_state(job: Job, states: States, state: int, at: float, *, end: bool = False) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import grpc
@@ -41,10 +42,15 @@ def save(conn: sqlite3.Connection, limits: Limits) -> None:
     put_setting(conn, QUOTA_KEY, json.dumps(limits, sort_keys=True))
 
 
-def check(conn: sqlite3.Connection, metric: Metric, location: str, running: int) -> None:
-    """Raises RESOURCE_EXHAUSTED when one more job in `location` would pass quota."""
+def check(conn: sqlite3.Connection, metric: Metric, location: str,
+          count_running: Callable[[], int]) -> None:
+    """Raises RESOURCE_EXHAUSTED when one more job in `location` would pass quota; counts
+    the jobs running there only when a limit is set."""
     limit = load(conn).get(location, {}).get(metric.kind)
-    if limit is not None and running >= limit:
+    if limit is None:
+        return
+    running = count_running()
+    if running >= limit:
         raise EmulatorError(
             grpc.StatusCode.RESOURCE_EXHAUSTED,
             f"The following quota metrics exceed quota limits: {metric.name} "

@@ -23,8 +23,9 @@ from reconciler.core.fingerprint import metadata_digest
 KeyPath = tuple[str | int, ...]
 # (the key to fix, what is wrong), located by the loader.
 Finding = tuple[KeyPath, str]
-# Why a record is invalid, or None.
-RecordCheck = Callable[[dict[str, Any]], str | None]
+# One walk of a record: why it is invalid (None: it is an example), and its estimated tokens
+# (0 where the format estimates none). It runs once per example of every dataset.
+RecordCheck = Callable[[dict[str, Any]], tuple[str | None, int]]
 
 
 # Each field pattern's rule in words, for error messages: nobody should have to read a regex.
@@ -131,9 +132,9 @@ class DatasetFormat:
     recommended: int = 0
     # Whether an example lacks an instruction ("Write the code in Python: ..."), if it matters.
     lacks_instruction: Callable[[dict[str, Any]], bool] | None = None
-    # An estimate of an example's tokens, how it is made, and the model's limit for one
+    # Whether `check` estimates an example's tokens, how, and the model's limit for one
     # example: near it warns (TOKENS_CLOSE), far over it is an error (TOKENS_CLEARLY_OVER).
-    tokens: Callable[[dict[str, Any]], int] | None = None
+    tokens: bool = False
     tokens_how: str = ""
     max_tokens: int = 0
     # The largest file and line the service takes (0: no limit of the format's own).

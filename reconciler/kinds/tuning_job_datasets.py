@@ -18,60 +18,61 @@ from reconciler.kinds.gemini import MIN_TRAINING_EXAMPLES, RECOMMENDED_EXAMPLES,
 # bytes so text in scripts of many bytes per character is not underestimated. Offline, and
 # close enough to warn: the service counts exactly and refuses what is over.
 BYTES_PER_TOKEN = 4
+_FIELDS = frozenset({"systemInstruction", "contents"})
 
 
-def _parts(parts: Any, where: str) -> str | None:
+def _parts(parts: Any) -> tuple[str | None, int]:
+    """What is wrong with `parts`, said after where they are (None: they are fine), and the
+    UTF-8 bytes of their text. Messages are built only for a problem: this runs per part of
+    every example."""
     if not isinstance(parts, list) or not parts:
-        return f"{where}.parts must be a non-empty list of parts"
+        return ".parts must be a non-empty list of parts", 0
+    size = 0
     for index, part in enumerate(parts):
         if not isinstance(part, dict):
-            return f"{where}.parts[{index}] must be an object"
-        if "fileData" in part:
-            continue  # a file reference: the service checks it
+            return f".parts[{index}] must be an object", 0
         text = part.get("text")
-        if not isinstance(text, str) or not text.strip():
-            return f"{where}.parts[{index}].text must be a non-empty string"
-    return None
+        # `not text or text.isspace()` is `not text.strip()`, without copying the text.
+        if "fileData" not in part and (not isinstance(text, str) or not text
+                                       or text.isspace()):
+            return f".parts[{index}].text must be a non-empty string", 0
+        if isinstance(text, str):  # a file reference's text counts too; the service checks it
+            size += len(text) if text.isascii() else len(text.encode())
+    return None, size
 
 
-def check_contents(record: dict[str, Any]) -> str | None:
-    unknown = sorted(set(record) - {"systemInstruction", "contents"})
-    if unknown:
-        return f"unknown field(s) {', '.join(unknown)}; a line has contents and an optional " \
-               "systemInstruction"
+def examine(record: dict[str, Any]) -> tuple[str | None, int]:
+    """One walk of an example: why it is invalid (None: it is fine), and about how many
+    tokens its text is (UTF-8 bytes / 4, rounded up)."""
+    if not _FIELDS.issuperset(record):
+        unknown = sorted(set(record) - _FIELDS)
+        return (f"unknown field(s) {', '.join(unknown)}; a line has contents and an optional "
+                "systemInstruction"), 0
+    size = 0
     instruction = record.get("systemInstruction")
     if instruction is not None:
         if not isinstance(instruction, dict):
-            return "'systemInstruction' must be an object with 'parts'"
-        if problem := _parts(instruction.get("parts"), "systemInstruction"):
-            return problem
+            return "'systemInstruction' must be an object with 'parts'", 0
+        problem, size = _parts(instruction.get("parts"))
+        if problem:
+            return f"systemInstruction{problem}", 0
     contents = record.get("contents")
     if not isinstance(contents, list) or not contents:
-        return "'contents' must be a non-empty list of {role, parts}"
+        return "'contents' must be a non-empty list of {role, parts}", 0
     for index, turn in enumerate(contents):
-        expected = "user" if index % 2 == 0 else "model"
+        expected = "model" if index % 2 else "user"
         if not isinstance(turn, dict):
-            return f"contents[{index}] must be an object with 'role' and 'parts'"
+            return f"contents[{index}] must be an object with 'role' and 'parts'", 0
         if turn.get("role") != expected:
             return (f"contents[{index}].role must be '{expected}' (roles alternate user/model, "
-                    "starting with user)")
-        if problem := _parts(turn.get("parts"), f"contents[{index}]"):
-            return problem
+                    "starting with user)"), 0
+        problem, text = _parts(turn.get("parts"))
+        if problem:
+            return f"contents[{index}]{problem}", 0
+        size += text
     if len(contents) % 2:
-        return "the last turn must be from 'model'"
-    return None
-
-
-def _texts(record: dict[str, Any]) -> list[str]:
-    turns = [record.get("systemInstruction") or {}, *record.get("contents", [])]
-    return [part["text"] for turn in turns for part in turn.get("parts", [])
-            if isinstance(part.get("text"), str)]
-
-
-def estimate_tokens(record: dict[str, Any]) -> int:
-    """About how many tokens an example's text is: its UTF-8 bytes / 4, rounded up."""
-    size = sum(len(text.encode()) for text in _texts(record))
-    return -(-size // BYTES_PER_TOKEN)
+        return "the last turn must be from 'model'", 0
+    return None, -(-size // BYTES_PER_TOKEN)
 
 
 def dataset_format(limits: ModelLimits, role: Role) -> DatasetFormat:
@@ -79,10 +80,10 @@ def dataset_format(limits: ModelLimits, role: Role) -> DatasetFormat:
                else limits.max_validation_examples)
     return DatasetFormat(
         name="gemini",
-        check=check_contents,
+        check=examine,
         examples=(MIN_TRAINING_EXAMPLES if role == "training" else 1, maximum),
         recommended=RECOMMENDED_EXAMPLES if role == "training" else 0,
-        tokens=estimate_tokens,
+        tokens=True,
         tokens_how=f"estimated as UTF-8 bytes / {BYTES_PER_TOKEN}",
         max_tokens=limits.max_tokens,
         max_bytes=limits.max_training_bytes,

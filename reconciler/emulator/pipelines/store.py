@@ -5,13 +5,10 @@ A succeeded run registers its Model and Endpoint in the transaction that finishe
 
 from __future__ import annotations
 
-import sqlite3
-
 from google.cloud.aiplatform_v1.types import PipelineJob, PipelineState
 from google.rpc import status_pb2
 
 from reconciler.emulator import clock, lifecycle, quota
-from reconciler.emulator.db import add_column
 from reconciler.emulator.errors import already_exists
 from reconciler.emulator.ids import next_id
 from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable, stored_failure
@@ -37,7 +34,9 @@ STATES = lifecycle.States(
     PipelineState.PIPELINE_STATE_CANCELLING,
     PipelineState.PIPELINE_STATE_CANCELLED,
 )
-TABLE = JobTable("jobs", "pipeline job", PipelineJob, STATES, register_run)
+# A location's quota is counted across its jobs (quota.py).
+TABLE = JobTable("jobs", "pipeline job", PipelineJob, STATES, register_run,
+                 quota_scope="location")
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
     job_id TEXT NOT NULL,
@@ -45,11 +44,6 @@ CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
     display_name TEXT NOT NULL
 );
 {TABLE.indexes()}"""
-
-
-def upgrade(conn: sqlite3.Connection) -> None:
-    """A state_dir from before runs could fail on their datasets has no `failure` column."""
-    add_column(conn, "jobs", "failure", "BLOB")
 
 
 class PipelineJobs(JobStore[PipelineJob]):
@@ -74,7 +68,8 @@ class PipelineJobs(JobStore[PipelineJob]):
             if TABLE.exists(conn, name):
                 raise already_exists(f"pipeline job {name} already exists")
             TABLE.advance(conn, "location = ?", (location,))
-            quota.check(conn, QUOTA, location, TABLE.unfinished(conn, "location = ?", location))
+            quota.check(conn, QUOTA, location,
+                        lambda: TABLE.unfinished(conn, location))
             now = clock.clock_now(conn)
             job.name = name
             job.state = PipelineState(PipelineState.PIPELINE_STATE_PENDING)
@@ -83,11 +78,11 @@ class PipelineJobs(JobStore[PipelineJob]):
             job.labels[BILLING_ID_LABEL] = str(next_id(conn, BILLING))
             conn.execute(
                 "INSERT INTO jobs (name, parent, job_id, location, state, create_time, "
-                "job_seconds, failure, display_name, labels, proto) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "job_seconds, failure, display_name, labels, proto, due) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, parent, split(name).id, location, int(job.state), now, job_seconds,
                  stored_failure(failure), job.display_name, labels_json(job.labels),
-                 PipelineJob.serialize(job)),
+                 PipelineJob.serialize(job), TABLE.first_due(now, job_seconds)),
             )
             return job
 

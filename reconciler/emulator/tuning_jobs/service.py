@@ -105,5 +105,5 @@ def _serve(context: Context) -> list[tuple[str, list[Method]]]:
     return [(NAME, service.methods())]
 
 
-SERVICE = Service(serve=_serve, tables=TABLES, locations=LOCATIONS,
+SERVICE = Service(serve=_serve, tables=TABLES, upgrade=TABLE.upgrade, locations=LOCATIONS,
                   jobs=Jobs(QUOTA, TABLE.advance))

@@ -60,9 +60,9 @@ def _insert(conn: sqlite3.Connection, parent: str, job: TuningJob, job_seconds: 
     job.create_time = job.update_time = clock.to_timestamp(now)
     conn.execute(
         "INSERT INTO tuning_jobs (name, parent, state, create_time, job_seconds, failure, "
-        "labels, proto) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "labels, proto, due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (job.name, parent, int(job.state), now, job_seconds, stored_failure(failure),
-         labels_json(job.labels), TuningJob.serialize(job)),
+         labels_json(job.labels), TuningJob.serialize(job), TABLE.first_due(now, job_seconds)),
     )
     return job
 
@@ -86,5 +86,5 @@ class TuningJobs(JobStore[TuningJob]):
         """
         with self._db.write() as conn:
             TABLE.advance(conn, "parent = ?", (parent,))
-            quota.check(conn, QUOTA, location, TABLE.unfinished(conn, "parent = ?", parent))
+            quota.check(conn, QUOTA, location, lambda: TABLE.unfinished(conn, parent))
             return _insert(conn, parent, job, job_seconds, failure)
