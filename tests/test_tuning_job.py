@@ -185,3 +185,8 @@ def test_reference_formats_convert_to_gemini() -> None:
     assert check_contents(chat) is None
     assert to_gemini({"messages": [{"author": "assistant", "content": "a"}]})[0] is None
     assert to_gemini([1])[1] == "each line must be a JSON object"
+
+
+def test_a_price_of_zero_is_a_price_not_an_unknown() -> None:
+    estimate = TUNING_JOB.estimate(desired(spec(epoch_count=2)), {"gemini-2.5-flash": 0.0})
+    assert (estimate.training_tokens, estimate.dollars, estimate.unknown) == (18_000, 0.0, "")

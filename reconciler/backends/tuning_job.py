@@ -33,8 +33,8 @@ from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
 from reconciler.errors import BackendError, QuotaExceeded
+from reconciler.kinds.tuning_api import ATTEMPT
 from reconciler.kinds.tuning_job import (
-    ATTEMPT,
     KIND,
     TUNING_JOB,
     TuningJobLaunch,
