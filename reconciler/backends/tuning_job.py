@@ -16,7 +16,7 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from reconciler.backends.adapter import AdapterKind, Context, Leases
 from reconciler.backends.calls import (
@@ -33,6 +33,7 @@ from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
 from reconciler.errors import BackendError, QuotaExceeded
+from reconciler.kinds.base import LaunchRequest
 from reconciler.kinds.tuning_api import ATTEMPT
 from reconciler.kinds.tuning_job import (
     KIND,
@@ -44,7 +45,8 @@ from reconciler.kinds.tuning_job import (
 
 PAGE_SIZE = 100
 COLLECTION = "tuningJobs"
-_STATES = {
+# A TuningJob's JobState (the same enum in aiplatform_v1 and v1beta1), as planning sees it.
+STATES = {
     "JOB_STATE_QUEUED": JobState.PENDING,
     "JOB_STATE_PENDING": JobState.PENDING,
     "JOB_STATE_RUNNING": JobState.RUNNING,
@@ -74,11 +76,15 @@ def _seconds(name: str, default: float) -> float:
         raise BackendError(f"{name}={raw!r} is not a number of seconds") from None
 
 
+def state_of(job: Any) -> JobState:
+    return STATES.get(job.state.name, JobState.PENDING)
+
+
 def job_from_proto(job: Any) -> ObservedJob:
     labels = dict(job.labels)
     hyper = job.supervised_tuning_spec.hyper_parameters
     return observed_job(
-        job, kind=KIND, state=_STATES.get(job.state.name, JobState.PENDING),
+        job, kind=KIND, state=state_of(job),
         inputs=observed_inputs(
             base_model=job.base_model, location=location_of(job.name),
             hyper_parameters={"epoch_count": hyper.epoch_count,
@@ -114,15 +120,34 @@ def tuning_job(launch: TuningJobLaunch) -> dict[str, Any]:
     return job
 
 
-class TuningJobs:
-    """Tuning jobs of one project, with one client per tuning location."""
+class LeasedLaunch(LaunchRequest, Protocol):
+    """A launch of a job the service names: until it does, the lease stands for the job."""
+
+    @property
+    def lease(self) -> str: ...
+
+
+L = TypeVar("L", bound=LeasedLaunch)
+
+
+class TuningJobs(Generic[L]):
+    """Tuning jobs of one kind in one project, with one client per tuning location.
+
+    A kind of TuningJob brings how it reads a job (`read`) and the TuningJob its launch
+    creates (`request`); listing, leasing, creating exactly once, reading and cancelling are
+    the same for every kind.
+    """
 
     def __init__(self, caller: Caller, clients: dict[str, Any], leases: Leases,
-                 lease_prefix: str, sleep: Callable[[float], None] = time.sleep) -> None:
+                 lease_prefix: str, *, read: Callable[[Any], ObservedJob],
+                 request: Callable[[L], dict[str, Any]],
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self._call = caller
         self._clients = clients
         self._leases = leases
         self._prefix = lease_prefix
+        self._read = read
+        self._request = request
         self._sleep = sleep
         self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
@@ -134,13 +159,13 @@ class TuningJobs:
                    "page_size": PAGE_SIZE}
         return self._call.list(f"listing tuning jobs in {location}",
                                self._clients[location].list_tuning_jobs, request,
-                               job_from_proto)
+                               self._read)
 
     def list(self) -> list[ObservedJob]:
         return [job for location in self._clients
                 for job in self._list(location, managed.MANAGED_FILTER)]
 
-    def _launched(self, launch: TuningJobLaunch) -> ObservedJob | None:
+    def _launched(self, launch: L) -> ObservedJob | None:
         """The job of this fingerprint and attempt, if any apply launched it."""
         wanted = {managed.FINGERPRINT: launch.labels[managed.FINGERPRINT],
                   ATTEMPT: launch.labels[ATTEMPT]}
@@ -149,7 +174,7 @@ class TuningJobs:
         found = self._list(launch.location, filter_)
         return min(found, key=lambda job: (job.create_time, job.job_id)) if found else None
 
-    def create(self, launch: TuningJobLaunch) -> tuple[Created, ObservedJob]:
+    def create(self, launch: L) -> tuple[Created, ObservedJob]:
         existing = self._launched(launch)
         if existing is not None:
             check_adoptable(existing, launch.labels)
@@ -170,7 +195,7 @@ class TuningJobs:
     def _lease_body(self, job: str = "") -> dict[str, Any]:
         return {"holder": self._holder, "since": time.time(), "job": job}
 
-    def _take_lease(self, uri: str, launch: TuningJobLaunch) -> int | ObservedJob:
+    def _take_lease(self, uri: str, launch: L) -> int | ObservedJob:
         """The lease's generation once held, or the job another apply launched under it."""
         deadline = time.monotonic() + _seconds(LEASE_WAIT_ENV, DEFAULT_LEASE_WAIT_SECONDS)
         stale_after = _seconds(LEASE_SECONDS_ENV, DEFAULT_LEASE_SECONDS)
@@ -201,17 +226,18 @@ class TuningJobs:
             self._sleep(delay)  # the holder is creating the job: look again shortly
             delay = min(delay * 2, 5.0)
 
-    def _create_once(self, launch: TuningJobLaunch) -> ObservedJob:
+    def _create_once(self, launch: L) -> ObservedJob:
         """Creates the job; before any retry, looks for it: a lost response still created it."""
         from google.api_core import exceptions  # noqa: PLC0415
 
         client = self._clients[launch.location]
-        request = {"parent": self._parent(launch.location), "tuning_job": tuning_job(launch)}
+        request = {"parent": self._parent(launch.location),
+                   "tuning_job": self._request(launch)}
         transient = transient_errors()
         delay = 0.2
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                return job_from_proto(client.create_tuning_job(request=request, retry=None))
+                return self._read(client.create_tuning_job(request=request, retry=None))
             except transient as error:
                 if is_quota(error):
                     raise QuotaExceeded(f"creating {launch.lease}: {error.message}") from None
@@ -228,7 +254,7 @@ class TuningJobs:
 
     def get(self, resource: str) -> ObservedJob:
         client = self._clients[location_of(resource)]
-        return job_from_proto(self._call(f"reading {resource}", lambda: client.get_tuning_job(
+        return self._read(self._call(f"reading {resource}", lambda: client.get_tuning_job(
             name=resource, retry=retry_policy())))
 
     def outputs(self, resource: str) -> RunOutputs:
@@ -244,8 +270,9 @@ class TuningJobs:
             name=resource, retry=retry_policy()))
 
 
-def _adapter(context: Context, clients: dict[str, Any]) -> TuningJobs:
-    return TuningJobs(context.caller, clients, context.leases, context.lease_prefix)
+def _adapter(context: Context, clients: dict[str, Any]) -> TuningJobs[TuningJobLaunch]:
+    return TuningJobs(context.caller, clients, context.leases, context.lease_prefix,
+                      read=job_from_proto, request=tuning_job)
 
 
 ADAPTER = AdapterKind(TUNING_JOB, service="GenAiTuning", collection=COLLECTION, make=_adapter)
