@@ -37,7 +37,7 @@ STATES = lifecycle.States(
     PipelineState.PIPELINE_STATE_CANCELLING,
     PipelineState.PIPELINE_STATE_CANCELLED,
 )
-TABLE = JobTable("jobs", "pipeline job", PipelineJob, STATES, register_run)
+TABLE = JobTable("jobs", JOBS.segment, "pipeline job", PipelineJob, STATES, register_run)
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
     job_id TEXT NOT NULL,

@@ -35,7 +35,7 @@ STATES = lifecycle.States(
     JobState.JOB_STATE_CANCELLED,
 )
 # A TuningJob has no display_name (tuning_job.proto), only tuned_model_display_name.
-TABLE = JobTable("tuning_jobs", "tuning job", TuningJob, STATES, register_job,
+TABLE = JobTable("tuning_jobs", JOBS.segment, "tuning job", TuningJob, STATES, register_job,
                  display_name="''")
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS tuning_jobs ({LIFECYCLE_COLUMNS}
