@@ -26,7 +26,7 @@ from reconciler.kinds import MODEL_LOCATIONS, Launch
 # (name, fingerprint) of a desired job.
 Wanted = tuple[str, str]
 # The kinds whose jobs live in each collection: one, unless kinds share an API (TuningJob).
-_BY_COLLECTION = {collection: tuple(e.kind.name for e in ADAPTERS if e.collection == collection)
+_BY_COLLECTION = {collection: tuple(e.kind for e in ADAPTERS if e.collection == collection)
                   for collection in dict.fromkeys(e.collection for e in ADAPTERS)}
 
 
@@ -90,11 +90,17 @@ class VertexBackend:
                          for location in MODEL_LOCATIONS})
 
     def _owners(self, resource: str) -> list[Adapter[Any]]:
-        """The adapters of a job resource name, by its collection (`.../COLLECTION/ID`)."""
-        kinds = _BY_COLLECTION.get(parse(resource).collection)
+        """The adapters of a job resource name: by its collection (`.../COLLECTION/ID`), those
+        whose kind tunes in its location (kinds sharing a collection need not share regions,
+        and an adapter has clients for its kind's only)."""
+        name = parse(resource)
+        kinds = _BY_COLLECTION.get(name.collection)
         if kinds is None:
             raise ValueError(f"not a tuning job resource: {resource!r}")
-        return [self._adapters[kind] for kind in kinds]
+        owners = [self._adapters[kind.name] for kind in kinds if name.location in kind.locations]
+        if not owners:
+            raise ValueError(f"no kind of job tunes in {name.location}: {resource!r}")
+        return owners
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
         """Managed jobs and labelled Models, one list call each; then, for a succeeded run of
