@@ -12,12 +12,12 @@ from google.cloud.aiplatform_v1 import TuningJob
 
 from reconciler.backends.tuning_job import job_from_proto, tuning_job
 from reconciler.core.desired import Dataset, DesiredJob, Target
-from reconciler.core.fingerprint import fingerprint
 from reconciler.kinds.convert import to_gemini
 from reconciler.kinds.gemini import MODELS
 from reconciler.kinds.tuning_job import TUNING_JOB, TuningJobSpec
 from reconciler.kinds.tuning_job_datasets import check_contents, estimate_tokens
 from reconciler.load.datasets import inspect_dataset
+from tests.conftest import desired_job
 
 TRAIN = Dataset("datasets/g.jsonl", "training", "a" * 40, 200, path="datasets/g.jsonl",
                 tokens=9000)
@@ -32,12 +32,7 @@ def spec(**changes: Any) -> TuningJobSpec:
 
 
 def desired(job_spec: TuningJobSpec, *datasets: Dataset) -> DesiredJob:
-    used = datasets or (TRAIN,)
-    inputs = TUNING_JOB.weight_inputs(job_spec, {d.role: d for d in used})
-    return DesiredJob(name=job_spec.name, kind="tuning-job", source="configs/g.yaml:1:1",
-                      location=job_spec.tuning_location, inputs=inputs,
-                      metadata=TUNING_JOB.metadata(job_spec), fingerprint=fingerprint(inputs),
-                      datasets=used, spec=job_spec)
+    return desired_job(TUNING_JOB, job_spec, datasets or (TRAIN,))
 
 
 BASE_FINGERPRINT = desired(spec()).fingerprint

@@ -8,10 +8,11 @@ runs beside them on its own port.
 
 from __future__ import annotations
 
-from reconciler.emulator import models, operations, pipelines, tuning_jobs
+from reconciler.emulator import models, open_models, operations, pipelines, tuning_jobs
 from reconciler.emulator.service import Service
 
 SERVICES: tuple[Service, ...] = (
-    pipelines.SERVICE, tuning_jobs.SERVICE, models.SERVICE, operations.SERVICE)
+    pipelines.SERVICE, tuning_jobs.SERVICE, open_models.SERVICE, models.SERVICE,
+    operations.SERVICE)
 # The kinds of job a quota can limit (`reconcile emulator quota LOCATION:KIND=N`).
 QUOTA_KINDS = tuple(service.jobs.quota.kind for service in SERVICES if service.jobs)
