@@ -16,6 +16,7 @@ from rich.console import Console
 from reconciler.edges.gitrepo import find_root
 from reconciler.errors import ConfigError, TuneopsError
 from reconciler.layout import STATE_DIR
+from reconciler.output import escape
 from reconciler.output.formats import PlanOutput as Output
 from reconciler.output.formats import StatusOutput, ValidateOutput
 
@@ -26,9 +27,33 @@ EXIT_ERROR = 1
 EXIT_UNEXPECTED = 3
 EXIT_INTERRUPTED = 130
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
-                  rich_markup_mode=None, help="Plan and apply Vertex AI tuning jobs from git.")
-emulator_app = typer.Typer(help="The local Vertex AI + Cloud Storage emulator.")
+# Said at the end of every command's help (click keeps a paragraph after \b as written).
+_UNEXPECTED = "  3    an unexpected error (details in .reconciler/last-error.log)"
+
+
+def _epilog(example: str, *codes: str) -> str:
+    """A command's help ends with an example and its exit codes, in order."""
+    listed = [f"  {code}" for code in codes]
+    after = next((index for index, code in enumerate(codes) if code.split()[0].isdigit()
+                  and int(code.split()[0]) > 3), len(codes))
+    listed.insert(after, _UNEXPECTED)
+    return "\b\nExample:\n  " + example + "\n\n\b\nExit codes:\n" + "\n".join(listed)
+
+
+_ERROR = "1    an error, one line per problem; nothing was changed"
+_SETTINGS = ("0    done", "1    an error, such as no emulator state under --root")
+
+app = typer.Typer(
+    add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+    help="Plan and apply Vertex AI tuning jobs from git.",
+    epilog=_epilog("reconcile --dry-run",
+                   "0    success (or no changes)",
+                   "1    an error, or an apply in which an action failed",
+                   "130  interrupted (143 for SIGTERM)"))
+emulator_app = typer.Typer(
+    help="The local Vertex AI + Cloud Storage emulator.",
+    short_help="The local Vertex AI + Cloud Storage emulator.",
+    epilog=_epilog("reconcile emulator advance 60", *_SETTINGS))
 app.add_typer(emulator_app, name="emulator")
 
 RootOption = Annotated[Path | None, typer.Option(
@@ -38,10 +63,53 @@ DirtyOption = Annotated[bool, typer.Option(
     "--allow-dirty", help="Apply to a project even with uncommitted configs or datasets.")]
 RetryOption = Annotated[bool, typer.Option(
     "--retry-failed", help="Relaunch jobs whose fingerprint failed or was cancelled.")]
+ApproveOption = Annotated[bool, typer.Option(
+    "--auto-approve", help="Apply without asking for `yes` (a project asks on a terminal).")]
+TargetOption = Annotated[list[str] | None, typer.Option(
+    "--target", metavar="NAME", show_default=False, help="Plan only this job (repeatable); "
+    "for exceptional use, such as recovering from a mistake.")]
 
 
-def _root(root: Path | None) -> Path:
+# Options of the bare `reconcile` that a subcommand after them also takes; any other given
+# before a subcommand is refused, never dropped (`reconcile --dry-run apply` once launched).
+_BEFORE_SUBCOMMAND = {
+    "root": ("--root/-C", {"validate", "plan", "apply", "status", "convert-dataset",
+                           "emulator"}),
+    "auto_approve": ("--auto-approve", {"apply"}),
+    "allow_dirty": ("--allow-dirty", {"apply"}),
+    # These never launch, so plan-only is what they do anyway.
+    "dry_run": ("--dry-run", {"validate", "plan", "show", "status", "schema"}),
+}
+
+
+def _top_level(ctx: typer.Context) -> dict[str, object]:
+    """The options given to `reconcile` itself, before the subcommand."""
+    return ctx.find_root().params
+
+
+def _root(ctx: typer.Context, root: Path | None) -> Path:
+    inherited = _top_level(ctx).get("root")
+    if isinstance(inherited, Path):
+        if root is not None and root.resolve() != inherited.resolve():
+            raise TuneopsError(f"--root is given twice, as {inherited} and {root}; give it once")
+        root = inherited
     return find_root(root or Path.cwd())
+
+
+def _check_before_subcommand(ctx: typer.Context, subcommand: str) -> None:
+    for name, (flag, takes) in _BEFORE_SUBCOMMAND.items():
+        source = ctx.get_parameter_source(name)
+        if source is None or source.name != "COMMANDLINE":
+            continue
+        if subcommand in takes:
+            continue
+        if name == "dry_run" and subcommand == "apply":
+            raise TuneopsError("--dry-run cannot come before apply: `reconcile --dry-run` or "
+                               "`reconcile plan` shows the plan without launching; nothing "
+                               "was launched")
+        raise TuneopsError(f"{flag} does not apply to `reconcile {subcommand}`; put the "
+                           f"subcommand's own options after it (see reconcile {subcommand} "
+                           "--help)")
 
 
 def _print_version(requested: bool) -> None:
@@ -53,19 +121,24 @@ def _print_version(requested: bool) -> None:
 
 
 @contextmanager
-def _emulator(root: Path | None) -> Iterator[EmulatorStore]:
+def _emulator(ctx: typer.Context, root: Path | None) -> Iterator[EmulatorStore]:
     """The repository's emulator state, for the commands that steer it."""
-    from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
+    from reconciler.connect import checked_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
+
+    quiet_grpc()
     from reconciler.emulator import EmulatorStore  # noqa: PLC0415
 
-    with readable_state(_root(root)):
-        yield EmulatorStore(emulator_state_dir(_root(root)))
+    with readable_state(_root(ctx, root)):
+        yield EmulatorStore(checked_state_dir(_root(ctx, root)))
 
 
 def _console() -> Console:
-    # CI logs are not terminals; rich would wrap them at 80 columns.
-    width = None if sys.stdout.isatty() else 160
-    return Console(highlight=False, soft_wrap=True, width=width)
+    """Wraps at a terminal's width; CI logs are not terminals, and there rich would wrap at
+    80 columns (or COLUMNS, which tools set at random), so their lines are left whole."""
+    # No `:emoji:` codes: a value's `:smile:` is shown as typed, like its `[bold]`.
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=False, emoji=False)
+    return Console(highlight=False, soft_wrap=True, width=160, emoji=False)
 
 
 @app.callback(invoke_without_command=True)
@@ -73,7 +146,7 @@ def default(
     ctx: typer.Context,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; launch nothing.")]
     = False,
-    auto_approve: Annotated[bool, typer.Option("--auto-approve")] = False,
+    auto_approve: ApproveOption = False,
     allow_dirty: DirtyOption = False,
     root: RootOption = None,
     _version: Annotated[bool, typer.Option(
@@ -82,64 +155,109 @@ def default(
 ) -> None:
     """Without a subcommand: plan, then apply (with --dry-run: plan only)."""
     if ctx.invoked_subcommand is not None:
+        _check_before_subcommand(ctx, ctx.invoked_subcommand)
         return
     from reconciler.commands.apply import apply_command  # noqa: PLC0415
     from reconciler.commands.plan import plan_command  # noqa: PLC0415
 
     if dry_run:
-        raise typer.Exit(plan_command(root=_root(root), output="text", out=None,
+        raise typer.Exit(plan_command(root=_root(ctx, root), output="text", out=None,
                                       detailed_exitcode=False, retry_failed=False, base=None,
                                       console=_console()))
-    raise typer.Exit(apply_command(root=_root(root), planfile_path=None,
+    raise typer.Exit(apply_command(root=_root(ctx, root), planfile_path=None,
                                    auto_approve=auto_approve, retry_failed=False, prune=False,
                                    parallelism=4, wait=False, timeout=0,
                                    allow_dirty=allow_dirty, console=_console()))
 
 
-@app.command("validate")
+@app.command("validate", short_help="Validate every config and dataset (offline).",
+             epilog=_epilog("reconcile validate --output github",
+                            "0    every config and dataset is valid (warnings are shown)",
+                            "1    a config or dataset is invalid: one line per problem"))
 def validate_cmd(
+    ctx: typer.Context,
     remote: Annotated[bool, typer.Option(
         "--remote", help="Also download gs:// datasets and validate their content.")] = False,
     output: Annotated[ValidateOutput, typer.Option(
-        "--output", "-o", help="github: also print workflow-command annotations.")] = "text",
+        "--output", "-o", help="text, or github: also print workflow-command annotations.")]
+    = "text",
     root: RootOption = None,
 ) -> None:
     """Parse and validate every config and dataset; no network unless --remote."""
     from reconciler.commands.validate import validate  # noqa: PLC0415
 
-    raise typer.Exit(validate(root=_root(root), remote=remote, output=output,
+    raise typer.Exit(validate(root=_root(ctx, root), remote=remote, output=output,
                               console=_console()))
 
 
-@app.command("plan")
+OutputOption = Annotated[Output, typer.Option(
+    "--output", "-o", help="text for a terminal, json (the plan file's schema), markdown (the "
+    "pull request comment) or github (text and workflow-command annotations).")]
+
+
+@app.command("plan", short_help="Show what apply would launch, update or report.",
+             epilog=_epilog("reconcile plan --base origin/main --out plan.json",
+                            "0    the plan was made (with --detailed-exitcode: no changes)",
+                            "2    with --detailed-exitcode: the plan has changes or a failed job",
+                            _ERROR))
 def plan_cmd(
-    output: Annotated[Output, typer.Option("--output", "-o")] = "text",
-    out: Annotated[Path | None, typer.Option("--out", help="Save the plan for apply.")] = None,
+    ctx: typer.Context,
+    output: OutputOption = "text",
+    out: Annotated[Path | None, typer.Option(
+        "--out", metavar="FILE", help="Also save the plan as JSON, for `reconcile apply FILE`.")]
+    = None,
     detailed_exitcode: Annotated[bool, typer.Option(
-        "--detailed-exitcode", help="Exit 2 when the plan has changes, 0 when none.")] = False,
+        "--detailed-exitcode", help="Exit 2 when the plan has changes or a failed job, 0 "
+        "when neither.")] = False,
     retry_failed: RetryOption = False,
     base: Annotated[str | None, typer.Option(
         "--base", help="Also show what this branch changes relative to REF (e.g. origin/main).",
         metavar="REF")] = None,
+    target: TargetOption = None,
     root: RootOption = None,
 ) -> None:
-    """Show what apply would launch, update or report."""
+    """Show what apply would launch, update or report, against the jobs that exist."""
     from reconciler.commands.plan import plan_command  # noqa: PLC0415
 
-    raise typer.Exit(plan_command(root=_root(root), output=output, out=out,
+    raise typer.Exit(plan_command(root=_root(ctx, root), output=output, out=out,
                                   detailed_exitcode=detailed_exitcode,
-                                  retry_failed=retry_failed, base=base, console=_console()))
+                                  retry_failed=retry_failed, base=base, console=_console(),
+                                  targets=tuple(target or ())))
 
 
-@app.command("apply")
+@app.command("show", short_help="Show a plan saved by plan --out.",
+             epilog=_epilog("reconcile show plan.json --output markdown",
+                            "0    the plan was shown",
+                            "1    the file is not a plan this version of reconcile reads"))
+def show_cmd(
+    planfile: Annotated[Path, typer.Argument(help="A plan saved by `reconcile plan --out`.",
+                                             metavar="PLANFILE")],
+    output: OutputOption = "text",
+) -> None:
+    """Render a saved plan in any output format, without planning or connecting."""
+    from reconciler.commands.show import show_command  # noqa: PLC0415
+
+    raise typer.Exit(show_command(path=planfile, output=output, console=_console()))
+
+
+@app.command("apply", short_help="Launch, update and (with --prune) delete what the plan "
+             "says.",
+             epilog=_epilog("reconcile apply plan.json --wait",
+                            "0    every action succeeded (with --wait: every job too)",
+                            "1    an error, or an action failed, a job was refused, or",
+                            "     (with --wait) a job did not succeed: the last line says which",
+                            "130  interrupted (143 for SIGTERM); what was launched is listed"))
 def apply_cmd(
+    ctx: typer.Context,
     planfile: Annotated[Path | None, typer.Argument(
-        help="A plan saved by plan --out; applied exactly, refused when stale.")] = None,
-    auto_approve: Annotated[bool, typer.Option("--auto-approve")] = False,
+        help="A plan saved by plan --out; applied exactly, refused when stale.",
+        metavar="[PLANFILE]")] = None,
+    auto_approve: ApproveOption = False,
     retry_failed: RetryOption = False,
     prune: Annotated[bool, typer.Option(
         "--prune", help="Delete Models of jobs no longer in configs.")] = False,
-    parallelism: Annotated[int, typer.Option(min=1, max=64)] = 4,
+    parallelism: Annotated[int, typer.Option(
+        min=1, max=64, help="How many actions run at once.")] = 4,
     wait: Annotated[bool, typer.Option(
         "--wait", help="Follow launched jobs until they end; exit 1 if one fails.")] = False,
     timeout: Annotated[float, typer.Option(
@@ -150,57 +268,95 @@ def apply_cmd(
         "many dollars at list price.")] = None,
     allow_over_budget: Annotated[bool, typer.Option(
         "--allow-over-budget", help="Launch even beyond budget: and --max-cost.")] = False,
+    allow_empty: Annotated[bool, typer.Option(
+        "--allow-empty", help="Let --prune delete every managed Model when configs/ holds "
+        "no job at all.")] = False,
+    target: TargetOption = None,
     root: RootOption = None,
 ) -> None:
-    """Launch, update and (with --prune) delete what the plan says."""
+    """Launch, update and (with --prune) delete what the plan says; a saved plan is
+    printed, then applied exactly."""
     from reconciler.commands.apply import apply_command  # noqa: PLC0415
 
-    raise typer.Exit(apply_command(root=_root(root), planfile_path=planfile,
-                                   auto_approve=auto_approve, retry_failed=retry_failed,
-                                   prune=prune, parallelism=parallelism, wait=wait,
-                                   timeout=timeout, allow_dirty=allow_dirty,
+    top = _top_level(ctx)
+    raise typer.Exit(apply_command(root=_root(ctx, root), planfile_path=planfile,
+                                   auto_approve=auto_approve or bool(top.get("auto_approve")),
+                                   retry_failed=retry_failed, prune=prune,
+                                   parallelism=parallelism, wait=wait, timeout=timeout,
+                                   allow_dirty=allow_dirty or bool(top.get("allow_dirty")),
                                    console=_console(), max_cost=max_cost,
-                                   allow_over_budget=allow_over_budget))
+                                   allow_over_budget=allow_over_budget,
+                                   allow_empty=allow_empty, targets=tuple(target or ())))
 
 
-@app.command("status")
-def status_cmd(output: Annotated[StatusOutput, typer.Option("--output", "-o")] = "text",
-               root: RootOption = None) -> None:
-    """Managed jobs and Models with their state."""
+@app.command("status", short_help="Managed jobs and Models with their state.",
+             epilog=_epilog("reconcile status bigquery-gemini",
+                            "0    shown", "1    an error, such as no job named NAME"))
+def status_cmd(
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(
+        help="One job's runs, Models and endpoints, in detail.", metavar="[NAME]",
+        show_default=False)] = None,
+    output: Annotated[StatusOutput, typer.Option(
+        "--output", "-o", help="text, or json.")] = "text",
+    root: RootOption = None,
+) -> None:
+    """Managed jobs and Models with their state; * marks each name's current run and Model.
+    It only reads, so it works while a config is invalid."""
     from reconciler.commands.status import status_command  # noqa: PLC0415
 
-    raise typer.Exit(status_command(root=_root(root), output=output, console=_console()))
+    raise typer.Exit(status_command(root=_root(ctx, root), output=output, console=_console(),
+                                    name=name))
 
 
-@app.command("convert-dataset")
+@app.command("convert-dataset", short_help="A reference-format dataset as Gemini JSONL.",
+             epilog=_epilog("reconcile convert-dataset datasets/old.jsonl datasets/new.jsonl",
+                            "0    converted and written",
+                            "1    a line does not convert: nothing was written"))
 def convert_dataset_cmd(
+    ctx: typer.Context,
     source: Annotated[Path, typer.Argument(help="A code-generation or code-chat JSONL file.")],
     destination: Annotated[Path, typer.Argument(help="Where to write the Gemini JSONL.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Overwrite DESTINATION if it exists (never the input).")] = False,
+    root: RootOption = None,
 ) -> None:
     """Convert a reference-format dataset to Gemini supervised-tuning JSONL."""
     from reconciler.commands.convert import convert_dataset  # noqa: PLC0415
 
-    raise typer.Exit(convert_dataset(source=source, destination=destination,
+    raise typer.Exit(convert_dataset(root=_root(ctx, root), source=source,
+                                     destination=destination, force=force,
                                      console=_console()))
 
 
-@app.command("init")
+@app.command("init", short_help="Scaffold a repository of tuning configs.",
+             epilog=_epilog("reconcile init tuning-configs --action-repo acme/tuneops",
+                            "0    the files were written",
+                            "1    nothing was written: a file exists (--force), or the",
+                            "     action's repository or commit is not known (--action-repo,",
+                            "     --action-ref)"))
 def init_cmd(
     directory: Annotated[Path, typer.Argument(
         help="Where to create the config repository.")] = Path(),
+    action_repo: Annotated[str | None, typer.Option(
+        "--action-repo", metavar="OWNER/REPO", help="The GitHub repository of the tuneops "
+        "action the workflows use (default: the one tuneops was installed from).",
+        show_default=False)] = None,
     action_ref: Annotated[str | None, typer.Option(
-        "--action-ref", metavar="REF", help="The tuneops action's tag or commit sha the "
-        "workflows use (default: this version's tag).", show_default=False)] = None,
+        "--action-ref", metavar="REF", help="The commit sha (or tag) of that action to pin "
+        "(default: the commit tuneops was installed from, for an install from git).",
+        show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
 ) -> None:
-    """Scaffold a config repository: example jobs, workflows, pre-commit, README."""
+    """Scaffold a config repository: an example job, the workflows, pre-commit, a README."""
     from reconciler.commands.init import init  # noqa: PLC0415
 
-    raise typer.Exit(init(directory=directory, action_ref=action_ref, force=force,
-                          console=_console()))
+    raise typer.Exit(init(directory=directory, action_repo=action_repo, action_ref=action_ref,
+                          force=force, console=_console()))
 
 
-@app.command("schema")
+@app.command("schema", short_help="The JSON Schema of a job document, for editors.",
+             epilog=_epilog("reconcile schema > schema/job.schema.json", "0    printed"))
 def schema_cmd() -> None:
     """The JSON Schema of a job document, for editors."""
     from reconciler.kinds import job_schema  # noqa: PLC0415
@@ -208,39 +364,57 @@ def schema_cmd() -> None:
     print(json.dumps(job_schema(), indent=2))
 
 
-@emulator_app.command("serve")
+@emulator_app.command("serve", short_help="Run the emulator in the foreground.",
+                      epilog=_epilog("reconcile emulator serve --port 8470",
+                                     "0    stopped (Ctrl-C)",
+                                     "1    an error, such as a port in use"))
 def emulator_serve(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="gRPC port (0: any free port).")] = 0,
     storage_port: Annotated[int, typer.Option(help="Cloud Storage port (0: any).")] = 0,
-    job_seconds: Annotated[float, typer.Option(min=0.001)] = 10.0,
+    job_seconds: Annotated[float, typer.Option(
+        min=0.001, help="How long an emulated job runs, in seconds.")] = 10.0,
     root: RootOption = None,
 ) -> None:
     """Run the emulator in the foreground; point reconcile at it with TUNEOPS_API_ENDPOINT."""
-    from reconciler.connect import emulator_state_dir, readable_state  # noqa: PLC0415
+    from reconciler.connect import checked_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
+
+    quiet_grpc()
     from reconciler.emulator import serve  # noqa: PLC0415
 
-    with readable_state(_root(root)):
-        serve(emulator_state_dir(_root(root)), port, job_seconds, storage_port)
+    with readable_state(_root(ctx, root)):
+        serve(checked_state_dir(_root(ctx, root)), port, job_seconds, storage_port)
 
 
-@emulator_app.command("faults")
+@emulator_app.command("faults", short_help="Make a fraction of emulator calls fail.",
+                      epilog=_epilog("reconcile emulator faults --unavailable 0.2",
+                                     *_SETTINGS))
 def emulator_faults(
-    unavailable: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
-    resource_exhausted: Annotated[float, typer.Option(min=0, max=1)] = 0.0,
+    ctx: typer.Context,
+    unavailable: Annotated[float, typer.Option(
+        min=0, max=1, help="Fraction of calls that fail with UNAVAILABLE.")] = 0.0,
+    resource_exhausted: Annotated[float, typer.Option(
+        min=0, max=1, help="Fraction of calls that fail with RESOURCE_EXHAUSTED.")] = 0.0,
     drop_create: Annotated[float, typer.Option(
-        min=0, max=1, help="Commit creates, then lose the response.")] = 0.0,
-    seed: int | None = None,
+        min=0, max=1, help="Fraction of creates committed whose response is then lost.")]
+    = 0.0,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed of the faults' random choices, to repeat a run.", show_default=False)]
+    = None,
     root: RootOption = None,
 ) -> None:
     """Make a fraction of emulator calls fail, to rehearse retries (all 0: off)."""
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.set_faults(
             unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
             drop_create_response_rate=drop_create, seed=seed)
 
 
-@emulator_app.command("quirks")
+@emulator_app.command("quirks", short_help="Behave like another version of the service.",
+                      epilog=_epilog("reconcile emulator quirks --no-model-labels",
+                                     *_SETTINGS))
 def emulator_quirks(
+    ctx: typer.Context,
     model_labels: Annotated[bool, typer.Option(
         "--model-labels/--no-model-labels",
         help="Whether a succeeded pipeline copies its run's labels onto the Model (older "
@@ -248,12 +422,15 @@ def emulator_quirks(
     root: RootOption = None,
 ) -> None:
     """Make the emulator behave like other versions of the real service."""
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.set_quirks(model_labels=model_labels)
 
 
-@emulator_app.command("quota")
+@emulator_app.command("quota", short_help="Limit how many jobs may run at once.",
+                      epilog=_epilog("reconcile emulator quota us-central1:pipeline=1",
+                                     *_SETTINGS))
 def emulator_quota(
+    ctx: typer.Context,
     limits: Annotated[list[str] | None, typer.Argument(
         help="LOCATION:KIND=N, e.g. us-central1:pipeline=1 (none: no quota).",
         metavar="LOCATION:KIND=N")] = None,
@@ -270,17 +447,19 @@ def emulator_quota(
             raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND "
                                f"{' or '.join(QUOTA_KINDS)}")
         parsed.setdefault(location, {})[kind] = int(count)
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.set_quota(parsed)
 
 
-@emulator_app.command("advance")
+@emulator_app.command("advance", short_help="Move the emulator's clock forward.",
+                      epilog=_epilog("reconcile emulator advance 3600", *_SETTINGS))
 def emulator_advance(
+    ctx: typer.Context,
     seconds: Annotated[float, typer.Argument(help="How far to move the emulator's clock.")],
     root: RootOption = None,
 ) -> None:
     """Move the embedded emulator's clock forward, so jobs finish without waiting."""
-    with _emulator(root) as store:
+    with _emulator(ctx, root) as store:
         store.advance_clock(seconds)
 
 
@@ -294,15 +473,17 @@ def _root_of(argv: list[str]) -> Path:
 
 
 def _report_unexpected(argv: list[str]) -> int:
-    log = _root_of(argv) / STATE_DIR / "last-error.log"
+    from reconciler.load.writes import own_file, write  # noqa: PLC0415
+
+    details = traceback.format_exc()
     try:
-        log.parent.mkdir(exist_ok=True)
-        log.write_text(traceback.format_exc(), encoding="utf-8")
+        log = own_file(_root_of(argv), f"{STATE_DIR}/last-error.log")
+        write(log, details.encode())
         where = f"; details in {log}"
-    except OSError:
-        where = ""
+    except (TuneopsError, OSError, ValueError):
+        where = ""  # the message below is all there is
     error = sys.exc_info()[1]
-    print(f"reconcile: unexpected error: {error!r}{where}", file=sys.stderr)
+    print(f"reconcile: unexpected error: {escape.text(repr(error))}{where}", file=sys.stderr)
     return EXIT_UNEXPECTED
 
 
@@ -311,19 +492,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="reconcile", standalone_mode=False)
     except ConfigError as error:
+        # A problem's line starts with its file name: nothing in it may read as a command.
         for problem in error.problems:
-            print(problem, file=sys.stderr)
+            print(escape.log_line(str(problem)), file=sys.stderr)
         count = len(error.problems)
         print(f"{count} error{'s' if count != 1 else ''}; {error.consequence}.",
               file=sys.stderr)
         return EXIT_ERROR
     except TuneopsError as error:
-        print(f"reconcile: {error}", file=sys.stderr)
+        print(f"reconcile: {escape.text(error)}", file=sys.stderr)
         return EXIT_ERROR
     except typer.Exit as done:
         return done.exit_code
     except typer.TyperException as error:
-        print(f"reconcile: {error.format_message()} (see reconcile --help)", file=sys.stderr)
+        print(f"reconcile: {escape.text(error.format_message())} (see reconcile --help)",
+              file=sys.stderr)
         return EXIT_ERROR
     except (typer.Abort, KeyboardInterrupt):
         print("reconcile: interrupted", file=sys.stderr)

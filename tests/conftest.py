@@ -63,7 +63,7 @@ class Repo:
         self.capsys.readouterr()
         # Commands about a repository take --root; the emulator's and conversion do not.
         code = main([*args, "--root", str(self.root)]
-                    if args and args[0] not in ("emulator", "convert-dataset") else [*args])
+                    if args and args[0] not in ("emulator", "convert-dataset", "show") else [*args])
         captured = self.capsys.readouterr()
         return Result(code, captured.out, captured.err)
 
@@ -136,6 +136,18 @@ def mixed_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
     """Every example job: the reference's two pipelines, the Gemini and the open-model
     tuning jobs."""
     return example_repo(tmp_path, capsys)
+
+
+@pytest.fixture
+def gemini(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
+    """Only the Gemini example job (the kind a team can launch today)."""
+    return example_repo(tmp_path, capsys, (GEMINI_CONFIG,))
+
+
+@pytest.fixture
+def llama(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
+    """Only the open-model example job."""
+    return example_repo(tmp_path, capsys, (OPEN_MODEL_CONFIG,))
 
 
 @pytest.fixture

@@ -43,8 +43,8 @@ def _applied(repo: Repo) -> Iterator[VertexBackend]:
     repo.advance()
     with start_emulator(emulator_state_dir(repo.root)) as emulator:
         storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
-        backend = VertexBackend("tuneops-local", emulator.api_endpoint, leases=storage,
-                                lease_prefix="gs://tuneops-local/staging/leases")
+        backend = VertexBackend("tuneops-local", emulator.api_endpoint, bucket=storage,
+                                staging="gs://tuneops-local/staging")
         try:
             yield backend
         finally:
@@ -67,8 +67,8 @@ def test_an_adapter_may_take_another_api_versions_client() -> None:
     """A kind whose service is in aiplatform_v1beta1 (open models) names that package."""
     from google.cloud import aiplatform_v1beta1  # noqa: PLC0415
 
-    backend = VertexBackend("p", "127.0.0.1:1", leases=None,  # type: ignore[arg-type]
-                            lease_prefix="")
+    backend = VertexBackend("p", "127.0.0.1:1", bucket=None,  # type: ignore[arg-type]
+                            staging="")
     try:
         client = backend._client("GenAiTuning", "us-central1", "aiplatform_v1beta1")
         assert isinstance(client, aiplatform_v1beta1.GenAiTuningServiceClient)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import select
 import signal
 import subprocess
@@ -16,11 +14,15 @@ from typing import Any
 import pytest
 from google.cloud.aiplatform_v1.types import PipelineJob
 
+from reconciler.apply.execute import Outcome
+from reconciler.commands.apply import DOING, failure_reasons, failures
 from reconciler.emulator import start_emulator
 from reconciler.emulator.models import Models
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
+from reconciler.plan.actions import ACTION_KINDS
 from tests.conftest import Repo
+from tests.terminal import on_terminal
 from tests.test_cli_apply import BIGQUERY, VISION, actions, plan_json
 
 
@@ -209,6 +211,8 @@ def test_apply_wait_exits_1_when_a_job_fails(repo: Repo,
     result = repo.run("apply", "--wait", "--timeout", "60")
     assert result.code == 1
     assert "failed on request" in result.out
+    assert result.out.rstrip().splitlines()[-1] == (
+        "Exit code 1: 1 job(s) did not succeed: cloud-vision-chat.")
 
 
 def test_apply_wait_times_out_with_a_clear_message(repo: Repo) -> None:
@@ -217,42 +221,19 @@ def test_apply_wait_times_out_with_a_clear_message(repo: Repo) -> None:
     assert "timed out after 0s waiting for bigquery-snippets, cloud-vision-chat" in result.err
 
 
-def _converse(command: list[str], answer: bytes, env: dict[str, str]) -> tuple[int, str]:
-    """Runs `command` on a pseudo-terminal, answers its prompt, returns (exit code, screen)."""
-    main_fd, child_fd = pty.openpty()
-    process = subprocess.Popen(command, stdin=child_fd, stdout=child_fd, stderr=child_fd,
-                               env=env, close_fds=True)
-    os.close(child_fd)
-    screen, answered = b"", False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([main_fd], [], [], 0.5)
-        if ready:
-            try:
-                chunk = os.read(main_fd, 4096)
-            except OSError:  # the child closed the terminal
-                break
-            if not chunk:
-                break
-            screen += chunk
-            if not answered and b"[y/N]" in screen:
-                os.write(main_fd, answer)
-                answered = True
-        elif process.poll() is not None:
-            break
-    os.close(main_fd)
-    return process.wait(timeout=30), screen.decode(errors="replace")
-
-
-@pytest.mark.parametrize(("answer", "code", "jobs"), [(b"n\n", 1, 0), (b"y\n", 0, 1)])
-def test_apply_on_a_terminal_shows_the_plan_and_asks(
+# As terraform: only `yes` approves; `y` does not.
+@pytest.mark.parametrize(("answer", "code", "jobs"), [(b"no\n", 1, 0), (b"y\n", 1, 0),
+                                                      (b"yes\n", 0, 1)])
+def test_apply_on_a_terminal_shows_the_plan_and_asks_for_yes(
         project_repo: Repo, answer: bytes, code: int, jobs: int) -> None:
     assert project_repo.service is not None
-    exit_code, screen = _converse(
-        [sys.executable, "-m", "reconciler", "apply", "--root", str(project_repo.root)], answer,
-        dict(os.environ))
+    exit_code, screen = on_terminal(
+        [sys.executable, "-m", "reconciler", "apply", "--root", str(project_repo.root)],
+        prompt=b"Enter a value:", answer=answer)
     assert "Plan: 1 to create" in screen
-    assert "Apply this plan to project my-gcp-project?" in screen
+    assert "Do you want to apply this plan to project my-gcp-project?" in screen
+    assert "launches 1 tuning job: ≈" in screen  # what is paid for
+    assert "Only 'yes' will be accepted to approve." in screen
     assert exit_code == code, screen
     assert len(TuningJobs(project_repo.service).all()) == jobs
 
@@ -274,12 +255,13 @@ def test_existing_job_of_another_fingerprint_is_never_adopted(
     PipelineJobs(repo.emulator).create(parent, "us-central1", name, foreign, 3600)
     result = repo.run("apply", "--auto-approve")
     assert result.code == 1
-    line = [line for line in result.out.splitlines() if "bigquery-snippets" in line][-1]
-    assert line.split()[0] == "failed"
+    [line] = [line for line in result.out.splitlines()
+              if line.split()[:2] == ["failed", "bigquery-snippets"]]
     assert "already exists but is not this job's run" in line
     assert "it was not adopted" in line
     # One failing action does not stop the others.
     assert "Apply: 1 done, 1 failed." in result.out
+    assert result.out.rstrip().endswith("Exit code 1: 1 launch(es) failed: bigquery-snippets.")
     assert plan_json(repo)["cloud-vision-chat"]["action"] == "running"
 
 
@@ -387,3 +369,19 @@ def test_a_second_signal_exits_at_once(repo: Repo, tmp_path: Path,
     assert returncode == 130
     assert "Apply:" not in out
     assert launched < 20
+
+
+def test_the_exit_reasons_name_what_each_failure_was_doing() -> None:
+    """A red apply says what failed: a launch, an update, a rename, a prune, or the cancel
+    of a superseded run or twin, which the kinds that only report have a step for."""
+    assert set(DOING) | {"queued", "refused"} == set(ACTION_KINDS)
+
+    def failed(name: str, action: str) -> Outcome:
+        return Outcome(name, action, "failed", "PERMISSION_DENIED", ok=False)
+
+    applied = (failed("a", "create"), failed("b", "noop"), Outcome("c", "update", "updated", ""),
+               failed("d", "rename"), failed("e", "queued"), failed("f", "running"))
+    found = failures(applied, queued="cancel(s)")
+    found += failures((failed("g", "queued"),), queued="launch(es)")  # with --wait
+    assert failure_reasons(found) == ["2 launch(es) failed: a, g",
+                                      "3 cancel(s) failed: b, e, f", "1 rename(s) failed: d"]

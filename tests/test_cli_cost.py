@@ -11,6 +11,7 @@ from reconciler.core.budget import Budget, over_budget
 from reconciler.core.estimate import Estimate, describe, tokens_text, totals
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
+from reconciler.output import escape
 from tests.conftest import GEMINI_CONFIG, REFERENCE_CONFIGS, Repo, example_repo
 
 SECOND_GEMINI = """\
@@ -84,14 +85,18 @@ def test_what_cannot_be_known_is_said_not_guessed(costly: Repo) -> None:
     assert "epochs are the service's default" in estimates["bigquery-gemini"]["unknown"]
     assert estimates["vision-gemini"]["dollars"] is None
     assert "no list price for gemini-9-ultra" in estimates["vision-gemini"]["unknown"]
-    assert "2 of them not estimable" in costly.run("plan").out
+    text = costly.run("plan").out
+    # Neither cost is known: the total says so, never "$0.00".
+    assert "2 tuning jobs: ≈" in text and "training tokens, cost unknown" in text
+    assert "$0.00" not in text
 
 
 def test_an_apply_over_budget_launches_nothing_and_names_the_jobs(costly: Repo) -> None:
     costly.edit("configs/reconciler.yaml", "region: us-central1",
                 "region: us-central1\nbudget: {max_launches: 3}")
     plan = costly.run("plan", "--output", "markdown").out
-    assert "⛔ **Over budget:** 4 launches, more than budget.max_launches 3" in plan
+    reason = escape.markdown("4 launches, more than budget.max_launches 3")
+    assert f"⛔ **Over budget:** {reason}" in plan
     result = costly.run("apply")
     assert result.code == 1
     assert ("Over budget: 4 launches, more than budget.max_launches 3: bigquery-gemini, "

@@ -16,6 +16,7 @@ from reconciler.connect import emulator_state_dir
 from reconciler.emulator import start_emulator
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.load.config import load_config
+from reconciler.load.datacache import CACHE_VERSION
 from reconciler.load.desired import build_desired
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES
 from tests.conftest import Repo
@@ -87,7 +88,7 @@ def test_a_corrupt_cache_is_ignored_and_rebuilt(repo: Repo, garbage: str) -> Non
     cache = repo.root / ".reconciler/dataset-cache.json"
     cache.write_text(garbage)
     assert build_desired(load_config(repo.root)).bytes_read > 0
-    assert json.loads(cache.read_text())["version"] == 2
+    assert json.loads(cache.read_text())["version"] == CACHE_VERSION
     assert build_desired(load_config(repo.root)).bytes_read == 0
 
 
@@ -101,7 +102,8 @@ def test_local_datasets_are_uploaded_content_addressed_once(repo: Repo) -> None:
     with start_emulator(emulator_state_dir(repo.root)) as emulator:
         client = storage.Client(project="t", credentials=AnonymousCredentials(),
                                 client_options={"api_endpoint": emulator.storage_endpoint})
-        names = sorted(blob.name for blob in client.list_blobs("tuneops-local"))
+        names = sorted(blob.name for blob in client.list_blobs("tuneops-local",
+                                                               prefix="staging/datasets/"))
     assert names == sorted({
         f"staging/datasets/{job.labels[label]}.jsonl"
         for job in PipelineJobs(repo.emulator).all()

@@ -53,4 +53,4 @@ def test_status_text_lists_jobs_and_models(repo: Repo) -> None:
     out = repo.run("status").out
     assert "bigquery-snippets-" in out
     assert "succeeded" in out
-    assert "Models" in out
+    assert "models (1): id, display name, fingerprint, endpoints" in out

@@ -29,20 +29,25 @@ def assert_rejected(repo: Repo, *expected: str) -> list[str]:
 
 
 @pytest.mark.parametrize(("old", "new", "expected"), [
-    ("train_steps: 300", "train_steps: [300", "configs/bigquery-snippets.yaml:9:"),
+    # An unclosed `[` is reported where it opens, not where the parser noticed.
+    ("train_steps: 300", "train_steps: [300",
+     "configs/bigquery-snippets.yaml:8:14: invalid YAML: this '[' is never closed"),
+    ("train_steps: 300", "\ttrain_steps: 300",
+     "configs/bigquery-snippets.yaml:8:1: invalid YAML: tabs are not allowed for indentation"),
     ("train_steps: 300", "trian_steps: 300",
      "configs/bigquery-snippets.yaml:8:1: bigquery-snippets: unknown key 'trian_steps'; "
      "did you mean 'train_steps'?"),
     ("train_steps: 300", "train_steps: lots",
      "configs/bigquery-snippets.yaml:8:1: bigquery-snippets: train_steps: Input should be a "
-     "valid integer"),
+     "valid integer, not 'lots'"),
     ("train_steps: 300", "train_steps: 300\ntrain_steps: 400",
      "configs/bigquery-snippets.yaml:9:1: train_steps: duplicate key (first defined at line 8)"),
     ("task: code-generation", "task: code-chat",
      "configs/bigquery-snippets.yaml:5:1: bigquery-snippets: task code-chat tunes "
      "codechat-bison@001, not code-bison@001"),
     ("name: bigquery-snippets", "name: BigQuery",
-     "configs/bigquery-snippets.yaml:3:1: BigQuery: name: String should match pattern"),
+     "configs/bigquery-snippets.yaml:3:1: BigQuery: name must be 1 to 40 lowercase letters, "
+     "digits and hyphens, starting with a letter, not 'BigQuery'"),
     ("dataset_uri: datasets/bigquery.jsonl", "dataset_uri: datasets/missing.jsonl",
      "configs/bigquery-snippets.yaml:6:1: bigquery-snippets: dataset_uri: no such file "
      "datasets/missing.jsonl"),

@@ -4,6 +4,7 @@ the emulator, with the same plan, guarantees and exactly-once launching as pipel
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -13,17 +14,20 @@ from reconciler.emulator import EmulatorStore, start_emulator
 from reconciler.emulator.models import Endpoints, Models
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
-from tests.conftest import GEMINI_CONFIG, Repo, example_repo, racing_applies
+from tests.conftest import GEMINI_CONFIG, Repo, racing_applies
 from tests.test_cli_apply import actions, plan_json
 
 DATASET = "datasets/bigquery-gemini.jsonl"
 NAME = "bigquery-gemini"
 
 
-@pytest.fixture
-def gemini(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
-    """Only the Gemini example job."""
-    return example_repo(tmp_path, capsys, (GEMINI_CONFIG,))
+def lease_uri(repo: Repo, name: str = NAME, project: str = "tuneops-local") -> str:
+    """Where the planned launch of `name` takes its lease: keyed by project, location, kind,
+    name, fingerprint and attempt."""
+    launch = plan_json(repo)[name]["launch"]
+    labels = launch["labels"]
+    return (f"gs://tuneops-local/staging/leases/{project}/{launch['location']}/tuning-job/"
+            f"{name}/{labels['tuneops-fingerprint']}/{labels['tuneops-attempt']}")
 
 
 def tuned(store: EmulatorStore) -> list[str]:
@@ -33,7 +37,10 @@ def tuned(store: EmulatorStore) -> list[str]:
 def test_create_then_running_then_noop_with_a_deployed_model(gemini: Repo) -> None:
     result = gemini.cli()
     assert result.code == 0, result.err
-    assert "tuning job bigquery-gemini-" in result.out
+    # The service names a TuningJob: the plan shows no id for it before the launch.
+    planned = result.out.split("launched")[0]
+    assert re.search(r"\+ id += \(known after apply\)", planned), planned
+    assert not re.search(r"bigquery-gemini-[0-9a-f]{12}", planned), planned  # the lease
     (job,) = TuningJobs(gemini.emulator).all()
     assert job.base_model == "gemini-2.5-flash"
     spec = job.supervised_tuning_spec
@@ -116,7 +123,7 @@ def test_prune_undeploys_and_deletes_a_tuned_model(gemini: Repo) -> None:
     gemini.cli()
     gemini.advance()
     (gemini.root / GEMINI_CONFIG).unlink()
-    assert gemini.run("apply", "--prune").code == 0
+    assert gemini.run("apply", "--prune", "--allow-empty").code == 0
     assert [m for m in Models(gemini.emulator).all() if m.labels.get("tuneops-name") == NAME] == []
     assert Endpoints(gemini.emulator).all() == []
     assert len(TuningJobs(gemini.emulator).all()) == 1  # history: there is no DeleteTuningJob
@@ -154,6 +161,10 @@ def test_a_project_refuses_to_launch_code_bison_but_still_plans_existing_runs(
         jobs = len(PipelineJobs(emulator.store).all())
         result = mixed_repo.run("apply", "--auto-approve")
         assert result.code == 1
+        # The run is red, and its last line says why (the summary alone says no failure).
+        assert result.out.rstrip().splitlines()[-1] == (
+            "Exit code 1: 1 job(s) refused, which this target cannot launch: "
+            "cloud-vision-chat.")
         assert len(PipelineJobs(emulator.store).all()) == jobs
 
 
@@ -189,9 +200,8 @@ def test_a_lease_whose_holder_died_before_creating_is_taken_over(
     with start_emulator(tmp_path / "shared", job_seconds=3600) as emulator:
         monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
-        lease_name = plan_json(gemini)[NAME]["launch"]["lease"]
+        uri = lease_uri(gemini)
         storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
-        uri = f"gs://tuneops-local/staging/leases/{lease_name}"
         assert storage.write_if(uri, {"holder": "killed", "since": 0, "job": ""}, 0)
         result = gemini.run("apply", "--auto-approve")
         assert result.code == 0, result.out
@@ -209,9 +219,8 @@ def test_a_live_lease_without_a_job_is_waited_for_then_reported(
         monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
         monkeypatch.setenv("TUNEOPS_LEASE_SECONDS", "3600")
-        lease_name = plan_json(gemini)[NAME]["launch"]["lease"]
+        uri = lease_uri(gemini)
         storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
-        uri = f"gs://tuneops-local/staging/leases/{lease_name}"
         storage.write_if(uri, {"holder": "elsewhere:1", "since": 9e12, "job": ""}, 0)
         monkeypatch.setenv("TUNEOPS_LEASE_WAIT_SECONDS", "0")
         result = gemini.run("apply", "--auto-approve")

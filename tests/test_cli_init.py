@@ -11,12 +11,16 @@ import pytest
 import yaml
 
 from reconciler.cli import main
-from reconciler.commands.init import ACTION_REPOSITORY, FILES
+from reconciler.commands.init import FILES
+from reconciler.emulator import start_emulator
+from reconciler.emulator.tuning_jobs import TuningJobs
 from tests import test_workflows as workflows
 from tests.conftest import Repo, git
 
 ROOT = Path(__file__).resolve().parent.parent
 SHA = "0123456789abcdef0123456789abcdef01234567"
+ACTION_REPOSITORY = "acme/tuneops"
+PIN = ("--action-repo", ACTION_REPOSITORY, "--action-ref", SHA)
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 SCAFFOLD_WORKFLOWS = ("plan.yml", "apply.yml", "drift.yml")
 # The session fixture of tests/test_workflows.py: actionlint installed once, shared.
@@ -35,7 +39,7 @@ def scaffold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
     root = tmp_path / "tuning-configs"
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
-    code, out, err = init(root, capsys, "--action-ref", SHA)
+    code, out, err = init(root, capsys, *PIN)
     assert code == 0, err
     assert "wrote .github/workflows/plan.yml" in out
     made = Repo(root, capsys)
@@ -47,24 +51,39 @@ def test_the_scaffold_validates_and_plans_on_the_emulator(scaffold: Repo) -> Non
     assert git(scaffold.root, "status", "--porcelain") == ""  # .reconciler/ is ignored
     validated = scaffold.run("validate")
     assert validated.code == 0, validated.err
-    assert "2 jobs valid." in validated.out
+    assert "1 job valid." in validated.out
     planned = scaffold.run("plan")
     assert planned.code == 0, planned.err
-    assert "Plan: 2 to create" in planned.out
+    assert "Plan: 1 to create" in planned.out
     dry_run = scaffold.cli("--dry-run")
     assert dry_run.code == 0, dry_run.err
-    assert "code-chat-example" in dry_run.out and "gemini-example" in dry_run.out
+    assert "gemini-example" in dry_run.out
     assert git(scaffold.root, "status", "--porcelain") == ""
 
 
-def test_one_example_of_each_kind(scaffold: Repo) -> None:
-    kinds = {}
-    for path in (scaffold.root / "configs").glob("*-example.yaml"):
-        doc = yaml.safe_load(path.read_text())
-        kinds[doc["kind"]] = doc
-    assert set(kinds) == {"pipeline", "tuning-job"}
-    assert kinds["pipeline"]["task"] == "code-chat"
-    assert kinds["tuning-job"]["base_model"] == "gemini-2.5-flash"
+def test_every_scaffolded_job_launches_on_a_real_project(
+        scaffold: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new team's first real apply works: no kind the service has shut down."""
+    kinds = {yaml.safe_load(path.read_text()).get("kind", "pipeline")
+             for path in (scaffold.root / "configs").glob("*-example.yaml")}
+    assert kinds == {"tuning-job"}
+    scaffold.edit("configs/reconciler.yaml", "# project: my-gcp-project",
+                  "project: my-gcp-project")
+    scaffold.commit("a project")
+    with start_emulator(tmp_path / "vertex", job_seconds=3600) as emulator:
+        monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
+        monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
+        applied = scaffold.run("apply", "--auto-approve")
+        assert applied.code == 0, applied.out + applied.err
+        assert "refused" not in applied.out
+        assert len(TuningJobs(emulator.store).all()) == 1
+
+
+def test_one_example_job(scaffold: Repo) -> None:
+    [path] = (scaffold.root / "configs").glob("*-example.yaml")
+    doc = yaml.safe_load(path.read_text())
+    assert doc["kind"] == "tuning-job"
+    assert doc["base_model"] == "gemini-2.5-flash"
     settings = yaml.safe_load((scaffold.root / "configs/reconciler.yaml").read_text())
     assert "project" not in settings  # the emulator
 
@@ -104,16 +123,53 @@ def test_the_scaffolded_workflows_are_this_repositorys(scaffold: Repo) -> None:
         assert mine == workflows.load(workflows.WORKFLOWS / name), name
 
 
-def test_the_default_ref_is_this_versions_tag(tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = init(tmp_path, capsys)
+def test_no_placeholder_is_written(scaffold: Repo) -> None:
+    for path, _ in FILES:
+        text = (scaffold.root / path).read_text()
+        assert "OWNER" not in text and "__TUNEOPS" not in text, path
+
+
+def test_a_tag_is_written_with_how_to_pin_its_commit(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = init(tmp_path, capsys, "--action-repo", ACTION_REPOSITORY,
+                        "--action-ref", f"v{VERSION}")
     assert code == 0, err
     plan = (tmp_path / ".github/workflows/plan.yml").read_text()
     assert f"uses: {ACTION_REPOSITORY}@v{VERSION}\n" in plan
-    # It says how to pin the tag's commit instead.
     assert f"git ls-remote https://github.com/{ACTION_REPOSITORY} v{VERSION}" in plan
     hooks = yaml.safe_load((tmp_path / ".pre-commit-config.yaml").read_text())
     assert hooks["repos"][0]["rev"] == f"v{VERSION}"
+
+
+def test_an_unknown_action_repository_is_refused_with_what_to_pass(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """This test's tuneops is an editable install: pip recorded no repository, and the
+    package's own project URL is the unpublished placeholder."""
+    code, _, err = init(tmp_path, capsys)
+    assert code == 1
+    [line] = err.splitlines()
+    assert "pass --action-repo OWNER/REPO" in line and "nothing was written" in line
+    assert not any(tmp_path.iterdir())
+
+
+def test_an_unknown_commit_is_refused_with_what_to_pass(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = init(tmp_path, capsys, "--action-repo", ACTION_REPOSITORY)
+    assert code == 1
+    [line] = err.splitlines()
+    assert "pass --action-ref with the 40-hex commit sha of acme/tuneops" in line
+    assert f"git ls-remote https://github.com/acme/tuneops v{VERSION}" in line
+    assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("repository", ["OWNER/tuneops", "acme", "acme/", "-acme/x",
+                                        "acme/tune ops", "https://github.com/acme/tuneops"])
+def test_a_bad_action_repository_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                            repository: str) -> None:
+    code, _, err = init(tmp_path, capsys, "--action-repo", repository, "--action-ref", SHA)
+    assert code == 1
+    assert "--action-repo" in err
+    assert not any(tmp_path.iterdir())
 
 
 def test_the_pre_commit_hook_is_this_repositorys(scaffold: Repo) -> None:
@@ -137,7 +193,7 @@ def test_a_second_init_refuses_to_overwrite(scaffold: Repo,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     before = (scaffold.root / "configs/reconciler.yaml").read_text()
     (scaffold.root / "configs/reconciler.yaml").write_text(before + "# mine\n")
-    code, out, err = init(scaffold.root, capsys, "--action-ref", SHA)
+    code, out, err = init(scaffold.root, capsys, *PIN)
     assert code == 1
     assert out == ""
     [line] = err.splitlines()
@@ -150,7 +206,7 @@ def test_a_second_init_refuses_to_overwrite(scaffold: Repo,
 def test_one_existing_file_is_enough_to_refuse(tmp_path: Path,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / ".gitignore").write_text("node_modules/\n")
-    code, _, err = init(tmp_path, capsys)
+    code, _, err = init(tmp_path, capsys, *PIN)
     assert code == 1
     assert re.search(r": \.gitignore already exist", err), err
     assert not (tmp_path / "configs").exists()
@@ -158,15 +214,18 @@ def test_one_existing_file_is_enough_to_refuse(tmp_path: Path,
 
 def test_force_overwrites(scaffold: Repo, capsys: pytest.CaptureFixture[str]) -> None:
     (scaffold.root / "configs/reconciler.yaml").write_text("nonsense: [\n")
-    code, _, err = init(scaffold.root, capsys, "--force")
+    other = "89abcdef0123456789abcdef0123456789abcdef"
+    code, _, err = init(scaffold.root, capsys, "--force", "--action-repo", ACTION_REPOSITORY,
+                        "--action-ref", other)
     assert code == 0, err
     assert scaffold.run("validate").code == 0
-    # The tag now, not the sha: --force rewrote the workflows too.
-    assert f"@v{VERSION}\n" in (scaffold.root / ".github/workflows/apply.yml").read_text()
+    # The new sha now: --force rewrote the workflows too.
+    assert f"@{other} # v{VERSION}\n" in (
+        scaffold.root / ".github/workflows/apply.yml").read_text()
 
 
 def test_every_file_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert init(tmp_path / "new" / "dir", capsys)[0] == 0
+    assert init(tmp_path / "new" / "dir", capsys, *PIN)[0] == 0
     written = {p.relative_to(tmp_path / "new" / "dir").as_posix()
                for p in (tmp_path / "new" / "dir").rglob("*") if p.is_file()}
     assert written == {path for path, _ in FILES}
@@ -177,7 +236,7 @@ def test_every_file_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str
 @pytest.mark.parametrize("ref", ["", "v1 # x", "v1\nx", "-v1", "${{ github.ref }}"])
 def test_a_bad_action_ref_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                      ref: str) -> None:
-    code, _, err = init(tmp_path, capsys, "--action-ref", ref)
+    code, _, err = init(tmp_path, capsys, "--action-repo", ACTION_REPOSITORY, "--action-ref", ref)
     assert code == 1
     assert "--action-ref" in err
     assert not any(tmp_path.iterdir())

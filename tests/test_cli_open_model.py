@@ -4,28 +4,24 @@ against the emulator, with the same plan, guarantees and exactly-once launching 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from reconciler.edges.storage import Storage
 from reconciler.emulator import EmulatorStore, start_emulator
 from reconciler.emulator.models import Endpoints, Models
 from reconciler.emulator.open_models import OpenModelTuningJobs
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
-from tests.conftest import OPEN_MODEL_CONFIG, Repo, example_repo, racing_applies
+from tests.conftest import OPEN_MODEL_CONFIG, Repo, racing_applies
 from tests.test_cli_apply import actions, plan_json
 
 NAME = "bigquery-llama"
 DATASET = "datasets/bigquery-llama.jsonl"
 LLAMA = "meta/llama3_1@llama-3.1-8b-instruct"
-
-
-@pytest.fixture
-def llama(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
-    """Only the open-model example job."""
-    return example_repo(tmp_path, capsys, (OPEN_MODEL_CONFIG,))
 
 
 def tuned(store: EmulatorStore) -> list[str]:
@@ -41,7 +37,12 @@ def _model(repo: Repo) -> str:
 def test_create_then_running_then_noop_with_a_deployed_model(llama: Repo) -> None:
     result = llama.cli()
     assert result.code == 0, result.err
-    assert f"open-model tuning job {NAME}-" in result.out
+    # The service names a TuningJob: the plan shows no id for it before the launch.
+    planned = result.out.split("launched")[0]
+    assert "an open-model tuning job in us-central1" in planned
+    assert re.search(r"\+ id += \(known after apply\)", planned), planned
+    assert re.search(r"\+ tuning_mode += \"?PEFT_ADAPTER", planned), planned
+    assert not re.search(rf"{NAME}-[0-9a-f]{{12}}", planned), planned  # the lease
     (job,) = OpenModelTuningJobs(llama.emulator).all()
     assert job.base_model == LLAMA
     spec = job.supervised_tuning_spec
@@ -126,7 +127,7 @@ def test_prune_undeploys_and_deletes_a_tuned_model(llama: Repo) -> None:
     llama.advance()
     (llama.root / OPEN_MODEL_CONFIG).unlink()
     assert actions(llama) == {NAME: "orphan"}
-    assert llama.run("apply", "--prune").code == 0
+    assert llama.run("apply", "--prune", "--allow-empty").code == 0
     assert [m for m in Models(llama.emulator).all() if m.labels.get("tuneops-name") == NAME] == []
     assert Endpoints(llama.emulator).all() == []
     assert len(tuned(llama.emulator)) == 1  # history: there is no DeleteTuningJob
@@ -141,7 +142,7 @@ def test_prune_deletes_a_model_that_serves_nowhere(llama: Repo) -> None:
     (deployed,) = model.deployed_models
     Endpoints(llama.emulator).undeploy(deployed.endpoint, deployed.deployed_model_id)
     (llama.root / OPEN_MODEL_CONFIG).unlink()
-    result = llama.run("apply", "--prune")
+    result = llama.run("apply", "--prune", "--allow-empty")
     assert result.code == 0, result.out
     assert model.name not in [m.name for m in Models(llama.emulator).all()]
 
@@ -203,5 +204,13 @@ def test_a_lost_create_response_is_adopted_not_launched_twice(
         (job,) = OpenModelTuningJobs(emulator.store).all()
         assert job.name.rsplit("/", 1)[-1] in result.out
         assert emulator.store.calls()["CreateTuningJob"] == 1  # found by label, not retried
+        # Its lease is keyed like every run's: project, location, kind, name, fingerprint and
+        # attempt.
+        storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
+        leases = [blob.name for blob in storage.client.list_blobs(
+            "tuneops-local", prefix="staging/leases/")]
+        fingerprint = job.labels["tuneops-fingerprint"]
+        assert leases == [f"staging/leases/tuneops-local/us-central1/open-model/{NAME}/"
+                          f"{fingerprint}/1"]
         assert llama.run("apply", "--auto-approve").code == 0
         assert len(OpenModelTuningJobs(emulator.store).all()) == 1

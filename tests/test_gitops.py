@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.output.markdown import COMMENT_LIMIT, render
+from reconciler.output.markdown import BODY_BYTES, render
 from reconciler.plan.actions import Change, ModelPatch, Noop, Update
 from reconciler.plan.planner import Plan
 from tests.conftest import GEMINI_CONFIG, Repo, git
@@ -126,13 +126,15 @@ def _big_plan(jobs: int) -> Plan:
     return Plan(actions=actions, warnings=(), desired_digest="d", observed_digest="o")
 
 
-def test_markdown_for_1000_jobs_fits_a_github_comment() -> None:
-    text = render(_big_plan(1000))
-    assert len(text) < COMMENT_LIMIT
+def test_markdown_for_2000_jobs_fits_a_github_comment_in_bytes() -> None:
+    text = render(_big_plan(2000))
+    assert len(text.encode()) <= BODY_BYTES
     assert "| 🔵 | `job-0000` | update |" in text
     assert "more jobs not listed to fit GitHub's comment limit" in text
     assert "<details><summary><code>job-0000</code>: update</summary>" in text
     assert "more jobs are left out to fit GitHub's comment limit" in text
+    # Cut in whole blocks: every <details> is closed, and the footer is there.
+    assert text.count("<details>") == text.count("</details>")
     assert text.rstrip().endswith("`reconcile plan` shows it locally.")
 
 
@@ -167,3 +169,13 @@ def test_plan_writes_the_step_summary(repo: Repo, tmp_path: Path,
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
     repo.run("plan")
     assert summary.read_text().startswith("### tuneops: Plan: 2 to create")
+
+
+@pytest.mark.parametrize("ref", ["HEAD~99", "0123456789abcdef0123456789abcdef01234567",
+                                 "v9.9.9"])
+def test_a_base_that_is_no_remote_branch_suggests_no_fetch(repo: Repo, ref: str) -> None:
+    result = repo.run("plan", "--base", ref)
+    assert result.code == 1
+    assert result.err.strip() == (
+        f"reconcile: cannot resolve base ref '{ref}': no such commit, branch or tag here (in "
+        "a shallow clone, `fetch-depth: 0` in actions/checkout fetches the history)")

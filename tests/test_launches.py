@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from reconciler.core.observed import JobState, Observed
-from reconciler.output import markdown
+from reconciler.output import escape, markdown
 from reconciler.output.text import print_plan
 from reconciler.plan.actions import Action, Queued, is_launch, launches_now
 from reconciler.plan.planner import Plan, plan
@@ -44,7 +44,9 @@ def test_a_queued_launch_is_shown_by_text_and_markdown_alike() -> None:
     assert [action.action for action in result.actions] == ["queued", "queued", "orphan"]
     summary = queued[0].launch.summary
     assert summary in _text(result)
-    assert f"Waits for quota, then launches {summary}." in markdown.render(result)
+    # Markdown shows it escaped, as every value from the repository (output/escape.py).
+    assert (f"Waits for quota, then launches {escape.markdown(summary)}."
+            in markdown.render(result))
 
 
 @pytest.mark.parametrize("result", _plans())
@@ -53,7 +55,7 @@ def test_every_renderer_shows_the_launch_of_every_launching_action(result: Plan)
 
     def shown(action: Action) -> tuple[bool, bool]:
         summary = action.launch.summary if is_launch(action) else f"{action.name} launches"
-        return summary in text, summary in rendered
+        return summary in text, escape.markdown(summary) in rendered
 
     for action in result.actions:
         assert shown(action) == (is_launch(action), is_launch(action)), action

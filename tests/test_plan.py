@@ -25,6 +25,7 @@ from reconciler.plan.actions import (
     Failed,
     Noop,
     Orphan,
+    Rename,
     Retune,
     Running,
     Update,
@@ -64,7 +65,7 @@ def ran(of: DesiredJob, state: JobState = JobState.SUCCEEDED, *, attempt: int = 
         fingerprint=of.fingerprint, state=state, create_time=f"2026-01-01T00:{minute:02d}:00Z",
         inputs=dict(of.inputs),
         metadata={**of.metadata, "description": "", "labels": dict(of.metadata["labels"])},
-        error=error)
+        error=error, attempt=attempt)
 
 
 def model(of: DesiredJob, *, display_name: str | None = None,
@@ -315,7 +316,8 @@ def mixed_state() -> tuple[Desired, Observed]:
                                          "b-update")}
     retuned = job("f-retune", train_steps=400)
     superseded = job("f-retune", train_steps=900)
-    gone = job("z-gone")
+    # Another fingerprint: with e-create's, z-gone leaving would make e-create its rename.
+    gone = job("z-gone", dataset_hash="d" * 40)
     warning = Problem(Location("datasets/e-create.jsonl"), "12 examples; at least 500 "
                       "are recommended")
     wanted = desired(*jobs.values(), retuned, warnings=(warning,))
@@ -481,3 +483,100 @@ def test_a_model_without_tuneops_labels_is_labelled_not_retuned() -> None:
         managed.MANAGER, CURRENT.name, CURRENT.fingerprint)
     assert labels["team"] == "data"
     assert set(SYSTEM_LABELS) <= set(labels)
+
+
+# -- identity: cancelling runs, twins, renames, attempts -----------------------------------
+
+
+def test_a_cancelling_run_is_not_failed_until_it_ends() -> None:
+    action = only(plan(desired(CURRENT), Observed(jobs=(ran(CURRENT, JobState.CANCELLING),))))
+    assert isinstance(action, Running)
+    assert action.state == "cancelling"
+
+
+def test_a_cancelling_run_still_counts_against_limits() -> None:
+    cancelling = ran(OLD, JobState.CANCELLING)
+    wanted = replace(desired(CURRENT), limits={"us-central1": {"pipeline": 1}})
+    action = only(plan(wanted, Observed(jobs=(cancelling,))))
+    assert action.action == "queued"
+    assert "1 of 1 pipeline job(s) running in us-central1" in action.reason
+
+
+def test_a_queued_retune_still_cancels_the_superseded_run_now() -> None:
+    superseded = ran(OLD, JobState.RUNNING)
+    wanted = replace(desired(CURRENT), limits={"us-central1": {"pipeline": 1}})
+    action = only(plan(wanted, Observed(jobs=(superseded,))))
+    assert action.action == "queued"
+    assert action.cancel == (superseded.resource,)
+
+
+@pytest.mark.parametrize("state", [JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED])
+def test_a_superseded_run_is_cancelled_whatever_the_desired_fingerprint_plans(
+        state: JobState) -> None:
+    settled = ran(CURRENT, state, minute=0)
+    superseded = ran(OLD, JobState.RUNNING, minute=5)
+    models = (model(CURRENT),) if state == JobState.SUCCEEDED else ()
+    action = only(plan(desired(CURRENT), Observed(jobs=(settled, superseded), models=models)))
+    assert action.action == {JobState.SUCCEEDED: "noop"}.get(state, "failed")
+    assert action.cancel == (superseded.resource,)
+    assert plan(desired(CURRENT), Observed(jobs=(settled, superseded), models=models)
+                ).has_changes
+
+
+def test_only_a_cancel_by_tuneops_as_superseded_relaunches_without_retry_failed() -> None:
+    cancelled = replace(ran(CURRENT, JobState.CANCELLED), cancelled_by_tuneops="superseded")
+    action = only(plan(desired(CURRENT), Observed(jobs=(cancelled,))))
+    assert isinstance(action, Retune)
+    assert action.job_id == run_id("snippets", CURRENT.fingerprint, 2)
+    assert "tuneops cancelled" in action.reason
+
+
+def test_the_younger_of_two_runs_of_one_attempt_is_a_twin() -> None:
+    older = ran(CURRENT, JobState.RUNNING, minute=1)
+    younger = replace(ran(CURRENT, JobState.RUNNING, minute=2), job_id="twin",
+                      resource=f"{LOCATION}/pipelineJobs/twin")
+    action = only(plan(desired(CURRENT), Observed(jobs=(younger, older))))
+    assert isinstance(action, Running)
+    assert action.job_id == older.job_id
+    assert action.twins == (younger.resource,)
+    assert action.cancel == ()
+    # A twin that failed does not make the fingerprint failed.
+    failed_twin = replace(younger, state=JobState.FAILED)
+    settled = replace(older, state=JobState.SUCCEEDED)
+    action = only(plan(desired(CURRENT), Observed(jobs=(settled, failed_twin),
+                                                  models=(model(CURRENT),))))
+    assert isinstance(action, Noop)
+    assert action.twins == ()
+
+
+def _renamed(old: DesiredJob, new_name: str) -> DesiredJob:
+    return replace(old, name=new_name, spec=old.spec.model_copy(update={"name": new_name}))
+
+
+def test_a_new_name_with_a_gone_names_succeeded_fingerprint_is_a_rename() -> None:
+    new = _renamed(CURRENT, "renamed")
+    result = plan(desired(new), Observed(jobs=(ran(CURRENT),), models=(model(CURRENT),)))
+    action = only(result)
+    assert isinstance(action, Rename)
+    assert action.renamed_from == "snippets"
+    assert action.runs == (ran(CURRENT).resource,)
+    assert action.patch is not None
+    assert action.patch.labels[managed.NAME] == "renamed"
+    assert result.has_changes
+
+
+@pytest.mark.parametrize("state", [JobState.FAILED, JobState.RUNNING])
+def test_a_run_that_did_not_succeed_is_not_renamed(state: JobState) -> None:
+    new = _renamed(CURRENT, "renamed")
+    result = plan(desired(new), Observed(jobs=(ran(CURRENT, state),)))
+    assert {a.name: a.action for a in result.actions}["renamed"] == "create"
+
+
+def test_a_name_launched_again_after_a_rename_takes_the_next_attempt() -> None:
+    moved = replace(ran(CURRENT), name="renamed", launched_as="snippets")
+    result = plan(desired(CURRENT, _renamed(CURRENT, "renamed")),
+                  Observed(jobs=(moved,), models=(replace(model(CURRENT), name="renamed"),)))
+    found = {a.name: a for a in result.actions}
+    assert found["renamed"].action == "noop"
+    assert isinstance(found["snippets"], Create)
+    assert found["snippets"].job_id == run_id("snippets", CURRENT.fingerprint, 2)

@@ -13,7 +13,7 @@ from google.cloud.aiplatform_v1 import TuningJob
 from reconciler.backends.tuning_job import job_from_proto, tuning_job
 from reconciler.core.desired import Dataset, DesiredJob, Target
 from reconciler.kinds.convert import to_gemini
-from reconciler.kinds.gemini import MODELS
+from reconciler.kinds.gemini import MIN_TRAINING_EXAMPLES, MODELS
 from reconciler.kinds.tuning_job import TUNING_JOB, TuningJobSpec
 from reconciler.kinds.tuning_job_datasets import check_contents, estimate_tokens
 from reconciler.load.datasets import inspect_dataset
@@ -158,12 +158,15 @@ def test_examples_near_the_token_limit_warn_and_far_over_it_fail(tmp_path: Path)
     near = {"contents": [turn("user", "a" * (limit * 4 * 9 // 10)), turn("model")]}
     over = {"contents": [turn("user", "a" * (limit * 4 * 3)), turn("model")]}
     fine = {"contents": [turn("user", "hello"), turn("model", "hi")]}
-    report = _inspect(tmp_path, [fine, near])
+    # The documented minimum of training examples, so that only the tokens matter here.
+    enough = [{"contents": [turn("user", f"hello {n}"), turn("model", "hi")]}
+              for n in range(MIN_TRAINING_EXAMPLES)]
+    report = _inspect(tmp_path, [fine, near, *enough])
     assert report.errors == []
     assert any("near the model's limit of 131,072 tokens" in w.message and
                w.location.line == 2 for w in report.warnings)
-    assert report.info.tokens == estimate_tokens(fine) + estimate_tokens(near)
-    report = _inspect(tmp_path, [fine, over, fine])
+    assert report.info.tokens == sum(map(estimate_tokens, [fine, near, *enough]))
+    report = _inspect(tmp_path, [fine, over, fine, *enough])
     assert [(p.location.line, "far over the model's limit" in p.message)
             for p in report.errors] == [(2, True)]
 

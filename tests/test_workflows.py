@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 import yaml
 
+from reconciler.output.markdown import ACTION_WRAPPER_BYTES, COMMENT_BYTES, render
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml")) + sorted(WORKFLOWS.glob("*.yaml"))
@@ -430,9 +432,19 @@ def test_the_action() -> None:
     assert set(doc["inputs"]) == {"command", "root", "base", "comment", "python-version"}
     assert doc["runs"]["using"] == "composite"
     install = action_step("install")
-    # The version pinned by the caller's `uses:`, never the calling repository's code.
+    # The version pinned by the caller's `uses:`, never the calling repository's code, with
+    # the dependency versions locked in its constraints.txt.
     assert install["env"]["ACTION_PATH"] == "${{ github.action_path }}"
-    assert 'pip install --quiet "$ACTION_PATH"' in install["run"]
+    assert ('pip install --quiet --constraint "$ACTION_PATH/constraints.txt" "$ACTION_PATH"'
+            in install["run"])
+    # Installed once per version of the action, Python and locked dependencies.
+    cache = action_step("cache")
+    assert cache["uses"].startswith("actions/cache@")
+    assert cache["with"] == {"path": "${{ runner.temp }}/tuneops-venv",
+                             "key": "${{ steps.key.outputs.key }}"}
+    assert install["if"] == "steps.cache.outputs.cache-hit != 'true'"
+    for hashed in ("pyproject.toml", "constraints.txt", "reconciler"):
+        assert hashed in action_step("key")["run"]
     for s in doc["runs"]["steps"]:
         # Inside an action every value reaches a script through env:, trusted or not.
         assert "${{" not in str(s.get("run", "")), s.get("id")
@@ -494,7 +506,9 @@ class Runner:
         for f in (self.summary, self.output, self.log):
             f.write_text("")
 
-    def run(self, step_id: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(self, step_id: str, *, merged: bool = False, **env: str
+            ) -> subprocess.CompletedProcess[str]:
+        """Runs one step of the action; `merged`: stderr into stdout, in order."""
         script = self.root / f"{step_id}.sh"
         script.write_text(action_step(step_id)["run"])
         environment = {
@@ -505,7 +519,9 @@ class Runner:
         # The runner's default shell for `run:` on Linux.
         return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
                               cwd=self.root, env=environment, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True, timeout=60, check=False)
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT if merged else subprocess.PIPE,
+                              text=True, timeout=60, check=False)
 
     def calls(self) -> list[str]:
         return self.log.read_text().splitlines()
@@ -570,21 +586,69 @@ def test_plan_comment_is_found_by_marker_and_author(runner: Runner) -> None:
 
 
 def test_failed_plan_is_reported_in_the_comment(runner: Runner) -> None:
-    (runner.temp / "plan.md").write_text("")
+    """`reconcile plan --output markdown` writes why it failed to plan.md; the action posts
+    that, never the raw error output, which holds the pull request's own text."""
+    (runner.temp / "plan.md").write_text("### ❌ tuneops: the plan failed: 1 error.\n")
     (runner.temp / "plan.err").write_text("configs/a.yaml:3:1: a: unknown key\n")
     body = comment(runner, PLAN_EXIT_CODE="1", GH_EXISTING="")
-    assert "tuneops plan failed (exit code 1)" in body
-    assert "configs/a.yaml:3:1: a: unknown key" in body
+    assert "### ❌ tuneops: the plan failed: 1 error." in body
+    assert "unknown key" not in body
     failed = runner.run("fail", PLAN_EXIT_CODE="1")
     assert failed.returncode == 1
     assert "::error title=reconcile plan failed::" in failed.stdout
 
 
-def test_huge_plan_is_truncated_to_fit_a_comment(runner: Runner) -> None:
-    (runner.temp / "plan.md").write_text("x" * 100_000)
-    body = comment(runner, PLAN_EXIT_CODE="0", GH_EXISTING="")
-    assert len(body) < 65_536
-    assert "truncated" in body
+def test_a_plan_that_wrote_nothing_is_reported_without_its_output(runner: Runner) -> None:
+    (runner.temp / "plan.md").write_text("")
+    (runner.temp / "plan.err").write_text("### forged\n```\n")
+    body = comment(runner, PLAN_EXIT_CODE="3", GH_EXISTING="")
+    assert "tuneops plan failed (exit code 3)" in body
+    assert "forged" not in body
+
+
+def test_a_2000_job_plan_is_posted_whole_within_githubs_limit(runner: Runner) -> None:
+    """One limit, tuneops': the action adds its marker and footer and cuts nothing."""
+    from tests.test_gitops import _big_plan  # noqa: PLC0415
+
+    plan = render(_big_plan(2000))
+    (runner.temp / "plan.md").write_text(plan)
+    # The longest footer values GitHub gives: a 40-hex sha, a long repository's run URL.
+    env = COMMENT_ENV | {"HEAD_SHA": "f" * 40, "RUN_URL": "https://github.com/" + "o" * 39
+                         + "/" + "r" * 100 + "/actions/runs/" + "9" * 20}
+    result = runner.run("comment", **env, PLAN_EXIT_CODE="0", GH_EXISTING="")
+    assert result.returncode == 0, result.stderr
+    body = (runner.root / "body.md").read_bytes()
+    assert len(body) <= COMMENT_BYTES
+    assert len(body) - len(plan.encode()) <= ACTION_WRAPPER_BYTES
+    assert plan.encode() in body
+
+
+@pytest.mark.parametrize(("step", "env", "stream"), [
+    ("plan", {"ROOT": ".", "BASE": ""}, "STUB_STDERR"),
+    ("apply", {"ROOT": "."}, "STUB_STDOUT"),
+    ("drift", {"ROOT": "."}, "STUB_STDOUT"),
+    ("validate", {"ROOT": "."}, "STUB_STDERR"),
+])
+def test_output_is_echoed_with_workflow_commands_stopped(
+        runner: Runner, step: str, env: dict[str, str], stream: str) -> None:
+    """A config named `::error::...` or `##[error]...` cannot make an annotation: what
+    tuneops printed reaches the log between ::stop-commands:: and its resume token."""
+    forged = "::error file=x::forged\n##[error]forged too\n"
+    result = runner.run(step, merged=True, STUB_EXIT="0", **env, **{stream: forged})
+    lines = result.stdout.splitlines()
+    [stop] = [i for i, line in enumerate(lines) if line.startswith("::stop-commands::")]
+    token = lines[stop].removeprefix("::stop-commands::")
+    assert len(token) == 32 and token not in ("error", "warning")
+    resume = lines.index(f"::{token}::")
+    forged_at = [i for i, line in enumerate(lines) if "forged" in line]
+    assert forged_at and all(stop < i < resume for i in forged_at), lines
+
+
+def test_apply_summary_fence_outlasts_backticks_in_the_log(runner: Runner) -> None:
+    log = "launched x\n````\n## forged heading\n"
+    runner.run("apply", ROOT=".", STUB_EXIT="0", STUB_STDOUT=log)
+    summary = runner.summary.read_text()
+    assert "\n`````\nlaunched x\n````\n## forged heading\n`````\n" in summary
 
 
 @pytest.mark.parametrize("code", [0, 1])

@@ -269,3 +269,19 @@ def test_a_scalar_its_tag_cannot_construct_is_located(load: Load, text: str, col
     assert problem.location == Location(PATH, 2, column)
     assert problem.message.startswith(f"invalid YAML: {message}")
     assert problem.message.endswith("; quote it if it is text")
+
+
+@pytest.mark.parametrize(("text", "line", "column", "message"), [
+    ("name: a\nlabels: {team: x\ntask: y\n", 2, 9,
+     "this '{' is never closed: a ',' or '}' is missing after it"),
+    ("name: a\nsteps: [1, 2\ntask: y\n", 2, 8,
+     "this '[' is never closed: a ',' or ']' is missing after it"),
+    ("name: a\n\ttask: b\n", 2, 1, "tabs are not allowed for indentation; indent with spaces"),
+])
+def test_syntax_errors_say_what_to_fix_where_it_is(load: Load, text: str, line: int,
+                                                   column: int, message: str) -> None:
+    """Both parsers: an unclosed bracket at itself (the parser notices it lines later), a
+    tab in words rather than the scanner's."""
+    problem = problem_of(load, text).problem
+    assert problem.location == Location(PATH, line, column)
+    assert problem.message == f"invalid YAML: {message}"

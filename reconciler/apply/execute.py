@@ -11,9 +11,14 @@ from pathlib import Path
 
 from reconciler.backends.base import Backend, Registry
 from reconciler.core import quota
+from reconciler.core.identity import SUPERSEDED
 from reconciler.core.resources import id_of
 from reconciler.edges.storage import Storage
 from reconciler.errors import QuotaExceeded, TuneopsError
+from reconciler.kinds.base import Upload, staged_hash
+from reconciler.load.datasets import snapshot
+from reconciler.load.files import repository_file
+from reconciler.load.writes import scratch
 from reconciler.plan.actions import (
     Action,
     DriftRestore,
@@ -24,10 +29,11 @@ from reconciler.plan.actions import (
     Patching,
     Queued,
     Refused,
-    Retune,
+    Rename,
     Running,
     Update,
     launches_now,
+    stops,
 )
 from reconciler.plan.planner import Plan
 
@@ -64,25 +70,54 @@ class _Executor:
     root: Path
     prune: bool
 
+    def stop(self, action: Action) -> list[str]:
+        """Cancels the runs the action stops; what happened to each, for its outcome."""
+        done = []
+        for resource, why in stops(action):
+            # A superseded run is recorded as tuneops' cancel, so its end is no failure.
+            started = self.backend.cancel(resource, reason=SUPERSEDED if why == "superseded"
+                                          else "")
+            run = id_of(resource)
+            done.append(f"cancelled {why} {run}" if started else f"{why} {run} had ended")
+        return done
+
     def launch(self, action: Launching | Queued) -> Outcome:
         launch = action.launch
         for upload in launch.uploads:
-            self.storage.upload(self.root / upload.source, upload.destination)
-        cancelled = []
-        if isinstance(action, Retune | Queued):
-            for resource in action.cancel:
-                self.backend.cancel(resource)
-                cancelled.append(id_of(resource))
-        created, job = self.backend.create(launch)
-        detail = job.job_id + (f" (cancelled {', '.join(cancelled)})" if cancelled else "")
-        return Outcome(action.name, action.action, created.value, detail,
-                       resource=job.resource)
+            stage(self.storage, self.root, upload)
+        stopped = self.stop(action)
+        launched = self.backend.create(launch)
+        if launched.cancelled_twin:
+            stopped.append(f"cancelled twin {id_of(launched.cancelled_twin)}, "
+                           "launched at the same time; the older is kept")
+        detail = launched.job.job_id + (f" ({'; '.join(stopped)})" if stopped else "")
+        return Outcome(action.name, action.action, launched.created.value, detail,
+                       resource=launched.job.resource)
 
     def update(self, action: Patching) -> Outcome:
+        stopped = self.stop(action)
         patch = action.patch
         self.backend.registry.update(patch.model, display_name=patch.display_name,
                                      description=patch.description, labels=patch.labels)
-        return Outcome(action.name, action.action, "updated", patch.model)
+        return Outcome(action.name, action.action, "updated", "; ".join([patch.model, *stopped]))
+
+    def rename(self, action: Rename) -> Outcome:
+        self.backend.rename(action.runs, action.name)
+        details = [f"from {action.renamed_from}, {len(action.runs)} run(s), nothing tuned",
+                   *self.stop(action)]
+        if action.patch is not None:
+            patch = action.patch
+            try:
+                self.backend.registry.update(patch.model, display_name=patch.display_name,
+                                             description=patch.description,
+                                             labels=patch.labels)
+            except TuneopsError as error:
+                # The staging bucket's record is what observing reads; labels only follow.
+                details.append(f"the Model keeps its old labels ({error})")
+        return Outcome(action.name, action.action, "renamed", "; ".join(details))
+
+    def stop_only(self, action: Action) -> Outcome:
+        return Outcome(action.name, action.action, "cancelled", "; ".join(self.stop(action)))
 
     def prune_orphan(self, action: Orphan) -> Outcome:
         for job in action.jobs:
@@ -106,12 +141,44 @@ class _Executor:
         match action:
             case Update() | DriftRestore():
                 return lambda: self.update(action)
+            case Rename():
+                return lambda: self.rename(action)
             case Orphan():
                 return (lambda: self.prune_orphan(action)) if self.prune else None
-            case Noop() | Running() | Failed() | Refused() | Queued():
-                return None  # a queued launch waits: `apply --wait` makes it (launch_queued)
+            case Noop() | Running() | Failed() | Queued():
+                # A queued launch waits (`apply --wait` makes it: launch_queued), but what
+                # it stops is stopped now.
+                return (lambda: self.stop_only(action)) if stops(action) else None
+            case Refused():
+                return None
             case _:
                 raise TypeError(f"apply does not know the action {action!r}")
+
+
+def stage(storage: Storage, root: Path, upload: Upload) -> None:
+    """Uploads a dataset to its content-addressed object, exactly the bytes that were hashed.
+
+    The file is copied to a snapshot of tuneops' own while its content hash is computed; the
+    snapshot is uploaded only if that hash is the planned one (the object's name), so an
+    edit while apply runs can never stage other data under the planned name and label.
+    """
+    if storage.exists(upload.destination):
+        return  # named by its content: what is there is what was hashed
+    path, refusal = repository_file(root, upload.source)
+    if refusal:
+        raise TuneopsError(f"{upload.source}: {refusal}; nothing was launched")
+    with scratch() as directory:
+        copy = directory / "dataset.jsonl"
+        try:
+            with path.open("rb") as source, copy.open("wb") as out:
+                found = snapshot(source, out)
+        except OSError as error:
+            raise TuneopsError(f"{upload.source}: cannot read: {error.strerror}") from None
+        if found != staged_hash(upload.destination):
+            raise TuneopsError(f"{upload.source} changed since it was planned (its content "
+                               "hash is no longer the planned one); nothing was uploaded or "
+                               "launched for this job: plan and apply again")
+        storage.upload(copy, upload.destination)
 
 
 def retire_model(registry: Registry, model: str, created: set[str]) -> str:
@@ -153,23 +220,24 @@ def _run(action: Action, work: Step, stop: threading.Event) -> Outcome:
 
 
 def launch_queued(waiting: list[Queued], backend: Backend, storage: Storage, root: Path, *,
-                  limits: Mapping[str, Mapping[str, int]], kinds: Mapping[str, str]
-                  ) -> tuple[list[Outcome], list[Queued]]:
+                  limits: Mapping[str, Mapping[str, int]], kinds: Mapping[str, str],
+                  stop: threading.Event | None = None) -> tuple[list[Outcome], list[Queued]]:
     """One round of `apply --wait` for queued launches: those that fit in `limits:` now
     (counting the jobs running) are launched in order; the rest, and any the service still
     refuses for quota, keep waiting. Observing again is not planning again: what launches
     is exactly what the plan queued."""
     running = quota.running(backend.observe().jobs)
     executor = _Executor(backend, storage, root, prune=False)
+    stop = stop or threading.Event()
     outcomes: list[Outcome] = []
     still: list[Queued] = []
     for action in waiting:
         slot = (action.launch.location, kinds[action.name])
         limit = quota.limit_of(limits, slot)
-        if limit is not None and running[slot] >= limit:
+        if stop.is_set() or (limit is not None and running[slot] >= limit):
             still.append(action)
             continue
-        outcome = _run(action, partial(executor.launch, action), threading.Event())
+        outcome = _run(action, partial(executor.launch, action), stop)
         if outcome.result == QUEUED:
             still.append(action)
             continue

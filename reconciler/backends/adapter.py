@@ -6,7 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from reconciler.backends.calls import Caller, Created
+from reconciler.backends.calls import Caller, Launched
+from reconciler.backends.leases import Leases
 from reconciler.core.observed import ObservedJob, RunOutputs
 from reconciler.kinds.base import Kind, LaunchRequest
 
@@ -16,22 +17,13 @@ L = TypeVar("L", bound=LaunchRequest)
 L_contra = TypeVar("L_contra", bound=LaunchRequest, contravariant=True)
 
 
-class Leases(Protocol):
-    """Conditional writes to Cloud Storage (reconciler.edges.storage.Storage)."""
-
-    def write_if(self, uri: str, body: dict[str, Any], generation: int) -> int | None: ...
-
-    def read_lease(self, uri: str) -> Any: ...
-
-
 @dataclass(frozen=True)
 class Context:
-    """What every adapter is given: calls for one project, and where launch leases live
+    """What every adapter is given: calls for one project, and the project's launch leases
     for kinds whose service names its jobs itself."""
 
     caller: Caller
     leases: Leases
-    lease_prefix: str
 
 
 class Adapter(Protocol[L_contra]):
@@ -40,14 +32,16 @@ class Adapter(Protocol[L_contra]):
     def list(self) -> list[ObservedJob]:
         """Every managed job: one filtered, paginated list call per location."""
 
-    def create(self, launch: L_contra) -> tuple[Created, ObservedJob]:
-        """Launches the request, or adopts the job an earlier or racing apply made for it."""
+    def create(self, launch: L_contra) -> Launched:
+        """Launches the request, or adopts the job an earlier or racing apply made for it
+        (only the planned run: its name, fingerprint and attempt)."""
 
     def get(self, resource: str) -> ObservedJob: ...
 
     def outputs(self, resource: str) -> RunOutputs: ...
 
-    def cancel(self, resource: str) -> None: ...
+    def cancel(self, resource: str) -> bool:
+        """Cancels a run; False when it had already ended."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,13 +25,39 @@ class Created(StrEnum):
     ADOPTED = "adopted"
 
 
+@dataclass(frozen=True)
+class Launched:
+    """What a create ended with, as true at the end, not as one call saw it."""
+
+    created: Created
+    job: ObservedJob
+    # A twin of `job` (the same name, fingerprint and attempt) that this create made and
+    # cancelled at once, keeping the older run.
+    cancelled_twin: str = ""
+
+
+_RELAUNCH = re.compile(r"-r(?P<attempt>[0-9]+)$")
+
+
+def attempt_of(job_id: str, labels: Mapping[str, str]) -> int:
+    """A run's attempt: its label, else (pipeline jobs launched before the label existed)
+    the `-rN` suffix of its deterministic id `{name}-{fingerprint[:12]}-rN`."""
+    label = labels.get(managed.ATTEMPT, "")
+    if label.isdigit():
+        return int(label)
+    base = f"{labels.get(managed.NAME, '')}-{labels.get(managed.FINGERPRINT, '')[:12]}"
+    match = _RELAUNCH.fullmatch(job_id.removeprefix(base)) if job_id.startswith(base) else None
+    return int(match["attempt"]) if match else 1
+
+
 def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any],
                  metadata: dict[str, Any]) -> ObservedJob:
     """A job as planning sees it: what every kind's API object has, and its kind's reading."""
     labels = job.labels
+    job_id = id_of(job.name)
     return ObservedJob(
         kind=kind,
-        job_id=id_of(job.name),
+        job_id=job_id,
         resource=job.name,
         name=labels.get(managed.NAME, ""),
         fingerprint=labels.get(managed.FINGERPRINT, ""),
@@ -40,20 +67,45 @@ def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any]
         metadata=metadata,
         commit=labels.get(managed.COMMIT, ""),
         error=job.error.message,
+        attempt=attempt_of(job_id, labels),
     )
 
 
-def check_adoptable(job: ObservedJob, planned: dict[str, str]) -> None:
-    """A job found where ours should be is ours only if it carries the planned fingerprint.
+def is_planned_run(job: ObservedJob, planned: Mapping[str, str]) -> bool:
+    """Whether a run is the planned one: managed, of the planned name, fingerprint and
+    attempt (the project is the one every call is made in)."""
+    return (job.label_name, job.fingerprint, str(job.attempt)) == (
+        planned[managed.NAME], planned[managed.FINGERPRINT], planned[managed.ATTEMPT])
 
-    Anything else (another config's job, or one tuneops does not manage) is never adopted:
-    calling it ours would mark a config as tuned by a run of other inputs.
+
+def check_adoptable(job: ObservedJob, planned: Mapping[str, str]) -> None:
+    """A job found where ours should be is ours only if it is the planned run.
+
+    Anything else (another config's job, another attempt, or one tuneops does not manage)
+    is never adopted: calling it ours would mark a config as tuned by a run of other inputs.
     """
-    if (job.fingerprint, job.name) != (planned[managed.FINGERPRINT], planned[managed.NAME]):
+    if not is_planned_run(job, planned):
         raise BackendError(
-            f"{job.resource} already exists but is not this job's run (its fingerprint "
-            f"label is {job.fingerprint or 'missing'}, planned "
-            f"{planned[managed.FINGERPRINT]}); it was not adopted")
+            f"{job.resource} already exists but is not this job's run (it is "
+            f"{job.label_name or 'unnamed'} {job.fingerprint[:12] or 'without a fingerprint'} "
+            f"attempt {job.attempt}, planned {planned[managed.NAME]} "
+            f"{planned[managed.FINGERPRINT][:12]} attempt {planned[managed.ATTEMPT]}); it was "
+            "not adopted")
+
+
+def cancel_run(caller: Caller, resource: str, cancel: Callable[[], Any]) -> bool:
+    """Cancels a run; False when it had already ended (FAILED_PRECONDITION), so there was
+    nothing left to stop."""
+    from google.api_core import exceptions  # noqa: PLC0415
+
+    def attempt() -> bool:
+        try:
+            cancel()
+        except exceptions.FailedPrecondition:
+            return False
+        return True
+
+    return caller(f"cancelling {resource}", attempt)
 
 
 def transient_errors() -> tuple[type[GoogleAPICallError], ...]:

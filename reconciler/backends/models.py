@@ -14,9 +14,12 @@ PAGE_SIZE = 100
 OPERATION_SECONDS = 300
 
 
-def model_from_proto(model: Any, *, name: str = "", fingerprint: str = "") -> ObservedModel:
-    """A Model as planning sees it; `name` and `fingerprint` stand in for labels it lacks."""
+def model_from_proto(model: Any, *, name: str = "", fingerprint: str = "",
+                     attempt: int = 0) -> ObservedModel:
+    """A Model as planning sees it; `name`, `fingerprint` and `attempt` (those of the run
+    that made it) stand in for labels it lacks."""
     labels = dict(model.labels)
+    label = labels.get(managed.ATTEMPT, "")
     return ObservedModel(
         resource=model.name,
         name=labels.get(managed.NAME, name),
@@ -26,6 +29,7 @@ def model_from_proto(model: Any, *, name: str = "", fingerprint: str = "") -> Ob
         labels=managed.user_labels(labels),
         all_labels=dict(sorted(labels.items())),
         endpoints=tuple(sorted({ref.endpoint for ref in model.deployed_models})),
+        attempt=int(label) if label.isdigit() else attempt,
     )
 
 
@@ -54,7 +58,8 @@ class Registry:
                                      request, model_from_proto)
         return found
 
-    def get(self, model: str, *, name: str, fingerprint: str) -> ObservedModel | None:
+    def get(self, model: str, *, name: str, fingerprint: str, attempt: int = 0
+            ) -> ObservedModel | None:
         """The Model, or None if it is gone."""
         from google.api_core import exceptions  # noqa: PLC0415
 
@@ -66,8 +71,8 @@ class Registry:
                 return None
 
         found = self._call(f"reading {model}", read)
-        return None if found is None else model_from_proto(found, name=name,
-                                                           fingerprint=fingerprint)
+        return None if found is None else model_from_proto(
+            found, name=name, fingerprint=fingerprint, attempt=attempt)
 
     def update(self, model: str, *, display_name: str, description: str,
                labels: dict[str, str]) -> None:

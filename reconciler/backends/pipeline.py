@@ -8,6 +8,8 @@ from reconciler.backends.adapter import AdapterKind, Context
 from reconciler.backends.calls import (
     Caller,
     Created,
+    Launched,
+    cancel_run,
     check_adoptable,
     observed_job,
     retry_policy,
@@ -15,6 +17,7 @@ from reconciler.backends.calls import (
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
+from reconciler.errors import BackendError
 from reconciler.kinds.pipeline import (
     KIND,
     PIPELINE,
@@ -90,7 +93,7 @@ class PipelineJobs:
                                     client.list_pipeline_jobs, request, job_from_proto)
         return jobs
 
-    def create(self, launch: PipelineLaunch) -> tuple[Created, ObservedJob]:
+    def create(self, launch: PipelineLaunch) -> Launched:
         from google.api_core import exceptions  # noqa: PLC0415
 
         client = self._clients[launch.location]
@@ -105,11 +108,32 @@ class PipelineJobs:
             except exceptions.AlreadyExists:
                 return Created.ADOPTED, client.get_pipeline_job(name=name, retry=retry_policy())
 
-        outcome, created = self._call(f"creating {launch.pipeline_job_id}", attempt)
+        try:
+            outcome, created = self._call(f"creating {launch.pipeline_job_id}", attempt)
+        except BackendError:
+            # Every retry failed, yet one whose response was lost may have created it: say
+            # what is true at the end.
+            existing = self._existing(name)
+            if existing is None:
+                raise
+            outcome, created = Created.ADOPTED, existing
         job = job_from_proto(created)
         if outcome is Created.ADOPTED:
             check_adoptable(job, launch.labels)
-        return outcome, job
+        return Launched(outcome, job)
+
+    def _existing(self, name: str) -> Any:
+        from google.api_core import exceptions  # noqa: PLC0415
+
+        client = self._clients[location_of(name)]
+
+        def read() -> Any:
+            try:
+                return client.get_pipeline_job(name=name, retry=retry_policy())
+            except exceptions.NotFound:
+                return None
+
+        return self._call(f"reading {name}", read)
 
     def get(self, resource: str) -> ObservedJob:
         client = self._clients[location_of(resource)]
@@ -129,9 +153,9 @@ class PipelineJobs:
                 endpoint = str(metadata[ENDPOINT_OUTPUT])
         return RunOutputs(model=model, endpoint=endpoint)
 
-    def cancel(self, resource: str) -> None:
+    def cancel(self, resource: str) -> bool:
         client = self._clients[location_of(resource)]
-        self._call(f"cancelling {resource}", lambda: client.cancel_pipeline_job(
+        return cancel_run(self._call, resource, lambda: client.cancel_pipeline_job(
             name=resource, retry=retry_policy()))
 
 

@@ -1,40 +1,44 @@
 """The tuning-job kind on Vertex AI: GenAiTuningService through its GAPIC client.
 
 CreateTuningJobRequest has only `parent` and `tuning_job`: the service picks the id, so a
-retry or a racing apply could launch a twin. Exactly once therefore rests on a lease, an
-object `{staging}/leases/{name}-{fingerprint}` created only if absent (Cloud Storage's
-ifGenerationMatch=0): the apply that creates it launches the job and records the job's name
-in it; any other finds that job (listing by its labels, or reading the lease) and adopts it.
-A lease whose holder died before launching (older than LEASE_SECONDS, and no job carries
-its fingerprint) is taken over by a write conditioned on its generation.
+retry or a racing apply could launch a twin. Exactly once therefore rests on three things:
+a lookup by the run's labels (name, fingerprint, attempt) before every create and every
+retry of one; a launch lease (leases.py) that one apply holds, renews and re-checks while it
+creates; and, since a twin can never be ruled out, a look for an older twin after each
+create, cancelling ours at once if there is one.
+
+That path is the same for every kind whose jobs are TuningJobs (Gemini's through
+aiplatform_v1, open models' through v1beta1): a kind brings only how it reads a job and the
+TuningJob its launch creates (TuningJobs' `read` and `request`), and composes the rest.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
-from reconciler.backends.adapter import AdapterKind, Context, Leases
+from reconciler.backends.adapter import AdapterKind, Context
 from reconciler.backends.calls import (
     Caller,
     Created,
+    Launched,
+    cancel_run,
     check_adoptable,
+    is_planned_run,
     is_quota,
     is_too_large,
     observed_job,
     retry_policy,
     transient_errors,
 )
+from reconciler.backends.leases import Hold, Leases
 from reconciler.core import labels as managed
+from reconciler.core.identity import RunKey, age
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
 from reconciler.errors import BackendError, QuotaExceeded
 from reconciler.kinds.base import LaunchRequest
-from reconciler.kinds.tuning_api import ATTEMPT
 from reconciler.kinds.tuning_job import (
     KIND,
     TUNING_JOB,
@@ -59,21 +63,9 @@ STATES = {
     "JOB_STATE_CANCELLING": JobState.CANCELLING,
     "JOB_STATE_CANCELLED": JobState.CANCELLED,
 }
-LEASE_SECONDS_ENV = "TUNEOPS_LEASE_SECONDS"
-# How long a lease whose job never appeared is honoured: far longer than any create takes.
-DEFAULT_LEASE_SECONDS = 300.0
-LEASE_WAIT_ENV = "TUNEOPS_LEASE_WAIT_SECONDS"
-# How long an apply that lost the race waits for the winner's job to appear.
-DEFAULT_LEASE_WAIT_SECONDS = 60.0
 CREATE_ATTEMPTS = 6
-
-
-def _seconds(name: str, default: float) -> float:
-    raw = os.environ.get(name, "")
-    try:
-        return float(raw) if raw else default
-    except ValueError:
-        raise BackendError(f"{name}={raw!r} is not a number of seconds") from None
+# Rounds of taking the lease again after another apply took it over from a slow holder.
+TAKEOVER_ROUNDS = 3
 
 
 def state_of(job: Any) -> JobState:
@@ -138,18 +130,15 @@ class TuningJobs(Generic[L]):
     the same for every kind.
     """
 
-    def __init__(self, caller: Caller, clients: dict[str, Any], leases: Leases,
-                 lease_prefix: str, *, read: Callable[[Any], ObservedJob],
-                 request: Callable[[L], dict[str, Any]],
+    def __init__(self, caller: Caller, clients: dict[str, Any], leases: Leases, *,
+                 read: Callable[[Any], ObservedJob], request: Callable[[L], dict[str, Any]],
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._call = caller
         self._clients = clients
         self._leases = leases
-        self._prefix = lease_prefix
         self._read = read
         self._request = request
         self._sleep = sleep
-        self._holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     def _parent(self, location: str) -> str:
         return f"projects/{self._call.project}/locations/{location}"
@@ -165,69 +154,71 @@ class TuningJobs(Generic[L]):
         return [job for location in self._clients
                 for job in self._list(location, managed.MANAGED_FILTER)]
 
-    def _launched(self, launch: L) -> ObservedJob | None:
-        """The job of this fingerprint and attempt, if any apply launched it."""
-        wanted = {managed.FINGERPRINT: launch.labels[managed.FINGERPRINT],
-                  ATTEMPT: launch.labels[ATTEMPT]}
+    def _runs(self, launch: L) -> Sequence[ObservedJob]:
+        """Every run of this launch's name, fingerprint and attempt in its project and
+        location, oldest first; labels are checked again here, as a service may ignore a
+        filter."""
+        planned = launch.labels
+        wanted = {key: planned[key] for key in (managed.NAME, managed.FINGERPRINT,
+                                                managed.ATTEMPT)}
         filter_ = " AND ".join([managed.MANAGED_FILTER,
                                 *(f'labels.{k}="{v}"' for k, v in wanted.items())])
-        found = self._list(launch.location, filter_)
-        return min(found, key=lambda job: (job.create_time, job.job_id)) if found else None
+        found = [job for job in self._list(launch.location, filter_)
+                 if is_planned_run(job, planned)]
+        return sorted(found, key=age)
 
-    def create(self, launch: L) -> tuple[Created, ObservedJob]:
+    def _launched(self, launch: L) -> ObservedJob | None:
+        """The run of this launch, if any apply launched it (the older of twins)."""
+        runs = self._runs(launch)
+        return runs[0] if runs else None
+
+    def create(self, launch: L) -> Launched:
         existing = self._launched(launch)
         if existing is not None:
-            check_adoptable(existing, launch.labels)
-            return Created.ADOPTED, existing
-        uri = f"{self._prefix}/{launch.lease}"
-        generation = self._take_lease(uri, launch)
-        if isinstance(generation, ObservedJob):
-            check_adoptable(generation, launch.labels)
-            return Created.ADOPTED, generation
-        # Holding the lease: a holder before us may still have launched it.
+            return Launched(Created.ADOPTED, existing)
+        key = RunKey(launch.location, launch.kind, launch.labels[managed.NAME],
+                     launch.labels[managed.FINGERPRINT], int(launch.labels[managed.ATTEMPT]))
+        uri = self._leases.uri(key)
+        for _ in range(TAKEOVER_ROUNDS):
+            taken = self._leases.take(uri, launch.lease, lambda: self._launched(launch),
+                                      self.get)
+            if isinstance(taken, ObservedJob):
+                check_adoptable(taken, launch.labels)
+                return Launched(Created.ADOPTED, taken)
+            with taken:
+                launched = self._create_holding(launch, taken)
+            if launched is not None:
+                return self._keep_older(launch, launched)
+        raise BackendError(f"{launch.lease}: other applies kept taking the launch lease over; "
+                           "run apply again")
+
+    def _create_holding(self, launch: L, hold: Hold) -> Launched | None:
+        """Creates the job while holding the lease; None when it was taken over first."""
+        # A holder before us may still have launched it.
         existing = self._launched(launch)
         if existing is not None:
-            return Created.ADOPTED, existing
-        job = self._create_once(launch)
-        self._leases.write_if(uri, self._lease_body(job.resource), generation)
-        return Created.LAUNCHED, job
+            hold.record(existing.resource)
+            return Launched(Created.ADOPTED, existing)
+        # Right before the create: a slow holder may have been overtaken meanwhile.
+        if not hold.held():
+            return None
+        launched = self._create_once(launch)
+        hold.record(launched.job.resource)
+        return launched
 
-    def _lease_body(self, job: str = "") -> dict[str, Any]:
-        return {"holder": self._holder, "since": time.time(), "job": job}
+    def _keep_older(self, launch: L, launched: Launched) -> Launched:
+        """A twin can never be ruled out (a create stalled past the lease): if an older run
+        of the same name, fingerprint and attempt exists, ours is the twin, cancelled now."""
+        job = launched.job
+        older = min([*self._runs(launch), job], key=age)
+        if older.resource == job.resource:
+            return launched
+        self.cancel(job.resource)
+        return Launched(Created.ADOPTED, older, cancelled_twin=job.resource)
 
-    def _take_lease(self, uri: str, launch: L) -> int | ObservedJob:
-        """The lease's generation once held, or the job another apply launched under it."""
-        deadline = time.monotonic() + _seconds(LEASE_WAIT_ENV, DEFAULT_LEASE_WAIT_SECONDS)
-        stale_after = _seconds(LEASE_SECONDS_ENV, DEFAULT_LEASE_SECONDS)
-        delay = 0.2
-        while True:
-            generation = self._leases.write_if(uri, self._lease_body(), 0)
-            if generation is not None:
-                return generation
-            lease = self._leases.read_lease(uri)
-            if lease is None:
-                continue  # released between our two calls: try to take it again
-            if lease.body.get("job"):
-                return self.get(str(lease.body["job"]))
-            found = self._launched(launch)
-            if found is not None:
-                return found
-            since = float(lease.body.get("since", 0))
-            if time.time() - since > stale_after:
-                # Its holder died between lease and create: take the lease over, once.
-                taken = self._leases.write_if(uri, self._lease_body(), lease.generation)
-                if taken is not None:
-                    return taken
-                continue
-            if time.monotonic() > deadline:
-                raise BackendError(f"{launch.lease}: another apply ({lease.body.get('holder')}) "
-                                   "holds the launch lease and has not launched yet; run "
-                                   "apply again later")
-            self._sleep(delay)  # the holder is creating the job: look again shortly
-            delay = min(delay * 2, 5.0)
-
-    def _create_once(self, launch: L) -> ObservedJob:
-        """Creates the job; before any retry, looks for it: a lost response still created it."""
+    def _create_once(self, launch: L) -> Launched:
+        """Creates the job; after a failed try (and after the last), looks for it: a lost
+        response still created it, and the outcome says what is true at the end."""
         from google.api_core import exceptions  # noqa: PLC0415
 
         client = self._clients[launch.location]
@@ -235,22 +226,26 @@ class TuningJobs(Generic[L]):
                    "tuning_job": self._request(launch)}
         transient = transient_errors()
         delay = 0.2
+        failure = "no attempt was made"
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                return self._read(client.create_tuning_job(request=request, retry=None))
+                return Launched(Created.LAUNCHED, self._read(
+                    client.create_tuning_job(request=request, retry=None)))
             except transient as error:
                 if is_quota(error):
                     raise QuotaExceeded(f"creating {launch.lease}: {error.message}") from None
-                if attempt == CREATE_ATTEMPTS or is_too_large(error):
+                if is_too_large(error):
                     raise BackendError(f"creating {launch.lease}: {error.message}") from None
+                failure = str(error.message)
             except exceptions.GoogleAPICallError as error:
                 raise BackendError(f"creating {launch.lease}: {error.message}") from None
             found = self._launched(launch)
             if found is not None:
-                return found
-            self._sleep(delay)
-            delay = min(delay * 2, 5.0)
-        raise BackendError(f"creating {launch.lease}: no attempt was made")
+                return Launched(Created.LAUNCHED, found)
+            if attempt < CREATE_ATTEMPTS:
+                self._sleep(delay)
+                delay = min(delay * 2, 5.0)
+        raise BackendError(f"creating {launch.lease}: {failure}")
 
     def get(self, resource: str) -> ObservedJob:
         client = self._clients[location_of(resource)]
@@ -264,15 +259,15 @@ class TuningJobs(Generic[L]):
         return RunOutputs(model=job.tuned_model.model or None,
                           endpoint=job.tuned_model.endpoint or None)
 
-    def cancel(self, resource: str) -> None:
+    def cancel(self, resource: str) -> bool:
         client = self._clients[location_of(resource)]
-        self._call(f"cancelling {resource}", lambda: client.cancel_tuning_job(
+        return cancel_run(self._call, resource, lambda: client.cancel_tuning_job(
             name=resource, retry=retry_policy()))
 
 
 def _adapter(context: Context, clients: dict[str, Any]) -> TuningJobs[TuningJobLaunch]:
-    return TuningJobs(context.caller, clients, context.leases, context.lease_prefix,
-                      read=job_from_proto, request=tuning_job)
+    return TuningJobs(context.caller, clients, context.leases, read=job_from_proto,
+                      request=tuning_job)
 
 
 ADAPTER = AdapterKind(TUNING_JOB, service="GenAiTuning", collection=COLLECTION, make=_adapter)

@@ -14,11 +14,15 @@ from collections.abc import Collection, Sequence
 from functools import cached_property
 from typing import Any
 
-from reconciler.backends.adapter import V1, Adapter, AdapterKind, Context, Leases
+from reconciler.backends.adapter import V1, Adapter, AdapterKind, Context
 from reconciler.backends.all_adapters import ADAPTERS
-from reconciler.backends.calls import Caller, Created
+from reconciler.backends.calls import Caller, Launched
+from reconciler.backends.leases import Leases
 from reconciler.backends.models import Registry
+from reconciler.backends.records import Bucket, RecordStore
+from reconciler.core import identity
 from reconciler.core.fingerprint import fingerprint
+from reconciler.core.identity import key_of, relabel
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
 from reconciler.core.resources import parse
 from reconciler.kinds import MODEL_LOCATIONS, Launch
@@ -41,14 +45,19 @@ def kind_reading(readings: Sequence[ObservedJob]) -> ObservedJob:
 
 
 class VertexBackend:
-    """One project; `endpoint` ("host:port") points every call at a local emulator."""
+    """One project; `endpoint` ("host:port") points every call at a local emulator.
 
-    def __init__(self, project: str, endpoint: str | None = None, *, leases: Leases,
-                 lease_prefix: str) -> None:
+    What tuneops keeps in the staging bucket (launch leases, records of runs) lives under
+    the project id's own prefix, so projects sharing one bucket never share a launch.
+    """
+
+    def __init__(self, project: str, endpoint: str | None = None, *, bucket: Bucket,
+                 staging: str) -> None:
         self.project = project
         self.endpoint = endpoint
         self._call = Caller(project)
-        self._context = Context(self._call, leases, lease_prefix)
+        self._context = Context(self._call, Leases(bucket, f"{staging}/leases/{project}"))
+        self._records = RecordStore(bucket, f"{staging}/records/{project}")
 
     def close(self) -> None:
         """Closes the local channel before the emulator stops, so gRPC logs no GOAWAY."""
@@ -94,38 +103,51 @@ class VertexBackend:
         whose kind tunes in its location (kinds sharing a collection need not share regions,
         and an adapter has clients for its kind's only)."""
         name = parse(resource)
-        kinds = _BY_COLLECTION.get(name.collection)
-        if kinds is None:
+        if name.collection not in _BY_COLLECTION:
             raise ValueError(f"not a tuning job resource: {resource!r}")
-        owners = [self._adapters[kind.name] for kind in kinds if name.location in kind.locations]
+        owners = [self._adapters[kind.name] for kind in _BY_COLLECTION[name.collection]
+                  if name.location in kind.locations]
         if not owners:
             raise ValueError(f"no kind of job tunes in {name.location}: {resource!r}")
         return owners
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
-        """Managed jobs and labelled Models, one list call each; then, for a succeeded run of
-        a `wanted` job whose Model carries no tuneops labels, that Model found through the
-        run itself (a tuning pipeline may not copy its labels to the Model)."""
+        """Managed jobs and labelled Models, one list call each, under the names and with
+        the cancels the staging bucket records (one list call); then, for the latest
+        succeeded run of a `wanted` job whose Model carries no tuneops labels, that Model
+        found through the run itself (a tuning pipeline may not copy its labels)."""
         listed: dict[str, list[ObservedJob]] = {}
         for adapter in self._adapters.values():
             for job in adapter.list():
                 listed.setdefault(job.resource, []).append(job)
         jobs = [kind_reading(readings) for readings in listed.values()]
-        models = self.registry.labelled()
-        labelled = {(m.name, m.fingerprint) for m in models}
-        runs = {(j.name, j.fingerprint): j for j in jobs if j.state == JobState.SUCCEEDED}
+        observed = relabel(Observed(jobs=tuple(jobs), models=tuple(self.registry.labelled())),
+                           self._records.read())
+        labelled = {(m.name, m.fingerprint) for m in observed.models}
+        runs: dict[Wanted, ObservedJob] = {}
+        for job in observed.jobs:
+            key = (job.name, job.fingerprint)
+            if job.state == JobState.SUCCEEDED and (
+                    key not in runs or job.attempt > runs[key].attempt):
+                runs[key] = job
         found = [self._model_of(runs[key]) for key in sorted(set(wanted) & runs.keys())
                  if key not in labelled]
-        return Observed(jobs=tuple(jobs),
-                        models=(*models, *(model for model in found if model is not None)))
+        return Observed(jobs=observed.jobs, models=(
+            *observed.models, *(model for model in found if model is not None)))
 
     def _model_of(self, run: ObservedJob) -> ObservedModel | None:
         model = self.outputs(run.resource).model
         if model is None:
             return None
-        return self.registry.get(model, name=run.name, fingerprint=run.fingerprint)
+        return self.registry.get(model, name=run.name, fingerprint=run.fingerprint,
+                                 attempt=run.attempt)
 
-    def create(self, launch: Launch) -> tuple[Created, ObservedJob]:
+    def rename(self, resources: Collection[str], name: str) -> None:
+        """Records that these runs now belong to `name` (their labels cannot change)."""
+        for resource in resources:
+            self._records.write(key_of(self.get(resource)), identity.NAME, name)
+
+    def create(self, launch: Launch) -> Launched:
         adapter = self._adapters.get(launch.kind)
         if adapter is None:
             raise TypeError(f"no backend adapter for {launch!r}")
@@ -138,5 +160,9 @@ class VertexBackend:
     def outputs(self, resource: str) -> RunOutputs:
         return self._owners(resource)[0].outputs(resource)
 
-    def cancel(self, resource: str) -> None:
-        self._owners(resource)[0].cancel(resource)
+    def cancel(self, resource: str, *, reason: str = "") -> bool:
+        """Cancels a run (False: it had already ended). With a `reason`, records first that
+        tuneops cancelled it and why, so that its end is never taken for a failure."""
+        if reason:
+            self._records.write(key_of(self.get(resource)), identity.CANCELLED, reason)
+        return self._owners(resource)[0].cancel(resource)

@@ -1,42 +1,63 @@
-"""`reconcile status`: managed jobs and Models as they are now."""
+"""`reconcile status [NAME]`: managed jobs and Models as they are now."""
 
 from __future__ import annotations
 
+import difflib
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
 from reconciler.connect import connect
-from reconciler.core.resources import id_of
-from reconciler.load.config import load_config
+from reconciler.core.desired import Target
+from reconciler.errors import ConfigError, TuneopsError
+from reconciler.load.config import load_config, load_target
+from reconciler.output import escape
 from reconciler.output.formats import StatusOutput
+from reconciler.output.status import by_name, print_status
 
 Output = StatusOutput
 
 
-def status_command(*, root: Path, output: Output, console: Console) -> int:
+def _target(root: Path) -> Target:
+    """Status only reads: it works while a job config is invalid, and says so in one line."""
+    try:
+        return load_config(root).target
+    except ConfigError as error:
+        target = load_target(root)  # invalid settings leave nowhere to look: that error
+        count = len(error.problems)
+        print(f"reconcile: warning: the configs have {count} error{'s' if count != 1 else ''} "
+              f"(`reconcile validate` lists them); showing what exists", file=sys.stderr)
+        return target
+
+
+def status_command(*, root: Path, output: Output, console: Console,
+                   name: str | None = None) -> int:
     # Status reads no datasets: only where the jobs run matters here.
-    with connect(load_config(root).target, root) as connection:
+    with connect(_target(root), root) as connection:
         observed = connection.backend.observe()
-    jobs = sorted(observed.jobs, key=lambda j: (j.name, j.create_time))
-    models = sorted(observed.models, key=lambda m: (m.name, m.resource))
+    states = by_name(observed)
+    if name is not None:
+        # A renamed job's runs are under its new name (as observing reads the records); its
+        # old name finds them too.
+        states = [state for state in states if state.name == name
+                  or any(run.launched_as == name for run in state.runs)]
+        if not states:
+            known = sorted({job.name for job in observed.jobs}
+                           | {model.name for model in observed.models})
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            raise TuneopsError(f"no run or Model of a job named {name!r} in Vertex AI{hint}")
     if output == "json":
-        console.print_json(json.dumps({"jobs": [asdict(j) for j in jobs],
-                                       "models": [asdict(m) for m in models]}))
+        # Oldest run first, as before; `current` marks what `*` marks in the text.
+        console.print_json(json.dumps({
+            "jobs": [asdict(job) | {"current": job.resource == state.current_run}
+                     for state in states for job in reversed(state.runs)],
+            "models": [asdict(model) | {"current": model.resource == state.current_model}
+                       for state in states for model in state.models]}))
         return 0
-    table = Table("name", "kind", "job", "state", "fingerprint", "created", title="Jobs")
-    for job in jobs:
-        table.add_row(job.name, job.kind, job.job_id, job.state.value, job.fingerprint[:12],
-                      job.create_time[:19])
-    console.print(table)
-    models_table = Table("name", "model", "display name", "fingerprint", "endpoint",
-                         title="Models")
-    for model in models:
-        models_table.add_row(model.name, id_of(model.resource),
-                             model.display_name, model.fingerprint[:12],
-                             ", ".join(id_of(e) for e in model.endpoints) or "-")
-    console.print(models_table)
+    console.print(f"In {escape.markup(connection.where)}:", highlight=False)
+    print_status(states, console, detailed=name is not None)
     return 0

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
-from reconciler.output import github
+from reconciler.output import escape, github
 from reconciler.output.formats import ValidateOutput
 
 Output = ValidateOutput
@@ -28,7 +27,7 @@ def validate(*, root: Path, remote: bool, output: Output, console: Console) -> i
     if output == "github":
         github.print_warnings(desired.warnings)
     for warning in desired.warnings:
-        console.print(f"[yellow]warning:[/] {escape(str(warning))}", highlight=False)
+        console.print(f"[yellow]warning:[/] {escape.markup(warning)}", highlight=False)
     count = len(desired.jobs)
     console.print(f"{count} job{'s' if count != 1 else ''} valid.", highlight=False)
     return 0

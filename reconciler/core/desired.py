@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal
 
@@ -14,6 +16,41 @@ GCS_SCHEME = "gs://"
 Role = Literal["training", "evaluation"]
 # The validated spec of a job's kind (a pydantic model); bare `DesiredJob` holds any.
 SpecT = TypeVar("SpecT", default=Any)
+
+# Cloud Storage's naming rules ("Bucket names", "Object names" in its documentation): a
+# bucket of lowercase letters, digits, -, _ and ., starting and ending with a letter or a
+# digit, 3 to 63 characters (222 with dots, 63 between them), not an IP address; an object
+# of 1 to 1,024 bytes of UTF-8 without CR or LF, not . or ..
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]*[a-z0-9]")
+_MAX_OBJECT_BYTES = 1024
+
+
+def _bucket_problem(bucket: str) -> str:
+    parts = bucket.split(".")
+    if (not _BUCKET.fullmatch(bucket) or not 3 <= len(bucket) <= (222 if len(parts) > 1 else 63)
+            or any(not part or len(part) > 63 for part in parts)):
+        return (f"bucket name {bucket!r} is not valid: 3 to 63 lowercase letters, digits, '-', "
+                "'_' and '.', starting and ending with a letter or a digit")
+    try:
+        ipaddress.ip_address(bucket)
+    except ValueError:
+        return ""
+    return f"bucket name {bucket!r} is an IP address, which Cloud Storage does not allow"
+
+
+def gcs_object_problem(uri: str) -> str:
+    """Why `uri` names no Cloud Storage object ("" when it does): `gs://BUCKET/OBJECT`."""
+    bucket, _, name = uri.removeprefix(GCS_SCHEME).partition("/")
+    why = _bucket_problem(bucket)
+    if why:
+        return why
+    if not name:
+        return "no object name after the bucket (gs://BUCKET/OBJECT)"
+    if len(name.encode("utf-8", "surrogatepass")) > _MAX_OBJECT_BYTES:
+        return f"the object name is longer than {_MAX_OBJECT_BYTES:,} bytes"
+    if name in (".", "..") or any(char in name for char in "\r\n\0"):
+        return "the object name is not valid (., .., or holds CR, LF or NUL)"
+    return ""
 
 
 @dataclass(frozen=True)
@@ -73,3 +110,5 @@ class Desired:
     limits: dict[str, dict[str, int]] = field(default_factory=dict)
     # Dataset bytes read to build this state: 0 when every dataset came from the cache.
     bytes_read: int = 0
+    # The repository files it was read from: settings, job files, then local datasets.
+    files: tuple[str, ...] = ()

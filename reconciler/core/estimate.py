@@ -30,6 +30,8 @@ class Totals:
     dollars: float = 0.0
     # Token-billed launches whose tokens or price are unknown: the totals are lower bounds.
     not_estimable: int = 0
+    # Token-billed launches whose training tokens are unknown.
+    tokens_unknown: int = 0
     # Accelerator-billed runs, by the accelerators they take.
     runs_on: dict[str, int] = field(default_factory=dict)
 
@@ -42,6 +44,7 @@ def totals(estimates: Iterable[Estimate]) -> Totals:
         training_tokens=sum(e.training_tokens or 0 for e in by_tokens),
         dollars=round(sum(e.dollars or 0.0 for e in by_tokens), 2),
         not_estimable=sum(e.dollars is None for e in by_tokens),
+        tokens_unknown=sum(e.training_tokens is None for e in by_tokens),
         runs_on=dict(sorted(Counter(e.accelerators for e in found if e.accelerators).items())),
     )
 
@@ -63,10 +66,13 @@ def describe(total: Totals) -> str:
     parts = []
     jobs = total.launches - sum(total.runs_on.values())
     if jobs:
-        text = (f"{jobs} tuning job{'s' if jobs != 1 else ''}: ≈ "
-                f"{tokens_text(total.training_tokens)} training tokens, ≈ "
-                f"${total.dollars:,.2f} at list price")
-        if total.not_estimable:
+        # A sum over no known value is not $0.00: what is unknown is said to be.
+        tokens = ("training tokens unknown" if total.tokens_unknown == jobs
+                  else f"≈ {tokens_text(total.training_tokens)} training tokens")
+        cost = ("cost unknown" if total.not_estimable == jobs
+                else f"≈ ${total.dollars:,.2f} at list price")
+        text = f"{jobs} tuning job{'s' if jobs != 1 else ''}: {tokens}, {cost}"
+        if 0 < total.not_estimable < jobs:
             text += f" ({total.not_estimable} of them not estimable, so more)"
         parts.append(text)
     parts += [f"{count} pipeline run{'s' if count != 1 else ''} on {accelerators} (billed by "

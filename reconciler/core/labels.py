@@ -9,6 +9,9 @@ FINGERPRINT = "tuneops-fingerprint"
 DATASET = "tuneops-dataset"
 EVALUATION_DATASET = "tuneops-eval-dataset"
 COMMIT = "tuneops-commit"
+# Which attempt at its fingerprint a run is: 1, then 2, 3, ... for relaunches. With the
+# name and the fingerprint it is the run's identity, found by label before any create.
+ATTEMPT = "tuneops-attempt"
 # Digest of the display name and labels tuneops last wrote: a Model whose live metadata no
 # longer matches it was edited outside git (drift), not changed in git (update).
 METADATA = "tuneops-metadata"

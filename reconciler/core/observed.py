@@ -21,7 +21,15 @@ class JobState(StrEnum):
 
     @property
     def active(self) -> bool:
+        """Pending or running: a run that a cancel can still stop."""
         return self in (JobState.PENDING, JobState.RUNNING)
+
+    @property
+    def unfinished(self) -> bool:
+        """Not ended yet. A cancel is best effort ("check whether the cancellation succeeded
+        or whether the job completed despite cancellation", genai_tuning_service.proto), so
+        a CANCELLING run still holds its quota and may yet succeed or fail."""
+        return self.active or self == JobState.CANCELLING
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,20 @@ class ObservedJob:
     metadata: dict[str, Any]
     commit: str = ""
     error: str = ""
+    # Which attempt at its fingerprint the run is (a relaunch is 2, 3, ...).
+    attempt: int = 1
+    # The name the run was launched under (its label, which can never change), when a
+    # rename recorded in the staging bucket moved it to `name`; "" when it is `name`.
+    launched_as: str = ""
+    # Why tuneops cancelled it, as recorded in the staging bucket ("superseded", ...); ""
+    # when tuneops did not (it ran its course, or someone else cancelled it).
+    cancelled_by_tuneops: str = ""
+
+    @property
+    def label_name(self) -> str:
+        """The name in the run's labels: with its fingerprint and attempt, the key that
+        finds it, its lease and its records."""
+        return self.launched_as or self.name
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,8 @@ class ObservedModel:
     all_labels: dict[str, str] = field(default_factory=dict)
     # Endpoints the Model is deployed to.
     endpoints: tuple[str, ...] = ()
+    # The attempt of the run that made it, when known (0: its labels do not say).
+    attempt: int = 0
 
 
 @dataclass(frozen=True)

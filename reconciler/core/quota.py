@@ -12,8 +12,10 @@ Slot = tuple[str, str]
 
 
 def running(jobs: Iterable[ObservedJob]) -> Counter[Slot]:
-    """Jobs pending or running, by the location they run in and their kind."""
-    return Counter((location_of(job.resource), job.kind) for job in jobs if job.state.active)
+    """Jobs not ended (pending, running or still cancelling), by the location they run in
+    and their kind."""
+    return Counter((location_of(job.resource), job.kind) for job in jobs
+                   if job.state.unfinished)
 
 
 def limit_of(limits: Mapping[str, Mapping[str, int]], slot: Slot) -> int | None:

@@ -6,9 +6,10 @@ Everything is read from git objects through gitpython: nothing is checked out.
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from reconciler.errors import TuneopsError
 from reconciler.layout import CONFIG_DIR
@@ -74,7 +75,12 @@ def _resolve(repo: Any, ref: str) -> Any:
     except (git.BadName, ValueError):
         pass
     remote, _, branch = ref.partition("/")
-    if branch and remote in [r.name for r in repo.remotes]:
+    if not branch:
+        # Not a remote's branch: nothing to fetch by name (HEAD~99, a sha, a tag, a typo).
+        raise TuneopsError(f"cannot resolve base ref '{ref}': no such commit, branch or tag "
+                           "here (in a shallow clone, `fetch-depth: 0` in actions/checkout "
+                           "fetches the history)")
+    if remote in [r.name for r in repo.remotes]:
         # A shallow clone (actions/checkout's default) lacks the base branch: fetch its tip.
         fetched = subprocess.run(
             ["git", "fetch", "--no-tags", "--depth=1", remote,
@@ -83,13 +89,16 @@ def _resolve(repo: Any, ref: str) -> Any:
         if fetched.returncode == 0:
             return repo.commit(ref)
     raise TuneopsError(f"cannot resolve base ref '{ref}': fetch it first (`git fetch {remote} "
-                       f"{branch or ref}`, or `fetch-depth: 0` in actions/checkout)")
+                       f"{branch}`, or `fetch-depth: 0` in actions/checkout)")
 
 
-def export_tree(root: Path, ref: str, destination: Path, paths: Iterable[str]) -> None:
-    """Writes `paths` (files or directories, root-relative) as of `ref` under `destination`.
+def export_tree(root: Path, ref: str, open_file: Callable[[str], AbstractContextManager[BinaryIO]],
+                paths: Iterable[str]) -> None:
+    """Writes `paths` (files or directories, root-relative) as of `ref`, each file through
+    `open_file(its root-relative path)` (the write gate, which decides where it lands).
 
-    Paths that do not exist at `ref` are skipped.
+    Paths that do not exist at `ref` are skipped. A symbolic link comes out as a file that
+    holds its target, as git stores it: nothing is followed.
     """
     repo = _repo(root)
     if repo is None:
@@ -104,7 +113,5 @@ def export_tree(root: Path, ref: str, destination: Path, paths: Iterable[str]) -
         blobs = [item] if item.type == "blob" else [b for b in item.traverse()
                                                     if b.type == "blob"]
         for blob in blobs:
-            target = destination / PurePosixPath(blob.path).relative_to(prefix)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with target.open("wb") as stream:
+            with open_file(PurePosixPath(blob.path).relative_to(prefix).as_posix()) as stream:
                 blob.stream_data(stream)

@@ -21,6 +21,15 @@ class Lease:
     generation: int
 
 
+@dataclass(frozen=True)
+class Listed:
+    """An object as a list call returns it: its name, generation and custom metadata."""
+
+    uri: str
+    generation: int
+    metadata: dict[str, str]
+
+
 def split_uri(uri: str) -> tuple[str, str]:
     bucket, _, name = uri.removeprefix(GCS_SCHEME).partition("/")
     return bucket, name
@@ -28,12 +37,14 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 @contextmanager
 def _errors(what: str) -> Iterator[None]:
-    from google.api_core.exceptions import GoogleAPICallError  # noqa: PLC0415
+    from google.api_core.exceptions import GoogleAPICallError, RetryError  # noqa: PLC0415
 
     try:
         yield
     except GoogleAPICallError as error:
         raise BackendError(f"{what}: {error.message}") from None
+    except RetryError as error:
+        raise BackendError(f"{what}: gave up after retries: {error.cause}") from None
     except OSError as error:
         raise BackendError(f"{what}: {error}") from None
 
@@ -91,9 +102,9 @@ class Storage:
                     self.client.create_bucket(bucket)
 
     def upload(self, path: Path, uri: str) -> bool:
-        """Uploads unless the object exists; the name is the content hash, so it never changes."""
-        if self.exists(uri):
-            return False
+        """Creates the object from `path` unless it exists (False then): staged objects are
+        named by their content, so an existing one never changes. Callers check exists()
+        first to spare the bytes; this stays right when two uploads race."""
         bucket, name = split_uri(uri)
         blob = self.client.bucket(bucket).blob(name)
         from google.api_core.exceptions import PreconditionFailed  # noqa: PLC0415
@@ -107,17 +118,21 @@ class Storage:
                 return False
         return True
 
-    def write_if(self, uri: str, body: dict[str, Any], generation: int) -> int | None:
+    def write_if(self, uri: str, body: dict[str, Any], generation: int,
+                 metadata: dict[str, str] | None = None) -> int | None:
         """Writes `body` only if the object's generation is `generation` (0: only if it does
         not exist): the new generation, or None when another writer came first.
 
         Cloud Storage enforces this atomically (ifGenerationMatch, "Request preconditions"),
-        which is what makes a lease: of racing writers exactly one succeeds.
+        which is what makes a lease: of racing writers exactly one succeeds. `metadata`
+        becomes the object's custom metadata, which a list call returns without a read.
         """
         from google.api_core.exceptions import PreconditionFailed  # noqa: PLC0415
 
         bucket, name = split_uri(uri)
         blob = self.client.bucket(bucket).blob(name)
+        if metadata:
+            blob.metadata = metadata
         with _errors(f"writing {uri}"):
             try:
                 blob.upload_from_string(json.dumps(body), content_type="application/json",
@@ -125,6 +140,15 @@ class Storage:
             except PreconditionFailed:
                 return None
         return int(blob.generation)
+
+    def listing(self, prefix: str) -> list[Listed]:
+        """Every object under `prefix` (a gs:// URI), with its custom metadata: one paginated
+        list call, no object read."""
+        bucket, name = split_uri(prefix)
+        with _errors(f"listing {prefix}"):
+            return [Listed(f"{GCS_SCHEME}{bucket}/{blob.name}", int(blob.generation),
+                           dict(blob.metadata or {}))
+                    for blob in self.client.list_blobs(bucket, prefix=name)]
 
     def read_lease(self, uri: str) -> Lease | None:
         from google.api_core.exceptions import NotFound  # noqa: PLC0415

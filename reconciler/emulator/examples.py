@@ -9,18 +9,24 @@ service checks each non-empty line is a JSON object with the fields its format n
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterable
+from typing import BinaryIO
 
 from google.rpc import status_pb2
 
 INVALID_ARGUMENT = 3  # google.rpc.Code
 FAILED_PRECONDITION = 9  # google.rpc.Code
 
-# Returns the object's bytes, or None if there is no such object (or bucket).
-ReadObject = Callable[[str], bytes | None]
+# Opens the object's bytes as a stream (the caller closes it), or None if there is no such
+# object (or bucket): datasets are read a line at a time, never whole.
+ReadObject = Callable[[str], BinaryIO | None]
 # Why one example (a JSON object) is not of the format, or None.
 CheckExample = Callable[[dict[str, object]], str | None]
+# Lines are read with this bound, so memory stays flat even without newlines; a longer line
+# fails as invalid JSON (undocumented: the service publishes no line limit of its own).
+LINE_BYTES = 16 << 20
 
 
 def dataset_failure(
@@ -33,20 +39,27 @@ def dataset_failure(
             return status_pb2.Status(
                 code=FAILED_PRECONDITION, message=f"{kind} object {uri} not found"
             )
-        found = jsonl_problem(content, check)
+        with content:
+            found = jsonl_problem(content, check)
         if found is not None:
             return status_pb2.Status(code=INVALID_ARGUMENT, message=f"{kind} object {uri}: {found}")
     return None
 
 
-def jsonl_problem(content: bytes, check: CheckExample) -> str | None:
-    """The first line of JSONL `content` that is not an object passing `check`; None if fine."""
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError as err:
-        return f"not UTF-8 at byte {err.start}"
+def jsonl_problem(content: bytes | BinaryIO, check: CheckExample) -> str | None:
+    """The first line of JSONL `content` that is not an object passing `check`; None if fine.
+
+    Streamed: one line of `content` in memory at a time.
+    """
+    stream = io.BytesIO(content) if isinstance(content, bytes) else content
     examples = 0
-    for number, line in enumerate(text.splitlines(), start=1):
+    offset = 0
+    for number, raw in enumerate(iter(lambda: stream.readline(LINE_BYTES), b""), start=1):
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            return f"not UTF-8 at byte {offset + err.start}"
+        offset += len(raw)
         if not line.strip():
             continue
         try:

@@ -26,6 +26,9 @@ class Faults:
     resource_exhausted_rate: float = 0.0
     drop_create_response_rate: float = 0.0
     seed: int | None = None
+    # Seconds a create waits before it is served, as behind a slow network or proxy: a
+    # holder stalled in its create while others see its lease.
+    create_latency_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         rates = (
@@ -35,6 +38,9 @@ class Faults:
         )
         if any(not 0.0 <= rate <= 1.0 for rate in rates):
             raise ValueError(f"fault rates must be within [0, 1], got {rates}")
+        if self.create_latency_seconds < 0:
+            raise ValueError(f"create latency must not be negative, got "
+                             f"{self.create_latency_seconds}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

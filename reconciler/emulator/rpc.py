@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -9,10 +10,12 @@ from typing import Any
 import grpc
 
 from reconciler.emulator.errors import EmulatorError
-from reconciler.emulator.faults import Fault
+from reconciler.emulator.faults import Fault, Faults
 
 # Counts one received call (by method name) and draws its injected fault, if any.
 BeginCall = Callable[..., Fault | None]
+# The injected faults now (their create latency is read at each droppable call).
+CurrentFaults = Callable[[], Faults]
 
 _ABORTS = {
     Fault.UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, "emulator: injected unavailability"),
@@ -35,13 +38,14 @@ class Method:
     droppable: bool = False
 
 
-def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCall) -> Any:
+def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCall,
+                    faults: CurrentFaults) -> Any:
     """A grpc.GenericRpcHandler serving `methods` under the fully-qualified `service` name."""
     return grpc.method_handlers_generic_handler(
         service,
         {
             m.name: grpc.unary_unary_rpc_method_handler(
-                _guarded(m, begin_call),
+                _guarded(m, begin_call, faults),
                 request_deserializer=m.deserialize,
                 response_serializer=m.serialize,
             )
@@ -50,12 +54,15 @@ def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCa
     )
 
 
-def _guarded(method: Method, begin_call: BeginCall) -> Callable[[Any, Any], Any]:
+def _guarded(method: Method, begin_call: BeginCall, faults: CurrentFaults
+             ) -> Callable[[Any, Any], Any]:
     def handle(request: Any, context: Any) -> Any:
         # Request metadata (x-goog-request-params etc.) is ignored: names carry all routing.
         fault = begin_call(method.name, droppable=method.droppable)
         if fault in _ABORTS:
             context.abort(*_ABORTS[fault])
+        if method.droppable and (latency := faults().create_latency_seconds):
+            time.sleep(latency)  # a slow network: the create lands this much later
         try:
             response = method.handler(request)
         except EmulatorError as err:

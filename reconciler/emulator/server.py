@@ -36,6 +36,11 @@ class Emulator:
         self._grpc_server = grpc_server
         self._storage_server = storage_server
 
+    def lose_storage_responses(self, prefix: str, count: int = 1) -> None:
+        """Commits the next `count` uploads of objects under `prefix` (a name in the bucket,
+        e.g. "staging/leases/"), then loses their replies: for tests of lost responses."""
+        self._storage_server.lose_responses(prefix, count)
+
     def stop(self) -> None:
         self._grpc_server.stop(grace=None).wait()
         self._storage_server.stop()
@@ -79,7 +84,7 @@ def start_emulator(
         context = Context(store, ObjectReader(storage_server.store), job_seconds)
         server = grpc.server(
             ThreadPoolExecutor(max_workers=_GRPC_WORKERS, thread_name_prefix="emulator-grpc"),
-            handlers=[generic_handler(name, methods, store.begin_call)
+            handlers=[generic_handler(name, methods, store.begin_call, store.faults)
                       for service in SERVICES for name, methods in service.serve(context)],
         )
         bound_port = server.add_insecure_port(f"{host}:{port}")

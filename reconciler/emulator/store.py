@@ -47,8 +47,10 @@ class EmulatorStore(State):
         resource_exhausted_rate: float = 0.0,
         drop_create_response_rate: float = 0.0,
         seed: int | None = None,
+        create_latency_seconds: float = 0.0,
     ) -> None:
-        faults = Faults(unavailable_rate, resource_exhausted_rate, drop_create_response_rate, seed)
+        faults = Faults(unavailable_rate, resource_exhausted_rate, drop_create_response_rate, seed,
+                        create_latency_seconds)
         with self.db.write() as conn:
             put_setting(conn, _FAULTS_KEY, faults.to_json())
             put_setting(conn, _DRAWS_KEY, "0")

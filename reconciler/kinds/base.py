@@ -7,6 +7,7 @@ into the same inputs. Everything else (loading, planning, applying, rendering) i
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Protocol
@@ -26,9 +27,28 @@ Finding = tuple[KeyPath, str]
 RecordCheck = Callable[[dict[str, Any]], str | None]
 
 
+# Each field pattern's rule in words, for error messages: nobody should have to read a regex.
+PATTERN_RULES: dict[str, str] = {}
+
+
+def worded(pattern: str, rule: str) -> str:
+    """`pattern`, remembered with the rule it stands for ("1 to 40 lowercase letters...")."""
+    PATTERN_RULES[pattern] = rule
+    return pattern
+
+
 # Field types every kind's spec shares.
-LabelKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")]
-LabelValue = Annotated[str, Field(pattern=r"^[a-z0-9_-]{0,63}$")]
+JobName = Annotated[str, Field(pattern=worded(
+    r"^[a-z][a-z0-9-]{0,39}$", "1 to 40 lowercase letters, digits and hyphens, starting with "
+    "a letter"))]
+LabelKey = Annotated[str, Field(pattern=worded(
+    r"^[a-z][a-z0-9_-]{0,62}$", "a label key of 1 to 63 lowercase letters, digits, '_' and "
+    "'-', starting with a letter"))]
+LabelValue = Annotated[str, Field(pattern=worded(
+    r"^[a-z0-9_-]{0,63}$", "a label value of at most 63 lowercase letters, digits, '_' and "
+    "'-'"))]
+KmsKey = worded(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
+                "a key's full name, projects/P/locations/L/keyRings/R/cryptoKeys/K")
 # Finite only: YAML's .inf and .nan are numbers to pydantic, never to Vertex AI.
 Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 # Vertex AI documents no limit for a Model's description; this keeps UpdateModel far below
@@ -100,6 +120,11 @@ class LaunchRequest(Protocol):
 
     @property
     def labels(self) -> dict[str, str]: ...
+
+    @property
+    def known_id(self) -> str | None:
+        """The job's id before it is created, when the kind picks it; None when the service
+        assigns it (the plan then shows no id)."""
 
     @property
     def summary(self) -> str:
@@ -176,6 +201,11 @@ def staged_uri(staging_bucket: str, content_hash: str) -> str:
     return f"{staging_bucket}/datasets/{content_hash}.jsonl"
 
 
+def staged_hash(uri: str) -> str:
+    """The content hash a staged object is named by (the inverse of staged_uri)."""
+    return posixpath.basename(uri).removesuffix(".jsonl")
+
+
 def launched_uri(dataset: Dataset, staging_bucket: str, uploads: list[Upload]) -> str:
     """Where the service reads a dataset: gs:// as configured, local files once uploaded."""
     if dataset.path is None:
@@ -189,13 +219,14 @@ _DATASET_LABELS: dict[Role, str] = {"training": managed.DATASET,
                                     "evaluation": managed.EVALUATION_DATASET}
 
 
-def job_labels(job: DesiredJob, commit: str) -> dict[str, str]:
+def job_labels(job: DesiredJob, commit: str, attempt: int) -> dict[str, str]:
     """The labels by which tuneops recognises its jobs and reads their inputs back."""
     labels = {
         **job.metadata["labels"],
         managed.MANAGED_BY: managed.MANAGER,
         managed.NAME: job.name,
         managed.FINGERPRINT: job.fingerprint,
+        managed.ATTEMPT: str(attempt),
         managed.METADATA: metadata_digest(job.metadata["model_display_name"],
                                           job.metadata["labels"]),
     }

@@ -8,6 +8,8 @@ works on the day it ships; the service then enforces its own limits.
 
 from __future__ import annotations
 
+import difflib
+import re
 from dataclasses import dataclass
 
 GB = 1_000_000_000
@@ -54,7 +56,29 @@ PRICES: dict[str, float] = {
 }
 # The docs: "we recommend starting with 100 examples".
 RECOMMENDED_EXAMPLES = 100
+# "A training dataset must include a minimum of 16 examples. For best results, we recommend
+# that you provide at least 100 to 500 examples." ("Prepare supervised tuning data for Gemini
+# models", cloud.google.com/vertex-ai/generative-ai/docs/models/gemini-supervised-tuning-about,
+# section "Training dataset"). Later versions of the page give only the recommendation; this
+# is the minimum the service documented, and fewer examples is an error.
+MIN_TRAINING_EXAMPLES = 16
+# How alike two names must be for one to be a typo of the other (difflib's ratio):
+# gemini-2.5-flsh is 0.97 like gemini-2.5-flash, gemini-2.5-flash-preview only 0.8.
+TYPO_SIMILARITY = 0.85
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def limits_of(base_model: str) -> ModelLimits:
     return MODELS.get(base_model, UNKNOWN)
+
+
+def misspelling_of(base_model: str) -> str | None:
+    """The known model `base_model` is a typo of, if any: spelt alike, with the same version
+    digits. A clearly new name (another version such as gemini-2.0-flash, a -001 suffix, a
+    new family) is none: a model must work the day it ships."""
+    if base_model in MODELS:
+        return None
+    version = "".join(_DIGITS.findall(base_model))
+    alike = [model for model in MODELS if "".join(_DIGITS.findall(model)) == version]
+    close = difflib.get_close_matches(base_model, alike, n=1, cutoff=TYPO_SIMILARITY)
+    return close[0] if close else None

@@ -5,7 +5,7 @@ google/cloud/aiplatform/v1beta1/tuning_job.proto), the only version with the ope
 fields: `custom_base_model`, `output_uri`, SupervisedTuningSpec.`tuning_mode` and the
 hyper-parameters `learning_rate` and `batch_size` ("only available for open source models").
 Like the Gemini kind, the service names the job, so the launch carries a lease instead of an
-id (backends/tuning_job.py) and the attempt is a label.
+id (backends/tuning_job.py, backends/leases.py).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from reconciler.kinds.base import (
     DatasetFormat,
     Description,
     Finding,
+    JobName,
     Kind,
     LabelKey,
     LabelValue,
@@ -35,6 +36,7 @@ from reconciler.kinds.base import (
     launched_uri,
     model_metadata,
     run_id,
+    worded,
 )
 from reconciler.kinds.open_model_catalog import (
     BASELINE_LEARNING_RATES,
@@ -46,7 +48,6 @@ from reconciler.kinds.open_model_catalog import (
 from reconciler.kinds.open_model_datasets import dataset_format
 from reconciler.kinds.tuning_api import (
     ADAPTER_SIZES,
-    ATTEMPT,
     SIZE_OF_ADAPTER,
     supervised_datasets,
     token_estimate,
@@ -73,7 +74,9 @@ TuningMode = Literal["FULL", "PEFT_ADAPTER"]
 # "Supported regions" of the open-model tuning page.
 TuningLocation = Literal["us-central1", "europe-west4"]
 TUNING_LOCATIONS: tuple[str, ...] = get_args(TuningLocation)
-GcsPath = Annotated[str, Field(pattern=r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/\S*)?$")]
+GcsPath = Annotated[str, Field(pattern=worded(
+    r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/\S*)?$",
+    "a Cloud Storage directory, gs://BUCKET or gs://BUCKET/PATH"))]
 # Where each run writes under `output_uri` when none is set: the staging bucket.
 OUTPUTS = "outputs"
 _EXPONENT = re.compile(r"^[+-]?[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+$")
@@ -91,9 +94,12 @@ class OpenModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     kind: Literal["open-model"]
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+    name: JobName
     # A Model Garden id, `publisher/model@version` ("meta/llama3_1@llama-3.1-8b-instruct").
-    base_model: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.@-]*$")]
+    base_model: Annotated[str, Field(pattern=worded(
+        r"^[a-z0-9][a-z0-9_.-]*/[a-z0-9][a-z0-9_.@-]*$", "a Model Garden id such as "
+        "meta/llama3_1@llama-3.1-8b-instruct: PUBLISHER/MODEL, in lowercase letters, digits, "
+        "'.', '@', '_' and '-'"))]
     # "A Cloud Storage directory that contains the model weights in .safetensors format";
     # base_model still names the model they derive from.
     custom_base_model: GcsPath | None = None
@@ -148,11 +154,16 @@ class OpenModelLaunch:
         return self.lease
 
     @property
+    def known_id(self) -> str | None:
+        """None: the service names a TuningJob when it creates it."""
+        return None
+
+    @property
     def summary(self) -> str:
-        epochs = self.epoch_count or "default"
+        epochs = self.epoch_count or "the service's default"
         mode = self.tuning_mode.removeprefix(MODE_PREFIX).lower().replace("_", " ")
-        return (f"open-model tuning job {self.lease} in {self.location}: {self.base_model}, "
-                f"{mode}, {epochs} epochs")
+        return (f"an open-model tuning job in {self.location} (Vertex AI assigns its id): "
+                f"{self.base_model}, {mode}, {epochs} epochs")
 
 
 def canonical_inputs(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -304,7 +315,7 @@ class OpenModelKind(Kind[OpenModelSpec, OpenModelLaunch]):
             learning_rate=inputs["learning_rate"],
             adapter_size=ADAPTER_SIZES.get(inputs["adapter_size"]),
             batch_size=inputs["batch_size"],
-            labels={**job_labels(job, commit), ATTEMPT: str(attempt)},
+            labels=job_labels(job, commit, attempt),
             uploads=tuple(uploads),
         )
 

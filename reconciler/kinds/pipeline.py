@@ -22,7 +22,9 @@ from reconciler.kinds.base import (
     DatasetFormat,
     Description,
     Finding,
+    JobName,
     Kind,
+    KmsKey,
     LabelKey,
     LabelValue,
     Multiplier,
@@ -33,6 +35,7 @@ from reconciler.kinds.base import (
     launched_uri,
     model_metadata,
     run_id,
+    worded,
 )
 from reconciler.kinds.pipeline_datasets import FORMATS
 
@@ -108,7 +111,7 @@ class PipelineSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     kind: Literal["pipeline"] = "pipeline"
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
+    name: JobName
     task: Task
     large_model_reference: BaseModelRef | None = None
     dataset_uri: Annotated[str, Field(min_length=1)]
@@ -116,14 +119,14 @@ class PipelineSpec(BaseModel):
     evaluation_interval: Steps | None = None
     enable_early_stopping: bool | None = None
     tensorboard_resource_id: Annotated[
-        str, BeforeValidator(_number_as_text), Field(pattern=_TENSORBOARD.pattern)
+        str, BeforeValidator(_number_as_text), Field(pattern=worded(
+            _TENSORBOARD.pattern, "a TensorBoard instance id (digits), or its full name "
+            "projects/P/locations/L/tensorboards/N"))
     ] | None = None
     tuning_location: TuningLocation = "us-central1"
     train_steps: Steps = 300
     learning_rate_multiplier: Multiplier = 1.0
-    encryption_spec_key_name: Annotated[
-        str, Field(pattern=r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$")
-    ] | None = None
+    encryption_spec_key_name: Annotated[str, Field(pattern=KmsKey)] | None = None
     model_display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     description: Description | None = None
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
@@ -164,6 +167,11 @@ class PipelineLaunch:
 
     @property
     def job_id(self) -> str:
+        return self.pipeline_job_id
+
+    @property
+    def known_id(self) -> str | None:
+        """The job's id before it exists: tuneops picks it."""
         return self.pipeline_job_id
 
     @property
@@ -354,7 +362,7 @@ class PipelineKind(Kind[PipelineSpec, PipelineLaunch]):
             template_uri=inputs["template_uri"],
             output_directory=f"{target.staging_bucket}/pipeline-root",
             parameters=parameters,
-            labels=job_labels(job, commit),
+            labels=job_labels(job, commit, attempt),
             kms_key_name=inputs["encryption_spec_key_name"],
             uploads=tuple(uploads),
         )

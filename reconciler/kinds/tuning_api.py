@@ -17,9 +17,6 @@ ADAPTER_SIZES: dict[int, str] = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO",
                                  4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
                                  16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
 SIZE_OF_ADAPTER = {name: size for size, name in ADAPTER_SIZES.items()}
-# Which attempt at a fingerprint a job is: the service names jobs, so the attempt (the
-# pipeline kind's `-r2` suffix) is a label, and adoption looks for exactly that attempt.
-ATTEMPT = "tuneops-attempt"
 
 
 def supervised_datasets(training: str, validation: str | None) -> list[DatasetField]:
@@ -42,6 +39,7 @@ def token_estimate(job: DesiredJob, epochs: int | None, price: float | None, no_
         (price is None, no_price),
     ) if missing]
     tokens = per_epoch * epochs if per_epoch is not None and epochs is not None else None
+    # A price of 0 (set under prices:) is a price; only a missing one is unknown.
     dollars = (round(tokens / 1e6 * price, 2)
                if tokens is not None and price is not None else None)
     return Estimate(epochs=epochs, training_tokens=tokens, dollars=dollars,

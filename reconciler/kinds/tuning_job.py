@@ -23,6 +23,7 @@ from reconciler.kinds.base import (
     DatasetFormat,
     Description,
     Finding,
+    JobName,
     Kind,
     LabelKey,
     LabelValue,
@@ -34,11 +35,11 @@ from reconciler.kinds.base import (
     launched_uri,
     model_metadata,
     run_id,
+    worded,
 )
-from reconciler.kinds.gemini import MODELS, PRICES, limits_of
+from reconciler.kinds.gemini import MODELS, PRICES, limits_of, misspelling_of
 from reconciler.kinds.tuning_api import (
     ADAPTER_SIZES,
-    ATTEMPT,
     SIZE_OF_ADAPTER,
     supervised_datasets,
     token_estimate,
@@ -70,8 +71,10 @@ class TuningJobSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     kind: Literal["tuning-job"]
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,39}$")]
-    base_model: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9.@_-]{0,127}$")]
+    name: JobName
+    base_model: Annotated[str, Field(pattern=worded(
+        r"^[a-z0-9][a-z0-9.@_-]{0,127}$", "a model id such as gemini-2.5-flash: lowercase "
+        "letters, digits, '.', '@', '_' and '-'"))]
     training_dataset_uri: Annotated[str, Field(min_length=1)]
     validation_dataset_uri: Annotated[str, Field(min_length=1)] | None = None
     # Unset, the service picks a default (which it may change); tuneops never guesses it.
@@ -82,8 +85,11 @@ class TuningJobSpec(BaseModel):
     tuned_model_display_name: Annotated[str, Field(min_length=1, max_length=128)] | None = None
     description: Description | None = None
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
-    encryption_spec_key_name: Annotated[str, Field(pattern=_KMS_KEY.pattern)] | None = None
-    service_account: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    encryption_spec_key_name: Annotated[str, Field(pattern=worded(
+        _KMS_KEY.pattern, "a key's full name, projects/P/locations/L/keyRings/R/cryptoKeys/K"))
+    ] | None = None
+    service_account: Annotated[str, Field(pattern=worded(
+        r"^[^@\s]+@[^@\s]+$", "a service account's email address"))] | None = None
     tuning_location: TuningLocation = "us-central1"
     priority: Priority = 0
 
@@ -115,10 +121,15 @@ class TuningJobLaunch:
         return self.lease
 
     @property
+    def known_id(self) -> str | None:
+        """None: the service names a TuningJob when it creates it."""
+        return None
+
+    @property
     def summary(self) -> str:
-        epochs = self.epoch_count or "default"
-        return (f"tuning job {self.lease} in {self.location}: {self.base_model}, "
-                f"{epochs} epochs")
+        epochs = self.epoch_count or "the service's default"
+        return (f"a tuning job in {self.location} (Vertex AI assigns its id): "
+                f"{self.base_model}, {epochs} epochs")
 
 
 def canonical_inputs(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -172,6 +183,10 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
 
     def problems(self, spec: TuningJobSpec) -> list[Finding]:
         found: list[Finding] = []
+        meant = misspelling_of(spec.base_model)
+        if meant:
+            found.append((("base_model",), f"base_model: {spec.base_model} is not a model "
+                          f"tuneops knows; did you mean {meant}?"))
         known = MODELS.get(spec.base_model)
         if known and spec.adapter_size is not None and (
                 spec.adapter_size not in known.adapter_sizes):
@@ -238,7 +253,7 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
             learning_rate_multiplier=inputs["learning_rate_multiplier"],
             adapter_size=ADAPTER_SIZES.get(inputs["adapter_size"]),
             export_last_checkpoint_only=spec.export_last_checkpoint_only,
-            labels={**job_labels(job, commit), ATTEMPT: str(attempt)},
+            labels=job_labels(job, commit, attempt),
             kms_key_name=spec.encryption_spec_key_name,
             service_account=spec.service_account,
             uploads=tuple(uploads),

@@ -12,7 +12,7 @@ from typing import Any
 
 from reconciler.core.desired import Role
 from reconciler.kinds.base import TOKENS_CLEARLY_OVER, DatasetFormat
-from reconciler.kinds.gemini import RECOMMENDED_EXAMPLES, ModelLimits
+from reconciler.kinds.gemini import MIN_TRAINING_EXAMPLES, RECOMMENDED_EXAMPLES, ModelLimits
 
 # Vertex AI's rule of thumb, "a token is equivalent to about 4 characters"; counted in UTF-8
 # bytes so text in scripts of many bytes per character is not underestimated. Offline, and
@@ -80,7 +80,7 @@ def dataset_format(limits: ModelLimits, role: Role) -> DatasetFormat:
     return DatasetFormat(
         name="gemini",
         check=check_contents,
-        examples=(1, maximum),
+        examples=(MIN_TRAINING_EXAMPLES if role == "training" else 1, maximum),
         recommended=RECOMMENDED_EXAMPLES if role == "training" else 0,
         tokens=estimate_tokens,
         tokens_how=f"estimated as UTF-8 bytes / {BYTES_PER_TOKEN}",

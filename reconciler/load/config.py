@@ -14,15 +14,18 @@ from reconciler.core.budget import Budget
 from reconciler.core.desired import GCS_SCHEME, Target
 from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds import DEFAULT_KIND, KINDS, KindName
-from reconciler.kinds.base import Kind
+from reconciler.kinds.base import PATTERN_RULES, Kind, worded
 from reconciler.layout import CONFIG_DIR, SETTINGS_FILE
+from reconciler.load.configfiles import config_files
 from reconciler.load.files import repository_file
 from reconciler.load.yamlfile import read_yaml_text
 from reconciler.load.yamlsource import Document, KeyPath, YamlProblem, load_documents
 
 # The key a job document may hold whatever its kind: it selects which others are allowed.
 KIND_KEY = "kind"
-GcsUri = Annotated[str, Field(pattern=r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$")]
+GcsUri = Annotated[str, Field(pattern=worded(
+    r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$", "a gs://BUCKET or gs://BUCKET/PATH URI "
+    "of a bucket name in lowercase letters, digits, '.', '_' and '-'"))]
 
 
 class Settings(BaseModel):
@@ -30,7 +33,9 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    project: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")] | None = None
+    project: Annotated[str, Field(pattern=worded(
+        r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$", "a project id of 6 to 30 lowercase letters, digits "
+        "and hyphens, starting with a letter and not ending with a hyphen"))] | None = None
     region: Literal["us-central1"] = "us-central1"
     staging_bucket: GcsUri | None = None
     cancel_superseded: bool = True
@@ -77,6 +82,8 @@ class RepoConfig:
     jobs: tuple[JobConfig, ...]
     # Problems that block nothing (an empty file); shown with the plan's warnings.
     warnings: tuple[Problem, ...] = ()
+    # Every file under configs/ that was read (settings first), as repository paths.
+    files: tuple[str, ...] = ()
 
     @property
     def local_dataset_paths(self) -> set[str]:
@@ -100,6 +107,31 @@ def _locate(document: Document, defaults_document: Document | None, keys: KeyPat
     return document.locate(keys)
 
 
+def _shown(value: Any) -> str:
+    """The value that was given, short: a reader recognises it, a huge one does not flood."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _invalid(item: Any, keys: KeyPath) -> str:
+    """A value of the wrong type or form: what the rule is, in words, and what was given."""
+    given = item.get("input")
+    if keys and keys[-1] == "[key]":  # a mapping's key, such as a label's
+        keys = keys[:-1]
+    key = ".".join(str(k) for k in keys)
+    if item["type"] == "string_pattern_mismatch":
+        pattern = item.get("ctx", {}).get("pattern", "")
+        rule = PATTERN_RULES.get(pattern, f"a value matching {pattern}")
+        return f"{key} must be {rule}, not {_shown(given)}"
+    if item["type"] == "string_too_long" and isinstance(given, str):
+        return f"{key}: {item['msg']}, not {len(given):,}"
+    return f"{key}: {item['msg']}, not {_shown(given)}"
+
+
 def _pydantic_problems(
     error: ValidationError, locate: Callable[[KeyPath], Location], fields: list[str], subject: str
 ) -> list[Problem]:
@@ -115,7 +147,7 @@ def _pydantic_problems(
         elif item["type"] == "missing":
             message = f"missing required key '{key}'"
         else:
-            message = f"{key}: {item['msg']}"
+            message = _invalid(item, keys)
         problems.append(Problem(locate(keys), message, subject=subject))
     return problems
 
@@ -135,11 +167,12 @@ class _Settings:
     document: Document | None = None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    read: bool = True
 
 
 def _load_settings(root: Path, path: Path, shown: str) -> _Settings:
     if not path.exists() and not path.is_symlink():
-        return _Settings()
+        return _Settings(read=False)
     try:
         documents = _read_documents(root, path, shown)
     except YamlProblem as problem:
@@ -148,6 +181,10 @@ def _load_settings(root: Path, path: Path, shown: str) -> _Settings:
         # An emptied file looks like a deliberate switch to the emulator, but rarely is one.
         return _Settings(warnings=[Problem(Location(shown), "the file is empty, so no project "
                                            "is set: the embedded emulator will be used")])
+    if len(documents) > 1:
+        return _Settings(errors=[Problem(documents[1].start, "settings are one YAML document; "
+                                         "this second one would be ignored: put jobs in a "
+                                         "file of their own")])
     document = documents[0]
     if not isinstance(document.data, dict):
         return _Settings(errors=[Problem(document.start, "settings must be a mapping")])
@@ -164,11 +201,6 @@ def _load_settings(root: Path, path: Path, shown: str) -> _Settings:
         if key in ("name", KIND_KEY) or key not in known
     ]
     return _Settings(settings, document, problems)
-
-
-def _job_files(config_dir: Path) -> list[Path]:
-    files = [*config_dir.rglob("*.yaml"), *config_dir.rglob("*.yml")]
-    return sorted(f for f in files if f.name != SETTINGS_FILE)
 
 
 def _kind(document: Document, subject: str) -> tuple[Kind | None, list[Problem]]:
@@ -205,19 +237,39 @@ def _parse_job(
                  for keys, message in kind.problems(spec)]
 
 
-def load_config(root: Path) -> RepoConfig:
-    """Every job under `configs/`, validated; raises ConfigError listing all problems."""
+def _config_dir(root: Path) -> Path:
     config_dir = root / CONFIG_DIR
     if not config_dir.is_dir():
         raise ConfigError([Problem(Location(str(config_dir)), "no configs/ directory here; "
                                    "run reconcile from a repository that has one")])
+    return config_dir
+
+
+def load_target(root: Path) -> Target:
+    """Where jobs run, from configs/reconciler.yaml alone: what reading state needs, even
+    while a job file is invalid."""
+    settings_path = _config_dir(root) / SETTINGS_FILE
+    loaded = _load_settings(root, settings_path, display_path(settings_path, root))
+    if loaded.errors:
+        raise ConfigError(loaded.errors)
+    return RepoConfig(root, loaded.settings, ()).target
+
+
+def load_config(root: Path) -> RepoConfig:
+    """Every job under `configs/`, validated; raises ConfigError listing all problems."""
+    config_dir = _config_dir(root)
     settings_path = config_dir / SETTINGS_FILE
     loaded = _load_settings(root, settings_path, display_path(settings_path, root))
     settings, defaults_document = loaded.settings, loaded.document
     problems, warnings = loaded.errors, loaded.warnings
+    files = config_files(root, config_dir)
+    problems += files.errors
+    warnings += files.all_warnings()
+    read = [display_path(settings_path, root)] if loaded.read else []
     jobs: list[JobConfig] = []
-    for path in _job_files(config_dir):
+    for path in files.jobs:
         shown = display_path(path, root)
+        read.append(shown)
         try:
             documents = _read_documents(root, path, shown)
         except YamlProblem as problem:
@@ -235,7 +287,12 @@ def load_config(root: Path) -> RepoConfig:
     problems.extend(_duplicate_names(jobs))
     if problems:
         raise ConfigError(problems)
-    return RepoConfig(root, settings, tuple(jobs), tuple(warnings))
+    if not jobs:
+        # A bad merge or a wrong --root looks just like this: every managed job an orphan.
+        warnings.append(Problem(Location(f"{CONFIG_DIR}/"), "0 jobs: no job is desired, so "
+                                "every managed job is an orphan (apply --prune refuses to "
+                                "delete them all without --allow-empty)"))
+    return RepoConfig(root, settings, tuple(jobs), tuple(warnings), tuple(read))
 
 
 def _duplicate_names(jobs: list[JobConfig]) -> list[Problem]:

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import orjson
-
 from reconciler.core.desired import Dataset, Role
 from reconciler.errors import Location, Problem
 from reconciler.kinds.base import TOKENS_CLEARLY_OVER, TOKENS_CLOSE, DatasetFormat
+from reconciler.load.jsonline import canonical, parse_record, wide_text
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES, MIB
 
 # Past this many errors in one file the rest are counted, not listed: the fix is the same.
 MAX_ERRORS_PER_FILE = 20
 HASH_LENGTH = 40
 _BOM = b"\xef\xbb\xbf"
+# Longer than any format's own cap: a snapshot refuses nothing a format would take.
+_SNAPSHOT_LINE_BYTES = 64 * MIB
+# (size, mtime_ns, ctime_ns, inode, device) of a file as it was read.
+FileIdentity = tuple[int, int, int, int, int]
 
 
 @dataclass
@@ -29,6 +33,10 @@ class DatasetReport:
     # Hash of each record's canonical JSON -> its first line; None when read from the cache.
     records: dict[int, int] | None = None
     bytes_read: int = 0
+    # (hash, line) of every example in file order, when asked for (a branch's dataset diff).
+    order: list[tuple[int, int]] | None = None
+    # The file as it was opened, if it did not change while it was read (None: it did).
+    identity: FileIdentity | None = None
 
 
 class _Refused(Exception):
@@ -55,23 +63,6 @@ def too_long(raw: bytes, cap: int) -> bool:
     return len(raw) > cap and not raw.endswith(b"\n")
 
 
-def json_error(shown: str, number: int, line: bytes, error: orjson.JSONDecodeError) -> Problem:
-    try:
-        text = line.decode("utf-8")
-    except UnicodeDecodeError as bad:
-        # Columns count characters, as editors do, not bytes.
-        column = len(line[: bad.start].decode("utf-8")) + 1
-        return Problem(Location(shown, number, column), "invalid UTF-8 byte "
-                       f"0x{line[bad.start]:02x}; datasets must be UTF-8")
-    column = error.pos + 1  # orjson counts characters
-    stripped = text.rstrip("\r\n")
-    if column > len(stripped):
-        return Problem(Location(shown, number, len(stripped) + 1),
-                       "the JSON object does not end on this line; each example must be one "
-                       "complete JSON object on a single line")
-    return Problem(Location(shown, number, column), f"invalid JSON: {error.msg}")
-
-
 MAX_DUPLICATES_SHOWN = 3
 
 
@@ -83,6 +74,7 @@ class _Scan:
     records: dict[int, int] = field(default_factory=dict)
     errors: list[Problem] = field(default_factory=list)
     hidden_errors: int = 0
+    first_hidden: int = 0
     duplicates: list[tuple[int, int]] = field(default_factory=list)
     without_instruction: list[int] = field(default_factory=list)
     # Valid examples; `lines` counts every non-blank line, valid or not.
@@ -92,12 +84,14 @@ class _Scan:
     # Estimated tokens of all valid examples, and lines whose estimate nears the limit.
     tokens: int = 0
     close_to_limit: list[int] = field(default_factory=list)
+    order: list[tuple[int, int]] | None = None
 
     def error(self, number: int, column: int, message: str) -> None:
         if len(self.errors) < MAX_ERRORS_PER_FILE:
             self.errors.append(Problem(Location(self.shown, number, column), message))
         else:
             self.hidden_errors += 1
+            self.first_hidden = self.first_hidden or number
 
     def record(self, number: int, record: dict[str, Any], canonical: bytes,
                fmt: DatasetFormat) -> None:
@@ -105,6 +99,8 @@ class _Scan:
         # Python's own 64-bit hash, a tenth of the time of blake2b: the keys never leave the
         # process, and a false duplicate needs a collision (~1e-8 at a million examples).
         key = hash(canonical)
+        if self.order is not None:
+            self.order.append((key, number))
         first = self.records.setdefault(key, number)
         if first != number:
             self.duplicates.append((number, first))
@@ -150,10 +146,8 @@ def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: D
     if not line.strip():
         return False
     scan.lines += 1
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError as error:
-        problem = json_error(scan.shown, number, line, error)
+    record, problem = parse_record(scan.shown, number, line)
+    if problem is not None:
         scan.error(number, problem.location.column, problem.message)
         return True
     if not isinstance(record, dict):
@@ -165,53 +159,75 @@ def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: D
         scan.error(number, 1, f"about {tokens:,} tokens ({fmt.tokens_how}), far over the "
                    f"model's limit of {fmt.max_tokens:,}")
     else:
-        canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-        digest.update(canonical)
+        hashed = canonical(record)
+        digest.update(hashed)
         digest.update(b"\n")
-        scan.record(number, record, canonical, fmt)
+        scan.record(number, record, hashed, fmt)
     return True
 
 
-def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
-                    ) -> DatasetReport:
+def _identity(stream: BinaryIO) -> FileIdentity:
+    info = os.fstat(stream.fileno())
+    return (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino, info.st_dev)
+
+
+def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role, *,
+                    keep_order: bool = False) -> DatasetReport:
     """Validates every line and hashes the records' canonical JSON in the same pass.
 
     The hash is over records, not bytes: re-indenting or reordering keys keeps it, while
     changing, adding, removing or reordering examples changes it. Memory stays flat: one
     line at a time (at most MAX_DATASET_LINE_BYTES), plus a 64-bit hash per example for
     duplicate and leakage checks; reading stops at the first line too long or the first
-    example past the format's maximum.
+    example past the format's maximum. The report carries the file's identity when the
+    file did not change while it was read (its stat the same before and after).
     """
+    try:
+        with path.open("rb") as stream:
+            before = _identity(stream)
+            report = _inspect(stream, shown, uri, fmt, role, keep_order=keep_order)
+            if _identity(stream) == before:
+                report.identity = before
+            return report
+    except OSError as error:
+        return DatasetReport(None, errors=[Problem(Location(shown), "cannot read: "
+                                                   f"{error.strerror}")])
+
+
+def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: Role, *,
+             keep_order: bool) -> DatasetReport:
     digest = hashlib.sha256()
-    scan = _Scan(shown)
+    scan = _Scan(shown, order=[] if keep_order else None)
     refused: Problem | None = None
     low, high = fmt.examples
     cap = fmt.max_line_bytes or MAX_DATASET_LINE_BYTES
     try:
-        with path.open("rb") as stream:
-            for number, raw in bounded_lines(stream, cap):
-                scan.bytes_read += len(raw)
-                if too_long(raw, cap):
-                    raise _Refused(Problem(Location(shown, number, 1), "line is longer than "
-                                           f"{cap:,} bytes; one example may take at most "
-                                           f"{cap // MIB} MiB"))
-                if fmt.max_bytes and scan.bytes_read > fmt.max_bytes:
-                    raise _Refused(Problem(Location(shown, number, 1), "the file is larger "
-                                           f"than the service's {fmt.max_bytes:,} bytes"))
-                if _example(scan, digest, number, raw, fmt) and scan.lines > high:
-                    # Past the maximum nothing further can make the file valid: stop reading.
-                    raise _Refused(Problem(Location(shown, number, 1), f"{role} dataset has "
-                                           f"more than {high:,} examples, needs {low} to "
-                                           f"{high:,}"))
+        for number, raw in bounded_lines(stream, cap):
+            scan.bytes_read += len(raw)
+            if number == 1 and (wide := wide_text(shown, raw)) is not None:
+                raise _Refused(wide)
+            if too_long(raw, cap):
+                raise _Refused(Problem(Location(shown, number, 1), "line is longer than "
+                                       f"{cap:,} bytes; one example may take at most "
+                                       f"{cap // MIB} MiB"))
+            if fmt.max_bytes and scan.bytes_read > fmt.max_bytes:
+                raise _Refused(Problem(Location(shown, number, 1), "the file is larger "
+                                       f"than the service's {fmt.max_bytes:,} bytes"))
+            if _example(scan, digest, number, raw, fmt) and scan.lines > high:
+                # Past the maximum nothing further can make the file valid: stop reading.
+                raise _Refused(Problem(Location(shown, number, 1), f"{role} dataset has "
+                                       f"more than {high:,} examples, needs {low} to "
+                                       f"{high:,}"))
     except _Refused as stop:
         refused = stop.problem
     except OSError as error:
         refused = Problem(Location(shown), f"cannot read: {error.strerror}")
     report = DatasetReport(info=None, errors=scan.errors, records=scan.records,
-                           bytes_read=scan.bytes_read)
+                           bytes_read=scan.bytes_read, order=scan.order)
     if scan.hidden_errors:
-        report.errors.append(Problem(Location(shown), f"... and {scan.hidden_errors} more "
-                                     "errors"))
+        # Located at the first error left out, so it sorts after the ones shown.
+        report.errors.append(Problem(Location(shown, scan.first_hidden, 1),
+                                     f"... and {scan.hidden_errors} more errors from here on"))
     if refused is not None:
         report.errors.append(refused)
     if not report.errors and not low <= scan.examples <= high:
@@ -222,6 +238,28 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
         report.info = Dataset(uri, role, digest.hexdigest()[:HASH_LENGTH], scan.examples,
                               tokens=scan.tokens if fmt.tokens is not None else None)
     return report
+
+
+def snapshot(source: BinaryIO, copy: BinaryIO) -> str | None:
+    """Copies `source` into `copy` and returns the content hash of exactly the bytes copied,
+    as inspect_dataset computes it for a valid file; None if a line is not a JSON object.
+
+    An upload sends the copy, so the staged object is the data that was hashed even when the
+    file changes meanwhile.
+    """
+    digest = hashlib.sha256()
+    for number, raw in bounded_lines(source, _SNAPSHOT_LINE_BYTES):
+        copy.write(raw)
+        if too_long(raw, _SNAPSHOT_LINE_BYTES) or (number == 1 and raw.startswith(_BOM)):
+            return None  # neither has a content hash: the plan refused such a file
+        if not raw.strip():
+            continue
+        record, problem = parse_record("", number, raw)
+        if problem is not None or not isinstance(record, dict):
+            return None
+        digest.update(canonical(record))
+        digest.update(b"\n")
+    return digest.hexdigest()[:HASH_LENGTH]
 
 
 def leakage(training: dict[int, int], evaluation: dict[int, int], shown: str

@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from reconciler.core.desired import GCS_SCHEME, Dataset, Desired, DesiredJob, Role
+from reconciler.core.desired import (
+    GCS_SCHEME,
+    Dataset,
+    Desired,
+    DesiredJob,
+    Role,
+    gcs_object_problem,
+)
 from reconciler.core.fingerprint import fingerprint
-from reconciler.errors import ConfigError, Problem, display_path
+from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds.base import DatasetField, DatasetFormat
-from reconciler.layout import STATE_DIR
 from reconciler.load.config import JobConfig, RepoConfig
 from reconciler.load.datacache import DatasetCache
 from reconciler.load.datasets import HASH_LENGTH, DatasetReport, inspect_dataset, leakage
 from reconciler.load.files import repository_file
+from reconciler.load.writes import scratch
+
+# A file that changes while it is read is read again, this many times at most.
+READ_ATTEMPTS = 3
 
 
 class RemoteDatasets(Protocol):
@@ -40,11 +49,24 @@ class _Loader:
     def local(self, path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
               ) -> DatasetReport:
         key = self.cache.key(path, fmt.name, role)
-        cached = self.cache.get(key, uri, role)
-        if cached is not None:
+        cached = self.cache.get(key, path, uri, role)
+        low, high = fmt.examples
+        # A count valid when cached may not be valid now (a format's limits change): read
+        # the file again, which reports it.
+        if cached is not None and cached.info is not None and (
+                low <= (cached.info.examples or 0) <= high):
             return cached
-        report = inspect_dataset(path, shown, uri, fmt, role)
-        self.bytes_read += report.bytes_read
+        self.cache.before_reading()
+        for _ in range(READ_ATTEMPTS):
+            report = inspect_dataset(path, shown, uri, fmt, role)
+            self.bytes_read += report.bytes_read
+            if report.identity is not None:
+                break
+        else:
+            # What was read is no one version of the file: its hash would describe nothing.
+            return DatasetReport(None, errors=[Problem(Location(shown), "changed while it "
+                                 f"was being read, {READ_ATTEMPTS} times; run again once "
+                                 "nothing writes it")])
         self.cache.put(key, report)
         if report.records is not None and report.info is not None:
             self.records[report.info.content_hash] = report.records
@@ -53,6 +75,10 @@ class _Loader:
     def remote_dataset(self, job: JobConfig, wanted: DatasetField, fmt: DatasetFormat
                        ) -> DatasetReport:
         uri, role = wanted.uri, wanted.role
+        if why := gcs_object_problem(uri):
+            return DatasetReport(None, errors=[Problem(job.locate((wanted.key,)),
+                                                       f"{wanted.key}: {uri}: {why}",
+                                                       subject=job.name)])
         if self.remote is None:
             # `validate` works offline: gs:// objects are checked when planning.
             return DatasetReport(Dataset(uri, role, "", None))
@@ -64,8 +90,8 @@ class _Loader:
         content_hash = hashlib.sha256(f"{uri}#{version}".encode()).hexdigest()[:HASH_LENGTH]
         if not self.deep:
             return DatasetReport(Dataset(uri, role, content_hash, None))
-        with tempfile.TemporaryDirectory() as directory:
-            copy = Path(directory) / "dataset.jsonl"
+        with scratch() as directory:
+            copy = directory / "dataset.jsonl"
             self.remote.download(uri, copy)
             report = inspect_dataset(copy, uri, uri, fmt, role)
         self.bytes_read += report.bytes_read
@@ -157,7 +183,7 @@ def build_desired(config: RepoConfig, remote: RemoteDatasets | None = None, *,
     Without `remote`, gs:// datasets are not checked (no network); with `deep`, they are
     downloaded and validated like local ones.
     """
-    cache = DatasetCache(config.root / STATE_DIR if use_cache else None)
+    cache = DatasetCache(config.root if use_cache else None)
     loader = _Loader(config.root, cache, remote, deep)
     jobs, errors = [], []
     # A dataset shared by several jobs warns once: an insertion-ordered set.
@@ -181,4 +207,6 @@ def build_desired(config: RepoConfig, remote: RemoteDatasets | None = None, *,
                 for location, kinds in config.settings.limits.items()},
         warnings=tuple(warnings),
         bytes_read=loader.bytes_read,
+        files=(*config.files, *sorted({d.path for job in jobs for d in job.datasets
+                                       if d.path is not None})),
     )

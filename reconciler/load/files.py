@@ -32,6 +32,8 @@ def repository_file(root: Path, name: str | Path) -> tuple[Path, str]:
     """The file `name` (relative to `root`) resolves to, and why it may not be read ("" if
     it may): it must resolve, symlinks followed, to a regular file under the root."""
     base = _resolved(root)
+    if "\0" in str(name):
+        return base, f"{name} holds a NUL byte, which no file name can"
     path = Path(os.path.realpath(base / name))
     if not path.is_relative_to(base):
         return path, f"{name} is outside the repository"

@@ -252,13 +252,25 @@ def _merge_sources(node: Node) -> Iterator[Node]:
         yield node
 
 
+_FLOW_OPENERS = {"while parsing a flow mapping": "{", "while parsing a flow sequence": "["}
+
+
 def _syntax_problem(error: yaml.YAMLError, path: str) -> Problem:
-    if isinstance(error, yaml.MarkedYAMLError):
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
-        return Problem(Location(path, line, column),
-                       f"invalid YAML: {error.problem or error.context}")
-    return Problem(Location(path), f"invalid YAML: {error}")
+    """The parser's complaint in words, at the place to fix: a `{` or `[` left open at
+    itself (the parser only notices lines later), a tab where it is."""
+    if not isinstance(error, yaml.MarkedYAMLError):
+        return Problem(Location(path), f"invalid YAML: {error}")
+    mark = error.problem_mark or error.context_mark
+    message = error.problem or error.context or "invalid"
+    opener = _FLOW_OPENERS.get(error.context or "")
+    if opener and error.context_mark is not None:
+        mark = error.context_mark
+        closer = "}" if opener == "{" else "]"
+        message = f"this '{opener}' is never closed: a ',' or '{closer}' is missing after it"
+    elif "tab" in message or "'\\t'" in message:
+        message = "tabs are not allowed for indentation; indent with spaces"
+    line, column = (mark.line + 1, mark.column + 1) if mark else (0, 0)
+    return Problem(Location(path, line, column), f"invalid YAML: {message}")
 
 
 def load_documents(text: str, path: str, *, loader: Loader = DEFAULT_LOADER) -> list[Document]:

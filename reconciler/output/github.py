@@ -7,26 +7,19 @@ from contextlib import contextmanager
 from typing import Literal
 
 from reconciler.errors import ConfigError, Problem
-
-
-def _escape(text: str, *, property_value: bool = False) -> str:
-    # The escaping GitHub's runner expects (actions/toolkit, command.ts).
-    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if property_value:
-        text = text.replace(":", "%3A").replace(",", "%2C")
-    return text
+from reconciler.output import escape
 
 
 def annotation(level: Literal["error", "warning"], problem: Problem) -> str:
     location = problem.location
-    properties = [f"file={_escape(location.path, property_value=True)}"]
+    properties = [f"file={escape.workflow_property(location.path)}"]
     if location.line:
         properties.append(f"line={location.line}")
     if location.column:
         properties.append(f"col={location.column}")
-    properties.append(f"title={_escape('tuneops ' + level, property_value=True)}")
+    properties.append(f"title={escape.workflow_property('tuneops ' + level)}")
     message = f"{problem.subject}: {problem.message}" if problem.subject else problem.message
-    return f"::{level} {','.join(properties)}::{_escape(message)}"
+    return f"::{level} {','.join(properties)}::{escape.workflow_data(message)}"
 
 
 @contextmanager

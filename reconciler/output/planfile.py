@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from reconciler.errors import TuneopsError
+from reconciler.load.files import kind_of
 from reconciler.plan.planner import PLAN_FORMAT_VERSION, Plan
 
 _ADAPTER = TypeAdapter(Plan)
@@ -28,9 +30,16 @@ def dumps(plan: Plan) -> str:
 
 def read(path: Path) -> Plan:
     try:
+        # Not following a FIFO's open(), which would wait for a writer forever.
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):
+            raise TuneopsError(f"{path}: is {kind_of(mode)}, not a plan file")
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise TuneopsError(f"{path}: cannot read plan file: {error}") from None
+    except RecursionError:
+        raise TuneopsError(f"{path}: not a tuneops plan: its JSON nests deeper than Python "
+                           "reads") from None
     version = data.get("version") if isinstance(data, dict) else None
     if version != PLAN_FORMAT_VERSION:
         raise TuneopsError(f"{path}: plan format version {version!r}, this reconcile reads "

@@ -3,6 +3,11 @@
 Every action carries `name`, `action`, `reason`, `changes` and `job_id`, so the renderers and
 the JSON schema treat them alike; the rest is what apply needs to execute it. ACTION_KINDS is
 the one list of action kinds that the text, Markdown and JSON renderings read.
+
+Every action of a job that has runs also carries `cancel` and `twins`: the runs applying it
+stops, whatever else it does (`stops()`). `cancel` holds still-running runs of a superseded
+fingerprint (with cancel_superseded), `twins` the younger of two runs of one name,
+fingerprint and attempt (launched twice; the older is kept).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ ACTION_KINDS: dict[str, ActionKind] = {
     "retune": ActionKind("~", "yellow", "🟡", "to re-tune", True, always_counted=True),
     "update": ActionKind("~", "cyan", "🔵", "to update", True, always_counted=True),
     "drift": ActionKind("*", "red", "🔴", "drifted", True),
+    "rename": ActionKind(">", "cyan", "🔁", "to rename", True),
     "noop": ActionKind("=", "dim", "⚪", "unchanged", False),
     "running": ActionKind(">", "blue", "⏳", "running", False),
     "failed": ActionKind("!", "red", "❌", "failed", False),
@@ -47,6 +53,21 @@ class Change:
     before: Any
     after: Any
     forces_retune: bool
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """One line of a create's `+` block, as `terraform plan` shows a new resource.
+
+    `value` None is what the service decides: an unset hyper-parameter is its default, an
+    id it assigns is known only after apply. `note` is said beside it (example counts).
+    """
+
+    name: str
+    value: Any
+    note: str = ""
+    # What a None value means, in words.
+    unset: str = "service default"
 
 
 @dataclass(frozen=True)
@@ -71,6 +92,8 @@ class Create:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
+    # What the new job will be, attribute by attribute.
+    attributes: tuple[Attribute, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,8 +108,11 @@ class Retune:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
-    # Still-running jobs of a superseded fingerprint, cancelled before the launch.
+    # Still-running runs of a superseded fingerprint, cancelled by apply (cancel_superseded).
     cancel: tuple[str, ...] = ()
+    # Younger twins of a run (the same name, fingerprint and attempt, launched twice): the
+    # older is kept, these are cancelled at once.
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -99,6 +125,8 @@ class Update:
     job_id: str
     patch: ModelPatch
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,6 +142,8 @@ class DriftRelaunch:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,6 +157,8 @@ class DriftRestore:
     job_id: str
     patch: ModelPatch
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -137,6 +169,8 @@ class Noop:
     job_id: str
     model: str
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -147,6 +181,8 @@ class Running:
     job_id: str
     state: str
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,6 +195,8 @@ class Failed:
     job_id: str
     error: str
     changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,22 +237,52 @@ class Queued:
     launch: Launch
     changes: tuple[Change, ...] = ()
     estimate: Estimate | None = None
-    # Superseded runs to cancel once it launches (a queued re-tune).
+    # Stopped at once, though the launch waits (a cancelling run still holds its quota).
     cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
+    # A queued create's attributes.
+    attributes: tuple[Attribute, ...] = ()
 
     @classmethod
     def of(cls, action: Launching, reason: str) -> Queued:
         """The launch `action` would make, waiting for quota."""
+        cancel, twins = ((), ()) if isinstance(action, Create) else (action.cancel,
+                                                                      action.twins)
         return cls(name=action.name, reason=reason, job_id=action.job_id,
                    launch=action.launch, changes=action.changes, estimate=action.estimate,
-                   cancel=action.cancel if isinstance(action, Retune) else ())
+                   cancel=cancel, twins=twins,
+                   attributes=action.attributes if isinstance(action, Create) else ())
+
+
+@dataclass(frozen=True, kw_only=True)
+class Rename:
+    """A name new in git whose fingerprint is exactly the succeeded run of a name that left
+    git: the runs move to the new name (recorded in the staging bucket, and on the Model
+    where the service allows it). Nothing is tuned."""
+
+    action: Literal["rename"] = "rename"
+    name: str
+    reason: str
+    job_id: str
+    renamed_from: str
+    # Every run of the old name, moved to the new one.
+    runs: tuple[str, ...]
+    # The Model of the succeeded run, relabelled and brought to git's metadata (None: it is
+    # gone, and the next plan relaunches as drift).
+    patch: ModelPatch | None = None
+    changes: tuple[Change, ...] = ()
+    cancel: tuple[str, ...] = ()
+    twins: tuple[str, ...] = ()
 
 
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed
-          | Orphan | Refused | Queued)
+          | Orphan | Refused | Queued | Rename)
 # Actions whose apply launches a job now.
 Launching = Create | Retune | DriftRelaunch
 Patching = Update | DriftRestore
+# The actions of a job that has runs: each may also stop some of them.
+Stopping = (Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed | Queued
+            | Rename)
 
 
 def launches_now(action: Action) -> TypeGuard[Launching]:
@@ -226,3 +294,11 @@ def is_launch(action: Action) -> TypeGuard[Launching | Queued]:
     """Whether the plan commits to launching a job for `action`: now, or once quota frees
     (queued). The renderers and the estimates ask this, so they agree on every launch."""
     return launches_now(action) or isinstance(action, Queued)
+
+
+def stops(action: Action) -> tuple[tuple[str, str], ...]:
+    """(run, why) for each run applying `action` cancels: superseded runs, then twins."""
+    if not isinstance(action, Stopping):
+        return ()
+    return (*((run, "superseded") for run in action.cancel),
+            *((run, "twin") for run in action.twins))

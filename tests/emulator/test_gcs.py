@@ -137,7 +137,10 @@ def test_object_reader_reads_the_shared_store(bucket: storage.Bucket,
     assert read(f"gs://{BUCKET}/datasets/a.jsonl") is None
     assert read("gs://no-such-bucket/datasets/a.jsonl") is None
     bucket.blob("datasets/a.jsonl").upload_from_string(b"{}")
-    assert read(f"gs://{BUCKET}/datasets/a.jsonl") == b"{}"
+    stream = read(f"gs://{BUCKET}/datasets/a.jsonl")
+    assert stream is not None
+    with stream:  # a stream, read as the caller goes: never the whole object in memory
+        assert stream.read() == b"{}"
 
 
 def test_list_with_prefix_and_pages(gcs: storage.Client, bucket: storage.Bucket) -> None:

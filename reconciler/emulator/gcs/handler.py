@@ -53,9 +53,10 @@ class StorageHandler(BaseHTTPRequestHandler):
                                                            "supported; send Content-Length")))
             return
         body = Body(self.rfile, int(self.headers.get("Content-Length") or 0))
+        request = None
         try:
-            response = routes.dispatch(self.server.store, self.server.sessions,
-                                       self._request(body))
+            request = self._request(body)
+            response = routes.dispatch(self.server.store, self.server.sessions, request)
         except errors.GcsError as error:
             response = error_response(error)
         except ConnectionError:  # the client went away mid-body
@@ -65,6 +66,9 @@ class StorageHandler(BaseHTTPRequestHandler):
             _LOG.exception("storage emulator: %s %s failed", self.command, self.path)
             response = error_response(errors.GcsError(500, f"internal error: {error!r}"))
         self._drain(body)
+        if request is not None and self.server.lost.take(request, response):
+            self.close_connection = True  # committed, but the reply never arrives
+            return
         self._send(response)
 
     def _request(self, body: Body) -> Request:

@@ -7,18 +7,22 @@ sees what any process uploaded, whenever it did.
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 from reconciler.emulator.gcs import errors
 from reconciler.emulator.gcs.preconditions import Preconditions
 from reconciler.emulator.gcs.store import GcsStore
 
 
 class ObjectReader:
-    """Callable `uri -> bytes | None` (None: no such object or bucket)."""
+    """Callable `uri -> BinaryIO | None`: the object's bytes as an open stream, for the caller
+    to read as it goes and close (None: no such object or bucket). A dataset of a gigabyte
+    is never held in memory whole."""
 
     def __init__(self, store: GcsStore) -> None:
         self._store = store
 
-    def __call__(self, uri: str) -> bytes | None:
+    def __call__(self, uri: str) -> BinaryIO | None:
         bucket, _, name = uri.removeprefix("gs://").partition("/")
         try:
             _, stream = self._store.open_object(bucket, name, None, Preconditions())
@@ -26,5 +30,4 @@ class ObjectReader:
             if error.code == 404:
                 return None
             raise
-        with stream:
-            return stream.read()
+        return stream

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from reconciler.emulator.gcs.handler import StorageHandler
+from reconciler.emulator.gcs.lost import LostResponses
 from reconciler.emulator.gcs.sessions import Sessions
 from reconciler.emulator.gcs.store import GcsStore
 
@@ -32,6 +33,7 @@ class StorageHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], store: GcsStore) -> None:
         self.store = store
         self.sessions = Sessions(store)
+        self.lost = LostResponses()
         self._open: set[socket.socket] = set()
         self._open_lock = threading.Lock()
         super().__init__(address, StorageHandler)
@@ -67,6 +69,10 @@ class StorageServer:
         self._httpd = StorageHTTPServer((host, port), self.store)
         self._wake_read, self._wake_write = socket.socketpair()
         self._thread: threading.Thread | None = None
+
+    def lose_responses(self, prefix: str, count: int = 1) -> None:
+        """Commits the next `count` uploads under `prefix`, then loses their replies."""
+        self._httpd.lost.arm(prefix, count)
 
     @property
     def port(self) -> int:

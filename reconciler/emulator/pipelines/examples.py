@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import BinaryIO
 
 from google.rpc import status_pb2
 
@@ -17,7 +18,7 @@ def run_failure(
     return dataset_failure(objects, read, _check(template))
 
 
-def example_problem(template: str, content: bytes) -> str | None:
+def example_problem(template: str, content: bytes | BinaryIO) -> str | None:
     """The first problem in a JSONL dataset for `template`, naming its line; None if fine."""
     return jsonl_problem(content, _check(template))
 
