@@ -157,7 +157,12 @@ def test_three_kinds_in_one_plan_one_apply_one_status(mixed_repo: Repo) -> None:
     assert mixed_repo.cli().code == 0
     assert set(actions(mixed_repo).values()) == {"running"}
     mixed_repo.advance()
+    mixed_repo.emulator.reset_calls()
     assert set(actions(mixed_repo).values()) == {"noop"}
+    # The collection both kinds of TuningJob share is listed once a location (Gemini's four
+    # regions hold open models' two), each job read as its own kind: the open-model job,
+    # listed through the v1 client in us-central1, reads back every v1beta1 field (noop).
+    assert mixed_repo.emulator.calls()["ListTuningJobs"] == 4
     status = json.loads(mixed_repo.run("status", "--output", "json").out)
     assert sorted((job["name"], job["kind"]) for job in status["jobs"]) == [
         ("bigquery-gemini", "tuning-job"), (NAME, "open-model"),

@@ -75,7 +75,7 @@ def tuning_job(launch: OpenModelLaunch) -> dict[str, Any]:
 def _adapter(context: Context, clients: dict[str, Any]) -> TuningJobs[OpenModelLaunch]:
     # The one place this kind couples to the lease path: compose it, never copy it.
     return TuningJobs(context.caller, clients, context.leases, read=job_from_proto,
-                      request=tuning_job)
+                      request=tuning_job, api=API)
 
 
 ADAPTER = AdapterKind(OPEN_MODEL, service="GenAiTuning", collection=COLLECTION, make=_adapter,

@@ -14,15 +14,18 @@ TuningJob its launch creates (TuningJobs' `read` and `request`), and composes th
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Sequence
+from functools import cached_property
 from typing import Any, Generic, Protocol, TypeVar
 
-from reconciler.backends.adapter import AdapterKind, Context
+from reconciler.backends.adapter import V1, AdapterKind, Context
 from reconciler.backends.calls import (
     Caller,
     Created,
     Launched,
+    as_version,
     cancel_run,
     check_adoptable,
     is_planned_run,
@@ -125,34 +128,45 @@ L = TypeVar("L", bound=LeasedLaunch)
 class TuningJobs(Generic[L]):
     """Tuning jobs of one kind in one project, with one client per tuning location.
 
-    A kind of TuningJob brings how it reads a job (`read`) and the TuningJob its launch
-    creates (`request`); listing, leasing, creating exactly once, reading and cancelling are
-    the same for every kind.
+    A kind of TuningJob brings how it reads a job of its API version `api` (`read`) and the
+    TuningJob its launch creates (`request`); listing, leasing, creating exactly once,
+    reading and cancelling are the same for every kind.
     """
 
     def __init__(self, caller: Caller, clients: dict[str, Any], leases: Leases, *,
                  read: Callable[[Any], ObservedJob], request: Callable[[L], dict[str, Any]],
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 api: str = V1, sleep: Callable[[float], None] = time.sleep) -> None:
         self._call = caller
         self._clients = clients
         self._leases = leases
         self._read = read
         self._request = request
+        self._api = api
         self._sleep = sleep
+
+    @cached_property
+    def _message(self) -> type:
+        # Imported on first use, like the clients: `reconcile validate` never pays for it.
+        message: type = importlib.import_module(f"google.cloud.{self._api}").TuningJob
+        return message
+
+    def read(self, job: Any) -> ObservedJob:
+        """A TuningJob of any API version (another kind's, listed through its client), as
+        this kind reads it."""
+        return self._read(as_version(job, self._message))
 
     def _parent(self, location: str) -> str:
         return f"projects/{self._call.project}/locations/{location}"
 
-    def _list(self, location: str, filter_: str) -> list[ObservedJob]:
+    def _list(self, location: str, filter_: str) -> list[Any]:
         request = {"parent": self._parent(location), "filter": filter_,
                    "page_size": PAGE_SIZE}
         return self._call.list(f"listing tuning jobs in {location}",
                                self._clients[location].list_tuning_jobs, request,
-                               self._read)
+                               lambda job: job)
 
-    def list(self) -> list[ObservedJob]:
-        return [job for location in self._clients
-                for job in self._list(location, managed.MANAGED_FILTER)]
+    def list(self, location: str) -> list[Any]:
+        return self._list(location, managed.MANAGED_FILTER)
 
     def _runs(self, launch: L) -> Sequence[ObservedJob]:
         """Every run of this launch's name, fingerprint and attempt in its project and
@@ -163,7 +177,7 @@ class TuningJobs(Generic[L]):
                                                 managed.ATTEMPT)}
         filter_ = " AND ".join([managed.MANAGED_FILTER,
                                 *(f'labels.{k}="{v}"' for k, v in wanted.items())])
-        found = [job for job in self._list(launch.location, filter_)
+        found = [job for job in map(self.read, self._list(launch.location, filter_))
                  if is_planned_run(job, planned)]
         return sorted(found, key=age)
 
@@ -229,7 +243,7 @@ class TuningJobs(Generic[L]):
         failure = "no attempt was made"
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                return Launched(Created.LAUNCHED, self._read(
+                return Launched(Created.LAUNCHED, self.read(
                     client.create_tuning_job(request=request, retry=None)))
             except transient as error:
                 if is_quota(error):
@@ -249,7 +263,7 @@ class TuningJobs(Generic[L]):
 
     def get(self, resource: str) -> ObservedJob:
         client = self._clients[location_of(resource)]
-        return self._read(self._call(f"reading {resource}", lambda: client.get_tuning_job(
+        return self.read(self._call(f"reading {resource}", lambda: client.get_tuning_job(
             name=resource, retry=retry_policy())))
 
     def outputs(self, resource: str) -> RunOutputs:
