@@ -73,12 +73,12 @@ TargetOption = Annotated[list[str] | None, typer.Option(
 # Options of the bare `reconcile` that a subcommand after them also takes; any other given
 # before a subcommand is refused, never dropped (`reconcile --dry-run apply` once launched).
 _BEFORE_SUBCOMMAND = {
-    "root": ("--root/-C", {"validate", "plan", "apply", "status", "convert-dataset",
-                           "emulator"}),
+    "root": ("--root/-C", {"validate", "plan", "apply", "status", "resolve",
+                           "convert-dataset", "emulator"}),
     "auto_approve": ("--auto-approve", {"apply"}),
     "allow_dirty": ("--allow-dirty", {"apply"}),
     # These never launch, so plan-only is what they do anyway.
-    "dry_run": ("--dry-run", {"validate", "plan", "show", "status", "schema"}),
+    "dry_run": ("--dry-run", {"validate", "plan", "show", "status", "resolve", "schema"}),
 }
 
 
@@ -307,6 +307,28 @@ def status_cmd(
 
     raise typer.Exit(status_command(root=_root(ctx, root), output=output, console=_console(),
                                     name=name))
+
+
+@app.command("resolve", short_help="The Model and Endpoint a job's channel is promoted to.",
+             epilog=_epilog("reconcile resolve sql-assistant --channel production -o json",
+                            "0    resolved: the promoted run's Model and Endpoint are shown",
+                            "1    nothing is promoted to the channel, or another error"))
+def resolve_cmd(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The job whose channel to resolve.")],
+    channel: Annotated[str | None, typer.Option(
+        "--channel", help="Which channel (default: the job's only one).",
+        show_default=False)] = None,
+    output: Annotated[StatusOutput, typer.Option(
+        "--output", "-o", help="text, or json.")] = "text",
+    root: RootOption = None,
+) -> None:
+    """The Model and Endpoint a job's channel is promoted to, for an application or a deploy
+    step to use instead of a hard-coded endpoint. It reads only the staging bucket."""
+    from reconciler.commands.resolve import resolve_command  # noqa: PLC0415
+
+    raise typer.Exit(resolve_command(root=_root(ctx, root), name=name, channel=channel,
+                                     output=output, console=_console()))
 
 
 @app.command("convert-dataset", short_help="A reference-format dataset as Gemini JSONL.",

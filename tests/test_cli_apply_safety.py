@@ -373,8 +373,9 @@ def test_a_second_signal_exits_at_once(repo: Repo, tmp_path: Path,
 
 def test_the_exit_reasons_name_what_each_failure_was_doing() -> None:
     """A red apply says what failed: a launch, an update, a rename, a prune, or the cancel
-    of a superseded run or twin, which the kinds that only report have a step for."""
-    assert set(DOING) | {"queued", "refused"} == set(ACTION_KINDS)
+    of a superseded run or twin, which the kinds that only report have a step for; an
+    evaluation or a promotion. Refused and hold have no step (queued's depends on --wait)."""
+    assert set(DOING) | {"queued", "refused", "hold"} == set(ACTION_KINDS)
 
     def failed(name: str, action: str) -> Outcome:
         return Outcome(name, action, "failed", "PERMISSION_DENIED", ok=False)
@@ -383,5 +384,7 @@ def test_the_exit_reasons_name_what_each_failure_was_doing() -> None:
                failed("d", "rename"), failed("e", "queued"), failed("f", "running"))
     found = failures(applied, queued="cancel(s)")
     found += failures((failed("g", "queued"),), queued="launch(es)")  # with --wait
+    found += failures((failed("h", "evaluate"), failed("i", "promote")), queued="cancel(s)")
     assert failure_reasons(found) == ["2 launch(es) failed: a, g",
-                                      "3 cancel(s) failed: b, e, f", "1 rename(s) failed: d"]
+                                      "3 cancel(s) failed: b, e, f", "1 rename(s) failed: d",
+                                      "1 evaluation(s) failed: h", "1 promotion(s) failed: i"]

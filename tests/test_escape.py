@@ -6,16 +6,30 @@ browser would show GitHub's rendering."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 from markdown_it import MarkdownIt
 from rich.console import Console
 
+from reconciler.core.estimate import Estimate
+from reconciler.core.runkey import RunKey
 from reconciler.errors import Location, Problem, one_line
 from reconciler.output import escape
 from reconciler.output.markdown import render
 from reconciler.output.text import print_plan
-from reconciler.plan.actions import Action, ModelPatch, Noop, Rename
+from reconciler.plan.actions import (
+    Action,
+    Evaluate,
+    EvaluationSet,
+    Hold,
+    ModelPatch,
+    Noop,
+    Promote,
+    PromotionRule,
+    Rename,
+    ScoredRun,
+)
 from reconciler.plan.planner import Plan
 from tests.conftest import GEMINI_CONFIG, Repo
 
@@ -200,3 +214,38 @@ def test_renames_and_cancels_are_escaped_in_every_medium(value: str) -> None:
                          r"<code>(.*?)</code> \(a twin", rendered, re.S)
     assert text_of(moved) == one_line(value).strip()
     assert re.search(r"Cancels <code>.*?</code> \(superseded\)\.", rendered, re.S)
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_evaluations_promotions_and_holds_are_escaped_in_every_medium(value: str) -> None:
+    """An evaluation dataset's path is the repository's and a run's id the service's: the
+    evaluation, promotion and hold lines show them through the medium's escaping."""
+    run_id = value.replace("/", "|")
+    scoring = EvaluationSet(uri=value, content_hash="c" * 40, source=None, staged=value,
+                            examples=12, metric="rouge_l")
+    current = ScoredRun(RunKey("us-central1", "tuning-job", "sql", "a" * 40, 1), run_id,
+                        "r1", "m1", "e1", 0.58)
+    candidate = ScoredRun(RunKey("us-central1", "tuning-job", "sql", "b" * 40, 1), "7",
+                          "r2", "m2", "e2", 0.61)
+    rule = PromotionRule(channel="production", metric="rouge_l", min_score=None,
+                         must_beat_current=True, current=current)
+    plan = _plan_of(
+        Evaluate(name="sql", reason="scores run 7", job_id="7", evaluation=scoring,
+                 candidate=replace(candidate, score=None), runs=(candidate,), promotion=rule,
+                 estimate=Estimate(prediction_tokens=2_000, dollars=0.01)),
+        Promote(name="sql", reason="→ production", job_id="7", evaluation=scoring,
+                candidate=candidate, promotion=rule),
+        Hold(name="sql", reason="held", job_id="7", evaluation=scoring, candidate=candidate,
+             promotion=rule))
+    console = Console(width=400, record=True, color_system="truecolor", emoji=False)
+    print_plan(plan, console)
+    shown = console.export_text()
+    assert shown.count(f"evaluated on 12 examples of {escape.text(value)} (content ") == 3
+    assert f"production now: run {escape.text(run_id)}, 0.58" in shown
+    assert "\x1b" not in shown
+    rendered = html(render(plan))
+    assert rendered.count("<h3>") == 1, rendered
+    assert "<a " not in rendered and "<img" not in rendered and "<strong>bold" not in rendered
+    seen = text_of(rendered).replace("\u2060", "")
+    assert seen.count(f"Evaluated on 12 examples of {one_line(value)} (content ") == 3, seen
+    assert f"Production now: run {one_line(run_id)}, 0.58." in seen

@@ -9,24 +9,25 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from reconciler.apply import evaluate as evaluation
+from reconciler.apply.staging import stage
 from reconciler.backends.base import Backend, Registry
 from reconciler.core import quota
 from reconciler.core.identity import SUPERSEDED
 from reconciler.core.resources import id_of
 from reconciler.edges.storage import Storage
 from reconciler.errors import QuotaExceeded, TuneopsError
-from reconciler.kinds.base import Upload, staged_hash
-from reconciler.load.datasets import snapshot
-from reconciler.load.files import repository_file
-from reconciler.load.writes import scratch
 from reconciler.plan.actions import (
     Action,
     DriftRestore,
+    Evaluate,
     Failed,
+    Hold,
     Launching,
     Noop,
     Orphan,
     Patching,
+    Promote,
     Queued,
     Refused,
     Rename,
@@ -69,6 +70,7 @@ class _Executor:
     storage: Storage
     root: Path
     prune: bool
+    stop_event: threading.Event = field(default_factory=threading.Event)
 
     def stop(self, action: Action) -> list[str]:
         """Cancels the runs the action stops; what happened to each, for its outcome."""
@@ -116,6 +118,19 @@ class _Executor:
                 details.append(f"the Model keeps its old labels ({error})")
         return Outcome(action.name, action.action, "renamed", "; ".join(details))
 
+    def evaluate(self, action: Evaluate) -> Outcome:
+        try:
+            result, detail = evaluation.evaluate(action, self.backend, self.storage, self.root,
+                                               self.stop_event)
+        except evaluation.PromotionFailed as error:
+            # Scored and recorded: the failure is the promotion's (apply's exit reason).
+            return Outcome(action.name, "promote", "failed", str(error), ok=False)
+        return Outcome(action.name, action.action, result, detail)
+
+    def promote(self, action: Promote) -> Outcome:
+        detail = evaluation.promote_action(action, self.backend)
+        return Outcome(action.name, action.action, "promoted", detail)
+
     def stop_only(self, action: Action) -> Outcome:
         return Outcome(action.name, action.action, "cancelled", "; ".join(self.stop(action)))
 
@@ -149,36 +164,14 @@ class _Executor:
                 # A queued launch waits (`apply --wait` makes it: launch_queued), but what
                 # it stops is stopped now.
                 return (lambda: self.stop_only(action)) if stops(action) else None
-            case Refused():
+            case Evaluate():
+                return lambda: self.evaluate(action)
+            case Promote():
+                return lambda: self.promote(action)
+            case Refused() | Hold():
                 return None
             case _:
                 raise TypeError(f"apply does not know the action {action!r}")
-
-
-def stage(storage: Storage, root: Path, upload: Upload) -> None:
-    """Uploads a dataset to its content-addressed object, exactly the bytes that were hashed.
-
-    The file is copied to a snapshot of tuneops' own while its content hash is computed; the
-    snapshot is uploaded only if that hash is the planned one (the object's name), so an
-    edit while apply runs can never stage other data under the planned name and label.
-    """
-    if storage.exists(upload.destination):
-        return  # named by its content: what is there is what was hashed
-    path, refusal = repository_file(root, upload.source)
-    if refusal:
-        raise TuneopsError(f"{upload.source}: {refusal}; nothing was launched")
-    with scratch() as directory:
-        copy = directory / "dataset.jsonl"
-        try:
-            with path.open("rb") as source, copy.open("wb") as out:
-                found = snapshot(source, out)
-        except OSError as error:
-            raise TuneopsError(f"{upload.source}: cannot read: {error.strerror}") from None
-        if found != staged_hash(upload.destination):
-            raise TuneopsError(f"{upload.source} changed since it was planned (its content "
-                               "hash is no longer the planned one); nothing was uploaded or "
-                               "launched for this job: plan and apply again")
-        storage.upload(copy, upload.destination)
 
 
 def retire_model(registry: Registry, model: str, created: set[str]) -> str:
@@ -249,7 +242,7 @@ def launch_queued(waiting: list[Queued], backend: Backend, storage: Storage, roo
 def apply(plan: Plan, backend: Backend, storage: Storage, root: Path,
           options: ApplyOptions | None = None) -> tuple[Outcome, ...]:
     options = options or ApplyOptions()
-    executor = _Executor(backend, storage, root, options.prune)
+    executor = _Executor(backend, storage, root, options.prune, options.stop)
     steps = [(action, work) for action in plan.actions
              if (work := executor.step(action)) is not None]
     if not steps:

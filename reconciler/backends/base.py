@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from reconciler.backends.calls import Launched
+from reconciler.backends.channels import Move
+from reconciler.core.channels import Evaluations, Promoted, Scoring
 from reconciler.core.observed import Observed, ObservedJob, ObservedModel, RunOutputs
+from reconciler.core.runkey import RunKey
 from reconciler.kinds import Launch
+from reconciler.kinds.base import Prompt
 
 
 class Registry(Protocol):
@@ -18,6 +22,9 @@ class Registry(Protocol):
 
     def update(self, model: str, *, display_name: str, description: str,
                labels: dict[str, str]) -> None: ...
+
+    def relabel(self, model: str, *, add: dict[str, str], drop: tuple[str, ...] = ()
+                ) -> None: ...
 
     def delete(self, model: str) -> None: ...
 
@@ -30,9 +37,54 @@ class Registry(Protocol):
     def delete_endpoint(self, endpoint: str) -> None: ...
 
 
+class Predictions(Protocol):
+    """PredictionService (reconciler.backends.prediction.Predictions)."""
+
+    def generate(self, endpoint: str, prompt: Prompt) -> str: ...
+
+
+class Scorer(Protocol):
+    """EvaluationService (reconciler.backends.evaluation.Scorer)."""
+
+    def score(self, location: str, metric: str, pairs: Sequence[tuple[str, str]]
+              ) -> list[float]: ...
+
+
+class Scores(Protocol):
+    """Scores and promotions recorded in the staging bucket (backends.records.RecordStore)."""
+
+    def read_score(self, key: RunKey, scoring: Scoring) -> float | None: ...
+
+    def record_score(self, key: RunKey, scoring: Scoring, score: float, examples: int
+                     ) -> float: ...
+
+    def mark_promoted(self, key: RunKey, channel: str) -> None: ...
+
+
+class Channels(Protocol):
+    """Channel pointers (reconciler.backends.channels.ChannelPointers)."""
+
+    def move(self, channel: str, expected: RunKey | None, new: Promoted) -> Move: ...
+
+
 class Backend(Protocol):
     @property
     def registry(self) -> Registry: ...
+
+    @property
+    def predictions(self) -> Predictions: ...
+
+    @property
+    def scorer(self) -> Scorer: ...
+
+    @property
+    def records(self) -> Scores: ...
+
+    @property
+    def channels(self) -> Channels: ...
+
+    def evaluations(self) -> Evaluations:
+        """Scores and channel pointers alone, in one list call."""
 
     def observe(self, wanted: Collection[tuple[str, str]] = ()) -> Observed:
         """All managed jobs and Models, in one filtered, paginated list per resource type,

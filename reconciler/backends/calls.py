@@ -51,7 +51,7 @@ def attempt_of(job_id: str, labels: Mapping[str, str]) -> int:
 
 
 def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any],
-                 metadata: dict[str, Any]) -> ObservedJob:
+                 metadata: dict[str, Any], endpoint: str = "") -> ObservedJob:
     """A job as planning sees it: what every kind's API object has, and its kind's reading."""
     labels = job.labels
     job_id = id_of(job.name)
@@ -68,6 +68,7 @@ def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any]
         commit=labels.get(managed.COMMIT, ""),
         error=job.error.message,
         attempt=attempt_of(job_id, labels),
+        endpoint=endpoint,
     )
 
 

@@ -23,8 +23,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from reconciler.core.identity import RunKey
 from reconciler.core.observed import ObservedJob
+from reconciler.core.runkey import RunKey
 from reconciler.edges.storage import Lease
 from reconciler.errors import BackendError, TuneopsError
 

@@ -82,6 +82,17 @@ class Registry:
         self._call(f"updating {model}", lambda: self._model_client(model).update_model(
             request=request, retry=retry_policy()))
 
+    def relabel(self, model: str, *, add: dict[str, str], drop: tuple[str, ...] = ()) -> None:
+        """Sets and removes labels, keeping every other (UpdateModel replaces the map)."""
+        found = self._call(f"reading {model}", lambda: self._model_client(model).get_model(
+            name=parse(model).unversioned, retry=retry_policy()))
+        labels = {key: value for key, value in found.labels.items() if key not in drop}
+        labels.update(add)
+        request = {"model": {"name": found.name, "labels": labels},
+                   "update_mask": {"paths": ["labels"]}}
+        self._call(f"updating {model}", lambda: self._model_client(model).update_model(
+            request=request, retry=retry_policy()))
+
     def delete(self, model: str) -> None:
         self._call(f"deleting {model}", lambda: self._model_client(model).delete_model(
             name=model, retry=retry_policy()).result(timeout=OPERATION_SECONDS))

@@ -37,9 +37,10 @@ from reconciler.backends.calls import (
 )
 from reconciler.backends.leases import Hold, Leases
 from reconciler.core import labels as managed
-from reconciler.core.identity import RunKey, age
+from reconciler.core.identity import age
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
+from reconciler.core.runkey import RunKey
 from reconciler.errors import BackendError, QuotaExceeded
 from reconciler.kinds.base import LaunchRequest
 from reconciler.kinds.tuning_job import (
@@ -86,7 +87,10 @@ def job_from_proto(job: Any) -> ObservedJob:
                               "learning_rate_multiplier": hyper.learning_rate_multiplier,
                               "adapter_size": hyper.adapter_size.name},
             kms_key_name=job.encryption_spec.kms_key_name, labels=labels),
-        metadata=observed_metadata(job.tuned_model_display_name, labels))
+        metadata=observed_metadata(job.tuned_model_display_name, labels),
+        # The tuned model endpoint "represents the endpoint of the default checkpoint"
+        # (Vertex AI docs, tuning checkpoints): the one that answers for the run.
+        endpoint=job.tuned_model.endpoint)
 
 
 def tuning_job(launch: TuningJobLaunch) -> dict[str, Any]:

@@ -17,10 +17,14 @@ from typing import Any
 from reconciler.backends.adapter import V1, Adapter, AdapterKind, Context
 from reconciler.backends.all_adapters import ADAPTERS
 from reconciler.backends.calls import Caller, Launched
+from reconciler.backends.channels import ChannelPointers
+from reconciler.backends.evaluation import Scorer
 from reconciler.backends.leases import Leases
 from reconciler.backends.models import Registry
+from reconciler.backends.prediction import Predictions
 from reconciler.backends.records import Bucket, RecordStore
 from reconciler.core import identity
+from reconciler.core.channels import Evaluations
 from reconciler.core.fingerprint import fingerprint
 from reconciler.core.identity import key_of, relabel
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
@@ -57,7 +61,8 @@ class VertexBackend:
         self.endpoint = endpoint
         self._call = Caller(project)
         self._context = Context(self._call, Leases(bucket, f"{staging}/leases/{project}"))
-        self._records = RecordStore(bucket, f"{staging}/records/{project}")
+        self.records = RecordStore(bucket, f"{staging}/records/{project}")
+        self.channels = ChannelPointers(bucket, f"{staging}/records/{project}")
 
     def close(self) -> None:
         """Closes the local channel before the emulator stops, so gRPC logs no GOAWAY."""
@@ -98,6 +103,21 @@ class VertexBackend:
                         {location: self._client("Endpoint", location)
                          for location in MODEL_LOCATIONS})
 
+    @cached_property
+    def predictions(self) -> Predictions:
+        """Tuned models' endpoints, in every region a kind's runs register Models."""
+        return Predictions(self._call, {location: self._client("Prediction", location)
+                                        for location in MODEL_LOCATIONS})
+
+    @cached_property
+    def scorer(self) -> Scorer:
+        return Scorer(self._call, {location: self._client("Evaluation", location)
+                                   for location in MODEL_LOCATIONS})
+
+    def evaluations(self) -> Evaluations:
+        """Scores and channels alone (one list call), as `resolve` reads them."""
+        return self.records.read()[1]
+
     def _owners(self, resource: str) -> list[Adapter[Any]]:
         """The adapters of a job resource name: by its collection (`.../COLLECTION/ID`), those
         whose kind tunes in its location (kinds sharing a collection need not share regions,
@@ -129,13 +149,14 @@ class VertexBackend:
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
         """Managed jobs (`_list`) and labelled Models (one list call a location), under the
-        names and with the cancels the staging bucket records (one list call); then, for
-        the latest succeeded run of a `wanted` job whose Model carries no tuneops labels,
-        that Model found through the run itself (a tuning pipeline may not copy its
-        labels)."""
+        names and with the cancels the staging bucket records, with the scores and channels
+        it holds (one list call); then, for the latest succeeded run of a `wanted` job whose
+        Model carries no tuneops labels, that Model found through the run itself (a tuning
+        pipeline may not copy its labels)."""
+        records, evaluations = self.records.read()
         observed = relabel(Observed(jobs=tuple(self._list()),
-                                    models=tuple(self.registry.labelled())),
-                           self._records.read())
+                                    models=tuple(self.registry.labelled()),
+                                    evaluations=evaluations), records)
         labelled = {(m.name, m.fingerprint) for m in observed.models}
         runs: dict[Wanted, ObservedJob] = {}
         for job in observed.jobs:
@@ -146,7 +167,8 @@ class VertexBackend:
         found = [self._model_of(runs[key]) for key in sorted(set(wanted) & runs.keys())
                  if key not in labelled]
         return Observed(jobs=observed.jobs, models=(
-            *observed.models, *(model for model in found if model is not None)))
+            *observed.models, *(model for model in found if model is not None)),
+            evaluations=observed.evaluations)
 
     def _model_of(self, run: ObservedJob) -> ObservedModel | None:
         model = self.outputs(run.resource).model
@@ -158,7 +180,7 @@ class VertexBackend:
     def rename(self, resources: Collection[str], name: str) -> None:
         """Records that these runs now belong to `name` (their labels cannot change)."""
         for resource in resources:
-            self._records.write(key_of(self.get(resource)), identity.NAME, name)
+            self.records.write(key_of(self.get(resource)), identity.NAME, name)
 
     def create(self, launch: Launch) -> Launched:
         adapter = self._adapters.get(launch.kind)
@@ -177,5 +199,5 @@ class VertexBackend:
         """Cancels a run (False: it had already ended). With a `reason`, records first that
         tuneops cancelled it and why, so that its end is never taken for a failure."""
         if reason:
-            self._records.write(key_of(self.get(resource)), identity.CANCELLED, reason)
+            self.records.write(key_of(self.get(resource)), identity.CANCELLED, reason)
         return self._owners(resource)[0].cancel(resource)

@@ -64,8 +64,9 @@ def _approved(plan: Plan, desired: Desired, auto_approve: bool, console: Console
     if not sys.stdin.isatty():
         raise TuneopsError("apply launches paid tuning jobs and no terminal is attached to "
                            "confirm: pass --auto-approve, or a plan file from plan --out")
-    launches = plan.totals.launches
-    paid = (f"It {describe_totals(plan.totals)}, which is paid for. " if launches else "")
+    # Launches and evaluations (inference) are both paid for.
+    paid = (f"It {describe_totals(plan.totals)}, which is paid for. "
+            if plan.totals.launches or plan.totals.evaluations else "")
     console.print(f"\nDo you want to apply this plan to project "
                   f"{escape.markup(desired.target.project)}?\n  {escape.markup(paid)}Only "
                   "'yes' will be accepted to approve.\n", highlight=False)
@@ -132,10 +133,13 @@ def _named(count_of: str, names: list[str]) -> str:
 
 
 # What a failed step was doing, by its action's kind. The kinds that only report (noop,
-# running, failed) have a step only to cancel superseded runs and twins; refused has none.
+# running, failed) have a step only to cancel superseded runs and twins; refused and hold
+# have none. An evaluation whose scores were recorded but whose channel did not move is a
+# failed promotion (its outcome says "promote").
 DOING = {"create": "launch(es)", "retune": "launch(es)", "drift": "drift repair(s)",
          "update": "update(s)", "rename": "rename(s)", "orphan": "prune(s)",
-         "noop": "cancel(s)", "running": "cancel(s)", "failed": "cancel(s)"}
+         "noop": "cancel(s)", "running": "cancel(s)", "failed": "cancel(s)",
+         "evaluate": "evaluation(s)", "promote": "promotion(s)"}
 
 
 def failures(outcomes: tuple[Outcome, ...], *, queued: str) -> list[tuple[str, str]]:
@@ -183,7 +187,8 @@ def _over_budget(plan: Plan, budget: Budget, max_cost: float | None) -> tuple[st
     if max_cost is None:
         return plan.over_budget
     capped = min(max_cost, budget.max_per_apply) if budget.max_per_apply is not None else max_cost
-    return over_budget(plan.launches, budget.model_copy(update={"max_per_apply": capped}))
+    return over_budget(plan.launches, budget.model_copy(update={"max_per_apply": capped}),
+                       plan.evaluations)
 
 
 def _refuse_empty_prune(desired: Desired, plan: Plan) -> None:

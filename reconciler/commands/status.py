@@ -11,12 +11,15 @@ from pathlib import Path
 from rich.console import Console
 
 from reconciler.connect import connect
+from reconciler.core.channels import Evaluations
 from reconciler.core.desired import Target
+from reconciler.core.identity import key_of
+from reconciler.core.resources import id_of
 from reconciler.errors import ConfigError, TuneopsError
 from reconciler.load.config import load_config, load_target
 from reconciler.output import escape
 from reconciler.output.formats import StatusOutput
-from reconciler.output.status import by_name, print_status
+from reconciler.output.status import NameState, by_name, print_status
 
 Output = StatusOutput
 
@@ -31,6 +34,25 @@ def _target(root: Path) -> Target:
         print(f"reconcile: warning: the configs have {count} error{'s' if count != 1 else ''} "
               f"(`reconcile validate` lists them); showing what exists", file=sys.stderr)
         return target
+
+
+def _evaluations_json(states: list[NameState], evaluations: Evaluations, *, every: bool
+                      ) -> dict[str, object]:
+    """Each channel's run and every score, by the job id of the run they are of: of the
+    runs shown, or (`every`) all that are recorded."""
+    job_ids = {key_of(job): job.job_id for state in states for job in state.runs}
+    return {
+        "channels": [{"channel": channel, "name": now.name, "job_id": id_of(now.job),
+                      "model": now.model, "endpoint": now.endpoint, "metric":
+                      now.scoring.metric, "score": now.score}
+                     for channel, now in sorted(evaluations.channels.items())
+                     if every or now.run in job_ids],
+        "scores": [{"job_id": job_ids.get(key, ""), "run": key.path(),
+                    "evaluation_dataset": scoring.dataset, "metric": scoring.metric,
+                    "score": score}
+                   for (key, scoring), score in sorted(evaluations.scores.items())
+                   if every or key in job_ids],
+    }
 
 
 def status_command(*, root: Path, output: Output, console: Console,
@@ -56,7 +78,8 @@ def status_command(*, root: Path, output: Output, console: Console,
             "jobs": [asdict(job) | {"current": job.resource == state.current_run}
                      for state in states for job in reversed(state.runs)],
             "models": [asdict(model) | {"current": model.resource == state.current_model}
-                       for state in states for model in state.models]}))
+                       for state in states for model in state.models],
+            **_evaluations_json(states, observed.evaluations, every=name is None)}))
         return 0
     console.print(f"In {escape.markup(connection.where)}:", highlight=False)
     print_status(states, console, detailed=name is not None)

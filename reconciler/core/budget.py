@@ -19,14 +19,17 @@ class Budget(BaseModel):
 
     # One YAML file once launched 10,002 jobs with no question asked: a default cap.
     max_launches: Annotated[int, Field(ge=0)] = DEFAULT_MAX_LAUNCHES
-    # Dollars at list price for all launches of one apply (launches whose cost cannot be
-    # known before the run, such as pipeline runs billed by the hour, do not count).
+    # Dollars at list price for all launches and evaluations of one apply (launches whose
+    # cost cannot be known before the run, such as pipeline runs billed by the hour, do not
+    # count).
     max_per_apply: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
     max_tokens_per_job: Annotated[int, Field(ge=0)] | None = None
 
 
-def over_budget(launches: Sequence[tuple[str, Estimate]], budget: Budget) -> tuple[str, ...]:
-    """Why these launches exceed the budget, one reason a line; () when they fit."""
+def over_budget(launches: Sequence[tuple[str, Estimate]], budget: Budget,
+                evaluations: Sequence[tuple[str, Estimate]] = ()) -> tuple[str, ...]:
+    """Why these launches (and evaluations: paid inference) exceed the budget, one reason a
+    line; () when they fit."""
     found = []
     if len(launches) > budget.max_launches:
         names = ", ".join(name for name, _ in launches[:10])
@@ -39,9 +42,11 @@ def over_budget(launches: Sequence[tuple[str, Estimate]], budget: Budget) -> tup
                   for name, e in launches
                   if e.training_tokens is not None and e.training_tokens > (
                       budget.max_tokens_per_job)]
-    total = totals(e for _, e in launches)
-    if budget.max_per_apply is not None and total.dollars > budget.max_per_apply:
-        costs = ", ".join(f"{name} ${e.dollars:,.2f}" for name, e in launches if e.dollars)
-        found.append(f"≈ ${total.dollars:,.2f} at list price, more than "
+    total = totals((e for _, e in launches), (e for _, e in evaluations))
+    if budget.max_per_apply is not None and total.spend > budget.max_per_apply:
+        costs = ", ".join([*(f"{name} ${e.dollars:,.2f}" for name, e in launches if e.dollars),
+                           *(f"{name} evaluation ${e.dollars:,.2f}" for name, e in evaluations
+                             if e.dollars)])
+        found.append(f"≈ ${total.spend:,.2f} at list price, more than "
                      f"budget.max_per_apply ${budget.max_per_apply:,.2f} ({costs})")
     return tuple(found)

@@ -79,6 +79,26 @@ class Dataset:
 
 
 @dataclass(frozen=True)
+class Promotion:
+    """`promotion:` of a job: the channel its best run is promoted to, and the rule."""
+
+    channel: str
+    min_score: float | None = None
+    # The new run must score at least the channel's current one.
+    must_beat_current: bool = True
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """`evaluation:` of a job: metadata, never a weight input. Its dataset's content hash
+    and the metric key every score; a new dataset scores again, it never re-tunes."""
+
+    dataset: Dataset
+    metric: str
+    promotion: Promotion | None = None
+
+
+@dataclass(frozen=True)
 class DesiredJob(Generic[SpecT]):
     name: str
     kind: str
@@ -93,6 +113,8 @@ class DesiredJob(Generic[SpecT]):
     datasets: tuple[Dataset, ...]
     # The kind's validated spec, from which its launch is built.
     spec: SpecT
+    # How its runs are scored and promoted (None: they are not).
+    evaluation: Evaluation | None = None
 
     def dataset(self, role: Role) -> Dataset | None:
         return next((d for d in self.datasets if d.role == role), None)
@@ -105,6 +127,8 @@ class Desired:
     jobs: tuple[DesiredJob, ...]
     warnings: tuple[Problem, ...] = ()
     prices: dict[str, float] = field(default_factory=dict)
+    # US dollars per million tokens a tuned model answers with, by base model.
+    prediction_prices: dict[str, float] = field(default_factory=dict)
     budget: Budget = field(default_factory=Budget)
     # Concurrent jobs per location and kind of job (`limits:`); absent means no limit.
     limits: dict[str, dict[str, int]] = field(default_factory=dict)

@@ -21,6 +21,8 @@ class Estimate:
     dollars: float | None = None
     # What cannot be known before the run, in words.
     unknown: str = ""
+    # For an evaluation: the tokens of the examples sent to each run's endpoint, all runs.
+    prediction_tokens: int | None = None
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,22 @@ class Totals:
     tokens_unknown: int = 0
     # Accelerator-billed runs, by the accelerators they take.
     runs_on: dict[str, int] = field(default_factory=dict)
+    # Evaluations (paid inference on tuned endpoints): how many, their tokens and dollars,
+    # and how many of them have no known price (their dollars are then a lower bound).
+    evaluations: int = 0
+    prediction_tokens: int = 0
+    evaluation_dollars: float = 0.0
+    evaluations_not_estimable: int = 0
+
+    @property
+    def spend(self) -> float:
+        """Dollars of everything priced: launches and evaluations."""
+        return round(self.dollars + self.evaluation_dollars, 2)
 
 
-def totals(estimates: Iterable[Estimate]) -> Totals:
+def totals(estimates: Iterable[Estimate], evaluations: Iterable[Estimate] = ()) -> Totals:
     found = list(estimates)
+    scored = list(evaluations)
     by_tokens = [e for e in found if not e.accelerators]
     return Totals(
         launches=len(found),
@@ -46,6 +60,10 @@ def totals(estimates: Iterable[Estimate]) -> Totals:
         not_estimable=sum(e.dollars is None for e in by_tokens),
         tokens_unknown=sum(e.training_tokens is None for e in by_tokens),
         runs_on=dict(sorted(Counter(e.accelerators for e in found if e.accelerators).items())),
+        evaluations=len(scored),
+        prediction_tokens=sum(e.prediction_tokens or 0 for e in scored),
+        evaluation_dollars=round(sum(e.dollars or 0.0 for e in scored), 2),
+        evaluations_not_estimable=sum(e.dollars is None for e in scored),
     )
 
 
@@ -58,9 +76,34 @@ def tokens_text(tokens: int) -> str:
     return str(tokens)
 
 
+def describe_evaluations(total: Totals) -> str:
+    """"evaluates 2 runs: ≈ 12 K prediction tokens, ≤ $0.03 at list price"; "" for none."""
+    if not total.evaluations:
+        return ""
+    runs = f"{total.evaluations} evaluation{'s' if total.evaluations != 1 else ''}"
+    tokens = (f"≈ {tokens_text(total.prediction_tokens)} prediction tokens"
+              if total.prediction_tokens else "prediction tokens unknown")
+    if total.evaluations_not_estimable == total.evaluations:
+        cost = "cost unknown"
+    else:
+        cost = f"≤ ${total.evaluation_dollars:,.2f} at list price"
+        if total.evaluations_not_estimable:
+            cost += f" ({total.evaluations_not_estimable} of them not estimable, so more)"
+    return f"runs {runs}: {tokens}, {cost}"
+
+
 def describe(total: Totals) -> str:
     """"launches 3 tuning jobs: ≈ 41 M training tokens, ≈ $205 at list price; 1 pipeline run
-    on 8 x A100 80 GB": the line a reviewer reads before merging."""
+    on 8 x A100 80 GB": the line a reviewer reads before merging (and what its evaluations
+    cost)."""
+    launches = _describe_launches(total)
+    evaluations = describe_evaluations(total)
+    if evaluations and not total.launches:
+        return evaluations
+    return f"{launches}; {evaluations}" if evaluations else launches
+
+
+def _describe_launches(total: Totals) -> str:
     if not total.launches:
         return "launches nothing"
     parts = []

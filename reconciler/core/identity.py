@@ -14,47 +14,20 @@ by the RunKey: the name a renamed run now belongs to, and that tuneops itself ca
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from reconciler.core.observed import Observed, ObservedJob, ObservedModel
 from reconciler.core.resources import location_of
+from reconciler.core.runkey import RunKey
 
 # The facts a record holds, one object each: the run's name now, and why tuneops cancelled it.
 NAME = "name"
 CANCELLED = "cancelled"
 FACTS = (NAME, CANCELLED)
-# A RunKey's path in the staging bucket (not a resource name: core/resources.py has those).
-_PATH = re.compile(r"(?P<location>[^/]+)/(?P<kind>[^/]+)/(?P<name>[^/]+)"
-                   r"/(?P<fingerprint>[^/]+)/(?P<attempt>[0-9]+)")
 # Why tuneops cancels a run: its fingerprint is no longer desired for its name.
 SUPERSEDED = "superseded"
-
-
-@dataclass(frozen=True, order=True)
-class RunKey:
-    """A run of one project: where, of which kind, launched as which name, fingerprint and
-    attempt. Unique: a launch never reuses an attempt of its name and fingerprint."""
-
-    location: str
-    kind: str
-    name: str
-    fingerprint: str
-    attempt: int
-
-    def path(self) -> str:
-        return f"{self.location}/{self.kind}/{self.name}/{self.fingerprint}/{self.attempt}"
-
-    @classmethod
-    def parse(cls, path: str) -> RunKey | None:
-        """The key of a record's path (`path()`); None for any other path."""
-        found = _PATH.fullmatch(path)
-        if found is None:
-            return None
-        return cls(found["location"], found["kind"], found["name"], found["fingerprint"],
-                   int(found["attempt"]))
 
 
 def age(job: ObservedJob) -> tuple[str, str]:
@@ -124,4 +97,4 @@ def relabel(observed: Observed, records: Records) -> Observed:
                             cancelled_by_tuneops=records.cancelled.get(key, "")))
     exact, pairs = _model_names(named)
     models = tuple(_renamed_model(model, exact, pairs) for model in observed.models)
-    return Observed(jobs=tuple(jobs), models=models)
+    return replace(observed, jobs=tuple(jobs), models=models)

@@ -16,6 +16,13 @@ ATTEMPT = "tuneops-attempt"
 # longer matches it was edited outside git (drift), not changed in git (update).
 METADATA = "tuneops-metadata"
 MANAGED_FILTER = f'labels.{MANAGED_BY}="{MANAGER}"'
+# On the Model a channel points to (`tuneops-channel-production`), for people reading the
+# Model Registry; the channel's record in the staging bucket is what decides.
+CHANNEL_PREFIX = "tuneops-channel-"
+
+
+def channel_label(channel: str) -> str:
+    return f"{CHANNEL_PREFIX}{channel}"
 
 
 # Set by the service on every pipeline run, overriding any value sent (the v1 PipelineJob

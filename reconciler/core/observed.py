@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from reconciler.core.channels import Evaluations
+
 
 class JobState(StrEnum):
     PENDING = "pending"
@@ -53,6 +55,9 @@ class ObservedJob:
     # Why tuneops cancelled it, as recorded in the staging bucket ("superseded", ...); ""
     # when tuneops did not (it ran its course, or someone else cancelled it).
     cancelled_by_tuneops: str = ""
+    # The Endpoint that answers for a succeeded run (its kind's adapter says which: a
+    # TuningJob's tuned_model.endpoint); "" when the run names none.
+    endpoint: str = ""
 
     @property
     def label_name(self) -> str:
@@ -88,3 +93,5 @@ class RunOutputs:
 class Observed:
     jobs: tuple[ObservedJob, ...] = ()
     models: tuple[ObservedModel, ...] = ()
+    # Scores and channels, as the staging bucket records them.
+    evaluations: Evaluations = field(default_factory=Evaluations)

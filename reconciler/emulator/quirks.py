@@ -22,6 +22,9 @@ class Quirks:
     # off, the emulator treats tuning jobs the same way, to test products that must not rely
     # on it.
     model_labels: bool = True
+    # Whether EvaluateInstances returns ROUGE's recall, as RougeSpec's comment reads ("the
+    # recall of n-grams in prediction"), rather than its F-measure (undocumented which).
+    rouge_recall: bool = False
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

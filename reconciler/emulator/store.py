@@ -68,13 +68,14 @@ class EmulatorStore(State):
         with self.db.read() as conn:
             return quota.load(conn)
 
-    def set_quirks(self, model_labels: bool = True) -> None:
+    def set_quirks(self, model_labels: bool = True, rouge_recall: bool = False) -> None:
         """Picks the behaviours that changed between versions of the service (quirks.Quirks).
 
         Applies to jobs that succeed from now on; what is already registered stays.
         """
         with self.db.write() as conn:
-            put_setting(conn, QUIRKS_KEY, Quirks(model_labels=model_labels).to_json())
+            put_setting(conn, QUIRKS_KEY, Quirks(model_labels=model_labels,
+                                                 rouge_recall=rouge_recall).to_json())
 
     def quirks(self) -> Quirks:
         with self.db.read() as conn:

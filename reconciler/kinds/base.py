@@ -10,9 +10,9 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import TypeVar
 
 from reconciler.core import labels as managed
@@ -61,6 +61,62 @@ Priority = Annotated[int, Field(ge=-1000, le=1000)]
 
 TOKENS_CLOSE = 0.8
 TOKENS_CLEARLY_OVER = 2.0
+
+# The metrics of core.channels.METRICS, as a job document names them.
+Metric = Literal["exact_match", "bleu", "rouge_l"]
+# A channel is part of a label key (`tuneops-channel-{channel}`), so it is named as a job
+# is (its rule in words with it): at most 40 characters.
+Channel = JobName
+
+
+class EvaluationSpec(BaseModel):
+    """`evaluation:` of a job: metadata, never a weight input (adding or changing it never
+    re-tunes). The dataset is in the kind's own format; each example's last model turn is
+    its reference, the turns before it the prompt."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    dataset_uri: Annotated[str, Field(min_length=1)]
+    metric: Metric
+
+
+class PromotionSpec(BaseModel):
+    """`promotion:` of a job: the channel its best evaluated run is promoted to."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    channel: Channel
+    # A floor: a run scoring less is never promoted.
+    min_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    # The new run must score at least the channel's current run (on the same data).
+    must_beat_current: bool = True
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What one evaluation example asks a tuned model: GenerateContent's `contents` and
+    `system_instruction` (prediction_service.proto, GenerateContentRequest), in the proto's
+    own field names."""
+
+    contents: tuple[dict[str, Any], ...]
+    system_instruction: dict[str, Any] | None = None
+
+
+class Evaluator(Protocol):
+    """How a kind's runs are evaluated: a kind that has none cannot be (its spec then has
+    no `evaluation:` key)."""
+
+    def settings(self, spec: Any) -> tuple[EvaluationSpec | None, PromotionSpec | None]:
+        """The job's `evaluation:` and `promotion:`."""
+
+    def split(self, record: dict[str, Any]) -> tuple[Prompt, str]:
+        """One example of the evaluation dataset (valid in the kind's format) as the prompt
+        sent to the run's endpoint and the reference its answer is scored against."""
+
+    def price(self, spec: Any, prices: Mapping[str, float]) -> tuple[str, float | None]:
+        """The model a run of `spec` is priced as, and US dollars per million tokens it
+        answers with (`prices`, the `prediction_prices:` setting, over the kind's table;
+        None when unknown)."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +237,10 @@ class Kind(Protocol[SpecT, LaunchT_co]):
 
     def estimate(self, job: DesiredJob[SpecT], prices: Mapping[str, float]) -> Estimate:
         """What one launch of `job` will spend, as far as can be known before the run."""
+
+    @property
+    def evaluator(self) -> Evaluator | None:
+        """How its runs are evaluated, or None: they cannot be."""
 
 
 def model_metadata(display_name: str, description: str | None, labels: Mapping[str, str]

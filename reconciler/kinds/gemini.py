@@ -54,6 +54,16 @@ PRICES: dict[str, float] = {
     "gemini-2.5-flash": 5.0,
     "gemini-2.5-flash-lite": 1.5,
 }
+# List prices of a tuned model's answers, US dollars per million output tokens (text), from
+# the same page's section on Gemini models, read on PRICES_AS_OF: "Tuned model endpoints are
+# charged at the same rate as the base model". Evaluation prices every token of its
+# examples at this rate (an upper bound: input tokens cost less); `prediction_prices:`
+# overrides any of them.
+PREDICTION_PRICES: dict[str, float] = {
+    "gemini-2.5-pro": 10.0,
+    "gemini-2.5-flash": 2.5,
+    "gemini-2.5-flash-lite": 0.4,
+}
 # The docs: "we recommend starting with 100 examples".
 RECOMMENDED_EXAMPLES = 100
 # "A training dataset must include a minimum of 16 examples. For best results, we recommend

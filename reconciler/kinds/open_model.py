@@ -24,6 +24,7 @@ from reconciler.kinds.base import (
     DatasetField,
     DatasetFormat,
     Description,
+    Evaluator,
     Finding,
     JobName,
     Kind,
@@ -211,6 +212,7 @@ class OpenModelKind(Kind[OpenModelSpec, OpenModelLaunch]):
     # ASSUMPTION (undocumented for open models, documented for Gemini): a tuned Model
     # registers in its tuning job's own region.
     model_locations = TUNING_LOCATIONS
+    evaluator: Evaluator | None = None
 
     def refusal(self, target: Target) -> str:
         return ""

@@ -21,6 +21,7 @@ from reconciler.kinds.base import (
     DatasetField,
     DatasetFormat,
     Description,
+    Evaluator,
     Finding,
     JobName,
     Kind,
@@ -228,6 +229,8 @@ class PipelineKind(Kind[PipelineSpec, PipelineLaunch]):
     spec = PipelineSpec
     locations = TUNING_LOCATIONS
     model_locations = (MODEL_REGION,)
+    # Its tuned models answer `predict`, not GenerateContent, and are shut down (SHUT_DOWN).
+    evaluator: Evaluator | None = None
 
     def refusal(self, target: Target) -> str:
         # The emulator still runs the reference's pipelines, so its flow can be tried.

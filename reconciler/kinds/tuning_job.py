@@ -22,6 +22,8 @@ from reconciler.kinds.base import (
     DatasetField,
     DatasetFormat,
     Description,
+    EvaluationSpec,
+    Evaluator,
     Finding,
     JobName,
     Kind,
@@ -29,6 +31,7 @@ from reconciler.kinds.base import (
     LabelValue,
     Multiplier,
     Priority,
+    PromotionSpec,
     Upload,
     dataset_hashes,
     job_labels,
@@ -45,6 +48,7 @@ from reconciler.kinds.tuning_api import (
     token_estimate,
 )
 from reconciler.kinds.tuning_job_datasets import dataset_format
+from reconciler.kinds.tuning_job_evaluation import GEMINI_EVALUATOR
 
 KIND = "tuning-job"
 WEIGHT_FIELDS = (
@@ -92,6 +96,9 @@ class TuningJobSpec(BaseModel):
         r"^[^@\s]+@[^@\s]+$", "a service account's email address"))] | None = None
     tuning_location: TuningLocation = "us-central1"
     priority: Priority = 0
+    # Metadata: how its runs are scored, and which channel the best one is promoted to.
+    evaluation: EvaluationSpec | None = None
+    promotion: PromotionSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,8 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
     locations = TUNING_LOCATIONS
     # A tuned Gemini Model registers in its tuning job's own region.
     model_locations = TUNING_LOCATIONS
+    # Its endpoint answers GenerateContent (tuning_job.proto, TunedModel.endpoint).
+    evaluator: Evaluator | None = GEMINI_EVALUATOR
 
     def refusal(self, target: Target) -> str:
         return ""

@@ -43,6 +43,10 @@ class Settings(BaseModel):
     # US dollars per million training tokens, by base model, over the list prices.
     prices: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
         default_factory=dict)
+    # US dollars per million tokens a tuned model answers with, by base model, over the list
+    # prices: what evaluating a run costs.
+    prediction_prices: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
     # How many jobs of each kind may run at once per location, e.g.
     # {us-central1: {KIND: 3}}; more launches wait as `queued`.
@@ -107,6 +111,10 @@ def _locate(document: Document, defaults_document: Document | None, keys: KeyPat
     return document.locate(keys)
 
 
+# The keys of an evaluable kind's spec (kinds/base.py, Evaluator) that another kind lacks.
+EVALUATION_KEYS = ("evaluation", "promotion")
+
+
 def _shown(value: Any) -> str:
     """The value that was given, short: a reader recognises it, a huge one does not flood."""
     if isinstance(value, dict):
@@ -133,13 +141,18 @@ def _invalid(item: Any, keys: KeyPath) -> str:
 
 
 def _pydantic_problems(
-    error: ValidationError, locate: Callable[[KeyPath], Location], fields: list[str], subject: str
+    error: ValidationError, locate: Callable[[KeyPath], Location], fields: list[str], subject: str,
+    kind: str = "",
 ) -> list[Problem]:
     problems = []
     for item in error.errors():
         keys: KeyPath = tuple(item["loc"])
         key = ".".join(str(k) for k in keys)
-        if item["type"] == "extra_forbidden":
+        if item["type"] == "extra_forbidden" and len(keys) == 1 and key in EVALUATION_KEYS:
+            evaluable = ", ".join(name for name, known in KINDS.items() if known.evaluator)
+            message = (f"'{key}': jobs of kind {kind} cannot be evaluated or promoted (their "
+                       f"models do not answer GenerateContent); kinds that can: {evaluable}")
+        elif item["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(keys[-1]), fields, n=1)
             hint = (f"; did you mean '{close[0]}'?" if close
                     else f"; known keys: {', '.join(fields)}")
@@ -231,10 +244,20 @@ def _parse_job(
         def locate(keys: KeyPath) -> Location:
             return _locate(document, defaults_document, keys)
 
-        return None, _pydantic_problems(error, locate, list(fields), subject)
+        return None, _pydantic_problems(error, locate, list(fields), subject, kind.name)
     job = JobConfig(kind, spec, document, defaults_document)
     return job, [Problem(job.locate(keys), message, subject=job.name)
-                 for keys, message in kind.problems(spec)]
+                 for keys, message in [*kind.problems(spec), *_evaluation_problems(kind, spec)]]
+
+
+def _evaluation_problems(kind: Kind, spec: Any) -> list[tuple[KeyPath, str]]:
+    if kind.evaluator is None:
+        return []
+    evaluation, promotion = kind.evaluator.settings(spec)
+    if promotion is not None and evaluation is None:
+        return [(("promotion",), "promotion needs evaluation: a run is promoted by its score "
+                 "on the evaluation dataset")]
+    return []
 
 
 def _config_dir(root: Path) -> Path:
@@ -285,6 +308,7 @@ def load_config(root: Path) -> RepoConfig:
             if job is not None:
                 jobs.append(job)
     problems.extend(_duplicate_names(jobs))
+    problems.extend(_shared_channels(jobs))
     if problems:
         raise ConfigError(problems)
     if not jobs:
@@ -304,4 +328,24 @@ def _duplicate_names(jobs: list[JobConfig]) -> list[Problem]:
             problems.append(Problem(job.locate(("name",)),
                                     f"name is already used at {earlier.locate(('name',))}; "
                                     "job names must be unique", subject=job.name))
+    return problems
+
+
+def _shared_channels(jobs: list[JobConfig]) -> list[Problem]:
+    """A channel resolves to one job's best run: two jobs promoting to one would each undo
+    the other's promotion."""
+    first: dict[str, JobConfig] = {}
+    problems = []
+    for job in jobs:
+        _, promotion = job.kind.evaluator.settings(job.spec) if job.kind.evaluator else (
+            None, None)
+        if promotion is None:
+            continue
+        earlier = first.setdefault(promotion.channel, job)
+        if earlier is not job:
+            where = earlier.locate(("promotion", "channel"))
+            problems.append(Problem(job.locate(("promotion", "channel")),
+                                    f"channel {promotion.channel} is already promoted to by "
+                                    f"{earlier.name} at {where}; a channel belongs to one job",
+                                    subject=job.name))
     return problems

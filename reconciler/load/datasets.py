@@ -240,6 +240,12 @@ def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: R
     return report
 
 
+def remote_hash(uri: str, version: str) -> str:
+    """The content hash of a gs:// object, from its metadata (`Storage.version`): its
+    generation changes with every write, so no byte of it is read."""
+    return hashlib.sha256(f"{uri}#{version}".encode()).hexdigest()[:HASH_LENGTH]
+
+
 def snapshot(source: BinaryIO, copy: BinaryIO) -> str | None:
     """Copies `source` into `copy` and returns the content hash of exactly the bytes copied,
     as inspect_dataset computes it for a valid file; None if a line is not a JSON object.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -12,6 +11,8 @@ from reconciler.core.desired import (
     Dataset,
     Desired,
     DesiredJob,
+    Evaluation,
+    Promotion,
     Role,
     gcs_object_problem,
 )
@@ -20,7 +21,7 @@ from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds.base import DatasetField, DatasetFormat
 from reconciler.load.config import JobConfig, RepoConfig
 from reconciler.load.datacache import DatasetCache
-from reconciler.load.datasets import HASH_LENGTH, DatasetReport, inspect_dataset, leakage
+from reconciler.load.datasets import DatasetReport, inspect_dataset, leakage, remote_hash
 from reconciler.load.files import repository_file
 from reconciler.load.writes import scratch
 
@@ -76,7 +77,7 @@ class _Loader:
                        ) -> DatasetReport:
         uri, role = wanted.uri, wanted.role
         if why := gcs_object_problem(uri):
-            return DatasetReport(None, errors=[Problem(job.locate((wanted.key,)),
+            return DatasetReport(None, errors=[Problem(job.locate(_keys(wanted)),
                                                        f"{wanted.key}: {uri}: {why}",
                                                        subject=job.name)])
         if self.remote is None:
@@ -85,9 +86,9 @@ class _Loader:
         version = self.remote.version(uri)
         if version is None:
             return DatasetReport(None, errors=[Problem(
-                job.locate((wanted.key,)), f"{wanted.key}: no such object {uri}",
+                job.locate(_keys(wanted)), f"{wanted.key}: no such object {uri}",
                 subject=job.name)])
-        content_hash = hashlib.sha256(f"{uri}#{version}".encode()).hexdigest()[:HASH_LENGTH]
+        content_hash = remote_hash(uri, version)
         if not self.deep:
             return DatasetReport(Dataset(uri, role, content_hash, None))
         with scratch() as directory:
@@ -109,7 +110,7 @@ class _Loader:
             # A dataset must be a file inside the repository, or a gs:// URI.
             hint = ("; a dataset must be a file inside it or a gs:// URI"
                     if refusal.endswith("outside the repository") else "")
-            problem = Problem(job.locate((wanted.key,)), f"{wanted.key}: {refusal}{hint}",
+            problem = Problem(job.locate(_keys(wanted)), f"{wanted.key}: {refusal}{hint}",
                               subject=job.name)
             return DatasetReport(None, errors=[problem])
         shown = display_path(path, self.root.resolve())
@@ -142,6 +143,31 @@ class _Loader:
         return self.records[dataset.content_hash]
 
 
+def _keys(wanted: DatasetField) -> tuple[str, ...]:
+    """Where a dataset's key is in the job document (`evaluation.dataset_uri` nests)."""
+    return tuple(wanted.key.split("."))
+
+
+def _evaluation(job: JobConfig, loader: _Loader, training: Dataset | None
+                ) -> tuple[Evaluation | None, list[Problem], list[Problem]]:
+    """The job's `evaluation:`, its dataset read like any other (the same formats, cache and
+    file gate); it is metadata: its hash keys scores, never the fingerprint."""
+    evaluator = job.kind.evaluator
+    asked, promotion = evaluator.settings(job.spec) if evaluator else (None, None)
+    if asked is None:
+        return None, [], []
+    report = loader.dataset(job, DatasetField("evaluation.dataset_uri", "evaluation",
+                                              asked.dataset_uri))
+    if report.info is None:
+        return None, report.errors, report.warnings
+    warnings = list(report.warnings)
+    if training is not None:
+        warnings += loader.leakage(job, training, report.info)
+    rule = None if promotion is None else Promotion(
+        promotion.channel, promotion.min_score, promotion.must_beat_current)
+    return Evaluation(report.info, asked.metric, rule), report.errors, warnings
+
+
 def _desired_job(job: JobConfig, loader: _Loader
                  ) -> tuple[DesiredJob | None, list[Problem], list[Problem]]:
     kind, spec = job.kind, job.spec
@@ -155,7 +181,10 @@ def _desired_job(job: JobConfig, loader: _Loader
         warnings += report.warnings
         if report.info is not None:
             datasets[field_.role] = report.info
-    if len(datasets) < len(wanted):
+    evaluation, found_errors, found_warnings = _evaluation(job, loader, datasets.get("training"))
+    errors += found_errors
+    warnings += found_warnings
+    if len(datasets) < len(wanted) or found_errors:
         return None, errors, warnings
     if "evaluation" in datasets:
         warnings += loader.leakage(job, datasets["training"], datasets["evaluation"])
@@ -172,6 +201,7 @@ def _desired_job(job: JobConfig, loader: _Loader
         fingerprint=fingerprint(inputs),
         datasets=tuple(datasets[f.role] for f in wanted),
         spec=spec,
+        evaluation=evaluation,
     )
     return desired, errors, warnings
 
@@ -202,11 +232,18 @@ def build_desired(config: RepoConfig, remote: RemoteDatasets | None = None, *,
         cancel_superseded=config.settings.cancel_superseded,
         jobs=tuple(jobs),
         prices=dict(config.settings.prices),
+        prediction_prices=dict(config.settings.prediction_prices),
         budget=config.settings.budget,
         limits={location: {str(kind): count for kind, count in kinds.items()}
                 for location, kinds in config.settings.limits.items()},
         warnings=tuple(warnings),
         bytes_read=loader.bytes_read,
-        files=(*config.files, *sorted({d.path for job in jobs for d in job.datasets
+        files=(*config.files, *sorted({d.path for job in jobs for d in _datasets(job)
                                        if d.path is not None})),
     )
+
+
+def _datasets(job: DesiredJob) -> tuple[Dataset, ...]:
+    """Every dataset a job reads: its training data and, where it has one, its evaluation
+    dataset."""
+    return (*job.datasets, *(() if job.evaluation is None else (job.evaluation.dataset,)))

@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler.core.estimate import describe as describe_totals
 from reconciler.errors import ConfigError, Problem, TuneopsError, one_line
-from reconciler.output import escape
+from reconciler.output import escape, evaluation
 from reconciler.output.text import (
     TARGET_WARNING,
     attribute_block,
@@ -29,9 +29,11 @@ from reconciler.plan.actions import (
     Action,
     Change,
     Create,
+    Evaluate,
     Queued,
     Rename,
     is_launch,
+    promotion_of,
     stops,
 )
 from reconciler.plan.branch import BRANCH_WORDS, Branch, BranchChange, describe
@@ -96,6 +98,9 @@ def _details(action: Action) -> str:
     if isinstance(action, Rename):
         lines.append(f"Moves {len(action.runs)} run(s) of {escape.code(action.renamed_from)} "
                      f"to {escape.code(action.name)}; nothing is tuned.")
+    lines += [f"{_sentence(escape.markdown(line))}." for line in evaluation.lines(action)]
+    if isinstance(action, Evaluate) and action.estimate is not None:
+        lines.append(f"{_sentence(escape.markdown(estimate_text(action.estimate)))}.")
     lines += [f"{_sentence(line)}." for line in stop_lines(action, escape.code)]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
@@ -117,7 +122,8 @@ def _warning(warning: Problem) -> str:
 
 def _changing(action: Action) -> bool:
     return (bool(action.changes) or bool(stops(action)) or is_launch(action)
-            or isinstance(action, Rename))
+            or isinstance(action, Rename) or promotion_of(action) is not None
+            or isinstance(action, Evaluate))
 
 
 def _take(blocks: list[str], room: int) -> tuple[list[str], int]:
@@ -155,7 +161,7 @@ def _head(plan: Plan) -> list[str]:
     if plan.targets:
         head += [f"⚠️ **{escape.markdown(TARGET_WARNING)}** Targets: "
                  + ", ".join(escape.code(name) for name in plan.targets) + ".", ""]
-    if plan.totals.launches:
+    if plan.totals.launches or plan.totals.evaluations:
         # Counts and amounts tuneops computed: nothing of the repository's in them.
         head += [f"**This plan {describe_totals(plan.totals)}.**", ""]
     head += [f"⛔ **Over budget:** {escape.markdown(reason)}; apply launches nothing without "

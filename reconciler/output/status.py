@@ -3,18 +3,21 @@
 A run's line holds its id, state, creation time and fingerprint when they fit the width;
 otherwise the id has a line of its own and the rest follow beneath it, so no id or state
 is ever cut. `*` marks each name's current run (the newest succeeded run whose Model
-exists) and that Model. A renamed job's runs and Models are under its current name.
+exists) and that Model. A renamed job's runs and Models are under its current name. A run
+a channel points to says so on its line, and each of its scores has a line beneath it.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from rich.cells import cell_len
 from rich.console import Console
 
+from reconciler.core.channels import Scoring, score_text
+from reconciler.core.identity import key_of
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.core.resources import id_of
 from reconciler.output import escape
@@ -31,16 +34,26 @@ class NameState:
     models: tuple[ObservedModel, ...]
     current_run: str | None
     current_model: str | None
+    # By run resource: the channels it is the current run of, and its scores.
+    promoted: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    scores: Mapping[str, tuple[tuple[Scoring, float], ...]] = field(default_factory=dict)
 
 
 def by_name(observed: Observed) -> list[NameState]:
-    """Each name's runs (newest first) and Models, with its current run and Model."""
+    """Each name's runs (newest first) and Models, with its current run and Model, and the
+    channels and scores of its runs."""
     runs: dict[str, list[ObservedJob]] = defaultdict(list)
     models: dict[str, list[ObservedModel]] = defaultdict(list)
     for job in observed.jobs:
         runs[job.name].append(job)
     for model in observed.models:
         models[model.name].append(model)
+    evaluations = observed.evaluations
+    scored: dict[str, list[tuple[Scoring, float]]] = defaultdict(list)
+    keys = {key_of(job): job.resource for job in observed.jobs}
+    for (run, scoring), score in sorted(evaluations.scores.items()):
+        if run in keys:
+            scored[keys[run]].append((scoring, score))
     found = []
     for name in sorted(runs.keys() | models.keys()):
         history = sorted(runs[name], key=lambda j: (j.create_time, j.job_id), reverse=True)
@@ -52,7 +65,11 @@ def by_name(observed: Observed) -> list[NameState]:
             name=name, kind=history[0].kind if history else "",
             runs=tuple(history), models=tuple(owned),
             current_run=current.resource if current else None,
-            current_model=with_model[current.fingerprint].resource if current else None))
+            current_model=with_model[current.fingerprint].resource if current else None,
+            promoted={job.resource: channels for job in history
+                      if (channels := evaluations.channels_of(key_of(job)))},
+            scores={job.resource: tuple(scored[job.resource]) for job in history
+                    if job.resource in scored}))
     return found
 
 
@@ -70,12 +87,19 @@ def _run_lines(state: NameState, job: ObservedJob, width: int, detailed: bool) -
     created = job.create_time[:19].replace("T", " ") or "-"
     # A renamed run keeps the name it was launched under in its labels.
     renamed = [f"launched as {job.launched_as}"] if job.launched_as else []
+    channels = state.promoted.get(job.resource, ())
+    promoted = [f"promoted to {', '.join(channels)}"] if channels else []
     lines = _fitted(mark, job.job_id,
-                    [job.state.value, created, job.fingerprint[:12], *renamed], width)
+                    [job.state.value, created, job.fingerprint[:12], *renamed, *promoted],
+                    width)
     if detailed:
         lines += [escape.markup(f"      {what}: {value}") for what, value in (
             ("resource", job.resource), ("commit", job.commit), ("error", job.error),
             ("cancelled by tuneops", job.cancelled_by_tuneops)) if value]
+    # An evaluation dataset by its content hash, as a fingerprint is shown.
+    lines += [escape.markup(f"      score: {scoring.metric} {score_text(score)} on "
+                            f"evaluation data {scoring.dataset[:12]}")
+              for scoring, score in state.scores.get(job.resource, ())]
     return lines
 
 
@@ -98,6 +122,9 @@ def print_status(states: list[NameState], console: Console, *, detailed: bool = 
     width = console.width
     lines = [f"{CURRENT} marks each name's current run (its newest succeeded one with a Model) "
              "and that Model."]
+    if any(state.promoted for state in states):
+        lines.append("A run promoted to a channel names it: `reconcile resolve NAME` gives its "
+                     "Model and Endpoint.")
     for state in states:
         kind = f" ({escape.markup(state.kind)})" if state.kind else ""
         lines += ["", f"[bold]{escape.markup(state.name)}[/]{kind}"]

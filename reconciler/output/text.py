@@ -23,7 +23,7 @@ from reconciler.core.estimate import describe as describe_totals
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.core.resources import id_of
 from reconciler.errors import one_line
-from reconciler.output import escape
+from reconciler.output import escape, evaluation
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
@@ -31,6 +31,7 @@ from reconciler.plan.actions import (
     Change,
     Create,
     DriftRestore,
+    Evaluate,
     Failed,
     Orphan,
     Queued,
@@ -113,6 +114,9 @@ def _details(action: Action) -> list[str]:
         lines += [f"      {escape.markup(line)}" for line in attribute_block(attributes)]
         if action.estimate is not None:
             lines.append(f"      {escape.markup(estimate_text(action.estimate))}")
+    lines += [f"      {escape.markup(line)}" for line in evaluation.lines(action)]
+    if isinstance(action, Evaluate) and action.estimate is not None:
+        lines.append(f"      {escape.markup(estimate_text(action.estimate))}")
     lines += [f"      {line}" for line in stop_lines(action)]
     if isinstance(action, Rename):
         model = f"; model {action.patch.model}" if action.patch else ""
@@ -234,7 +238,12 @@ def estimate_text(estimate: Estimate) -> str:
         known.append(f"{estimate.epochs:g} epochs")
     if estimate.training_tokens is not None:
         known.append(f"≈ {tokens_text(estimate.training_tokens)} training tokens")
-    if estimate.dollars is not None:
+    if estimate.prediction_tokens is not None:
+        # Every token priced as an answer's: an upper bound.
+        known.append(f"≈ {tokens_text(estimate.prediction_tokens)} prediction tokens")
+        if estimate.dollars is not None:
+            known.append(f"≤ ${estimate.dollars:,.2f} at list price")
+    elif estimate.dollars is not None:
         known.append(f"≈ ${estimate.dollars:,.2f} at list price")
     elif not estimate.accelerators:
         known.append("cost unknown")
@@ -258,7 +267,7 @@ def print_plan(plan: Plan, console: Console) -> None:
         lines += ["", "[yellow]Warnings:[/]"]
         lines += [f"  [yellow]![/] {escape.markup(warning)}" for warning in plan.warnings]
     lines += ["", f"[bold]{summary(plan)}[/]"]
-    if plan.totals.launches:
+    if plan.totals.launches or plan.totals.evaluations:
         lines.append(f"This plan {escape.markup(describe_totals(plan.totals))}.")
     lines += [f"[red]Over budget:[/] {escape.markup(reason)}; apply launches nothing without "
               "--allow-over-budget" for reason in plan.over_budget]

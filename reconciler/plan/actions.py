@@ -15,7 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal, TypeGuard
 
+from reconciler.core.channels import Scoring
 from reconciler.core.estimate import Estimate
+from reconciler.core.runkey import RunKey
 from reconciler.kinds import Launch
 
 
@@ -44,6 +46,9 @@ ACTION_KINDS: dict[str, ActionKind] = {
     "orphan": ActionKind("-", "magenta", "🟣", "orphaned", False),
     "refused": ActionKind("x", "red", "⛔", "refused", False),
     "queued": ActionKind("…", "yellow", "⏸", "queued", True),
+    "evaluate": ActionKind("?", "cyan", "🧪", "to evaluate", True),
+    "promote": ActionKind("^", "green", "🚀", "to promote", True),
+    "hold": ActionKind("=", "yellow", "✋", "held", False),
 }
 
 
@@ -80,6 +85,53 @@ class ModelPatch:
     labels: dict[str, str]
 
 
+@dataclass(frozen=True)
+class ScoredRun:
+    """A run as evaluation and promotion name it: its key, its job, its Model and the
+    Endpoint that answers for it ("": none does any more), with its score on the
+    evaluation's dataset and metric where one is recorded."""
+
+    key: RunKey
+    job_id: str
+    resource: str
+    model: str
+    endpoint: str
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class EvaluationSet:
+    """What a score is computed on: the evaluation dataset and the metric."""
+
+    uri: str
+    content_hash: str
+    # The repository file, staged content-addressed to `staged` before it is read (as
+    # training data is); None for a gs:// object, read where it is.
+    source: str | None
+    staged: str
+    examples: int | None
+    metric: str
+
+    @property
+    def scoring(self) -> Scoring:
+        return Scoring(self.content_hash, self.metric)
+
+
+@dataclass(frozen=True)
+class PromotionRule:
+    """`promotion:` resolved when planning: the channel, its current run with that run's
+    score on this evaluation dataset, and the rule. Apply decides by it, never re-planning."""
+
+    channel: str
+    metric: str
+    min_score: float | None
+    must_beat_current: bool
+    current: ScoredRun | None
+    # The candidate was this channel's run before: going back to it (`git revert`) is a
+    # rollback, promoted without comparing with the current run.
+    rollback: bool = False
+
+
 @dataclass(frozen=True, kw_only=True)
 class Create:
     """No job with this name exists: launch one."""
@@ -92,6 +144,8 @@ class Create:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
+    # For a job with a channel: what happens after the run.
+    promotion: PromotionRule | None = None
     # What the new job will be, attribute by attribute.
     attributes: tuple[Attribute, ...] = ()
 
@@ -108,6 +162,8 @@ class Retune:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
+    # For a job with a channel: what happens after the run.
+    promotion: PromotionRule | None = None
     # Still-running runs of a superseded fingerprint, cancelled by apply (cancel_superseded).
     cancel: tuple[str, ...] = ()
     # Younger twins of a run (the same name, fingerprint and attempt, launched twice): the
@@ -142,6 +198,8 @@ class DriftRelaunch:
     changes: tuple[Change, ...] = ()
     # What the launch will spend, as far as can be known before the run.
     estimate: Estimate | None = None
+    # For a job with a channel: what happens after the run.
+    promotion: PromotionRule | None = None
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
 
@@ -180,6 +238,7 @@ class Running:
     reason: str
     job_id: str
     state: str
+    promotion: PromotionRule | None = None
     changes: tuple[Change, ...] = ()
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
@@ -237,6 +296,8 @@ class Queued:
     launch: Launch
     changes: tuple[Change, ...] = ()
     estimate: Estimate | None = None
+    # For a job with a channel: what happens after the run.
+    promotion: PromotionRule | None = None
     # Stopped at once, though the launch waits (a cancelling run still holds its quota).
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
@@ -250,7 +311,7 @@ class Queued:
                                                                       action.twins)
         return cls(name=action.name, reason=reason, job_id=action.job_id,
                    launch=action.launch, changes=action.changes, estimate=action.estimate,
-                   cancel=cancel, twins=twins,
+                   promotion=action.promotion, cancel=cancel, twins=twins,
                    attributes=action.attributes if isinstance(action, Create) else ())
 
 
@@ -275,14 +336,74 @@ class Rename:
     twins: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True)
+class Evaluate:
+    """A succeeded run without a score on the evaluation dataset and metric: apply sends
+    each example's prompt to its Endpoint, scores the answers with EvaluationService,
+    records the score, then promotes or holds by `promotion` (also scoring the channel's
+    current run first where the rule compares with it and it has no score on this data)."""
+
+    action: Literal["evaluate"] = "evaluate"
+    name: str
+    reason: str
+    job_id: str
+    evaluation: EvaluationSet
+    candidate: ScoredRun
+    # The runs apply scores: the candidate, and the current run when needed.
+    runs: tuple[ScoredRun, ...]
+    promotion: PromotionRule | None = None
+    # Paid inference: what asking every example of each run costs.
+    estimate: Estimate | None = None
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Decided:
+    """What promote and hold carry: the run, its score, and the rule that decided."""
+
+    name: str
+    reason: str
+    job_id: str
+    evaluation: EvaluationSet
+    candidate: ScoredRun
+    promotion: PromotionRule
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Promote(_Decided):
+    """Every score the rule needs is recorded, and the run passes it (or was the channel's
+    before: a rollback): apply moves the channel to it. Nothing is tuned or evaluated."""
+
+    action: Literal["promote"] = "promote"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hold(_Decided):
+    """The run scored below the rule: the channel stays where it is."""
+
+    action: Literal["hold"] = "hold"
+
+
 Action = (Create | Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed
-          | Orphan | Refused | Queued | Rename)
+          | Orphan | Refused | Queued | Rename | Evaluate | Promote | Hold)
 # Actions whose apply launches a job now.
 Launching = Create | Retune | DriftRelaunch
 Patching = Update | DriftRestore
 # The actions of a job that has runs: each may also stop some of them.
 Stopping = (Retune | Update | DriftRelaunch | DriftRestore | Noop | Running | Failed | Queued
             | Rename)
+
+
+# Actions of a run still to come or to end: with a channel, they say what happens after it.
+AfterRun = Create | Retune | DriftRelaunch | Queued | Running
+# What a job with a channel plans for it: after a launch or a running run, or now.
+Promoting = AfterRun | Evaluate | Promote | Hold
+
+
+def promotion_of(action: Action) -> PromotionRule | None:
+    """The promotion rule an action carries, if its job has a channel."""
+    return action.promotion if isinstance(action, Promoting) else None
 
 
 def launches_now(action: Action) -> TypeGuard[Launching]:

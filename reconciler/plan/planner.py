@@ -9,13 +9,15 @@ from functools import cached_property
 
 from reconciler.core import quota
 from reconciler.core.budget import over_budget
-from reconciler.core.desired import Desired, DesiredJob
+from reconciler.core.channels import Evaluations, Scoring
+from reconciler.core.desired import Dataset, Desired, DesiredJob, Evaluation
 from reconciler.core.estimate import Estimate, Totals, tokens_text, totals
 from reconciler.core.fingerprint import digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
+from reconciler.core.resources import parse
 from reconciler.errors import Problem
 from reconciler.kinds import Launch, kind_of
-from reconciler.plan import diff
+from reconciler.plan import diff, promotion
 from reconciler.plan.actions import (
     ACTION_KINDS,
     Action,
@@ -23,6 +25,7 @@ from reconciler.plan.actions import (
     Change,
     Create,
     DriftRelaunch,
+    Evaluate,
     Failed,
     Orphan,
     Queued,
@@ -30,6 +33,7 @@ from reconciler.plan.actions import (
     Rename,
     Retune,
     Running,
+    ScoredRun,
     Stopping,
     is_launch,
     launches_now,
@@ -84,9 +88,14 @@ class Plan:
     def launches(self) -> list[tuple[str, Estimate]]:
         return launch_estimates(self.actions)
 
+    @property
+    def evaluations(self) -> list[tuple[str, Estimate]]:
+        return evaluation_estimates(self.actions)
+
     @cached_property
     def totals(self) -> Totals:
-        return totals(estimate for _, estimate in self.launches)
+        return totals((estimate for _, estimate in self.launches),
+                      (estimate for _, estimate in self.evaluations))
 
     @property
     def has_changes(self) -> bool:
@@ -112,21 +121,44 @@ def launch_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
     return [(a.name, a.estimate or Estimate()) for a in actions if is_launch(a)]
 
 
+def evaluation_estimates(actions: Sequence[Action]) -> list[tuple[str, Estimate]]:
+    """Each evaluation's job name and what its inference costs."""
+    return [(a.name, a.estimate or Estimate()) for a in actions if isinstance(a, Evaluate)]
+
+
+def _dataset(name: str, dataset: Dataset) -> Attribute:
+    """A dataset of a `+` block, with its examples and tokens where they are counted."""
+    counted = [f"{dataset.examples:,} examples"] if dataset.examples is not None else []
+    if dataset.tokens is not None:
+        counted.append(f"≈ {tokens_text(dataset.tokens)} tokens")
+    return Attribute(name, dataset.path or dataset.uri, ", ".join(counted))
+
+
+def _evaluation_attributes(evaluation: Evaluation | None) -> list[Attribute]:
+    """`evaluation:` and `promotion:` under their document keys: metadata, beside the rest."""
+    if evaluation is None:
+        return []
+    found = [_dataset("evaluation.dataset_uri", evaluation.dataset),
+             Attribute("evaluation.metric", evaluation.metric)]
+    rule = evaluation.promotion
+    if rule is not None:
+        found += [Attribute("promotion.channel", rule.channel),
+                  Attribute("promotion.min_score", rule.min_score, unset="none"),
+                  Attribute("promotion.must_beat_current", rule.must_beat_current)]
+    return found
+
+
 def attributes(job: DesiredJob, launch: Launch) -> tuple[Attribute, ...]:
     """A create's `+` block, for any kind: its datasets with their examples, its weight
-    inputs (None: the service's default), its Model's metadata, and the job's id where it
-    is known before the run."""
+    inputs (None: the service's default), its Model's metadata, how its runs are evaluated
+    and promoted, and the job's id where it is known before the run."""
     found = [Attribute("kind", job.kind)]
-    for dataset in job.datasets:
-        counted = [f"{dataset.examples:,} examples"] if dataset.examples is not None else []
-        if dataset.tokens is not None:
-            counted.append(f"≈ {tokens_text(dataset.tokens)} tokens")
-        found.append(Attribute(f"{dataset.role}_dataset", dataset.path or dataset.uri,
-                               ", ".join(counted)))
+    found += [_dataset(f"{dataset.role}_dataset", dataset) for dataset in job.datasets]
     # Dataset hashes are the datasets above, by content.
     found += [Attribute(key, value) for key, value in job.inputs.items()
               if key != "kind" and not key.endswith("dataset_hash")]
     found += [Attribute(key, value) for key, value in job.metadata.items()]
+    found += _evaluation_attributes(job.evaluation)
     found.append(Attribute("id", launch.known_id, unset="known after apply"))
     return tuple(found)
 
@@ -146,6 +178,11 @@ class _Context:
     history: Mapping[str, Runs]
     renames: Mapping[str, str]
     candidates: Mapping[str, Sequence[str]]
+    evaluations: Evaluations
+    # Observed Models by resource name.
+    registered: Mapping[str, ObservedModel]
+    # The runs a channel points to: never cancelled, their Models never pruned.
+    promoted: frozenset[str]
 
     def launch(self, job: DesiredJob) -> Launch:
         attempt = self.attempts.get((job.name, job.fingerprint), 1)
@@ -156,6 +193,26 @@ class _Context:
         found = self.models.get((decided.name, job.fingerprint), ())
         return max(found, key=lambda m: (m.attempt == decided.attempt, m.attempt),
                    default=None)
+
+    def runs_of(self, job: DesiredJob) -> Runs | None:
+        old = self.renames.get(job.name)
+        return self.history[old] if old else self.history.get(job.name)
+
+    def candidate(self, job: DesiredJob) -> ScoredRun | None:
+        """The job's succeeded run of its fingerprint with its Model: what is evaluated."""
+        runs = self.runs_of(job)
+        if job.evaluation is None or not runs:
+            return None
+        succeeded = [run for run in runs.of_fingerprint(job.fingerprint)
+                     if run.state == JobState.SUCCEEDED]
+        if not succeeded:
+            return None
+        decided = decisive(succeeded)
+        model = self.model(job, decided)
+        if model is None:
+            return None
+        scoring = Scoring(job.evaluation.dataset.content_hash, job.evaluation.metric)
+        return promotion.scored(decided, model, self.evaluations, scoring)
 
 
 def _create_reason(job: DesiredJob, context: _Context) -> str:
@@ -228,13 +285,13 @@ def _rename(job: DesiredJob, old: str, runs: Runs, context: _Context) -> Rename:
 
 def _job_action(job: DesiredJob, context: _Context) -> Action:
     old = context.renames.get(job.name)
-    runs = context.history[old] if old else context.history.get(job.name)
+    runs = context.runs_of(job)
     if not runs:
         launch = context.launch(job)
         return Create(name=job.name, reason=_create_reason(job, context),
                       job_id=launch.job_id, launch=launch, attributes=attributes(job, launch))
     action = _rename(job, old, runs, context) if old else _decided_action(job, runs, context)
-    cancel, twins = runs.stops(job, context.desired.cancel_superseded)
+    cancel, twins = runs.stops(job, context.desired.cancel_superseded, context.promoted)
     if (cancel or twins) and isinstance(action, Stopping):
         # Whatever else it does: a superseded run costs money, a twin is a duplicate launch.
         action = replace(action, cancel=cancel, twins=twins)
@@ -284,30 +341,63 @@ def _orphans(names: set[str], history: Mapping[str, Runs], observed: Observed
              ) -> list[Action]:
     """Names gone from configs (and not renamed) that still hold a Model or a running job.
 
-    Finished jobs without a Model are history, kept in Vertex AI and no longer reported.
+    Finished jobs without a Model are history, kept in Vertex AI and no longer reported. A
+    Model a channel points to is kept, even by --prune: an application resolves to it.
     """
     active = {name: [job.resource for job in runs.all if job.state.active]
               for name, runs in history.items() if name not in names}
+    serving = {parse(now.model).unversioned: channel
+               for channel, now in observed.evaluations.channels.items()}
     models: dict[str, list[str]] = defaultdict(list)
+    kept: dict[str, list[str]] = defaultdict(list)
     for model in observed.models:
         if model.name not in names:
-            models[model.name].append(model.resource)
+            channel = serving.get(model.resource)
+            if channel is None:
+                models[model.name].append(model.resource)
+            else:
+                kept[model.name].append(f"keeps {model.resource}: {channel} points to it")
     return [
-        Orphan(name=name, reason="no longer in configs; apply --prune deletes its Models and "
-               "cancels its running jobs",
+        Orphan(name=name, reason="; ".join(["no longer in configs; apply --prune deletes its "
+                                            "Models and cancels its running jobs",
+                                            *kept[name]]),
                job_id=history[name].all[-1].job_id if name in history else None,
                jobs=tuple(sorted(active.get(name, ()))), models=tuple(sorted(models[name])),
                runs=tuple(sorted(job.resource for job in history[name].all
                                  if job.state == JobState.SUCCEEDED) if name in history else ()))
-        for name in sorted({n for n, running in active.items() if running} | set(models))
+        for name in sorted({n for n, running in active.items() if running} | set(models)
+                           | set(kept))
     ]
 
 
+def _evaluation_digest(job: DesiredJob) -> list[object]:
+    # Only jobs with `evaluation:` carry it, so the digest of any other plan stays as it was.
+    evaluation = job.evaluation
+    if evaluation is None:
+        return []
+    rule = evaluation.promotion
+    return [[evaluation.dataset.content_hash, evaluation.dataset.uri, evaluation.metric,
+             None if rule is None else [rule.channel, rule.min_score, rule.must_beat_current]]]
+
+
 def desired_digest(desired: Desired) -> str:
+    prices = [desired.prediction_prices] if desired.prediction_prices else []
     return digest([desired.target.project, desired.target.staging_bucket,
                    desired.cancel_superseded, desired.prices, desired.budget.model_dump(),
                    desired.limits,
-                   [[j.name, j.fingerprint, j.metadata] for j in desired.jobs]])
+                   [[j.name, j.fingerprint, j.metadata, *_evaluation_digest(j)]
+                    for j in desired.jobs], *prices])
+
+
+def _evaluations_digest(evaluations: Evaluations) -> list[object]:
+    if not evaluations:
+        return []
+    return [[sorted([key.path(), scoring.dataset, scoring.metric, score]
+                    for (key, scoring), score in evaluations.scores.items()),
+             sorted([channel, now.run.path(), now.model] for channel, now in
+                    evaluations.channels.items()),
+             sorted([key.path(), sorted(channels)]
+                    for key, channels in evaluations.promoted.items())]]
 
 
 def observed_digest(observed: Observed) -> str:
@@ -316,6 +406,7 @@ def observed_digest(observed: Observed) -> str:
                for j in observed.jobs),
         sorted([m.resource, m.name, m.display_name, m.description, m.labels]
                for m in observed.models),
+        *_evaluations_digest(observed.evaluations),
     ])
 
 
@@ -330,20 +421,32 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
         models[(model.name, model.fingerprint)].append(model)
     candidates = rename_candidates(desired.jobs, history)
     renamed = renames(candidates)
+    evaluations = observed.evaluations
+    registered = {model.resource: model for model in observed.models}
     context = _Context(desired=desired, options=options, models=models,
                        attempts=next_attempts(observed.jobs), history=history,
-                       renames=renamed, candidates=candidates)
+                       renames=renamed, candidates=candidates, evaluations=evaluations,
+                       registered=registered,
+                       promoted=frozenset(now.job for now in evaluations.channels.values()))
     # Decided in config order, so quota goes to the jobs written first; shown by name.
     targeted = set(options.targets)
-    decided = [_launchable(job, _job_action(job, context), desired) for job in desired.jobs
-               if not targeted or job.name in targeted]
+    # --target takes a job with its evaluation, promotion and hold: they are its steps.
+    jobs = [job for job in desired.jobs if not targeted or job.name in targeted]
+    decided = [promotion.with_rule(_launchable(job, _job_action(job, context), desired), job,
+                                   evaluations, registered) for job in jobs]
+    # A job's evaluation follows its tuning action, once its run and Model exist.
+    steps = [step for job, action in zip(jobs, decided, strict=True)
+             if (step := promotion.step(job, action, context.candidate(job), desired=desired,
+                                        evaluations=evaluations, models=registered))
+             is not None]
     decided = _within_limits(decided, desired, observed)
-    actions: list[Action] = sorted(decided, key=lambda action: action.name)
+    actions: list[Action] = sorted([*decided, *steps], key=lambda action: action.name)
     actions += [orphan for orphan in _orphans({job.name for job in desired.jobs}
                                               | set(renamed.values()), history, observed)
                 if not targeted or orphan.name in targeted]
     return Plan(actions=tuple(actions), warnings=desired.warnings,
                 retry_failed=options.retry_failed, targets=tuple(sorted(targeted)),
-                over_budget=over_budget(launch_estimates(actions), desired.budget),
+                over_budget=over_budget(launch_estimates(actions), desired.budget,
+                                        evaluation_estimates(actions)),
                 desired_digest=desired_digest(desired),
                 observed_digest=observed_digest(observed), files=desired.files)

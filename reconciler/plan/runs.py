@@ -42,12 +42,15 @@ class Runs:
     def of_fingerprint(self, fingerprint: str) -> list[ObservedJob]:
         return [job for job in self.kept if job.fingerprint == fingerprint]
 
-    def stops(self, job: DesiredJob, cancel_superseded: bool
-              ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-        """(superseded, twins): the runs to cancel, superseded ones only when asked."""
+    def stops(self, job: DesiredJob, cancel_superseded: bool,
+              promoted: frozenset[str] = frozenset()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(superseded, twins): the runs to cancel, superseded ones only when asked; never
+        a run a channel points to (an application resolves to it)."""
         superseded = tuple(run.resource for run in self.kept
-                           if run.state.active and run.fingerprint != job.fingerprint)
-        twins = tuple(run.resource for run in self.twins if run.state.active)
+                           if run.state.active and run.fingerprint != job.fingerprint
+                           and run.resource not in promoted)
+        twins = tuple(run.resource for run in self.twins
+                      if run.state.active and run.resource not in promoted)
         return (superseded if cancel_superseded else ()), twins
 
 

@@ -11,12 +11,17 @@ from google.auth.credentials import AnonymousCredentials
 from google.cloud import storage
 from google.cloud.aiplatform_v1 import (
     EndpointServiceClient,
+    EvaluationServiceClient,
     GenAiTuningServiceClient,
     ModelServiceClient,
     PipelineServiceClient,
+    PredictionServiceClient,
 )
 from google.cloud.aiplatform_v1.services.endpoint_service.transports import (
     EndpointServiceGrpcTransport,
+)
+from google.cloud.aiplatform_v1.services.evaluation_service.transports import (
+    EvaluationServiceGrpcTransport,
 )
 from google.cloud.aiplatform_v1.services.gen_ai_tuning_service.transports import (
     GenAiTuningServiceGrpcTransport,
@@ -26,6 +31,9 @@ from google.cloud.aiplatform_v1.services.model_service.transports import (
 )
 from google.cloud.aiplatform_v1.services.pipeline_service.transports import (
     PipelineServiceGrpcTransport,
+)
+from google.cloud.aiplatform_v1.services.prediction_service.transports import (
+    PredictionServiceGrpcTransport,
 )
 
 from reconciler.emulator import Emulator, EmulatorStore, start_emulator
@@ -83,6 +91,16 @@ def models(channel: grpc.Channel) -> ModelServiceClient:
 @pytest.fixture
 def endpoints(channel: grpc.Channel) -> EndpointServiceClient:
     return EndpointServiceClient(transport=EndpointServiceGrpcTransport(channel=channel))
+
+
+@pytest.fixture
+def prediction(channel: grpc.Channel) -> PredictionServiceClient:
+    return PredictionServiceClient(transport=PredictionServiceGrpcTransport(channel=channel))
+
+
+@pytest.fixture
+def evaluation(channel: grpc.Channel) -> EvaluationServiceClient:
+    return EvaluationServiceClient(transport=EvaluationServiceGrpcTransport(channel=channel))
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from reconciler.emulator.models.registration import (
 )
 from reconciler.emulator.models.rows import Ids
 from reconciler.emulator.names import split
+from reconciler.emulator.prediction import remember
 from reconciler.emulator.quirks import Quirks
 from reconciler.emulator.tuning_jobs.validation import base_model_id
 
@@ -69,3 +70,5 @@ def register_job(conn: sqlite3.Connection, job: TuningJob, at: float) -> None:
     model_id = base_model_id(job.base_model)
     model, _ = register(conn, job, at, lambda ids, quirks: tuned_model(job, model_id, ids, quirks))
     job.tuned_model = tuned_model_ref(model)
+    # GenerateContent on its Endpoint answers from what it was tuned on.
+    remember(conn, model.name, job.supervised_tuning_spec.training_dataset_uri)
