@@ -17,9 +17,11 @@ from pydantic import ValidationError
 from reconciler.backends.open_model import job_from_proto, tuning_job
 from reconciler.core.desired import Dataset, DesiredJob, Target
 from reconciler.core.fingerprint import fingerprint
+from reconciler.kinds.base import Instance
 from reconciler.kinds.open_model import OPEN_MODEL, OpenModelSpec
 from reconciler.kinds.open_model_catalog import MODELS, UNKNOWN
 from reconciler.kinds.open_model_datasets import check_example
+from reconciler.kinds.open_model_evaluation import OPEN_MODEL_EVALUATOR, answer_of
 from reconciler.load.datasets import inspect_dataset
 from tests.conftest import desired_job
 
@@ -55,6 +57,8 @@ def test_every_weight_field_retunes(changes: dict[str, Any]) -> None:
 @pytest.mark.parametrize("changes", [
     {"tuned_model_display_name": "Pretty"}, {"description": "d"}, {"labels": {"team": "x"}},
     {"output_uri": "gs://bkt/elsewhere"}, {"priority": 5},
+    {"evaluation": {"dataset_uri": "datasets/e.jsonl", "metric": "rouge_l"},
+     "promotion": {"channel": "production"}},
 ], ids=lambda c: next(iter(c)))
 def test_metadata_and_job_settings_do_not_retune(changes: dict[str, Any]) -> None:
     assert desired(spec(**changes)).fingerprint == BASE_FINGERPRINT
@@ -240,3 +244,39 @@ def test_an_unknown_model_is_checked_against_the_loosest_documented_limit() -> N
     fmt = OPEN_MODEL.dataset_format(spec(base_model="x/y@z"), "evaluation")
     assert (fmt.max_tokens, fmt.examples) == (8192, (1, 4999))
     assert UNKNOWN.tokens_per_character == max(m.tokens_per_character for m in MODELS.values())
+
+
+def test_an_evaluation_example_is_one_predict_instance_in_the_containers_format() -> None:
+    chat = {"messages": [{"role": "system", "content": "You write SQL."},
+                         {"role": "user", "content": "Count the orders"},
+                         {"role": "assistant", "content": "SELECT COUNT(*) FROM orders;"}]}
+    question, reference = OPEN_MODEL_EVALUATOR.split(chat)
+    assert isinstance(question, Instance)
+    assert reference == "SELECT COUNT(*) FROM orders;"
+    assert question.body == {"@requestFormat": "chatCompletions",
+                             "messages": chat["messages"][:2], "max_tokens": 1024,
+                             "temperature": 0}
+    question, reference = OPEN_MODEL_EVALUATOR.split({"prompt": "Count the orders",
+                                                      "completion": "SELECT 1;"})
+    assert isinstance(question, Instance) and reference == "SELECT 1;"
+    assert question.body == {"prompt": "Count the orders", "max_tokens": 1024,
+                             "temperature": 0, "raw_response": True}
+
+
+@pytest.mark.parametrize(("prediction", "text"), [
+    ("SELECT 1;", "SELECT 1;"),
+    ({"choices": [{"message": {"role": "assistant", "content": "SELECT 2;"}}]}, "SELECT 2;"),
+    ({"choices": [{"text": "SELECT 3;"}]}, "SELECT 3;"),
+    (["SELECT 4;"], "SELECT 4;"),
+    ({"choices": []}, ""), ({"error": "overloaded"}, ""), (None, ""), (7, ""), ([], ""),
+    ({"choices": [{"message": {"content": None}}]}, ""),
+], ids=["text", "chat", "completion", "list", "no-choice", "other", "null", "number",
+        "empty-list", "no-content"])
+def test_an_answer_is_read_from_either_shape_a_container_returns(prediction: Any,
+                                                                 text: str) -> None:
+    assert answer_of(prediction) == text
+
+
+def test_a_deployed_open_model_has_no_token_price_unless_one_is_set() -> None:
+    assert OPEN_MODEL_EVALUATOR.price(spec(), {}) == (LLAMA, None)
+    assert OPEN_MODEL_EVALUATOR.price(spec(), {LLAMA: 0.5}) == (LLAMA, 0.5)

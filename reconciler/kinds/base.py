@@ -94,12 +94,27 @@ class PromotionSpec(BaseModel):
 
 @dataclass(frozen=True)
 class Prompt:
-    """What one evaluation example asks a tuned model: GenerateContent's `contents` and
-    `system_instruction` (prediction_service.proto, GenerateContentRequest), in the proto's
-    own field names."""
+    """What one evaluation example asks a tuned model that answers GenerateContent: its
+    `contents` and `system_instruction` (prediction_service.proto, GenerateContentRequest),
+    in the proto's own field names."""
 
     contents: tuple[dict[str, Any], ...]
     system_instruction: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What one evaluation example asks a model whose serving container answers Predict:
+    one of PredictRequest's `instances` (prediction_service.proto), in the container's own
+    format, and how the answer's text is read from the prediction it returns (the
+    prediction as JSON: a string, an object...)."""
+
+    body: dict[str, Any]
+    answer: Callable[[Any], str]
+
+
+# What one evaluation example asks a run's endpoint: the request decides the method.
+Question = Prompt | Instance
 
 
 class Evaluator(Protocol):
@@ -109,9 +124,10 @@ class Evaluator(Protocol):
     def settings(self, spec: Any) -> tuple[EvaluationSpec | None, PromotionSpec | None]:
         """The job's `evaluation:` and `promotion:`."""
 
-    def split(self, record: dict[str, Any]) -> tuple[Prompt, str]:
-        """One example of the evaluation dataset (valid in the kind's format) as the prompt
-        sent to the run's endpoint and the reference its answer is scored against."""
+    def split(self, record: dict[str, Any]) -> tuple[Question, str]:
+        """One example of the evaluation dataset (valid in the kind's format) as the
+        question sent to the run's endpoint and the reference its answer is scored
+        against."""
 
     def price(self, spec: Any, prices: Mapping[str, float]) -> tuple[str, float | None]:
         """The model a run of `spec` is priced as, and US dollars per million tokens it

@@ -24,6 +24,7 @@ from reconciler.kinds.base import (
     DatasetField,
     DatasetFormat,
     Description,
+    EvaluationSpec,
     Evaluator,
     Finding,
     JobName,
@@ -31,6 +32,7 @@ from reconciler.kinds.base import (
     LabelKey,
     LabelValue,
     Priority,
+    PromotionSpec,
     Upload,
     dataset_hashes,
     job_labels,
@@ -47,6 +49,7 @@ from reconciler.kinds.open_model_catalog import (
     model_of,
 )
 from reconciler.kinds.open_model_datasets import dataset_format
+from reconciler.kinds.open_model_evaluation import OPEN_MODEL_EVALUATOR
 from reconciler.kinds.tuning_api import (
     ADAPTER_SIZES,
     SIZE_OF_ADAPTER,
@@ -124,6 +127,9 @@ class OpenModelSpec(BaseModel):
     labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=48)
     tuning_location: TuningLocation = "us-central1"
     priority: Priority = 0
+    # Metadata: how its runs are scored, and which channel the best one is promoted to.
+    evaluation: EvaluationSpec | None = None
+    promotion: PromotionSpec | None = None
 
 
 @dataclass(frozen=True)
@@ -212,7 +218,9 @@ class OpenModelKind(Kind[OpenModelSpec, OpenModelLaunch]):
     # ASSUMPTION (undocumented for open models, documented for Gemini): a tuned Model
     # registers in its tuning job's own region.
     model_locations = TUNING_LOCATIONS
-    evaluator: Evaluator | None = None
+    # Its Model's endpoint answers Predict through its serving container
+    # (open_model_evaluation.py).
+    evaluator: Evaluator | None = OPEN_MODEL_EVALUATOR
 
     def refusal(self, target: Target) -> str:
         return ""

@@ -150,8 +150,8 @@ def _pydantic_problems(
         key = ".".join(str(k) for k in keys)
         if item["type"] == "extra_forbidden" and len(keys) == 1 and key in EVALUATION_KEYS:
             evaluable = ", ".join(name for name, known in KINDS.items() if known.evaluator)
-            message = (f"'{key}': jobs of kind {kind} cannot be evaluated or promoted (their "
-                       f"models do not answer GenerateContent); kinds that can: {evaluable}")
+            message = (f"'{key}': jobs of kind {kind} cannot be evaluated or promoted; "
+                       f"kinds that can: {evaluable}")
         elif item["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(keys[-1]), fields, n=1)
             hint = (f"; did you mean '{close[0]}'?" if close

@@ -5,55 +5,37 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
-from typing import Any
 
-import grpc
 import pytest
 from google.api_core import exceptions
 from google.cloud import aiplatform_v1beta1 as beta
-from google.cloud.aiplatform_v1beta1.services.gen_ai_tuning_service.transports import (
-    GenAiTuningServiceGrpcTransport,
-)
 
 from reconciler.emulator.models.registration import BASE_MODEL_LABEL
 from reconciler.emulator.open_models import OpenModelTuningJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
-from tests.emulator.helpers import BUCKET, JOB_SECONDS, PARENT, PROJECT, tuning_body
+from tests.emulator.helpers import (
+    BUCKET,
+    JOB_SECONDS,
+    LLAMA,
+    OPEN_MODEL_DATASET,
+    OPEN_MODEL_LABELS,
+    OPEN_MODEL_OUTPUT,
+    PARENT,
+    PROJECT,
+    open_model_body,
+    tuning_body,
+)
 
 pytestmark = pytest.mark.usefixtures("datasets")
 
-LLAMA = "meta/llama3_1@llama-3.1-8b-instruct"
-TRAINING = f"gs://{BUCKET}/datasets/llama-train.jsonl"
-EXAMPLE = (b'{"messages": [{"role": "user", "content": "hi"}, '
-           b'{"role": "assistant", "content": "hello"}]}\n{"prompt": "p", "completion": "c"}\n')
-OUTPUT = f"gs://{BUCKET}/outputs/run-1"
-LABELS = {"app": "tuneops", "spec": "s1"}
+TRAINING = OPEN_MODEL_DATASET
+OUTPUT = OPEN_MODEL_OUTPUT
+LABELS = OPEN_MODEL_LABELS
 NAME = re.compile(rf"{PARENT}/tuningJobs/[0-9]{{19}}")
 EU = f"projects/{PROJECT}/locations/europe-west4"
 Mode = beta.SupervisedTuningSpec.TuningMode
 AdapterSize = beta.SupervisedHyperParameters.AdapterSize
-
-
-@pytest.fixture
-def open_tuning(channel: grpc.Channel, gcs: Any, datasets: None) -> Iterator[
-        beta.GenAiTuningServiceClient]:
-    gcs.bucket(BUCKET).blob("datasets/llama-train.jsonl").upload_from_string(EXAMPLE)
-    yield beta.GenAiTuningServiceClient(
-        transport=GenAiTuningServiceGrpcTransport(channel=channel))
-
-
-def body(*, base_model: str = LLAMA, training: str = TRAINING, output_uri: str = OUTPUT,
-         mode: int = Mode.TUNING_MODE_PEFT_ADAPTER, labels: dict[str, str] | None = None,
-         **hyper_parameters: Any) -> beta.TuningJob:
-    params: dict[str, Any] = {"epoch_count": 3, "learning_rate": 2e-4,
-                              "adapter_size": AdapterSize.ADAPTER_SIZE_SIXTEEN, "batch_size": 8}
-    params.update(hyper_parameters)
-    return beta.TuningJob(
-        base_model=base_model, output_uri=output_uri, tuned_model_display_name="tuned-llama",
-        labels=LABELS if labels is None else labels,
-        supervised_tuning_spec={"training_dataset_uri": training, "tuning_mode": mode,
-                                "hyper_parameters": params})
+body = open_model_body
 
 
 def test_create_picks_a_numeric_id_in_geminis_sequence_and_starts_pending(open_tuning, tuning):

@@ -7,7 +7,9 @@ vertex-ai-samples, skills/vertex-tuning/open-model/references/tuning_guide.md) a
 names its Model in TunedModel.model (the vertexai SDK: `aiplatform.Model(sft_tuning_job.
 tuned_model_name)`, vertexai/tuning/_tuning.py). ASSUMPTION (undocumented): that the
 service also deploys it to an Endpoint of its own, as it does a tuned Gemini model (Google's
-open-model notebooks deploy the artifacts themselves); the product must not care either way.
+open-model notebooks deploy the artifacts themselves, to an endpoint answering Predict);
+prune and the rest of the product must not care either way, and evaluation asks whichever
+endpoint serves the Model.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from reconciler.emulator.models.registration import (
 )
 from reconciler.emulator.models.rows import Ids
 from reconciler.emulator.names import split
+from reconciler.emulator.prediction import PREDICT, remember
 from reconciler.emulator.quirks import Quirks
 
 ARTIFACTS = "postprocess/node-0/checkpoints/final"
@@ -68,3 +71,6 @@ def register_job(conn: sqlite3.Connection, job: TuningJob, at: float) -> None:
     model, endpoint = register(conn, registering, at,
                                lambda ids, quirks: tuned_model(job, registering, ids, quirks))
     job.tuned_model = TunedModel(model=f"{model.name}@{model.version_id}", endpoint=endpoint.name)
+    # Its Endpoint answers Predict, as the serving container Model Garden deploys a tuned
+    # open model with does, from what it was tuned on.
+    remember(conn, model.name, job.supervised_tuning_spec.training_dataset_uri, PREDICT)
