@@ -19,6 +19,7 @@ from reconciler.core import labels as managed
 from reconciler.core.desired import Dataset, DesiredJob, Role, Target
 from reconciler.core.estimate import Estimate
 from reconciler.core.fingerprint import metadata_digest
+from reconciler.core.numbers import YAML_NUMBER
 
 KeyPath = tuple[str | int, ...]
 # (the key to fix, what is wrong), located by the loader.
@@ -50,7 +51,7 @@ LabelValue = Annotated[str, Field(pattern=worded(
 KmsKey = worded(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
                 "a key's full name, projects/P/locations/L/keyRings/R/cryptoKeys/K")
 # Finite only: YAML's .inf and .nan are numbers to pydantic, never to Vertex AI.
-Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False), YAML_NUMBER]
 # Vertex AI documents no limit for a Model's description; this keeps UpdateModel far below
 # gRPC's 4 MB message limit, which a 50 MB description hit after minutes of retries.
 MAX_DESCRIPTION = 16_384
@@ -87,7 +88,8 @@ class PromotionSpec(BaseModel):
 
     channel: Channel
     # A floor: a run scoring less is never promoted.
-    min_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    min_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False),
+                         YAML_NUMBER] | None = None
     # The new run must score at least the channel's current run (on the same data).
     must_beat_current: bool = True
 

@@ -10,16 +10,16 @@ id (backends/tuning_job.py, backends/leases.py).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.core import labels as managed
 from reconciler.core.desired import Dataset, DesiredJob, Role, Target
 from reconciler.core.estimate import Estimate
+from reconciler.core.numbers import YAML_NUMBER
 from reconciler.kinds.base import (
     DatasetField,
     DatasetFormat,
@@ -83,15 +83,6 @@ GcsPath = Annotated[str, Field(pattern=worded(
     "a Cloud Storage directory, gs://BUCKET or gs://BUCKET/PATH"))]
 # Where each run writes under `output_uri` when none is set: the staging bucket.
 OUTPUTS = "outputs"
-_EXPONENT = re.compile(r"^[+-]?[0-9]+(\.[0-9]*)?[eE][+-]?[0-9]+$")
-
-
-def _exponent_as_number(value: Any) -> Any:
-    # YAML 1.1 reads `2e-4` (an exponent without a dot) as a string, and learning rates are
-    # written so; `0.0002` and `2.0e-4` are numbers already.
-    return float(value) if isinstance(value, str) and _EXPONENT.match(value) else value
-
-
 class OpenModelSpec(BaseModel):
     """One open-model supervised tuning job; keys are the TuningJob API's field names."""
 
@@ -117,8 +108,7 @@ class OpenModelSpec(BaseModel):
     epoch_count: Annotated[int, Field(ge=1, le=100)] | None = None
     # Open models take a learning rate; learning_rate_multiplier is for Google's own models
     # ("Can only be used with 1P models", vertexai/tuning/_supervised_tuning.py).
-    learning_rate: Annotated[float, Field(gt=0, allow_inf_nan=False),
-                             BeforeValidator(_exponent_as_number)] | None = None
+    learning_rate: Annotated[float, Field(gt=0, allow_inf_nan=False), YAML_NUMBER] | None = None
     adapter_size: Literal[1, 2, 4, 8, 16, 32] | None = None
     # No documented range: an int64 in the API.
     batch_size: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
