@@ -9,9 +9,10 @@ import json
 import pytest
 
 from reconciler.emulator import EmulatorStore
-from reconciler.emulator.models import Endpoints, Models
+from reconciler.emulator.models import Models
 from reconciler.emulator.open_models import OpenModelTuningJobs
 from tests.conftest import OPEN_MODEL_CONFIG, Repo, git
+from tests.test_cli_evaluation import undeploy
 
 NAME = "bigquery-llama"
 EVAL = "datasets/bigquery-llama-eval.jsonl"
@@ -146,9 +147,7 @@ def test_a_run_whose_model_serves_nowhere_fails_in_one_line_until_it_is_deployed
     channel.advance()
     (job,) = OpenModelTuningJobs(channel.emulator).all()
     # The Model undeployed outside tuneops (as a team saving the endpoint's machine hours).
-    endpoints = Endpoints(channel.emulator)
-    (deployed,) = endpoints.get(job.tuned_model.endpoint).deployed_models
-    endpoints.undeploy(job.tuned_model.endpoint, deployed.id)
+    undeploy(channel.emulator, job.tuned_model.endpoint)
     result = channel.run("apply")
     assert result.code == 1
     assert "1 evaluation(s) failed: bigquery-llama" in result.out

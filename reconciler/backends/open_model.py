@@ -22,8 +22,8 @@ from reconciler.kinds.open_model import (
     OPEN_MODEL,
     OpenModelLaunch,
     observed_inputs,
-    observed_metadata,
 )
+from reconciler.kinds.tuning_api import observed_metadata
 
 API = "aiplatform_v1beta1"
 

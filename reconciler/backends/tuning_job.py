@@ -43,12 +43,12 @@ from reconciler.core.resources import location_of
 from reconciler.core.runkey import RunKey
 from reconciler.errors import BackendError, QuotaExceeded
 from reconciler.kinds.base import LaunchRequest
+from reconciler.kinds.tuning_api import observed_metadata
 from reconciler.kinds.tuning_job import (
     KIND,
     TUNING_JOB,
     TuningJobLaunch,
     observed_inputs,
-    observed_metadata,
 )
 
 PAGE_SIZE = 100

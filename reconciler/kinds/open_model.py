@@ -197,10 +197,6 @@ def observed_inputs(*, base_model: str, custom_base_model: str, location: str,
     })
 
 
-def observed_metadata(display_name: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    return model_metadata(display_name, "", managed.user_labels(dict(labels)))
-
-
 class OpenModelKind(Kind[OpenModelSpec, OpenModelLaunch]):
     name = KIND
     spec = OpenModelSpec

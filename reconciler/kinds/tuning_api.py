@@ -6,9 +6,13 @@ of TuningJob spell them once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from reconciler.core import labels as managed
 from reconciler.core.desired import DesiredJob
 from reconciler.core.estimate import Estimate
-from reconciler.kinds.base import DatasetField
+from reconciler.kinds.base import DatasetField, model_metadata
 
 # The AdapterSize enum's numbers are not the sizes (SupervisedHyperParameters.AdapterSize,
 # google/cloud/aiplatform/v1/tuning_job.proto: ONE=1, FOUR=2, EIGHT=3, SIXTEEN=4,
@@ -25,6 +29,12 @@ def supervised_datasets(training: str, validation: str | None) -> list[DatasetFi
     if validation is not None:
         fields.append(DatasetField("validation_dataset_uri", "evaluation", validation))
     return fields
+
+
+def observed_metadata(display_name: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    """A TuningJob's Model metadata as it reads back: its display name and the labels
+    tuneops does not own (a TuningJob has no Model description to read)."""
+    return model_metadata(display_name, "", managed.user_labels(dict(labels)))
 
 
 def token_estimate(job: DesiredJob, epochs: int | None, price: float | None, no_price: str

@@ -167,10 +167,6 @@ def observed_inputs(*, base_model: str, location: str, hyper_parameters: Mapping
     })
 
 
-def observed_metadata(display_name: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    return model_metadata(display_name, "", managed.user_labels(dict(labels)))
-
-
 class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
     name = KIND
     spec = TuningJobSpec

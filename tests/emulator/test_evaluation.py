@@ -34,10 +34,12 @@ SOUP_EXAMPLES = [_example(f"How do I cook soup number {n}?", f"Simmer {n} carrot
 
 
 def _tuned_endpoint(gcs: storage.Client, tuning, store, uri: str,
-                    examples: list[dict[str, object]]) -> str:
+                    examples: list[dict[str, object]], body=tuning_body) -> str:
+    """The endpoint of a run tuned on `examples` (through `tuning`, the v1 or the v1beta1
+    client, with the job `body` builds)."""
     blob = gcs.bucket(BUCKET).blob(uri.removeprefix(f"gs://{BUCKET}/"))
     blob.upload_from_string("".join(json.dumps(e) + "\n" for e in examples))
-    job = tuning.create_tuning_job(parent=PARENT, tuning_job=tuning_body(training=uri))
+    job = tuning.create_tuning_job(parent=PARENT, tuning_job=body(training=uri))
     store.advance_clock(JOB_SECONDS * 2)
     return str(tuning.get_tuning_job(name=job.name).tuned_model.endpoint)
 
@@ -87,15 +89,6 @@ def test_generate_content_faults_like_every_call(gcs, tuning, store, prediction)
     assert store.calls()["GenerateContent"] == 2
 
 
-def _open_model_endpoint(gcs: storage.Client, open_tuning, store, uri: str,
-                         lines: list[dict[str, object]]) -> str:
-    blob = gcs.bucket(BUCKET).blob(uri.removeprefix(f"gs://{BUCKET}/"))
-    blob.upload_from_string("".join(json.dumps(line) + "\n" for line in lines))
-    job = open_tuning.create_tuning_job(parent=PARENT, tuning_job=open_model_body(training=uri))
-    store.advance_clock(JOB_SECONDS * 2)
-    return str(open_tuning.get_tuning_job(name=job.name).tuned_model.endpoint)
-
-
 OPEN_SQL = [{"prompt": f"List every row of table {name}", "completion": f"SELECT * FROM {name};"}
             for name in ("orders", "customers")] + [
     {"messages": [{"role": "system", "content": "You write SQL."},
@@ -111,7 +104,7 @@ def _predict(prediction: PredictionServiceClient, endpoint: str, instance: dict)
 
 def test_a_tuned_open_models_endpoint_answers_predict_as_its_container_does(
         gcs, open_tuning, tuning, store, prediction):
-    endpoint = _open_model_endpoint(gcs, open_tuning, store, SQL, OPEN_SQL)
+    endpoint = _tuned_endpoint(gcs, open_tuning, store, SQL, OPEN_SQL, open_model_body)
     asked = {"prompt": "list every row of table customers", "max_tokens": 64,
              "temperature": 0}
     assert _predict(prediction, endpoint, {**asked, "raw_response": True}) == (
@@ -140,7 +133,7 @@ def test_a_tuned_open_models_endpoint_answers_predict_as_its_container_does(
 ], ids=["no-prompt", "no-messages", "not-an-object"])
 def test_predict_refuses_what_the_container_cannot_read(gcs, open_tuning, store, prediction,
                                                         instance, message):
-    endpoint = _open_model_endpoint(gcs, open_tuning, store, SQL, OPEN_SQL)
+    endpoint = _tuned_endpoint(gcs, open_tuning, store, SQL, OPEN_SQL, open_model_body)
     with pytest.raises(exceptions.InvalidArgument, match=message.replace("[", r"\[")):
         prediction.predict(endpoint=endpoint, instances=[instance])
     with pytest.raises(exceptions.InvalidArgument, match="instances is required"):
