@@ -369,12 +369,17 @@ def init_cmd(
         "(default: the commit tuneops was installed from, for an install from git).",
         show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    kinds: Annotated[list[str] | None, typer.Option(
+        "--kind", metavar="KIND", help="Scaffold an example job of this kind (repeatable; "
+        "default: the first kind that has an example). An unknown kind lists those that "
+        "have one.",
+        show_default=False)] = None,
 ) -> None:
     """Scaffold a config repository: an example job, the workflows, pre-commit, a README."""
     from reconciler.commands.init import init  # noqa: PLC0415
 
     raise typer.Exit(init(directory=directory, action_repo=action_repo, action_ref=action_ref,
-                          force=force, console=_console()))
+                          force=force, console=_console(), kinds=kinds))
 
 
 @app.command("schema", short_help="The JSON Schema of a job document, for editors.",

@@ -117,7 +117,9 @@ def test_observing_is_one_list_call_per_resource_type_and_location(repo: Repo) -
     repo.run("plan")
     calls = repo.emulator.calls()
     assert calls.get("ListPipelineJobs") == 2  # us-central1 and europe-west4
-    assert calls.get("ListTuningJobs") == 4  # the four Gemini tuning regions
+    # The four Gemini tuning regions: the two where open models tune too are listed once
+    # (one collection; the service lists every kind's jobs of it).
+    assert calls.get("ListTuningJobs") == 4
     assert calls.get("ListModels") == 4  # where pipelines and tuning jobs register Models
     assert "GetPipelineJob" not in calls
 

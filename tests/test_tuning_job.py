@@ -12,12 +12,12 @@ from google.cloud.aiplatform_v1 import TuningJob
 
 from reconciler.backends.tuning_job import job_from_proto, tuning_job
 from reconciler.core.desired import Dataset, DesiredJob, Target
-from reconciler.core.fingerprint import fingerprint
 from reconciler.kinds.convert import to_gemini
 from reconciler.kinds.gemini import MIN_TRAINING_EXAMPLES, MODELS
 from reconciler.kinds.tuning_job import TUNING_JOB, TuningJobSpec
 from reconciler.kinds.tuning_job_datasets import examine
 from reconciler.load.datasets import inspect_dataset
+from tests.conftest import desired_job
 
 TRAIN = Dataset("datasets/g.jsonl", "training", "a" * 40, 200, path="datasets/g.jsonl",
                 tokens=9000)
@@ -32,12 +32,7 @@ def spec(**changes: Any) -> TuningJobSpec:
 
 
 def desired(job_spec: TuningJobSpec, *datasets: Dataset) -> DesiredJob:
-    used = datasets or (TRAIN,)
-    inputs = TUNING_JOB.weight_inputs(job_spec, {d.role: d for d in used})
-    return DesiredJob(name=job_spec.name, kind="tuning-job", source="configs/g.yaml:1:1",
-                      location=job_spec.tuning_location, inputs=inputs,
-                      metadata=TUNING_JOB.metadata(job_spec), fingerprint=fingerprint(inputs),
-                      datasets=used, spec=job_spec)
+    return desired_job(TUNING_JOB, job_spec, datasets or (TRAIN,))
 
 
 BASE_FINGERPRINT = desired(spec()).fingerprint
@@ -209,3 +204,8 @@ def test_each_example_is_walked_once_for_its_check_and_its_tokens(tmp_path: Path
     assert report.info is not None
     assert report.info.tokens == sum(examine(example)[1] for example in examples)
     assert len(calls) == len(examples)
+
+
+def test_a_price_of_zero_is_a_price_not_an_unknown() -> None:
+    estimate = TUNING_JOB.estimate(desired(spec(epoch_count=2)), {"gemini-2.5-flash": 0.0})
+    assert (estimate.training_tokens, estimate.dollars, estimate.unknown) == (18_000, 0.0, "")

@@ -1,9 +1,9 @@
 """What apply does for `evaluate` and `promote`: score runs, record the scores, move a
 channel, by the rule the plan resolved (apply never re-plans).
 
-A run is scored by sending each example's prompt to its endpoint (PredictionService
-GenerateContent, a few at a time) and the answers with their references to
-EvaluationService EvaluateInstances; its score, the mean of the per-answer scores, is
+A run is scored by sending each example's question to its endpoint (PredictionService
+GenerateContent or Predict, as its kind asks, a few at a time) and the answers with their
+references to EvaluationService EvaluateInstances; its score, the mean of the per-answer scores, is
 recorded once per evaluation dataset and metric. A score another apply recorded first is
 taken as it is, before anything is asked, so sequential applies never pay twice.
 """
@@ -28,16 +28,16 @@ from reconciler.core.resources import location_of
 from reconciler.edges.storage import Storage
 from reconciler.errors import TuneopsError
 from reconciler.kinds import kind_of
-from reconciler.kinds.base import Prompt
+from reconciler.kinds.base import Question
 from reconciler.load.datasets import remote_hash
 from reconciler.load.writes import scratch
 from reconciler.plan.actions import Evaluate, EvaluationSet, Promote, PromotionRule, ScoredRun
 from reconciler.plan.promotion import decide, held_text, promoted_text
 
-# GenerateContent calls in flight for one evaluation.
+# Questions in flight for one evaluation.
 ASKING_PARALLELISM = 8
 
-Example = tuple[Prompt, str]
+Example = tuple[Question, str]
 
 
 class PromotionFailed(TuneopsError):
@@ -88,7 +88,7 @@ def _ask(backend: Backend, run: ScoredRun, found: list[Example], stop: threading
     def one(example: Example) -> str:
         if stop.is_set():
             raise TuneopsError("apply was interrupted; nothing was recorded")
-        return backend.predictions.generate(run.endpoint, example[0])
+        return backend.predictions.ask(run.endpoint, example[0])
 
     with ThreadPoolExecutor(max_workers=ASKING_PARALLELISM) as pool:
         return list(pool.map(one, found))
@@ -103,7 +103,8 @@ def score(backend: Backend, run: ScoredRun, evaluation: EvaluationSet, found: li
         return recorded
     if not run.endpoint:
         raise TuneopsError(f"run {run.job_id} has no endpoint to ask (its Model serves "
-                           "nowhere); nothing was evaluated")
+                           "nowhere); nothing was evaluated: deploy its Model to an endpoint "
+                           "and apply again")
     answers = _ask(backend, run, found, stop)
     scores = backend.scorer.score(location_of(run.endpoint), evaluation.metric,
                                   [(answer, reference) for answer, (_, reference)

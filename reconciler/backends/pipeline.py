@@ -84,14 +84,15 @@ class PipelineJobs:
     def _parent(self, location: str) -> str:
         return f"projects/{self._call.project}/locations/{location}"
 
-    def list(self) -> list[ObservedJob]:
-        jobs: list[ObservedJob] = []
-        for location, client in self._clients.items():
-            request = {"parent": self._parent(location), "filter": managed.MANAGED_FILTER,
-                       "page_size": PAGE_SIZE, "read_mask": {"paths": list(_JOB_FIELDS)}}
-            jobs += self._call.list(f"listing pipeline jobs in {location}",
-                                    client.list_pipeline_jobs, request, job_from_proto)
-        return jobs
+    def list(self, location: str) -> list[Any]:
+        request = {"parent": self._parent(location), "filter": managed.MANAGED_FILTER,
+                   "page_size": PAGE_SIZE, "read_mask": {"paths": list(_JOB_FIELDS)}}
+        return self._call.list(f"listing pipeline jobs in {location}",
+                               self._clients[location].list_pipeline_jobs, request,
+                               lambda job: job)
+
+    def read(self, job: Any) -> ObservedJob:
+        return job_from_proto(job)
 
     def create(self, launch: PipelineLaunch) -> Launched:
         from google.api_core import exceptions  # noqa: PLC0415

@@ -34,7 +34,7 @@ from reconciler.kinds import MODEL_LOCATIONS, Launch
 # (name, fingerprint) of a desired job.
 Wanted = tuple[str, str]
 # The kinds whose jobs live in each collection: one, unless kinds share an API (TuningJob).
-_BY_COLLECTION = {collection: tuple(e.kind.name for e in ADAPTERS if e.collection == collection)
+_BY_COLLECTION = {collection: tuple(e.kind for e in ADAPTERS if e.collection == collection)
                   for collection in dict.fromkeys(e.collection for e in ADAPTERS)}
 
 
@@ -119,24 +119,43 @@ class VertexBackend:
         return self.records.read()[1]
 
     def _owners(self, resource: str) -> list[Adapter[Any]]:
-        """The adapters of a job resource name, by its collection (`.../COLLECTION/ID`)."""
-        kinds = _BY_COLLECTION.get(parse(resource).collection)
-        if kinds is None:
+        """The adapters of a job resource name: by its collection (`.../COLLECTION/ID`), those
+        whose kind tunes in its location (kinds sharing a collection need not share regions,
+        and an adapter has clients for its kind's only)."""
+        name = parse(resource)
+        if name.collection not in _BY_COLLECTION:
             raise ValueError(f"not a tuning job resource: {resource!r}")
-        return [self._adapters[kind] for kind in kinds]
+        owners = self._owners_in(name.collection, name.location)
+        if not owners:
+            raise ValueError(f"no kind of job tunes in {name.location}: {resource!r}")
+        return owners
+
+    def _owners_in(self, collection: str, location: str) -> list[Adapter[Any]]:
+        """The adapters of the kinds of `collection` that tune in `location`."""
+        return [self._adapters[kind.name] for kind in _BY_COLLECTION[collection]
+                if location in kind.locations]
+
+    def _list(self) -> list[ObservedJob]:
+        """Every managed job: one list call per collection and location, whatever the
+        kinds sharing it (the service lists every kind's jobs of a collection), each job
+        then read by each of those kinds and given to the one it belongs to."""
+        jobs: list[ObservedJob] = []
+        for collection, kinds in _BY_COLLECTION.items():
+            for location in dict.fromkeys(loc for kind in kinds for loc in kind.locations):
+                owners = self._owners_in(collection, location)
+                jobs += [kind_reading([owner.read(job) for owner in owners])
+                         for job in owners[0].list(location)]
+        return jobs
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
-        """Managed jobs and labelled Models, one list call each, under the names and with
-        the cancels the staging bucket records (one list call); then, for the latest
-        succeeded run of a `wanted` job whose Model carries no tuneops labels, that Model
-        found through the run itself (a tuning pipeline may not copy its labels)."""
-        listed: dict[str, list[ObservedJob]] = {}
-        for adapter in self._adapters.values():
-            for job in adapter.list():
-                listed.setdefault(job.resource, []).append(job)
-        jobs = [kind_reading(readings) for readings in listed.values()]
+        """Managed jobs (`_list`) and labelled Models (one list call a location), under the
+        names and with the cancels the staging bucket records, with the scores and channels
+        it holds (one list call); then, for the latest succeeded run of a `wanted` job whose
+        Model carries no tuneops labels, that Model found through the run itself (a tuning
+        pipeline may not copy its labels)."""
         records, evaluations = self.records.read()
-        observed = relabel(Observed(jobs=tuple(jobs), models=tuple(self.registry.labelled()),
+        observed = relabel(Observed(jobs=tuple(self._list()),
+                                    models=tuple(self.registry.labelled()),
                                     evaluations=evaluations), records)
         labelled = {(m.name, m.fingerprint) for m in observed.models}
         runs: dict[Wanted, ObservedJob] = {}

@@ -4,13 +4,18 @@ Every service that runs tuning jobs keeps them alike: one table with the lifecyc
 below (and any of its own), the job message in `proto`. Every method takes an open write
 connection, so a store composes them in one transaction; a succeeded job registers what it
 leaves in the same transaction that finishes it, whichever process reads it first.
+
+Services whose jobs share a collection (two versions of one API, each running its own kind of
+job) each keep their table, with their own lifecycle and registration; each reads, lists and
+cancels the jobs of all of them (JobView), as one service would serve them.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -23,7 +28,7 @@ from reconciler.emulator.errors import EmulatorError, not_found
 from reconciler.emulator.filters import Subject
 from reconciler.emulator.paging import SortKey, decode_token, page_size, take_page
 from reconciler.emulator.service import State
-from reconciler.emulator.tables import newest_first, row
+from reconciler.emulator.tables import labels_json, newest_first, row
 
 # The columns every job table has; a service adds its own after them.
 LIFECYCLE_COLUMNS = """
@@ -48,9 +53,16 @@ Keep = Callable[[Subject], bool]  # a List request's filter
 J = TypeVar("J")
 
 
+# A listed row: its list order key, then what a filter sees of it and its job message.
+Listed = tuple[SortKey, tuple[Subject, bytes]]
+
+
 @dataclass(frozen=True)
 class JobTable:
     table: str
+    # The collection of its jobs' names (`.../pipelineJobs/ID`): services whose tables hold
+    # the same collection serve each other's jobs.
+    collection: str
     # What the job is called in error messages ("pipeline job").
     what: str
     # The job's proto-plus message class.
@@ -82,6 +94,18 @@ class JobTable:
             f"CREATE INDEX IF NOT EXISTS {self.table}_due{suffix} ON {self.table} ({columns});"
             for suffix, columns in (("", "due"), ("_by_parent", "parent, due"),
                                     (f"_by_{self.quota_scope}", f"{self.quota_scope}, due"))))
+
+    def insert(self, conn: sqlite3.Connection, job: Any, *, parent: str, now: float,
+               job_seconds: float, failure: status_pb2.Status | None = None,
+               **columns: str) -> None:
+        """Stores `job` (named, PENDING, created at `now`), with the table's own `columns`."""
+        values = {"name": job.name, "parent": parent, "state": int(job.state),
+                  "create_time": now, "job_seconds": job_seconds,
+                  "failure": stored_failure(failure), "labels": labels_json(job.labels),
+                  "proto": self.message.serialize(job),
+                  "due": self.first_due(now, job_seconds), **columns}
+        conn.execute(f"INSERT INTO {self.table} ({', '.join(values)}) "
+                     f"VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
 
     def first_due(self, create_time: float, job_seconds: float) -> float | None:
         """The `due` column of a new (PENDING) job."""
@@ -122,15 +146,15 @@ class JobTable:
             raise not_found(f"{self.what} {name} not found")
         return self.message.deserialize(found)
 
-    def page(self, conn: sqlite3.Connection, parent: str, keep: Keep, size: int,
-             after: SortKey | None) -> tuple[list[Any], str]:
-        """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
+    def listed(self, conn: sqlite3.Connection, parent: str, after: SortKey | None
+               ) -> Iterator[Listed]:
+        """`parent`'s jobs in list order after `after` (advanced first), decoded lazily."""
         self.advance(conn, "parent = ?", (parent,))
         rows = newest_first(conn, self.table, f"labels, {self.display_name}, state, proto",
                             parent, after)
-        found, token = take_page(rows, lambda r: keep(
-            Subject(json.loads(r[0]), r[1], self.states.enum(r[2]).name)), size)
-        return [self.message.deserialize(r[3]) for r in found], token
+        for key, (labels, display_name, state, proto) in rows:
+            yield key, (Subject(json.loads(labels), display_name,
+                                self.states.enum(state).name), proto)
 
     def cancel(self, conn: sqlite3.Connection, name: str) -> Any:
         """Starts cancelling; FAILED_PRECONDITION if the job already ended."""
@@ -169,31 +193,68 @@ def stored_failure(failure: status_pb2.Status | None) -> bytes | None:
     return None if failure is None else failure.SerializeToString()
 
 
+@dataclass(frozen=True)
+class JobView:
+    """The jobs of one collection as one service serves them: its own table first, then
+    every other service's that holds the same collection, each job as the first table's
+    message (a wire-compatible version of the same API message)."""
+
+    tables: tuple[JobTable, ...]
+
+    def _owner(self, conn: sqlite3.Connection, name: str) -> JobTable:
+        """The table holding job `name`, NOT_FOUND if none does."""
+        owner = next((table for table in self.tables if table.exists(conn, name)), None)
+        if owner is None:
+            raise not_found(f"{self.tables[0].what} {name} not found")
+        return owner
+
+    def _as_read(self, job: Any) -> Any:
+        return self.tables[0].message.deserialize(type(job).serialize(job))
+
+    def load(self, conn: sqlite3.Connection, name: str) -> Any:
+        return self._as_read(self._owner(conn, name).load(conn, name))
+
+    def page(self, conn: sqlite3.Connection, parent: str, keep: Keep, size: int,
+             after: SortKey | None) -> tuple[list[Any], str]:
+        """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
+        # Each table lists newest first: merged, so do they all.
+        rows = heapq.merge(*(table.listed(conn, parent, after) for table in self.tables),
+                           key=lambda listed: listed[0], reverse=True)
+        found, token = take_page(rows, lambda listed: keep(listed[0]), size)
+        return [self.tables[0].message.deserialize(proto) for _, proto in found], token
+
+    def cancel(self, conn: sqlite3.Connection, name: str) -> Any:
+        return self._as_read(self._owner(conn, name).cancel(conn, name))
+
+
 class JobStore(Generic[J]):
     """What every job service's store offers, each call one transaction; a service adds
-    its own create."""
+    its own create. Reads and cancels reach every job of the table's collection."""
 
     def __init__(self, state: State, table: JobTable) -> None:
         self._db = state.db
         self._table = table
+        others = (shared for shared in state.job_tables(table.collection) if shared is not table)
+        self._view = JobView((table, *others))
 
     def get(self, name: str) -> J:
         with self._db.write() as conn:
-            job: J = self._table.load(conn, name)
+            job: J = self._view.load(conn, name)
             return job
 
     def page(self, parent: str, keep: Keep, size: int, token: str) -> tuple[list[J], str]:
         """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
         size, after = page_size(size), decode_token(token)
         with self._db.write() as conn:
-            return self._table.page(conn, parent, keep, size, after)
+            return self._view.page(conn, parent, keep, size, after)
 
     def cancel(self, name: str) -> J:
         with self._db.write() as conn:
-            job: J = self._table.cancel(conn, name)
+            job: J = self._view.cancel(conn, name)
             return job
 
     def all(self) -> list[J]:
-        """Every job (advanced to now), ordered by create time then name."""
+        """Every job of this service's own table (advanced to now), ordered by create time
+        then name."""
         with self._db.write() as conn:
             return self._table.every(conn)

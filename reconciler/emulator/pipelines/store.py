@@ -11,11 +11,10 @@ from google.rpc import status_pb2
 from reconciler.emulator import clock, lifecycle, quota
 from reconciler.emulator.errors import already_exists
 from reconciler.emulator.ids import next_id
-from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable, stored_failure
+from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable
 from reconciler.emulator.names import Collection, split
 from reconciler.emulator.pipelines.registration import BILLING_ID_LABEL, register_run
 from reconciler.emulator.service import State
-from reconciler.emulator.tables import labels_json
 
 # The regions where code-bison tuning pipelines run.
 LOCATIONS = ("us-central1", "europe-west4")
@@ -35,7 +34,7 @@ STATES = lifecycle.States(
     PipelineState.PIPELINE_STATE_CANCELLED,
 )
 # A location's quota is counted across its jobs (quota.py).
-TABLE = JobTable("jobs", "pipeline job", PipelineJob, STATES, register_run,
+TABLE = JobTable("jobs", JOBS.segment, "pipeline job", PipelineJob, STATES, register_run,
                  quota_scope="location")
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
@@ -76,14 +75,9 @@ class PipelineJobs(JobStore[PipelineJob]):
             job.create_time = job.update_time = clock.to_timestamp(now)
             # The service sets this reserved label itself, overriding any value the user sent.
             job.labels[BILLING_ID_LABEL] = str(next_id(conn, BILLING))
-            conn.execute(
-                "INSERT INTO jobs (name, parent, job_id, location, state, create_time, "
-                "job_seconds, failure, display_name, labels, proto, due) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, parent, split(name).id, location, int(job.state), now, job_seconds,
-                 stored_failure(failure), job.display_name, labels_json(job.labels),
-                 PipelineJob.serialize(job), TABLE.first_due(now, job_seconds)),
-            )
+            TABLE.insert(conn, job, parent=parent, now=now, job_seconds=job_seconds,
+                         failure=failure, job_id=split(name).id, location=location,
+                         display_name=job.display_name)
             return job
 
     def exists(self, name: str) -> bool:

@@ -6,16 +6,17 @@ A succeeded job registers its Model and Endpoint in the transaction that finishe
 from __future__ import annotations
 
 import sqlite3
+from typing import TypeVar
 
 from google.cloud.aiplatform_v1.types import JobState, TuningJob
+from google.cloud.aiplatform_v1beta1 import types as v1beta1
 from google.rpc import status_pb2
 
 from reconciler.emulator import clock, lifecycle, quota
 from reconciler.emulator.ids import next_id
-from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable, stored_failure
+from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable
 from reconciler.emulator.names import Collection
 from reconciler.emulator.service import State
-from reconciler.emulator.tables import labels_json
 from reconciler.emulator.tuning_jobs.registration import register_job
 
 # A few of the regions where Gemini supervised tuning runs (the real list is longer); a tuned
@@ -35,7 +36,7 @@ STATES = lifecycle.States(
     JobState.JOB_STATE_CANCELLED,
 )
 # A TuningJob has no display_name (tuning_job.proto), only tuned_model_display_name.
-TABLE = JobTable("tuning_jobs", "tuning job", TuningJob, STATES, register_job,
+TABLE = JobTable("tuning_jobs", JOBS.segment, "tuning job", TuningJob, STATES, register_job,
                  display_name="''")
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS tuning_jobs ({LIFECYCLE_COLUMNS}
@@ -48,22 +49,25 @@ OUTPUT_ONLY = (
 )
 
 
-def _insert(conn: sqlite3.Connection, parent: str, job: TuningJob, job_seconds: float,
-            failure: status_pb2.Status | None) -> TuningJob:
-    """Stores `job` as a new PENDING job under a fresh service-chosen numeric id."""
-    message = TuningJob.pb(job)
-    for field in OUTPUT_ONLY:
+J = TypeVar("J", TuningJob, v1beta1.TuningJob)  # of either API version
+
+
+def insert_job(conn: sqlite3.Connection, table: JobTable, job: J, *, parent: str,
+               job_seconds: float, failure: status_pb2.Status | None,
+               output_only: tuple[str, ...]) -> J:
+    """Stores `job` as a new PENDING job of `table` under a fresh service-chosen numeric id.
+
+    Every table of the collection takes its ids from one sequence: no two jobs of any
+    version share a name.
+    """
+    message = table.message.pb(job)
+    for field in output_only:
         message.ClearField(field)
     now = clock.clock_now(conn)
     job.name = JOBS.name(parent, next_id(conn, TUNING_JOB))
-    job.state = JobState(JobState.JOB_STATE_PENDING)  # mypy sees enum members as ints
+    job.state = table.states.enum(table.states.pending)
     job.create_time = job.update_time = clock.to_timestamp(now)
-    conn.execute(
-        "INSERT INTO tuning_jobs (name, parent, state, create_time, job_seconds, failure, "
-        "labels, proto, due) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (job.name, parent, int(job.state), now, job_seconds, stored_failure(failure),
-         labels_json(job.labels), TuningJob.serialize(job), TABLE.first_due(now, job_seconds)),
-    )
+    table.insert(conn, job, parent=parent, now=now, job_seconds=job_seconds, failure=failure)
     return job
 
 
@@ -87,4 +91,5 @@ class TuningJobs(JobStore[TuningJob]):
         with self._db.write() as conn:
             TABLE.advance(conn, "parent = ?", (parent,))
             quota.check(conn, QUOTA, location, lambda: TABLE.unfinished(conn, parent))
-            return _insert(conn, parent, job, job_seconds, failure)
+            return insert_job(conn, TABLE, job, parent=parent, job_seconds=job_seconds,
+                              failure=failure, output_only=OUTPUT_ONLY)
