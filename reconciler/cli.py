@@ -391,12 +391,17 @@ def init_cmd(
         "(default: the commit tuneops was installed from, for an install from git).",
         show_default=False)] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing files.")] = False,
+    kinds: Annotated[list[str] | None, typer.Option(
+        "--kind", metavar="KIND", help="Scaffold an example job of this kind (repeatable; "
+        "default: the first kind that has an example). An unknown kind lists those that "
+        "have one.",
+        show_default=False)] = None,
 ) -> None:
     """Scaffold a config repository: an example job, the workflows, pre-commit, a README."""
     from reconciler.commands.init import init  # noqa: PLC0415
 
     raise typer.Exit(init(directory=directory, action_repo=action_repo, action_ref=action_ref,
-                          force=force, console=_console()))
+                          force=force, console=_console(), kinds=kinds))
 
 
 @app.command("schema", short_help="The JSON Schema of a job document, for editors.",
@@ -430,7 +435,7 @@ def emulator_serve(
         serve(checked_state_dir(_root(ctx, root)), port, job_seconds, storage_port)
 
 
-@emulator_app.command("faults", short_help="Make a fraction of emulator calls fail.",
+@emulator_app.command("faults", short_help="Make emulator calls fail, or slow.",
                       epilog=_epilog("reconcile emulator faults --unavailable 0.2",
                                      *_SETTINGS))
 def emulator_faults(
@@ -448,14 +453,20 @@ def emulator_faults(
     operation_seconds: Annotated[float, typer.Option(
         min=0, help="How long undeploy and delete operations run before they are done "
         "(the real ones take minutes).")] = 0.0,
+    latency: Annotated[float, typer.Option(
+        min=0, help="Seconds every call is served late, as over a slow network.")] = 0.0,
+    jitter: Annotated[float, typer.Option(
+        min=0, help="Up to this many seconds more, drawn per call.")] = 0.0,
     root: RootOption = None,
 ) -> None:
-    """Make a fraction of emulator calls fail, to rehearse retries (all 0: off)."""
+    """Make a fraction of emulator calls fail, to rehearse retries, or all of them slow
+    (all 0: off)."""
     with _emulator(ctx, root) as store:
         store.set_faults(
             unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
             drop_create_response_rate=drop_create, seed=seed,
-            operation_seconds=operation_seconds)
+            operation_seconds=operation_seconds, latency_seconds=latency,
+            jitter_seconds=jitter)
 
 
 @emulator_app.command("quirks", short_help="Behave as Vertex AI may where its docs are silent.",

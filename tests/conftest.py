@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from reconciler.cli import main
 from reconciler.connect import emulator_state_dir
+from reconciler.core.desired import Dataset, DesiredJob
+from reconciler.core.fingerprint import fingerprint
 from reconciler.emulator import EmulatorStore, start_emulator
 from reconciler.emulator.pipelines import PipelineJobs
+from reconciler.kinds.base import Kind
 
 EXAMPLES = Path(__file__).resolve().parent.parent
 
@@ -98,15 +103,21 @@ class Repo:
 
 
 GEMINI_CONFIG = "configs/bigquery-gemini.yaml"
+OPEN_MODEL_CONFIG = "configs/bigquery-llama.yaml"
 REFERENCE_CONFIGS = ("configs/bigquery-snippets.yaml", "configs/cloud-vision-chat.yaml")
 
 
-def _example_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str], *, gemini: bool) -> Repo:
+def example_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                  only: tuple[str, ...] | None = None) -> Repo:
+    """The examples, with only the job configs in `only` (None: every one)."""
     root = tmp_path / "repo"
     root.mkdir()
-    skip = () if gemini else ("*gemini*",)
-    shutil.copytree(EXAMPLES / "configs", root / "configs", ignore=shutil.ignore_patterns(*skip))
+    shutil.copytree(EXAMPLES / "configs", root / "configs")
     shutil.copytree(EXAMPLES / "datasets", root / "datasets")
+    for config in (root / "configs").glob("*.yaml"):
+        if only is not None and config.name != "reconciler.yaml" and (
+                f"configs/{config.name}" not in only):
+            config.unlink()
     (root / ".gitignore").write_text(".reconciler/\n")
     git(root, "init", "-q", "-b", "main")
     made = Repo(root, capsys)
@@ -117,22 +128,26 @@ def _example_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str], *, gemini:
 @pytest.fixture
 def repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
     """The reference's two pipeline jobs (code-bison, codechat-bison)."""
-    return _example_repo(tmp_path, capsys, gemini=False)
+    return example_repo(tmp_path, capsys, REFERENCE_CONFIGS)
 
 
 @pytest.fixture
 def mixed_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
-    """Every example job: the reference's two pipelines and the Gemini tuning job."""
-    return _example_repo(tmp_path, capsys, gemini=True)
+    """Every example job: the reference's two pipelines, the Gemini and the open-model
+    tuning jobs."""
+    return example_repo(tmp_path, capsys)
 
 
 @pytest.fixture
-def gemini(mixed_repo: Repo) -> Repo:
+def gemini(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
     """Only the Gemini example job (the kind a team can launch today)."""
-    for config in REFERENCE_CONFIGS:
-        (mixed_repo.root / config).unlink()
-    mixed_repo.commit("gemini only")
-    return mixed_repo
+    return example_repo(tmp_path, capsys, (GEMINI_CONFIG,))
+
+
+@pytest.fixture
+def llama(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
+    """Only the open-model example job."""
+    return example_repo(tmp_path, capsys, (OPEN_MODEL_CONFIG,))
 
 
 @pytest.fixture
@@ -140,9 +155,7 @@ def project_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Repo]:
     """The Gemini example pointed at a GCP project, served by a standalone emulator (on a
     project, code-bison pipelines can no longer be launched)."""
-    repo = _example_repo(tmp_path, capsys, gemini=True)
-    for config in REFERENCE_CONFIGS:
-        (repo.root / config).unlink()
+    repo = example_repo(tmp_path, capsys, (GEMINI_CONFIG,))
     repo.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
     repo.commit("use a project")
     with start_emulator(tmp_path / "vertex", job_seconds=3600) as emulator:
@@ -150,3 +163,35 @@ def project_repo(tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
         repo.service = emulator.store
         yield repo
+
+
+def racing_applies(repo: Repo, configs: dict[str, str], emulator_dir: Path, processes: int,
+                   monkeypatch: pytest.MonkeyPatch, *, seed: int,
+                   **faults: float) -> EmulatorStore:
+    """Writes `configs`, then runs `processes` applies at once against one standalone
+    emulator with `faults` (seeded), then one more apply with none; returns its store."""
+    for path, text in configs.items():
+        repo.write(path, text)
+    with start_emulator(emulator_dir, job_seconds=3600) as emulator:
+        monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
+        monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
+        emulator.store.set_faults(seed=seed, **faults)
+        command = [sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--root",
+                   str(repo.root)]
+        running = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    text=True) for _ in range(processes)]
+        results = [process.communicate(timeout=300) for process in running]
+        emulator.store.set_faults()
+        # Level-triggered: whatever a faulted run left, one more apply completes.
+        final = repo.run("apply", "--auto-approve")
+        assert final.code == 0, (final.out, final.err, results)
+        return emulator.store
+
+
+def desired_job(kind: Kind, spec: Any, datasets: tuple[Dataset, ...]) -> DesiredJob:
+    """A job of `kind` as loading would build it from `spec` and its `datasets`."""
+    inputs = kind.weight_inputs(spec, {d.role: d for d in datasets})
+    return DesiredJob(name=spec.name, kind=kind.name, source=f"configs/{spec.name}.yaml:1:1",
+                      location=kind.location(spec), inputs=inputs,
+                      metadata=kind.metadata(spec), fingerprint=fingerprint(inputs),
+                      datasets=datasets, spec=spec)

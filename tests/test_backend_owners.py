@@ -3,8 +3,12 @@ TuningJob), by the kind whose reading of the job gives back its fingerprint."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from reconciler.backends.vertex import VertexBackend, kind_reading
 from reconciler.connect import emulator_state_dir
@@ -32,24 +36,31 @@ def test_a_shared_job_is_the_kind_whose_reading_gives_back_its_fingerprint() -> 
     assert kind_reading([first, replace(second, inputs={})]) is first
 
 
-def test_every_kind_reads_back_the_fingerprint_of_the_jobs_it_launched(
-        mixed_repo: Repo, tmp_path: Path) -> None:
-    """The ownership rule holds for the kinds there are: each adapter's reading of a job it
-    launched hashes to the job's fingerprint label."""
-    assert mixed_repo.cli().code == 0
-    mixed_repo.advance()
-    with start_emulator(emulator_state_dir(mixed_repo.root)) as emulator:
+@contextmanager
+def _applied(repo: Repo) -> Iterator[VertexBackend]:
+    """The repository's jobs applied and finished, and a backend on its emulator."""
+    assert repo.cli().code == 0
+    repo.advance()
+    with start_emulator(emulator_state_dir(repo.root)) as emulator:
         storage = Storage.connect("tuneops-local", emulator.storage_endpoint)
         backend = VertexBackend("tuneops-local", emulator.api_endpoint, bucket=storage,
                                 staging="gs://tuneops-local/staging")
         try:
-            jobs = backend.observe().jobs
-            # The examples hold a job of each kind.
-            assert {job.kind for job in jobs} == set(KINDS)
-            assert all(fingerprint(job.inputs) == job.fingerprint for job in jobs)
-            assert all(backend.get(job.resource) == job for job in jobs)
+            yield backend
         finally:
             backend.close()
+
+
+def test_every_kind_reads_back_the_fingerprint_of_the_jobs_it_launched(
+        mixed_repo: Repo, tmp_path: Path) -> None:
+    """The ownership rule holds for the kinds there are: each adapter's reading of a job it
+    launched hashes to the job's fingerprint label."""
+    with _applied(mixed_repo) as backend:
+        jobs = backend.observe().jobs
+        # The examples hold a job of each kind.
+        assert {job.kind for job in jobs} == set(KINDS)
+        assert all(fingerprint(job.inputs) == job.fingerprint for job in jobs)
+        assert all(backend.get(job.resource) == job for job in jobs)
 
 
 def test_an_adapter_may_take_another_api_versions_client() -> None:
@@ -63,3 +74,18 @@ def test_an_adapter_may_take_another_api_versions_client() -> None:
         assert isinstance(client, aiplatform_v1beta1.GenAiTuningServiceClient)
     finally:
         backend.close()
+
+
+def test_a_job_in_a_region_one_sharing_kind_lacks_is_read_by_the_others(
+        mixed_repo: Repo) -> None:
+    """Gemini tunes in us-east4, open models do not: the open-model adapter has no client
+    there and is not asked about the Gemini job (it used to fail on the missing client)."""
+    mixed_repo.edit("configs/bigquery-gemini.yaml", "adapter_size: 4",
+                    "adapter_size: 4\ntuning_location: us-east4")
+    with _applied(mixed_repo) as backend:
+        (job,) = [j for j in backend.observe().jobs if j.kind == "tuning-job"]
+        assert "/locations/us-east4/" in job.resource
+        assert backend.get(job.resource) == job
+        assert backend.outputs(job.resource).model
+        with pytest.raises(ValueError, match="no kind of job tunes in asia-southeast2"):
+            backend.get("projects/p/locations/asia-southeast2/tuningJobs/1")

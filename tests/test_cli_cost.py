@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from reconciler.core.estimate import Estimate, describe, tokens_text, totals
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
 from reconciler.output import escape
-from tests.conftest import Repo
+from tests.conftest import GEMINI_CONFIG, REFERENCE_CONFIGS, Repo, example_repo
 
 SECOND_GEMINI = """\
 kind: tuning-job
@@ -23,11 +24,12 @@ epoch_count: 10
 
 
 @pytest.fixture
-def costly(mixed_repo: Repo) -> Repo:
+def costly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Repo:
     """Two pipeline runs and two Gemini jobs (flash and pro)."""
-    mixed_repo.write("configs/vision-gemini.yaml", SECOND_GEMINI)
-    mixed_repo.commit("a second gemini job")
-    return mixed_repo
+    repo = example_repo(tmp_path, capsys, (GEMINI_CONFIG, *REFERENCE_CONFIGS))
+    repo.write("configs/vision-gemini.yaml", SECOND_GEMINI)
+    repo.commit("a second gemini job")
+    return repo
 
 
 def _tokens(repo: Repo) -> int:

@@ -15,9 +15,11 @@ from reconciler.cli import main
 from reconciler.connect import emulator_state_dir
 from reconciler.emulator import start_emulator
 from reconciler.emulator.pipelines import PipelineJobs
+from reconciler.load import desired as desired_module
 from reconciler.load.config import load_config
 from reconciler.load.datacache import CACHE_VERSION
 from reconciler.load.desired import build_desired
+from reconciler.load.files import repository_file
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES
 from tests.conftest import Repo
 from tests.test_cli_apply import BIGQUERY, plan_json
@@ -73,6 +75,23 @@ def test_a_warm_plan_reads_no_dataset_bytes(repo: Repo) -> None:
     assert warm.bytes_read == 0
     assert [job.fingerprint for job in warm.jobs] == [job.fingerprint for job in cold.jobs]
     assert warm.warnings == cold.warnings
+
+
+def test_a_dataset_many_jobs_name_is_looked_up_once(repo: Repo,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for index in range(30):
+        repo.write(f"configs/shared-{index}.yaml", f"name: shared-{index}\n"
+                   f"task: code-generation\ndataset_uri: {TRAINING}\ntrain_steps: {200 + index}\n")
+    looked_up: list[str] = []
+
+    def counted(root: Path, name: str | Path) -> tuple[Path, str]:
+        looked_up.append(str(name))
+        return repository_file(root, name)
+
+    monkeypatch.setattr(desired_module, "repository_file", counted)
+    built = build_desired(load_config(repo.root))
+    assert sum(job.datasets[0].path == TRAINING for job in built.jobs) == 31
+    assert sorted(looked_up) == sorted(set(looked_up))
 
 
 def test_a_touched_dataset_is_read_again(repo: Repo) -> None:

@@ -54,3 +54,13 @@ def test_status_text_lists_jobs_and_models(repo: Repo) -> None:
     assert "bigquery-snippets-" in out
     assert "succeeded" in out
     assert "models (1): id, display name, fingerprint, endpoints" in out
+
+
+def test_faults_latency_and_jitter_reach_the_emulator(repo: Repo) -> None:
+    result = repo.run("emulator", "faults", "--latency", "0.25", "--jitter", "0.05",
+                      "--root", str(repo.root))
+    assert result.code == 0, result.err
+    faults = repo.emulator.faults()
+    assert (faults.latency_seconds, faults.jitter_seconds) == (0.25, 0.05)
+    assert repo.run("emulator", "faults", "--root", str(repo.root)).code == 0
+    assert repo.emulator.faults().latency_seconds == 0.0

@@ -612,13 +612,17 @@ def test_target_takes_a_jobs_evaluation_with_it(channel: Repo) -> None:
     assert applied.code == 0 and "promoted" in applied.out, applied.out
 
 
+def undeploy(store: EmulatorStore, endpoint: str) -> None:
+    """The run's endpoint serves nothing any more, as if undeployed outside tuneops."""
+    endpoints = Endpoints(store)
+    (deployed,) = endpoints.get(endpoint).deployed_models
+    endpoints.undeploy(endpoint, deployed.id)
+
+
 def test_apply_names_a_failed_evaluation_in_its_exit_reason(channel: Repo) -> None:
     run_and_finish(channel)
     (job,) = TuningJobs(channel.emulator).all()
-    endpoints = Endpoints(channel.emulator)
-    (deployed,) = endpoints.get(job.tuned_model.endpoint).deployed_models
-    # The run's endpoint serves nothing any more: asking it fails.
-    endpoints.undeploy(job.tuned_model.endpoint, deployed.id)
+    undeploy(channel.emulator, job.tuned_model.endpoint)
     result = channel.run("apply")
     assert result.code == 1
     assert result.out.rstrip().splitlines()[-1] == (

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +14,7 @@ from reconciler.emulator import EmulatorStore, start_emulator
 from reconciler.emulator.models import Endpoints, Models
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
-from tests.conftest import GEMINI_CONFIG, Repo
+from tests.conftest import GEMINI_CONFIG, Repo, racing_applies
 from tests.test_cli_apply import actions, plan_json
 
 DATASET = "datasets/bigquery-gemini.jsonl"
@@ -138,7 +136,7 @@ def test_pipelines_and_gemini_in_one_plan_one_apply_one_status(mixed_repo: Repo)
     assert set(actions(mixed_repo).values()) == {"noop"}
     status = mixed_repo.run("status", "--output", "json")
     kinds = sorted(job["kind"] for job in json.loads(status.out)["jobs"])
-    assert kinds == ["pipeline", "pipeline", "tuning-job"]
+    assert kinds == ["open-model", "pipeline", "pipeline", "tuning-job"]
 
 
 def test_a_project_refuses_to_launch_code_bison_but_still_plans_existing_runs(
@@ -172,24 +170,12 @@ def test_a_project_refuses_to_launch_code_bison_but_still_plans_existing_runs(
 
 def _racing_applies(repo: Repo, emulator_dir: Path, processes: int,
                     monkeypatch: pytest.MonkeyPatch, **faults: float) -> EmulatorStore:
-    for index in range(10):
-        repo.write(f"configs/gemini-{index}.yaml",
-                   f"kind: tuning-job\nname: gemini-{index}\nbase_model: gemini-2.5-flash\n"
-                   f"training_dataset_uri: {DATASET}\nepoch_count: {index + 1}\n")
-    with start_emulator(emulator_dir, job_seconds=3600) as emulator:
-        monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
-        monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
-        emulator.store.set_faults(seed=3, **faults)
-        command = [sys.executable, "-m", "reconciler", "apply", "--auto-approve", "--root",
-                   str(repo.root)]
-        running = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                    text=True) for _ in range(processes)]
-        results = [process.communicate(timeout=300) for process in running]
-        emulator.store.set_faults()
-        # Level-triggered: whatever a faulted run left, one more apply completes.
-        final = repo.run("apply", "--auto-approve")
-        assert final.code == 0, (final.out, final.err, results)
-        return emulator.store
+    configs = {f"configs/gemini-{index}.yaml":
+               f"kind: tuning-job\nname: gemini-{index}\nbase_model: gemini-2.5-flash\n"
+               f"training_dataset_uri: {DATASET}\nepoch_count: {index + 1}\n"
+               for index in range(10)}
+    return racing_applies(repo, configs, emulator_dir, processes, monkeypatch, seed=3,
+                          **faults)
 
 
 def _fingerprints(store: EmulatorStore) -> list[str]:

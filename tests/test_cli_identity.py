@@ -15,9 +15,10 @@ from google.cloud.aiplatform_v1.types import JobState
 from reconciler.emulator import EmulatorStore, start_emulator
 from reconciler.emulator.models import Models
 from reconciler.emulator.names import project_number
+from reconciler.emulator.open_models import OpenModelTuningJobs
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
-from tests.conftest import EXAMPLES, GEMINI_CONFIG, Repo, git
+from tests.conftest import EXAMPLES, GEMINI_CONFIG, OPEN_MODEL_CONFIG, Repo, git
 from tests.test_cli_apply import actions, plan_json
 
 GEMINI = "bigquery-gemini"
@@ -35,7 +36,9 @@ def runs_of(store: EmulatorStore) -> dict[str, list[str]]:
 @pytest.mark.parametrize(("fixture", "config", "old", "jobs"), [
     ("gemini", GEMINI_CONFIG, GEMINI, lambda repo: TuningJobs(repo.emulator).all()),
     ("repo", SNIPPETS, "bigquery-snippets", lambda repo: PipelineJobs(repo.emulator).all()),
-], ids=["tuning-job", "pipeline"])
+    ("llama", OPEN_MODEL_CONFIG, "bigquery-llama",
+     lambda repo: OpenModelTuningJobs(repo.emulator).all()),
+], ids=["tuning-job", "pipeline", "open-model"])
 def test_a_rename_moves_the_run_without_tuning(fixture: str, config: str, old: str, jobs: object,
                                                request: pytest.FixtureRequest) -> None:
     repo: Repo = request.getfixturevalue(fixture)
@@ -160,7 +163,8 @@ def _project_repo(root: Path, project: str, capsys: pytest.CaptureFixture[str]) 
     root.mkdir()
     shutil.copytree(EXAMPLES / "configs", root / "configs",
                     ignore=shutil.ignore_patterns("bigquery-snippets.yaml",
-                                                  "cloud-vision-chat.yaml"))
+                                                  "cloud-vision-chat.yaml",
+                                                  "bigquery-llama.yaml"))
     shutil.copytree(EXAMPLES / "datasets", root / "datasets")
     (root / ".gitignore").write_text(".reconciler/\n")
     settings = root / "configs/reconciler.yaml"

@@ -13,6 +13,7 @@ import yaml
 from reconciler.cli import main
 from reconciler.commands.init import FILES
 from reconciler.emulator import start_emulator
+from reconciler.emulator.open_models import OpenModelTuningJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
 from tests import test_workflows as workflows
 from tests.conftest import Repo, git
@@ -61,22 +62,54 @@ def test_the_scaffold_validates_and_plans_on_the_emulator(scaffold: Repo) -> Non
     assert git(scaffold.root, "status", "--porcelain") == ""
 
 
-def test_every_scaffolded_job_launches_on_a_real_project(
-        scaffold: Repo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A new team's first real apply works: no kind the service has shut down."""
-    kinds = {yaml.safe_load(path.read_text()).get("kind", "pipeline")
-             for path in (scaffold.root / "configs").glob("*-example.yaml")}
-    assert kinds == {"tuning-job"}
-    scaffold.edit("configs/reconciler.yaml", "# project: my-gcp-project",
-                  "project: my-gcp-project")
-    scaffold.commit("a project")
+@pytest.mark.parametrize(("kinds", "expected"), [
+    ((), {"tuning-job"}),
+    (("open-model",), {"open-model"}),
+    (("tuning-job", "open-model", "tuning-job"), {"tuning-job", "open-model"}),
+], ids=["default", "open-model", "both"])
+def test_every_scaffolded_job_plans_and_launches_on_a_real_project(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        kinds: tuple[str, ...], expected: set[str]) -> None:
+    """A new team's first real apply works: no kind the service has shut down, and an
+    example of each kind asked for (without --kind: a Gemini job)."""
+    root = tmp_path / "tuning-configs"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    asked = [arg for kind in kinds for arg in ("--kind", kind)]
+    code, _, err = init(root, capsys, *PIN, *asked)
+    assert code == 0, err
+    made = Repo(root, capsys)
+    made.commit("reconcile init")
+    docs = [yaml.safe_load(path.read_text()) for path in (root / "configs").glob("*-example.yaml")]
+    assert {doc["kind"] for doc in docs} == expected and len(docs) == len(expected)
+    validated = made.run("validate")
+    assert validated.code == 0, validated.err
+    assert f"{len(expected)} job" in validated.out
+    assert f"Plan: {len(expected)} to create" in made.run("plan").out
+    made.edit("configs/reconciler.yaml", "# project: my-gcp-project", "project: my-gcp-project")
+    made.commit("a project")
     with start_emulator(tmp_path / "vertex", job_seconds=3600) as emulator:
         monkeypatch.setenv("TUNEOPS_API_ENDPOINT", emulator.api_endpoint)
         monkeypatch.setenv("TUNEOPS_STORAGE_ENDPOINT", emulator.storage_endpoint)
-        applied = scaffold.run("apply", "--auto-approve")
+        applied = made.run("apply", "--auto-approve")
         assert applied.code == 0, applied.out + applied.err
         assert "refused" not in applied.out
-        assert len(TuningJobs(emulator.store).all()) == 1
+        assert len(OpenModelTuningJobs(emulator.store).all()) == ("open-model" in expected)
+        assert len(TuningJobs(emulator.store).all()) == ("tuning-job" in expected)
+
+
+@pytest.mark.parametrize(("kind", "message"), [
+    ("pipeline", "--kind pipeline: no example of that kind"),
+    ("llama", "--kind llama: no kind"),
+])
+def test_a_kind_without_an_example_is_refused_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, message: str) -> None:
+    code, _, err = init(tmp_path, capsys, *PIN, "--kind", kind)
+    assert code == 1
+    [line] = err.splitlines()
+    assert message in line, line
+    assert "init has examples of tuning-job, open-model; nothing was written" in line
+    assert not any(tmp_path.iterdir())
 
 
 def test_one_example_job(scaffold: Repo) -> None:

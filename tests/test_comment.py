@@ -141,11 +141,11 @@ def test_show_renders_a_saved_plan_in_every_format(mixed_repo: Repo) -> None:
     assert mixed_repo.run("plan", "--out", str(saved)).code == 0
     text = mixed_repo.run("show", str(saved))
     assert text.code == 0, text.err
-    assert "Plan: 3 to create" in text.out and "+ create   bigquery-gemini" in text.out
+    assert "Plan: 4 to create" in text.out and "+ create   bigquery-gemini" in text.out
     assert json.loads(mixed_repo.run("show", str(saved), "--output", "json").out) == (
         json.loads(saved.read_text()))
     markdown = mixed_repo.run("show", str(saved), "--output", "markdown").out
-    assert markdown.startswith("### tuneops: Plan: 3 to create")
+    assert markdown.startswith("### tuneops: Plan: 4 to create")
     github = mixed_repo.run("show", str(saved), "--output", "github").out
     assert github.startswith("::warning file=")
     broken = mixed_repo.root / "broken.json"
@@ -159,7 +159,7 @@ def test_apply_of_a_plan_file_prints_the_plan_before_the_results(mixed_repo: Rep
     mixed_repo.run("plan", "--out", str(saved))
     result = mixed_repo.run("apply", str(saved))
     assert result.code == 0, result.err
-    assert result.out.index("Plan: 3 to create") < result.out.index("launched  bigquery-gemini")
+    assert result.out.index("Plan: 4 to create") < result.out.index("launched  bigquery-gemini")
     assert "+ create   bigquery-gemini" in result.out
 
 

@@ -180,8 +180,12 @@ def test_each_kind_owns_its_places() -> None:
     assert {"reconciler.kinds.tuning_job", "reconciler.kinds.gemini",
             "reconciler.backends.tuning_job", "reconciler.emulator.tuning_jobs.service"
             } <= owned["tuning-job"]
-    # Shared by every kind, so none owns it.
-    assert "reconciler.kinds.base" not in owned["pipeline"] | owned["tuning-job"]
+    assert {"reconciler.kinds.open_model", "reconciler.kinds.open_model_catalog",
+            "reconciler.kinds.open_model_datasets", "reconciler.backends.open_model",
+            "reconciler.emulator.open_models.service"} <= owned["open-model"]
+    # Shared by every kind, or by both kinds of TuningJob, so none owns it.
+    for shared in ("reconciler.kinds.base", "reconciler.kinds.tuning_api"):
+        assert not any(shared in modules for modules in owned.values())
     assert len(SHARED) > 60
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from reconciler.commands.init import FILES
+from reconciler.commands.init import FILES, examples
 from tests import test_workflows as workflows
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,8 @@ VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["versi
 # test): pip needs the real one for its cache and its configured index.
 ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
 SHIPPED = ("reconciler/schema/job.schema.json",
-           *(f"reconciler/templates/init/{template}" for _, template in FILES),
+           *(f"reconciler/templates/init/{template}" for _, template in dict.fromkeys(
+               [*FILES, *(pair for pairs in examples().values() for pair in pairs)])),
            "reconciler/templates/init/github-setup.md")
 # The session fixture of tests/test_workflows.py: actionlint installed once, shared.
 actionlint = workflows.actionlint

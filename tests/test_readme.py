@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import shlex
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import yaml
+from packaging.requirements import Requirement
 
 from reconciler.load import limits
 
@@ -138,3 +140,17 @@ def test_each_workflow_can_impersonate_the_account_it_authenticates_as() -> None
                 assert SUBJECT + subject_of(workflow, job) in bound[accounts[variable]], path
                 checked += 1
     assert checked == 3
+
+
+def test_the_readme_names_every_dependency_floor() -> None:
+    """README's floors table is pyproject.toml's `>=` bounds, every one, no other."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared: dict[str, str] = {}
+    for text in project["dependencies"]:
+        requirement = Requirement(text)
+        declared[requirement.name] = next(spec.version for spec in requirement.specifier
+                                          if spec.operator == ">=")
+    section = (ROOT / "README.md").read_text().split("### Dependency floors", 1)[1]
+    rows = [line.split("|") for line in section.split("\n## ", 1)[0].splitlines()
+            if line.startswith("| ") and not line.startswith("| dependency")]
+    assert {row[1].strip(): row[2].strip() for row in rows} == declared

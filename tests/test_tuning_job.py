@@ -12,12 +12,12 @@ from google.cloud.aiplatform_v1 import TuningJob
 
 from reconciler.backends.tuning_job import job_from_proto, tuning_job
 from reconciler.core.desired import Dataset, DesiredJob, Target
-from reconciler.core.fingerprint import fingerprint
 from reconciler.kinds.convert import to_gemini
 from reconciler.kinds.gemini import MIN_TRAINING_EXAMPLES, MODELS
 from reconciler.kinds.tuning_job import TUNING_JOB, TuningJobSpec
-from reconciler.kinds.tuning_job_datasets import check_contents, estimate_tokens
+from reconciler.kinds.tuning_job_datasets import examine
 from reconciler.load.datasets import inspect_dataset
+from tests.conftest import desired_job
 
 TRAIN = Dataset("datasets/g.jsonl", "training", "a" * 40, 200, path="datasets/g.jsonl",
                 tokens=9000)
@@ -32,12 +32,7 @@ def spec(**changes: Any) -> TuningJobSpec:
 
 
 def desired(job_spec: TuningJobSpec, *datasets: Dataset) -> DesiredJob:
-    used = datasets or (TRAIN,)
-    inputs = TUNING_JOB.weight_inputs(job_spec, {d.role: d for d in used})
-    return DesiredJob(name=job_spec.name, kind="tuning-job", source="configs/g.yaml:1:1",
-                      location=job_spec.tuning_location, inputs=inputs,
-                      metadata=TUNING_JOB.metadata(job_spec), fingerprint=fingerprint(inputs),
-                      datasets=used, spec=job_spec)
+    return desired_job(TUNING_JOB, job_spec, datasets or (TRAIN,))
 
 
 BASE_FINGERPRINT = desired(spec()).fingerprint
@@ -143,12 +138,12 @@ def turn(role: str, text: str = "x") -> dict[str, Any]:
      "'systemInstruction' must be an object"),
 ])
 def test_gemini_examples(record: dict[str, Any], problem: str | None) -> None:
-    found = check_contents(record)
+    found, _ = examine(record)
     assert (found is None) if problem is None else (found is not None and problem in found)
 
 
 def test_tokens_are_estimated_from_utf8_bytes() -> None:
-    assert estimate_tokens({"contents": [turn("user", "abcd"), turn("model", "é" * 4)]}) == 3
+    assert examine({"contents": [turn("user", "abcd"), turn("model", "é" * 4)]}) == (None, 3)
 
 
 def _inspect(tmp_path: Path, lines: list[dict[str, Any]], **changes: Any) -> Any:
@@ -170,7 +165,7 @@ def test_examples_near_the_token_limit_warn_and_far_over_it_fail(tmp_path: Path)
     assert report.errors == []
     assert any("near the model's limit of 131,072 tokens" in w.message and
                w.location.line == 2 for w in report.warnings)
-    assert report.info.tokens == sum(map(estimate_tokens, [fine, near, *enough]))
+    assert report.info.tokens == sum(examine(record)[1] for record in [fine, near, *enough])
     report = _inspect(tmp_path, [fine, over, fine, *enough])
     assert [(p.location.line, "far over the model's limit" in p.message)
             for p in report.errors] == [(2, True)]
@@ -184,7 +179,33 @@ def test_reference_formats_convert_to_gemini() -> None:
         {"author": "user", "content": "q"}, {"author": "assistant", "content": "a"}]})
     assert chat == {"systemInstruction": {"parts": [{"text": "You write Python."}]},
                     "contents": [turn("user", "q"), turn("model", "a")]}
-    assert check_contents(generation) is None
-    assert check_contents(chat) is None
+    assert examine(generation)[0] is None
+    assert examine(chat)[0] is None
     assert to_gemini({"messages": [{"author": "assistant", "content": "a"}]})[0] is None
     assert to_gemini([1])[1] == "each line must be a JSON object"
+
+
+def test_each_example_is_walked_once_for_its_check_and_its_tokens(tmp_path: Path) -> None:
+    fmt = TUNING_JOB.dataset_format(spec(), "training")
+    calls: list[str] = []
+
+    def counted(name: str, function: Any) -> Any:
+        def call(record: dict[str, Any]) -> Any:
+            calls.append(name)
+            return function(record)
+        return call
+
+    walks = {name: counted(name, value) for name, value in vars(fmt).items() if callable(value)}
+    path = tmp_path / "g.jsonl"
+    examples = [{"contents": [turn("user", f"question {index}"), turn("model")]}
+                for index in range(20)]
+    path.write_text("".join(json.dumps(example) + "\n" for example in examples))
+    report = inspect_dataset(path, "g.jsonl", "g.jsonl", replace(fmt, **walks), "training")
+    assert report.info is not None
+    assert report.info.tokens == sum(examine(example)[1] for example in examples)
+    assert len(calls) == len(examples)
+
+
+def test_a_price_of_zero_is_a_price_not_an_unknown() -> None:
+    estimate = TUNING_JOB.estimate(desired(spec(epoch_count=2)), {"gemini-2.5-flash": 0.0})
+    assert (estimate.training_tokens, estimate.dollars, estimate.unknown) == (18_000, 0.0, "")

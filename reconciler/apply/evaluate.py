@@ -1,9 +1,9 @@
 """What apply does for `evaluate` and `promote`: score runs, record the scores, move a
 channel, by the rule the plan resolved (apply never re-plans).
 
-A run is scored by sending each example's prompt to its endpoint (PredictionService
-GenerateContent, a few at a time) and the answers with their references to
-EvaluationService EvaluateInstances; its score, the mean of the per-answer scores, is
+A run is scored by sending each example's question to its endpoint (PredictionService
+GenerateContent or Predict, as its kind asks, a few at a time) and the answers with their
+references to EvaluationService EvaluateInstances; its score, the mean of the per-answer scores, is
 recorded once per evaluation dataset and metric. A score another apply recorded first is
 taken as it is, before anything is asked, so sequential applies never pay twice.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -27,28 +28,33 @@ from reconciler.core.resources import location_of
 from reconciler.edges.storage import Storage
 from reconciler.errors import TuneopsError
 from reconciler.kinds import kind_of
-from reconciler.kinds.base import Prompt
+from reconciler.kinds.base import Question
 from reconciler.load.datasets import remote_hash
 from reconciler.load.writes import scratch
 from reconciler.plan.actions import Evaluate, EvaluationSet, Promote, PromotionRule, ScoredRun
 from reconciler.plan.promotion import decide, held_text, promoted_text
 
-# GenerateContent calls in flight for one evaluation.
+# Questions in flight for one evaluation.
 ASKING_PARALLELISM = 8
 
-Example = tuple[Prompt, str]
+Example = tuple[Question, str]
 
 
 class PromotionFailed(TuneopsError):
     """The scores are recorded; moving the channel is what failed."""
 
 
-def _records(path: Path) -> list[dict[str, Any]]:
+Split = Callable[[dict[str, Any]], Example]
+
+
+def _split_lines(path: Path, split: Split) -> list[Example]:
+    """Each line split as it is read: no example's parsed record outlives its line."""
     with path.open("rb") as lines:
-        return [orjson.loads(line) for line in lines if line.strip()]
+        return [split(orjson.loads(line)) for line in lines if not line.isspace()]
 
 
-def _read(storage: Storage, root: Path, evaluation: EvaluationSet) -> list[dict[str, Any]]:
+def _read(storage: Storage, root: Path, evaluation: EvaluationSet, split: Split
+          ) -> list[Example]:
     """The evaluation dataset's examples, exactly the planned content: a repository file is
     staged content-addressed first, as training data is; a gs:// object must still be the
     generation that was hashed."""
@@ -56,7 +62,7 @@ def _read(storage: Storage, root: Path, evaluation: EvaluationSet) -> list[dict[
         with verified_copy(root, evaluation.source, evaluation.content_hash) as copy:
             if not storage.exists(evaluation.staged):
                 storage.upload(copy, evaluation.staged)
-            return _records(copy)
+            return _split_lines(copy, split)
     with scratch() as directory:
         copy = directory / "evaluation.jsonl"
         before = storage.version(evaluation.uri)
@@ -66,7 +72,7 @@ def _read(storage: Storage, root: Path, evaluation: EvaluationSet) -> list[dict[
                 evaluation.content_hash):
             raise TuneopsError(f"{evaluation.uri} changed since it was planned; nothing was "
                                "evaluated: plan and apply again")
-        return _records(copy)
+        return _split_lines(copy, split)
 
 
 def examples(storage: Storage, root: Path, evaluation: EvaluationSet, kind: str
@@ -74,7 +80,7 @@ def examples(storage: Storage, root: Path, evaluation: EvaluationSet, kind: str
     evaluator = kind_of(kind).evaluator
     if evaluator is None:
         raise TuneopsError(f"jobs of kind {kind} cannot be evaluated")
-    return [evaluator.split(record) for record in _read(storage, root, evaluation)]
+    return _read(storage, root, evaluation, evaluator.split)
 
 
 def _ask(backend: Backend, run: ScoredRun, found: list[Example], stop: threading.Event
@@ -82,7 +88,7 @@ def _ask(backend: Backend, run: ScoredRun, found: list[Example], stop: threading
     def one(example: Example) -> str:
         if stop.is_set():
             raise TuneopsError("apply was interrupted; nothing was recorded")
-        return backend.predictions.generate(run.endpoint, example[0])
+        return backend.predictions.ask(run.endpoint, example[0])
 
     with ThreadPoolExecutor(max_workers=ASKING_PARALLELISM) as pool:
         return list(pool.map(one, found))
@@ -97,7 +103,8 @@ def score(backend: Backend, run: ScoredRun, evaluation: EvaluationSet, found: li
         return recorded
     if not run.endpoint:
         raise TuneopsError(f"run {run.job_id} has no endpoint to ask (its Model serves "
-                           "nowhere); nothing was evaluated")
+                           "nowhere); nothing was evaluated: deploy its Model to an endpoint "
+                           "and apply again")
     answers = _ask(backend, run, found, stop)
     scores = backend.scorer.score(location_of(run.endpoint), evaluation.metric,
                                   [(answer, reference) for answer, (_, reference)

@@ -29,8 +29,13 @@ class Context:
 class Adapter(Protocol[L_contra]):
     """One kind's jobs of one project, with a client per location the kind tunes in."""
 
-    def list(self) -> list[ObservedJob]:
-        """Every managed job: one filtered, paginated list call per location."""
+    def list(self, location: str) -> list[Any]:
+        """Every managed job in one of its kind's locations, as its API's messages: one
+        filtered, paginated list call. Kinds whose jobs share a collection share this list:
+        the backend makes it once and hands each job to each kind (`read`)."""
+
+    def read(self, job: Any) -> ObservedJob:
+        """A job message of its collection (of any API version), as its kind reads it."""
 
     def create(self, launch: L_contra) -> Launched:
         """Launches the request, or adopts the job an earlier or racing apply made for it

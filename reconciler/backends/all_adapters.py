@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.backends import pipeline, tuning_job
+from reconciler.backends import open_model, pipeline, tuning_job
 from reconciler.backends.adapter import AdapterKind
 
-ADAPTERS: tuple[AdapterKind[Any], ...] = (pipeline.ADAPTER, tuning_job.ADAPTER)
+ADAPTERS: tuple[AdapterKind[Any], ...] = (
+    pipeline.ADAPTER, tuning_job.ADAPTER, open_model.ADAPTER)

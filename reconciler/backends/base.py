@@ -11,7 +11,7 @@ from reconciler.core.channels import Evaluations, Promoted, Scoring
 from reconciler.core.observed import Observed, ObservedJob, ObservedModel, RunOutputs
 from reconciler.core.runkey import RunKey
 from reconciler.kinds import Launch
-from reconciler.kinds.base import Prompt
+from reconciler.kinds.base import Question
 
 
 class Registry(Protocol):
@@ -43,7 +43,7 @@ class Registry(Protocol):
 class Predictions(Protocol):
     """PredictionService (reconciler.backends.prediction.Predictions)."""
 
-    def generate(self, endpoint: str, prompt: Prompt) -> str: ...
+    def ask(self, endpoint: str, question: Question) -> str: ...
 
 
 class Scorer(Protocol):

@@ -71,6 +71,16 @@ def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any]
     )
 
 
+def as_version(job: Any, message: type[T]) -> T:
+    """A job message as another API version's message of the same resource (aiplatform_v1
+    and v1beta1 are wire-compatible, and a field one version lacks survives decoding as an
+    unknown field, so nothing is lost either way)."""
+    if isinstance(job, message):
+        return job
+    decoded: T = message.deserialize(type(job).serialize(job))  # type: ignore[attr-defined]
+    return decoded
+
+
 def is_planned_run(job: ObservedJob, planned: Mapping[str, str]) -> bool:
     """Whether a run is the planned one: managed, of the planned name, fingerprint and
     attempt (the project is the one every call is made in)."""

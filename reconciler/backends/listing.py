@@ -22,6 +22,7 @@ from reconciler.backends.calls import Caller, retry_policy
 from reconciler.core import labels as managed
 
 T = TypeVar("T")
+P = TypeVar("P")
 # At most this many list calls in flight at once (one per location).
 PARALLEL_LISTS = 16
 
@@ -59,8 +60,9 @@ def managed_list(caller: Caller, what: str, method: Callable[..., Iterable[Any]]
     return [convert(item) for item in caller(what, attempt)]
 
 
-def each_location(locations: Iterable[str], list_one: Callable[[str], list[T]]) -> list[T]:
-    """`list_one` of every location, concurrently, in the order of `locations`."""
+def each_location(locations: Iterable[P], list_one: Callable[[P], list[T]]) -> list[T]:
+    """`list_one` of every location (or any place a list call reads), concurrently, in the
+    order of `locations`."""
     places = list(locations)
     if len(places) <= 1:
         return [item for place in places for item in list_one(place)]

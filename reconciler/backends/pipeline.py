@@ -14,7 +14,7 @@ from reconciler.backends.calls import (
     observed_job,
     retry_policy,
 )
-from reconciler.backends.listing import each_location, managed_list
+from reconciler.backends.listing import managed_list
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
 from reconciler.errors import BackendError
@@ -84,15 +84,15 @@ class PipelineJobs:
     def _parent(self, location: str) -> str:
         return f"projects/{self._call.project}/locations/{location}"
 
-    def _list(self, location: str) -> list[ObservedJob]:
+    def list(self, location: str) -> list[Any]:
         request = {"parent": self._parent(location), "page_size": PAGE_SIZE,
                    "read_mask": {"paths": list(_JOB_FIELDS)}}
         return managed_list(self._call, f"listing pipeline jobs in {location}",
                             self._clients[location].list_pipeline_jobs, request,
-                            job_from_proto)
+                            lambda job: job)
 
-    def list(self) -> list[ObservedJob]:
-        return each_location(self._clients, self._list)
+    def read(self, job: Any) -> ObservedJob:
+        return job_from_proto(job)
 
     def create(self, launch: PipelineLaunch) -> Launched:
         from google.api_core import exceptions  # noqa: PLC0415

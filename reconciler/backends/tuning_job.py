@@ -8,20 +8,27 @@ creates; and, since a twin can never be ruled out, a look for an older twin afte
 create, cancelling ours at once if there is one. Whether a list right after a create shows
 the new job is undocumented, so a create whose reply was lost is looked for, in the lease
 and by its labels, until TUNEOPS_LIST_SETTLE_SECONDS have passed before it is made again.
+
+That path is the same for every kind whose jobs are TuningJobs (Gemini's through
+aiplatform_v1, open models' through v1beta1): a kind brings only how it reads a job and the
+TuningJob its launch creates (TuningJobs' `read` and `request`), and composes the rest.
 """
 
 from __future__ import annotations
 
+import importlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from functools import cached_property
+from typing import Any, Generic, Protocol, TypeVar
 
-from reconciler.backends.adapter import AdapterKind, Context
+from reconciler.backends.adapter import V1, AdapterKind, Context
 from reconciler.backends.calls import (
     Caller,
     Created,
     Launched,
+    as_version,
     cancel_run,
     check_adoptable,
     described,
@@ -33,7 +40,7 @@ from reconciler.backends.calls import (
     transient_errors,
 )
 from reconciler.backends.leases import Hold, Leases, seconds
-from reconciler.backends.listing import each_location, managed_list
+from reconciler.backends.listing import managed_list
 from reconciler.core import labels as managed
 from reconciler.core.estimate import tokens_text
 from reconciler.core.identity import age
@@ -41,17 +48,19 @@ from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
 from reconciler.core.runkey import RunKey
 from reconciler.errors import BackendError, QuotaExceeded
+from reconciler.kinds.base import LaunchRequest
+from reconciler.kinds.tuning_api import observed_metadata
 from reconciler.kinds.tuning_job import (
     KIND,
     TUNING_JOB,
     TuningJobLaunch,
     observed_inputs,
-    observed_metadata,
 )
 
 PAGE_SIZE = 100
 COLLECTION = "tuningJobs"
-_STATES = {
+# A TuningJob's JobState (the same enum in aiplatform_v1 and v1beta1), as planning sees it.
+STATES = {
     # How a gRPC client sees a job the service holds for quota (the REST surface's
     # TUNING_JOB_STATE_WAITING_FOR_QUOTA has no field in the v1 TuningJob): undocumented.
     "JOB_STATE_QUEUED": JobState.QUEUED,
@@ -108,11 +117,15 @@ def notes_of(job: Any) -> tuple[str, ...]:
     return tuple(notes)
 
 
+def state_of(job: Any) -> JobState:
+    return STATES.get(job.state.name, JobState.PENDING)
+
+
 def job_from_proto(job: Any) -> ObservedJob:
     labels = dict(job.labels)
     hyper = job.supervised_tuning_spec.hyper_parameters
     found = observed_job(
-        job, kind=KIND, state=_STATES.get(job.state.name, JobState.PENDING),
+        job, kind=KIND, state=state_of(job),
         inputs=observed_inputs(
             base_model=job.base_model, location=location_of(job.name),
             hyper_parameters={"epoch_count": hyper.epoch_count,
@@ -149,49 +162,79 @@ def tuning_job(launch: TuningJobLaunch) -> dict[str, Any]:
     return job
 
 
-class TuningJobs:
-    """Tuning jobs of one project, with one client per tuning location."""
+class LeasedLaunch(LaunchRequest, Protocol):
+    """A launch of a job the service names: until it does, the lease stands for the job."""
 
-    def __init__(self, caller: Caller, clients: dict[str, Any], leases: Leases,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    @property
+    def lease(self) -> str: ...
+
+
+L = TypeVar("L", bound=LeasedLaunch)
+
+
+class TuningJobs(Generic[L]):
+    """Tuning jobs of one kind in one project, with one client per tuning location.
+
+    A kind of TuningJob brings how it reads a job of its API version `api` (`read`) and the
+    TuningJob its launch creates (`request`); listing, leasing, creating exactly once,
+    reading and cancelling are the same for every kind.
+    """
+
+    def __init__(self, caller: Caller, clients: dict[str, Any], leases: Leases, *,
+                 read: Callable[[Any], ObservedJob], request: Callable[[L], dict[str, Any]],
+                 api: str = V1, sleep: Callable[[float], None] = time.sleep) -> None:
         self._call = caller
         self._clients = clients
         self._leases = leases
+        self._read = read
+        self._request = request
+        self._api = api
         self._sleep = sleep
+
+    @cached_property
+    def _message(self) -> type:
+        # Imported on first use, like the clients: `reconcile validate` never pays for it.
+        message: type = importlib.import_module(f"google.cloud.{self._api}").TuningJob
+        return message
+
+    def read(self, job: Any) -> ObservedJob:
+        """A TuningJob of any API version (another kind's, listed through its client), as
+        this kind reads it."""
+        return self._read(as_version(job, self._message))
 
     def _parent(self, location: str) -> str:
         return f"projects/{self._call.project}/locations/{location}"
 
-    def _list(self, location: str, wanted: Mapping[str, str] = managed.MANAGED
-              ) -> list[ObservedJob]:
+    def _list(self, location: str, wanted: Mapping[str, str] = managed.MANAGED) -> list[Any]:
         request = {"parent": self._parent(location), "page_size": PAGE_SIZE}
         return managed_list(self._call, f"listing tuning jobs in {location}",
-                            self._clients[location].list_tuning_jobs, request, job_from_proto,
+                            self._clients[location].list_tuning_jobs, request, lambda job: job,
                             wanted=wanted)
 
-    def list(self) -> list[ObservedJob]:
-        return each_location(self._clients, self._list)
+    def list(self, location: str) -> list[Any]:
+        """Every managed TuningJob of `location`, of any kind, as the service returns it."""
+        return self._list(location)
 
-    def _runs(self, launch: TuningJobLaunch) -> Sequence[ObservedJob]:
+    def _runs(self, launch: L) -> Sequence[ObservedJob]:
         """Every run of this launch's name, fingerprint and attempt in its project and
         location, oldest first."""
         planned = launch.labels
         wanted = {key: planned[key] for key in (managed.MANAGED_BY, managed.NAME,
                                                 managed.FINGERPRINT, managed.ATTEMPT)}
-        found = [job for job in self._list(launch.location, wanted)
+        found = [job for job in map(self.read, self._list(launch.location, wanted))
                  if is_planned_run(job, planned)]
         return sorted(found, key=age)
 
-    def _launched(self, launch: TuningJobLaunch) -> ObservedJob | None:
+    def _launched(self, launch: L) -> ObservedJob | None:
         """The run of this launch, if any apply launched it (the older of twins)."""
         runs = self._runs(launch)
         return runs[0] if runs else None
 
-    def create(self, launch: TuningJobLaunch) -> Launched:
+    def create(self, launch: L) -> Launched:
         existing = self._launched(launch)
         if existing is not None:
             return Launched(Created.ADOPTED, existing)
-        key = RunKey(launch.location, KIND, launch.labels[managed.NAME],
+        key = RunKey(launch.location, launch.kind, launch.labels[managed.NAME],
                      launch.labels[managed.FINGERPRINT], int(launch.labels[managed.ATTEMPT]))
         uri = self._leases.uri(key)
         for _ in range(TAKEOVER_ROUNDS):
@@ -207,7 +250,7 @@ class TuningJobs:
         raise BackendError(f"{launch.lease}: other applies kept taking the launch lease over; "
                            "run apply again")
 
-    def _create_holding(self, launch: TuningJobLaunch, hold: Hold) -> Launched | None:
+    def _create_holding(self, launch: L, hold: Hold) -> Launched | None:
         """Creates the job while holding the lease; None when it was taken over first."""
         # A holder before us may still have launched it.
         existing = self._launched(launch)
@@ -225,7 +268,7 @@ class TuningJobs:
         hold.record(launched.job.resource)
         return launched
 
-    def _keep_older(self, launch: TuningJobLaunch, launched: Launched) -> Launched:
+    def _keep_older(self, launch: L, launched: Launched) -> Launched:
         """A twin can never be ruled out (a create stalled past the lease): if an older run
         of the same name, fingerprint and attempt exists, ours is the twin, cancelled now."""
         job = launched.job
@@ -235,7 +278,7 @@ class TuningJobs:
         self.cancel(job.resource)
         return Launched(Created.ADOPTED, older, cancelled_twin=job.resource)
 
-    def _settle(self, launch: TuningJobLaunch, hold: Hold) -> ObservedJob | None:
+    def _settle(self, launch: L, hold: Hold) -> ObservedJob | None:
         """After a create that failed in transit: the job it may have made anyway, looked
         for in the lease (another apply may have recorded it there) and by its labels, until
         the list has had time to show it. A list may lag behind a create (undocumented), and
@@ -253,19 +296,20 @@ class TuningJobs:
             self._sleep(min(delay, left))
             delay = min(delay * 2, 5.0)
 
-    def _create_once(self, launch: TuningJobLaunch, hold: Hold) -> Launched:
+    def _create_once(self, launch: L, hold: Hold) -> Launched:
         """Creates the job; after a failed try (and after the last), looks for it: a lost
         response still created it, and the outcome says what is true at the end."""
         from google.api_core import exceptions  # noqa: PLC0415
 
         client = self._clients[launch.location]
-        request = {"parent": self._parent(launch.location), "tuning_job": tuning_job(launch)}
+        request = {"parent": self._parent(launch.location),
+                   "tuning_job": self._request(launch)}
         transient = transient_errors()
         delay = 0.2
         failure = "no attempt was made"
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
-                return Launched(Created.LAUNCHED, job_from_proto(
+                return Launched(Created.LAUNCHED, self.read(
                     client.create_tuning_job(request=request, retry=None)))
             except transient as error:
                 if is_quota(error):
@@ -287,7 +331,7 @@ class TuningJobs:
 
     def get(self, resource: str) -> ObservedJob:
         client = self._clients[location_of(resource)]
-        return job_from_proto(self._call(f"reading {resource}", lambda: client.get_tuning_job(
+        return self.read(self._call(f"reading {resource}", lambda: client.get_tuning_job(
             name=resource, retry=retry_policy())))
 
     def outputs(self, resource: str) -> RunOutputs:
@@ -301,8 +345,9 @@ class TuningJobs:
             name=resource, retry=retry_policy()))
 
 
-def _adapter(context: Context, clients: dict[str, Any]) -> TuningJobs:
-    return TuningJobs(context.caller, clients, context.leases)
+def _adapter(context: Context, clients: dict[str, Any]) -> TuningJobs[TuningJobLaunch]:
+    return TuningJobs(context.caller, clients, context.leases, read=job_from_proto,
+                      request=tuning_job)
 
 
 ADAPTER = AdapterKind(TUNING_JOB, service="GenAiTuning", collection=COLLECTION, make=_adapter)

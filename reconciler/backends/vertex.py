@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
@@ -22,6 +23,7 @@ from reconciler.backends.calls import Caller, Launched
 from reconciler.backends.channels import ChannelPointers
 from reconciler.backends.evaluation import Scorer
 from reconciler.backends.leases import Leases
+from reconciler.backends.listing import each_location
 from reconciler.backends.models import Registry
 from reconciler.backends.prediction import Predictions
 from reconciler.backends.probe import ListProbe, probe_list
@@ -38,7 +40,7 @@ from reconciler.kinds import MODEL_LOCATIONS, Launch
 # (name, fingerprint) of a desired job.
 Wanted = tuple[str, str]
 # The kinds whose jobs live in each collection: one, unless kinds share an API (TuningJob).
-_BY_COLLECTION = {collection: tuple(e.kind.name for e in ADAPTERS if e.collection == collection)
+_BY_COLLECTION = {collection: tuple(e.kind for e in ADAPTERS if e.collection == collection)
                   for collection in dict.fromkeys(e.collection for e in ADAPTERS)}
 
 
@@ -123,24 +125,50 @@ class VertexBackend:
         return self.records.read()[1]
 
     def _owners(self, resource: str) -> list[Adapter[Any]]:
-        """The adapters of a job resource name, by its collection (`.../COLLECTION/ID`)."""
-        kinds = _BY_COLLECTION.get(parse(resource).collection)
-        if kinds is None:
+        """The adapters of a job resource name: by its collection (`.../COLLECTION/ID`), those
+        whose kind tunes in its location (kinds sharing a collection need not share regions,
+        and an adapter has clients for its kind's only)."""
+        name = parse(resource)
+        if name.collection not in _BY_COLLECTION:
             raise ValueError(f"not a tuning job resource: {resource!r}")
-        return [self._adapters[kind] for kind in kinds]
+        owners = self._owners_in(name.collection, name.location)
+        if not owners:
+            raise ValueError(f"no kind of job tunes in {name.location}: {resource!r}")
+        return owners
+
+    def _owners_in(self, collection: str, location: str) -> list[Adapter[Any]]:
+        """The adapters of the kinds of `collection` that tune in `location`."""
+        return [self._adapters[kind.name] for kind in _BY_COLLECTION[collection]
+                if location in kind.locations]
+
+    def _list(self) -> list[ObservedJob]:
+        """Every managed job: one list call per collection and location, all at once,
+        whatever the kinds sharing it (the service lists every kind's jobs of a collection),
+        each job then read by each of those kinds and given to the one it belongs to."""
+        return each_location([(collection, location) for collection, kinds in
+                              _BY_COLLECTION.items() for location in
+                              dict.fromkeys(loc for kind in kinds for loc in kind.locations)],
+                             self._list_in)
+
+    def _list_in(self, place: tuple[str, str]) -> list[ObservedJob]:
+        collection, location = place
+        owners = self._owners_in(collection, location)
+        return [kind_reading([owner.read(job) for owner in owners])
+                for job in owners[0].list(location)]
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
-        """Managed jobs and labelled Models, one list call each, under the names and with
-        the cancels the staging bucket records (one list call); then the Models that carry
-        no tuneops labels (the service may not copy them), found through their runs
-        (_unlabelled)."""
-        listed: dict[str, list[ObservedJob]] = {}
-        for adapter in self._adapters.values():
-            for job in adapter.list():
-                listed.setdefault(job.resource, []).append(job)
-        jobs = [kind_reading(readings) for readings in listed.values()]
+        """Managed jobs (`_list`) and labelled Models (one list call a location), under the
+        names and with the cancels the staging bucket records, with the scores and channels
+        it holds (one list call), all listed at once; then the Models that carry no tuneops
+        labels (the service may not copy them), found through their runs (_unlabelled)."""
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tuneops-observe") as pool:
+            read = pool.submit(self.records.read)
+            models = pool.submit(self.registry.labelled)
+            jobs = self._list()
+            records, evaluations = read.result()
+            labelled = models.result()
         records, evaluations = self.records.read()
-        observed = relabel(Observed(jobs=tuple(jobs), models=tuple(self.registry.labelled()),
+        observed = relabel(Observed(jobs=tuple(jobs), models=tuple(labelled),
                                     evaluations=evaluations), records)
         return replace(observed, models=(*observed.models, *(
             model_facts(model, records) for model in self._unlabelled(observed, wanted))))
@@ -197,7 +225,7 @@ class VertexBackend:
         filter in `location` (or the first location a kind tunes in): read-only."""
         probes = []
         for collection, kinds in _BY_COLLECTION.items():
-            entry = next(e for e in ADAPTERS if e.kind.name == kinds[0])
+            entry = next(e for e in ADAPTERS if e.kind is kinds[0])
             where = location if location in entry.kind.locations else entry.kind.locations[0]
             client = self._client(entry.service, where, entry.api)
             method = "list_" + re.sub(r"(?<!^)(?=[A-Z])", "_", collection).lower()

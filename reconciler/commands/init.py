@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import re
 from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from rich.console import Console
 
-from reconciler.errors import TuneopsError
+from reconciler.errors import TuneopsError, one_line
+from reconciler.kinds import KINDS
 from reconciler.load.writes import repository_target, write
 from reconciler.output import escape
 from reconciler.version import SHA, publishable, source, version
@@ -19,12 +21,9 @@ from reconciler.version import SHA, publishable, source, version
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
 
 # Destination in the new repository -> template under reconciler/templates/init/ (dotfiles
-# are stored without their dot: setuptools' package-data globs skip hidden files). Only
-# jobs that a real project can launch: the reference's code-bison pipelines are shut down.
-FILES: tuple[tuple[str, str], ...] = (
+# are stored without their dot: setuptools' package-data globs skip hidden files).
+FIXED: tuple[tuple[str, str], ...] = (
     ("configs/reconciler.yaml", "configs/reconciler.yaml"),
-    ("configs/gemini-example.yaml", "configs/gemini-example.yaml"),
-    ("datasets/gemini-example.jsonl", "datasets/gemini-example.jsonl"),
     (".github/workflows/plan.yml", "workflows/plan.yml"),
     (".github/workflows/apply.yml", "workflows/apply.yml"),
     (".github/workflows/drift.yml", "workflows/drift.yml"),
@@ -32,10 +31,43 @@ FILES: tuple[tuple[str, str], ...] = (
     (".gitignore", "gitignore"),
     ("README.md", "README.md"),
 )
+# Each kind's example job, `examples/<kind>/` holding the files it writes at the same paths
+# (a job config and its dataset). Only kinds that a real project can launch have one: the
+# reference's code-bison pipelines are shut down.
+_EXAMPLES = "examples"
+
+
+def _root() -> Traversable:
+    return files("reconciler") / "templates" / "init"
+
+
+def examples() -> dict[str, tuple[tuple[str, str], ...]]:
+    """The kinds init has an example of, in the registry's order: the example's files."""
+    found = {}
+    for kind in KINDS:
+        place = _root() / _EXAMPLES / kind
+        if place.is_dir():
+            found[kind] = tuple(sorted(
+                (f"{folder.name}/{item.name}", f"{_EXAMPLES}/{kind}/{folder.name}/{item.name}")
+                for folder in place.iterdir() if folder.is_dir() for item in folder.iterdir()))
+    return found
+
+
+# Without --kind: the first kind in the registry that has an example (Gemini's).
+DEFAULT_KIND = next(iter(examples()))
+
+
+def files_for(kinds: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """What init writes with the examples of `kinds`."""
+    known = examples()
+    return (FIXED[0], *(pair for kind in kinds for pair in known[kind]), *FIXED[1:])
+
+
+FILES = files_for((DEFAULT_KIND,))
 
 
 def _template(name: str) -> str:
-    return (files("reconciler") / "templates" / "init" / name).read_text(encoding="utf-8")
+    return (_root() / name).read_text(encoding="utf-8")
 
 
 def _pin_note(repository: str, ref: str, tag: str) -> str:
@@ -49,9 +81,10 @@ def _pin_note(repository: str, ref: str, tag: str) -> str:
             "--force` does).")
 
 
-def scaffold(repository: str, action_ref: str, tag: str) -> dict[str, str]:
+def scaffold(repository: str, action_ref: str, tag: str,
+             kinds: tuple[str, ...] = (DEFAULT_KIND,)) -> dict[str, str]:
     """The new repository's files by relative path, with the action `repository` pinned at
-    `action_ref`."""
+    `action_ref` and an example job of each of `kinds`."""
     sha = bool(SHA.match(action_ref))
     uses = f"{repository}@{action_ref}" + (f" # {tag}" if sha else "")
     rev = f"{action_ref}  # frozen: {tag}" if sha else action_ref
@@ -64,7 +97,7 @@ def scaffold(repository: str, action_ref: str, tag: str) -> dict[str, str]:
         "__TUNEOPS_GITHUB_SETUP__": _template("github-setup.md").rstrip("\n"),
     }
     scaffolded = {}
-    for destination, name in FILES:
+    for destination, name in files_for(kinds):
         text = _template(name)
         for placeholder, value in replacements.items():
             text = text.replace(placeholder, value)
@@ -98,19 +131,31 @@ def _ref(action_ref: str | None, repository: str, tag: str) -> str:
     return ref
 
 
+def _kinds(asked: list[str]) -> tuple[str, ...]:
+    known = examples()
+    for kind in asked:
+        if kind not in known:
+            what = "no kind" if kind not in KINDS else "no example of that kind"
+            raise TuneopsError(f"--kind {one_line(kind)}: {what}; init has examples "
+                               f"of {', '.join(known)}; nothing was written")
+    return tuple(dict.fromkeys(asked)) or (DEFAULT_KIND,)
+
+
 def init(*, directory: Path, action_repo: str | None, action_ref: str | None, force: bool,
-         console: Console) -> int:
+         console: Console, kinds: list[str] | None = None) -> int:
+    chosen = _kinds(kinds or [])
     tag = f"v{version()}"
     repository = _repository(action_repo)
     ref = _ref(action_ref, repository, tag)
-    existing = [path for path, _ in FILES if (directory / path).is_symlink()
+    writing = files_for(chosen)
+    existing = [path for path, _ in writing if (directory / path).is_symlink()
                 or (directory / path).exists()]
     if existing and not force:
         raise TuneopsError(f"{directory}: {', '.join(existing)} already exist; nothing was "
                            "written (--force overwrites them)")
     # Every target is checked before any is written: all or nothing.
-    targets = {path: repository_target(directory, path) for path, _ in FILES}
-    for path, text in scaffold(repository, ref, tag).items():
+    targets = {path: repository_target(directory, path) for path, _ in writing}
+    for path, text in scaffold(repository, ref, tag, chosen).items():
         write(targets[path], text.encode())
         console.print(f"wrote {escape.markup(path)}", highlight=False)
     console.print(f"\nA tuneops repository in {escape.markup(directory)}, using "

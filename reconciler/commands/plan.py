@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict
 from pathlib import Path
@@ -22,7 +23,7 @@ from reconciler.load.datasets import inspect_dataset
 from reconciler.load.desired import build_desired
 from reconciler.load.files import repository_file
 from reconciler.load.writes import append, atomic, repository_target, scratch, user_target, write
-from reconciler.output import escape, github, markdown, planfile
+from reconciler.output import escape, github, markdown
 from reconciler.output import text as render
 from reconciler.output.formats import PlanOutput
 from reconciler.plan.branch import Branch, branch_changes, untouched_warnings
@@ -53,7 +54,7 @@ def make_plan(desired: Desired, connection: Connection, *, root: Path, retry_fai
     return plan(desired, observed, options)
 
 
-def _examples(root: Path, job: DesiredJob, dataset: Dataset) -> list[Example] | None:
+def _examples(root: Path, job: DesiredJob, dataset: Dataset) -> Sequence[Example] | None:
     """A local dataset's examples in file order, to compare with another version."""
     if dataset.path is None:
         return None
@@ -115,6 +116,9 @@ def plan_command(*, root: Path, output: Output, out: Path | None, detailed_exitc
             result = make_plan(desired, connection, root=root, retry_failed=retry_failed,
                                targets=targets)
         branch = branch_view(root, config, base, result.warnings) if base else None
+    if out is not None or output == "json":
+        # Only a saved or JSON plan needs its schema (built when the module is imported).
+        from reconciler.output import planfile  # noqa: PLC0415
     if out is not None:
         write(user_target(root, out), planfile.dumps(result).encode())
     summary_wanted = bool(os.environ.get(STEP_SUMMARY_ENV))

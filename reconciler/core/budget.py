@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from reconciler.core.estimate import Estimate, tokens_text, totals
+from reconciler.core.numbers import NonNegative
 
 DEFAULT_MAX_LAUNCHES = 20
 
@@ -22,7 +23,7 @@ class Budget(BaseModel):
     # Dollars at list price for all launches and evaluations of one apply (launches whose
     # cost cannot be known before the run, such as pipeline runs billed by the hour, do not
     # count).
-    max_per_apply: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    max_per_apply: NonNegative | None = None
     max_tokens_per_job: Annotated[int, Field(ge=0)] | None = None
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from reconciler.emulator import (
     evaluation,
     models,
+    open_models,
     operations,
     pipelines,
     prediction,
@@ -20,8 +21,8 @@ from reconciler.emulator import (
 from reconciler.emulator.service import Service
 
 SERVICES: tuple[Service, ...] = (
-    pipelines.SERVICE, tuning_jobs.SERVICE, models.SERVICE, operations.SERVICE,
-    prediction.SERVICE, evaluation.SERVICE)
+    pipelines.SERVICE, tuning_jobs.SERVICE, open_models.SERVICE, models.SERVICE,
+    operations.SERVICE, prediction.SERVICE, evaluation.SERVICE)
 # The quota each kind of job draws on (`reconcile emulator quota LOCATION:KIND=N`).
 QUOTA_METRICS = {service.jobs.quota.kind: service.jobs.quota for service in SERVICES
                  if service.jobs}

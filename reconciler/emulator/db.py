@@ -69,12 +69,14 @@ def put_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
     )
 
 
-def add_column(conn: sqlite3.Connection, table: str, column: str, declaration: str) -> None:
-    """Adds `column` to `table` unless it has it (an Upgrade's one step)."""
+def add_column(conn: sqlite3.Connection, table: str, column: str, declaration: str) -> bool:
+    """Adds `column` to `table` unless it has it (an Upgrade's one step); True if it did."""
     if column in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}:
-        return
+        return False
     try:
         conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
     except sqlite3.OperationalError as err:  # another process upgraded it just now
         if "duplicate column" not in str(err):
             raise
+        return False
+    return True

@@ -75,9 +75,29 @@ class Schedule:
 
     def progress(self, at: float) -> float:
         """How much of its course the job had run at `at`, from 0 (pending) to 1 (done)."""
-        start_at = self.start + self.job_seconds * PENDING_FRACTION
-        end_at = self.start + self.job_seconds
+        start_at, end_at = _start_at(self), _end_at(self)
         return min(1.0, max(0.0, (at - start_at) / (end_at - start_at)))
+
+
+def _start_at(schedule: Schedule) -> float:
+    return schedule.start + schedule.job_seconds * PENDING_FRACTION
+
+
+def _end_at(schedule: Schedule) -> float:
+    return schedule.start + schedule.job_seconds
+
+
+def _cancelled_at(schedule: Schedule) -> float:
+    assert schedule.cancel_time is not None
+    return schedule.cancel_time + CANCEL_SECONDS
+
+
+def due(state: int, schedule: Schedule, states: States) -> float | None:
+    """When a job in `state` next moves on the clock; None once it has ended (or for a
+    state the clock never leaves), so a store only ever reads the jobs that are due."""
+    moves = {states.pending: _start_at, states.running: _end_at,
+             states.cancelling: _cancelled_at}.get(state)
+    return None if moves is None else moves(schedule)
 
 
 def advance(job: Job, schedule: Schedule, now: float, states: States) -> bool:
@@ -87,14 +107,13 @@ def advance(job: Job, schedule: Schedule, now: float, states: States) -> bool:
     if state == states.queued:
         return False  # it waits for quota; JobTable releases it
     if state == states.cancelling:
-        assert schedule.cancel_time is not None
-        done_at = schedule.cancel_time + CANCEL_SECONDS
+        done_at = _cancelled_at(schedule)
         if now >= done_at:
             _end_cancel(job, schedule, states, done_at)
             changed = True
         return changed
-    start_at = schedule.start + schedule.job_seconds * PENDING_FRACTION
-    end_at = schedule.start + schedule.job_seconds
+    start_at = _start_at(schedule)
+    end_at = _end_at(schedule)
     if state == states.pending and now >= start_at:
         job.start_time = to_timestamp(start_at)
         _set_state(job, states, states.running, start_at)
@@ -125,8 +144,10 @@ def _end_cancel(job: Job, schedule: Schedule, states: States, at: float) -> None
         _set_state(job, states, states.cancelled, at, end=True)
 
 
-def cancel(job: Job, now: float, states: States) -> None:
+def cancel(job: Job, now: float, states: States) -> float:
+    """Starts cancelling `job` at `now`; returns when the cancel ends (its `due`)."""
     _set_state(job, states, states.cancelling, now)
+    return now + CANCEL_SECONDS
 
 
 def _set_state(job: Job, states: States, state: int, at: float, *, end: bool = False) -> None:

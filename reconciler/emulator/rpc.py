@@ -1,4 +1,5 @@
-"""Turns plain handler functions into gRPC method handlers with counting and fault injection."""
+"""Turns plain handler functions into gRPC method handlers with counting, fault injection and
+latency."""
 
 from __future__ import annotations
 
@@ -12,12 +13,10 @@ from google.protobuf import any_pb2
 from google.rpc import status_pb2
 
 from reconciler.emulator.errors import EmulatorError
-from reconciler.emulator.faults import Fault, Faults
+from reconciler.emulator.faults import Draw, Fault
 
-# Counts one received call (by method name) and draws its injected fault, if any.
-BeginCall = Callable[..., Fault | None]
-# The injected faults now (their create latency is read at each droppable call).
-CurrentFaults = Callable[[], Faults]
+# Counts one received call (by method name) and draws its injected fault and latency.
+BeginCall = Callable[..., Draw]
 
 _ABORTS = {
     Fault.UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, "emulator: injected unavailability"),
@@ -56,14 +55,13 @@ def _status(error: EmulatorError) -> bytes:
     return serialized
 
 
-def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCall,
-                    faults: CurrentFaults) -> Any:
+def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCall) -> Any:
     """A grpc.GenericRpcHandler serving `methods` under the fully-qualified `service` name."""
     return grpc.method_handlers_generic_handler(
         service,
         {
             m.name: grpc.unary_unary_rpc_method_handler(
-                _guarded(m, begin_call, faults),
+                _guarded(m, begin_call),
                 request_deserializer=m.deserialize,
                 response_serializer=m.serialize,
             )
@@ -72,15 +70,15 @@ def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCa
     )
 
 
-def _guarded(method: Method, begin_call: BeginCall, faults: CurrentFaults
-             ) -> Callable[[Any, Any], Any]:
+def _guarded(method: Method, begin_call: BeginCall) -> Callable[[Any, Any], Any]:
     def handle(request: Any, context: Any) -> Any:
         # Request metadata (x-goog-request-params etc.) is ignored: names carry all routing.
-        fault = begin_call(method.name, droppable=method.droppable)
+        draw = begin_call(method.name, droppable=method.droppable)
+        if draw.delay_seconds:
+            time.sleep(draw.delay_seconds)  # the network's share, whatever the call's outcome
+        fault = draw.fault
         if fault in _ABORTS:
             context.abort(*_ABORTS[fault])
-        if method.droppable and (latency := faults().create_latency_seconds):
-            time.sleep(latency)  # a slow network: the create lands this much later
         try:
             response = method.handler(request)
         except EmulatorError as err:

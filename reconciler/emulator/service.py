@@ -11,11 +11,15 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reconciler.emulator.db import Database, Upgrade
 from reconciler.emulator.examples import ReadObject
 from reconciler.emulator.quota import Metric
 from reconciler.emulator.rpc import Method
+
+if TYPE_CHECKING:
+    from reconciler.emulator.jobs import JobTable
 
 
 @dataclass(frozen=True)
@@ -23,8 +27,9 @@ class Jobs:
     """What a service that runs tuning jobs tells the others."""
 
     quota: Metric
-    # Every unfinished job to now: successes register their Models and Endpoints.
-    advance: Callable[[sqlite3.Connection], None]
+    # Its jobs: advancing them to now registers what successes leave (Models, Endpoints),
+    # and any service whose jobs share their collection serves them too.
+    table: JobTable
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class State:
         self.db = Database(state_dir, [service.tables for service in services],
                            [service.upgrade for service in services if service.upgrade])
         self._jobs = tuple(service.jobs for service in services if service.jobs)
+        self._tables = tuple(jobs.table for jobs in self._jobs)
         # The locations any service runs in, in registry order (error messages list them).
         self.locations = tuple(dict.fromkeys(
             location for service in services for location in service.locations))
@@ -57,8 +63,12 @@ class State:
     def advance_jobs(self, conn: sqlite3.Connection) -> None:
         """Every service's unfinished jobs to now, so a read of Models or Endpoints sees
         what their successes left."""
-        for jobs in self._jobs:
-            jobs.advance(conn)
+        for table in self._tables:
+            table.advance(conn)
+
+    def job_tables(self, collection: str) -> tuple[JobTable, ...]:
+        """Every service's job table of `collection`, in registry order."""
+        return tuple(table for table in self._tables if table.collection == collection)
 
 
 @dataclass(frozen=True)

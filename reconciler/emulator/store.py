@@ -15,7 +15,7 @@ from typing import Any
 from reconciler.emulator import clock, quota
 from reconciler.emulator.all_services import SERVICES
 from reconciler.emulator.db import get_setting, put_setting
-from reconciler.emulator.faults import FAULTS_KEY, Fault, Faults
+from reconciler.emulator.faults import FAULTS_KEY, Draw, Faults
 from reconciler.emulator.quirks import QUIRKS_KEY, Quirks
 from reconciler.emulator.service import State
 from reconciler.emulator.tables import next_counter, stored_quirks
@@ -50,9 +50,12 @@ class EmulatorStore(State):
         seed: int | None = None,
         create_latency_seconds: float = 0.0,
         operation_seconds: float = 0.0,
+        latency_seconds: float = 0.0,
+        jitter_seconds: float = 0.0,
     ) -> None:
         faults = Faults(unavailable_rate, resource_exhausted_rate, drop_create_response_rate, seed,
-                        create_latency_seconds, operation_seconds=operation_seconds)
+                        create_latency_seconds, latency_seconds, jitter_seconds,
+                        operation_seconds=operation_seconds)
         with self.db.write() as conn:
             put_setting(conn, FAULTS_KEY, faults.to_json())
             put_setting(conn, _DRAWS_KEY, "0")
@@ -84,8 +87,8 @@ class EmulatorStore(State):
         with self.db.read() as conn:
             return stored_quirks(conn)
 
-    def begin_call(self, method: str, *, droppable: bool = False) -> Fault | None:
-        """Counts one received RPC and draws its injected fault, if any."""
+    def begin_call(self, method: str, *, droppable: bool = False) -> Draw:
+        """Counts one received RPC and draws its injected fault and latency."""
         with self.db.write() as conn:
             conn.execute(
                 "INSERT INTO calls (method, count) VALUES (?, 1) "

@@ -14,14 +14,15 @@ from pydantic.json_schema import models_json_schema
 from reconciler.core import quota
 from reconciler.core.observed import ObservedJob
 from reconciler.core.resources import location_of
-from reconciler.kinds import pipeline, tuning_job
+from reconciler.kinds import open_model, pipeline, tuning_job
 from reconciler.kinds.base import Kind
 
 # What a launching action carries: the request of its job's kind (pydantic reads a saved
 # plan back through this union, by each launch's `kind`).
-Launch = pipeline.PipelineLaunch | tuning_job.TuningJobLaunch
+Launch = pipeline.PipelineLaunch | tuning_job.TuningJobLaunch | open_model.OpenModelLaunch
 KINDS: dict[str, Kind[Any, Launch]] = {
-    kind.name: kind for kind in (pipeline.PIPELINE, tuning_job.TUNING_JOB)}
+    kind.name: kind
+    for kind in (pipeline.PIPELINE, tuning_job.TUNING_JOB, open_model.OPEN_MODEL)}
 # A job document without `kind:` is of this kind (the reference's, the first there was).
 DEFAULT_KIND = pipeline.PIPELINE.name
 # Where any kind's runs register Models: the regions the Model Registry is read in.

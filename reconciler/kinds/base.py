@@ -19,12 +19,14 @@ from reconciler.core import labels as managed
 from reconciler.core.desired import Dataset, DesiredJob, Role, Target
 from reconciler.core.estimate import Estimate
 from reconciler.core.fingerprint import metadata_digest
+from reconciler.core.numbers import YAML_NUMBER
 
 KeyPath = tuple[str | int, ...]
 # (the key to fix, what is wrong), located by the loader.
 Finding = tuple[KeyPath, str]
-# Why a record is invalid, or None.
-RecordCheck = Callable[[dict[str, Any]], str | None]
+# One walk of a record: why it is invalid (None: it is an example), and its estimated tokens
+# (0 where the format estimates none). It runs once per example of every dataset.
+RecordCheck = Callable[[dict[str, Any]], tuple[str | None, int]]
 
 
 # Each field pattern's rule in words, for error messages: nobody should have to read a regex.
@@ -50,7 +52,7 @@ LabelValue = Annotated[str, Field(pattern=worded(
 KmsKey = worded(r"^projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+$",
                 "a key's full name, projects/P/locations/L/keyRings/R/cryptoKeys/K")
 # Finite only: YAML's .inf and .nan are numbers to pydantic, never to Vertex AI.
-Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Multiplier = Annotated[float, Field(gt=0, allow_inf_nan=False), YAML_NUMBER]
 # Vertex AI documents no limit for a Model's description; this keeps UpdateModel far below
 # gRPC's 4 MB message limit, which a 50 MB description hit after minutes of retries.
 MAX_DESCRIPTION = 16_384
@@ -87,19 +89,35 @@ class PromotionSpec(BaseModel):
 
     channel: Channel
     # A floor: a run scoring less is never promoted.
-    min_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    min_score: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False),
+                         YAML_NUMBER] | None = None
     # The new run must score at least the channel's current run (on the same data).
     must_beat_current: bool = True
 
 
 @dataclass(frozen=True)
 class Prompt:
-    """What one evaluation example asks a tuned model: GenerateContent's `contents` and
-    `system_instruction` (prediction_service.proto, GenerateContentRequest), in the proto's
-    own field names."""
+    """What one evaluation example asks a tuned model that answers GenerateContent: its
+    `contents` and `system_instruction` (prediction_service.proto, GenerateContentRequest),
+    in the proto's own field names."""
 
     contents: tuple[dict[str, Any], ...]
     system_instruction: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Instance:
+    """What one evaluation example asks a model whose serving container answers Predict:
+    one of PredictRequest's `instances` (prediction_service.proto), in the container's own
+    format, and how the answer's text is read from the prediction it returns (the
+    prediction as JSON: a string, an object...)."""
+
+    body: dict[str, Any]
+    answer: Callable[[Any], str]
+
+
+# What one evaluation example asks a run's endpoint: the request decides the method.
+Question = Prompt | Instance
 
 
 class Evaluator(Protocol):
@@ -109,9 +127,10 @@ class Evaluator(Protocol):
     def settings(self, spec: Any) -> tuple[EvaluationSpec | None, PromotionSpec | None]:
         """The job's `evaluation:` and `promotion:`."""
 
-    def split(self, record: dict[str, Any]) -> tuple[Prompt, str]:
-        """One example of the evaluation dataset (valid in the kind's format) as the prompt
-        sent to the run's endpoint and the reference its answer is scored against."""
+    def split(self, record: dict[str, Any]) -> tuple[Question, str]:
+        """One example of the evaluation dataset (valid in the kind's format) as the
+        question sent to the run's endpoint and the reference its answer is scored
+        against."""
 
     def price(self, spec: Any, prices: Mapping[str, float]) -> tuple[str, float | None]:
         """The model a run of `spec` is priced as, and US dollars per million tokens it
@@ -131,9 +150,9 @@ class DatasetFormat:
     recommended: int = 0
     # Whether an example lacks an instruction ("Write the code in Python: ..."), if it matters.
     lacks_instruction: Callable[[dict[str, Any]], bool] | None = None
-    # An estimate of an example's tokens, how it is made, and the model's limit for one
+    # Whether `check` estimates an example's tokens, how, and the model's limit for one
     # example: near it warns (TOKENS_CLOSE), far over it is an error (TOKENS_CLEARLY_OVER).
-    tokens: Callable[[dict[str, Any]], int] | None = None
+    tokens: bool = False
     tokens_how: str = ""
     max_tokens: int = 0
     # The largest file and line the service takes (0: no limit of the format's own).

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from reconciler.core.desired import Role
-from reconciler.kinds.base import DatasetFormat
+from reconciler.kinds.base import DatasetFormat, RecordCheck
 
 # "Your dataset must include a minimum of 10 examples, but we recommend at least 500";
 # at most 10,000 training and 250 evaluation examples.
@@ -52,11 +53,16 @@ def lacks_instruction(record: dict[str, Any]) -> bool:
     return isinstance(text, str) and not INSTRUCTION.match(text)
 
 
+def _untokened(check: Callable[[dict[str, Any]], str | None]) -> RecordCheck:
+    """The reference's formats estimate no tokens: their runs bill by accelerator-hours."""
+    return lambda record: (check(record), 0)
+
+
 def _format(task: str, role: Role) -> DatasetFormat:
     generation = task == "code-generation"
     return DatasetFormat(
         name=task,
-        check=check_generation if generation else check_chat,
+        check=_untokened(check_generation if generation else check_chat),
         examples=EXAMPLES[role],
         recommended=RECOMMENDED_EXAMPLES if role == "training" else 0,
         lacks_instruction=lacks_instruction if generation else None,

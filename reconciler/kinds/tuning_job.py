@@ -41,15 +41,16 @@ from reconciler.kinds.base import (
     worded,
 )
 from reconciler.kinds.gemini import MODELS, PRICES, limits_of, misspelling_of
+from reconciler.kinds.tuning_api import (
+    ADAPTER_SIZES,
+    SIZE_OF_ADAPTER,
+    supervised_datasets,
+    token_estimate,
+)
 from reconciler.kinds.tuning_job_datasets import dataset_format
 from reconciler.kinds.tuning_job_evaluation import GEMINI_EVALUATOR
 
 KIND = "tuning-job"
-# The AdapterSize enum's numbers are not the sizes (aiplatform_v1 SupervisedHyperParameters).
-ADAPTER_SIZES: dict[int, str] = {1: "ADAPTER_SIZE_ONE", 2: "ADAPTER_SIZE_TWO",
-                                 4: "ADAPTER_SIZE_FOUR", 8: "ADAPTER_SIZE_EIGHT",
-                                 16: "ADAPTER_SIZE_SIXTEEN", 32: "ADAPTER_SIZE_THIRTY_TWO"}
-SIZE_OF_ADAPTER = {name: size for size, name in ADAPTER_SIZES.items()}
 WEIGHT_FIELDS = (
     "kind",
     "base_model",
@@ -175,10 +176,6 @@ def observed_inputs(*, base_model: str, location: str, hyper_parameters: Mapping
     })
 
 
-def observed_metadata(display_name: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    return model_metadata(display_name, "", managed.user_labels(dict(labels)))
-
-
 class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
     name = KIND
     spec = TuningJobSpec
@@ -197,21 +194,9 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
     def estimate(self, job: DesiredJob[TuningJobSpec], prices: Mapping[str, float]
                  ) -> Estimate:
         spec = job.spec
-        training = job.dataset("training")
-        per_epoch = training.tokens if training is not None else None
-        price = prices.get(spec.base_model, PRICES.get(spec.base_model))
-        unknown = [reason for missing, reason in (
-            (spec.epoch_count is None, "epochs are the service's default"),
-            (per_epoch is None, "a gs:// dataset's tokens are counted by the service only"),
-            (price is None, f"no list price for {spec.base_model} (set it under prices:)"),
-        ) if missing]
-        tokens = (per_epoch * spec.epoch_count
-                  if per_epoch is not None and spec.epoch_count is not None else None)
-        # A price of 0 (set under prices:) is a price; only a missing one is unknown.
-        dollars = (round(tokens / 1e6 * price, 2) if tokens is not None and price is not None
-                   else None)
-        return Estimate(epochs=spec.epoch_count, training_tokens=tokens, dollars=dollars,
-                        unknown="; ".join(unknown))
+        return token_estimate(job, spec.epoch_count,
+                              prices.get(spec.base_model, PRICES.get(spec.base_model)),
+                              f"no list price for {spec.base_model} (set it under prices:)")
 
     def problems(self, spec: TuningJobSpec) -> list[Finding]:
         found: list[Finding] = []
@@ -235,11 +220,7 @@ class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
         return found
 
     def datasets(self, spec: TuningJobSpec) -> list[DatasetField]:
-        fields = [DatasetField("training_dataset_uri", "training", spec.training_dataset_uri)]
-        if spec.validation_dataset_uri is not None:
-            fields.append(DatasetField("validation_dataset_uri", "evaluation",
-                                       spec.validation_dataset_uri))
-        return fields
+        return supervised_datasets(spec.training_dataset_uri, spec.validation_dataset_uri)
 
     def dataset_format(self, spec: TuningJobSpec, role: Role) -> DatasetFormat:
         return dataset_format(limits_of(spec.base_model), role)

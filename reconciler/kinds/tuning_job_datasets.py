@@ -24,8 +24,6 @@ from reconciler.kinds.gemini import MIN_TRAINING_EXAMPLES, RECOMMENDED_EXAMPLES,
 # bytes so text in scripts of many bytes per character is not underestimated. Offline, and
 # close enough to warn: the service counts exactly and refuses what is over.
 BYTES_PER_TOKEN = 4
-
-
 # The keys of a line, and the spellings of its system instruction.
 INSTRUCTION_KEYS = ("systemInstruction", "system_instruction")
 LINE_KEYS = frozenset({*INSTRUCTION_KEYS, "contents", "tools"})
@@ -33,9 +31,10 @@ LINE_KEYS = frozenset({*INSTRUCTION_KEYS, "contents", "tools"})
 FUNCTION_PARTS = {"functionCall": "args", "functionResponse": "response"}
 
 
-def _part(part: Any, where: str) -> str | None:
+def _part(part: Any) -> str | None:
+    """What is wrong with one part, said after where it is (None: it is fine)."""
     if not isinstance(part, dict):
-        return f"{where} must be an object"
+        return " must be an object"
     if "fileData" in part:
         return None  # a file reference: the service checks it
     for key, payload in FUNCTION_PARTS.items():
@@ -43,83 +42,79 @@ def _part(part: Any, where: str) -> str | None:
             call = part[key]
             if not (isinstance(call, dict) and isinstance(call.get("name"), str)
                     and call["name"] and isinstance(call.get(payload, {}), dict)):
-                return f"{where}.{key} must be an object with a 'name' and an object '{payload}'"
+                return f".{key} must be an object with a 'name' and an object '{payload}'"
             return None
     text = part.get("text")
-    if not isinstance(text, str) or not text.strip():
-        return f"{where}.text must be a non-empty string"
+    # `not text or text.isspace()` is `not text.strip()`, without copying the text.
+    if not isinstance(text, str) or not text or text.isspace():
+        return ".text must be a non-empty string"
     return None
 
 
-def _parts(parts: Any, where: str) -> str | None:
+def _parts(parts: Any) -> tuple[str | None, int]:
+    """What is wrong with `parts`, said after where they are (None: they are fine), and the
+    UTF-8 bytes of their text. Messages are built only for a problem: this runs per part of
+    every example."""
     if not isinstance(parts, list) or not parts:
-        return f"{where}.parts must be a non-empty list of parts"
+        return ".parts must be a non-empty list of parts", 0
+    size = 0
     for index, part in enumerate(parts):
-        if problem := _part(part, f"{where}.parts[{index}]"):
-            return problem
-    return None
+        if problem := _part(part):
+            return f".parts[{index}]{problem}", 0
+        text = part.get("text")
+        if isinstance(text, str):  # a file reference's text counts too; the service checks it
+            size += len(text) if text.isascii() else len(text.encode())
+    return None, size
 
 
-def _instruction(record: dict[str, Any]) -> tuple[str, Any]:
-    """The system instruction's key as spelt, and its value (None when there is none)."""
-    for key in INSTRUCTION_KEYS:
-        if key in record:
-            return key, record[key]
-    return INSTRUCTION_KEYS[0], None
-
-
-def _turns(contents: list[Any]) -> str | None:
-    single = len(contents) <= 2
-    for index, turn in enumerate(contents):
-        expected = "user" if index % 2 == 0 else "model"
-        if not isinstance(turn, dict):
-            return f"contents[{index}] must be an object with 'role' and 'parts'"
-        role = turn.get("role")
-        if role != expected and not (single and role in (None, "")):
-            return (f"contents[{index}].role must be '{expected}' (roles alternate user/model, "
-                    "starting with user; only a single-turn example may leave them unset)")
-        if problem := _parts(turn.get("parts"), f"contents[{index}]"):
-            return problem
-    return None
-
-
-def check_contents(record: dict[str, Any]) -> str | None:
-    unknown = sorted(set(record) - LINE_KEYS)
-    if unknown:
+def _line(record: dict[str, Any]) -> tuple[str | None, int]:
+    """The line's keys, system instruction and tools: what is wrong (None: fine), and the
+    UTF-8 bytes of the instruction's text."""
+    if not LINE_KEYS.issuperset(record):
+        unknown = sorted(set(record) - LINE_KEYS)
         return (f"unknown field(s) {', '.join(unknown)}; a line has contents, and optionally "
-                "systemInstruction and tools")
-    if sum(key in record for key in INSTRUCTION_KEYS) > 1:
-        return "give the system instruction once, as systemInstruction or system_instruction"
-    key, instruction = _instruction(record)
-    if instruction is not None:
-        if not isinstance(instruction, dict):
-            return f"'{key}' must be an object with 'parts'"
-        if problem := _parts(instruction.get("parts"), key):
-            return problem
+                "systemInstruction and tools"), 0
+    spelt = [key for key in INSTRUCTION_KEYS if key in record]
+    if len(spelt) > 1:
+        return "give the system instruction once, as systemInstruction or system_instruction", 0
     tools = record.get("tools")
     if tools is not None and not (isinstance(tools, list) and all(
             isinstance(tool, dict) for tool in tools)):
-        return "'tools' must be a list of objects (functionDeclarations, ...)"
+        return "'tools' must be a list of objects (functionDeclarations, ...)", 0
+    if not spelt:
+        return None, 0
+    instruction = record[spelt[0]]
+    if not isinstance(instruction, dict):
+        return f"'{spelt[0]}' must be an object with 'parts'", 0
+    problem, size = _parts(instruction.get("parts"))
+    return (f"{spelt[0]}{problem}", 0) if problem else (None, size)
+
+
+def examine(record: dict[str, Any]) -> tuple[str | None, int]:
+    """One walk of an example: why it is invalid (None: it is fine), and about how many
+    tokens its text is (UTF-8 bytes / 4, rounded up)."""
+    problem, size = _line(record)
+    if problem:
+        return problem, 0
     contents = record.get("contents")
     if not isinstance(contents, list) or not contents:
-        return "'contents' must be a non-empty list of {role, parts}"
-    if problem := _turns(contents):
-        return problem
+        return "'contents' must be a non-empty list of {role, parts}", 0
+    single = len(contents) <= 2
+    for index, turn in enumerate(contents):
+        expected = "model" if index % 2 else "user"
+        if not isinstance(turn, dict):
+            return f"contents[{index}] must be an object with 'role' and 'parts'", 0
+        role = turn.get("role")
+        if role != expected and not (single and role in (None, "")):
+            return (f"contents[{index}].role must be '{expected}' (roles alternate user/model, "
+                    "starting with user; only a single-turn example may leave them unset)"), 0
+        problem, text = _parts(turn.get("parts"))
+        if problem:
+            return f"contents[{index}]{problem}", 0
+        size += text
     if len(contents) % 2:
-        return "the last turn must be from 'model'"
-    return None
-
-
-def _texts(record: dict[str, Any]) -> list[str]:
-    turns = [_instruction(record)[1] or {}, *record.get("contents", [])]
-    return [part["text"] for turn in turns for part in turn.get("parts", [])
-            if isinstance(part.get("text"), str)]
-
-
-def estimate_tokens(record: dict[str, Any]) -> int:
-    """About how many tokens an example's text is: its UTF-8 bytes / 4, rounded up."""
-    size = sum(len(text.encode()) for text in _texts(record))
-    return -(-size // BYTES_PER_TOKEN)
+        return "the last turn must be from 'model'", 0
+    return None, -(-size // BYTES_PER_TOKEN)
 
 
 def dataset_format(limits: ModelLimits, role: Role) -> DatasetFormat:
@@ -127,10 +122,10 @@ def dataset_format(limits: ModelLimits, role: Role) -> DatasetFormat:
                else limits.max_validation_examples)
     return DatasetFormat(
         name="gemini",
-        check=check_contents,
+        check=examine,
         examples=(MIN_TRAINING_EXAMPLES if role == "training" else 1, maximum),
         recommended=RECOMMENDED_EXAMPLES if role == "training" else 0,
-        tokens=estimate_tokens,
+        tokens=True,
         tokens_how=f"estimated as UTF-8 bytes / {BYTES_PER_TOKEN}",
         max_tokens=limits.max_tokens,
         max_bytes=limits.max_training_bytes,

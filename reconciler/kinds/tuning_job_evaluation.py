@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.kinds.base import EvaluationSpec, PromotionSpec, Prompt
+from reconciler.kinds.base import EvaluationSpec, PromotionSpec, Prompt, Question
 from reconciler.kinds.gemini import PREDICTION_PRICES
 
 _FILE_DATA = {"mimeType": "mime_type", "fileUri": "file_uri"}
@@ -38,7 +38,7 @@ class GeminiEvaluator:
     def settings(self, spec: Any) -> tuple[EvaluationSpec | None, PromotionSpec | None]:
         return spec.evaluation, spec.promotion
 
-    def split(self, record: dict[str, Any]) -> tuple[Prompt, str]:
+    def split(self, record: dict[str, Any]) -> tuple[Question, str]:
         *asked, answer = record["contents"]
         instruction = record.get("systemInstruction")
         reference = "".join(part.get("text", "") for part in answer.get("parts", []))

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from reconciler.core.budget import Budget
 from reconciler.core.desired import GCS_SCHEME, Target
+from reconciler.core.numbers import NonNegative
 from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds import DEFAULT_KIND, KINDS, KindName, limit_problem
 from reconciler.kinds.base import PATTERN_RULES, Kind, worded
@@ -41,11 +42,11 @@ class Settings(BaseModel):
     cancel_superseded: bool = True
     defaults: dict[str, Any] = Field(default_factory=dict)
     # US dollars per million training tokens, by base model, over the list prices.
-    prices: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+    prices: dict[str, NonNegative] = Field(
         default_factory=dict)
     # US dollars per million tokens a tuned model answers with, by base model, over the list
     # prices: what evaluating a run costs.
-    prediction_prices: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+    prediction_prices: dict[str, NonNegative] = Field(
         default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
     # How many jobs of each kind may run at once per location, e.g.
@@ -151,8 +152,8 @@ def _pydantic_problems(
         key = ".".join(str(k) for k in keys)
         if item["type"] == "extra_forbidden" and len(keys) == 1 and key in EVALUATION_KEYS:
             evaluable = ", ".join(name for name, known in KINDS.items() if known.evaluator)
-            message = (f"'{key}': jobs of kind {kind} cannot be evaluated or promoted (their "
-                       f"models do not answer GenerateContent); kinds that can: {evaluable}")
+            message = (f"'{key}': jobs of kind {kind} cannot be evaluated or promoted; "
+                       f"kinds that can: {evaluable}")
         elif item["type"] == "extra_forbidden":
             close = difflib.get_close_matches(str(keys[-1]), fields, n=1)
             hint = (f"; did you mean '{close[0]}'?" if close

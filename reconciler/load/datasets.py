@@ -6,13 +6,15 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from reconciler.core.desired import Dataset, Role
 from reconciler.errors import Location, Problem
 from reconciler.kinds.base import TOKENS_CLEARLY_OVER, TOKENS_CLOSE, DatasetFormat
-from reconciler.load.jsonline import canonical, parse_record, wide_text
+from reconciler.load.examplekeys import ExampleKeys, ExampleOrder
+from reconciler.load.jsonline import parse_canonical, wide_text
 from reconciler.load.limits import MAX_DATASET_LINE_BYTES, MIB
 
 # Past this many errors in one file the rest are counted, not listed: the fix is the same.
@@ -21,6 +23,9 @@ HASH_LENGTH = 40
 _BOM = b"\xef\xbb\xbf"
 # Longer than any format's own cap: a snapshot refuses nothing a format would take.
 _SNAPSHOT_LINE_BYTES = 64 * MIB
+# Datasets are read in blocks of this size: with the default 8 KiB, reading a line cost
+# nearly as much as hashing it; past 64 KiB nothing more is gained.
+_READ_BUFFER = 64 * 1024
 # (size, mtime_ns, ctime_ns, inode, device) of a file as it was read.
 FileIdentity = tuple[int, int, int, int, int]
 
@@ -30,11 +35,11 @@ class DatasetReport:
     info: Dataset | None
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
-    # Hash of each record's canonical JSON -> its first line; None when read from the cache.
-    records: dict[int, int] | None = None
+    # Each example's key (of its canonical JSON) and line; None when read from the cache.
+    records: ExampleKeys | None = None
     bytes_read: int = 0
     # (hash, line) of every example in file order, when asked for (a branch's dataset diff).
-    order: list[tuple[int, int]] | None = None
+    order: ExampleOrder | None = None
     # The file as it was opened, if it did not change while it was read (None: it did).
     identity: FileIdentity | None = None
 
@@ -51,12 +56,9 @@ def bounded_lines(stream: BinaryIO, cap: int) -> Iterator[tuple[int, bytes]]:
     """Numbered lines, each read with a bound: memory stays flat even without newlines.
 
     A line longer than `cap` comes as its first `cap` + 1 bytes, without a newline; see
-    _too_long.
+    too_long. (Iterated in C: this runs once per line of every dataset.)
     """
-    number = 0
-    while raw := stream.readline(cap + 1):
-        number += 1
-        yield number, raw
+    return enumerate(iter(partial(stream.readline, cap + 1), b""), 1)
 
 
 def too_long(raw: bytes, cap: int) -> bool:
@@ -71,11 +73,10 @@ class _Scan:
     """Running state of one pass over a file."""
 
     shown: str
-    records: dict[int, int] = field(default_factory=dict)
+    records: ExampleKeys = field(default_factory=ExampleKeys)
     errors: list[Problem] = field(default_factory=list)
     hidden_errors: int = 0
     first_hidden: int = 0
-    duplicates: list[tuple[int, int]] = field(default_factory=list)
     without_instruction: list[int] = field(default_factory=list)
     # Valid examples; `lines` counts every non-blank line, valid or not.
     examples: int = 0
@@ -84,7 +85,7 @@ class _Scan:
     # Estimated tokens of all valid examples, and lines whose estimate nears the limit.
     tokens: int = 0
     close_to_limit: list[int] = field(default_factory=list)
-    order: list[tuple[int, int]] | None = None
+    order: ExampleOrder | None = None
 
     def error(self, number: int, column: int, message: str) -> None:
         if len(self.errors) < MAX_ERRORS_PER_FILE:
@@ -93,34 +94,32 @@ class _Scan:
             self.hidden_errors += 1
             self.first_hidden = self.first_hidden or number
 
-    def record(self, number: int, record: dict[str, Any], canonical: bytes,
+    def record(self, number: int, record: dict[str, Any], canonical: bytes, tokens: int,
                fmt: DatasetFormat) -> None:
         self.examples += 1
         # Python's own 64-bit hash, a tenth of the time of blake2b: the keys never leave the
         # process, and a false duplicate needs a collision (~1e-8 at a million examples).
         key = hash(canonical)
+        self.records.add(key, number)
         if self.order is not None:
-            self.order.append((key, number))
-        first = self.records.setdefault(key, number)
-        if first != number:
-            self.duplicates.append((number, first))
+            self.order.append(key, number)
         if fmt.lacks_instruction is not None and fmt.lacks_instruction(record):
             self.without_instruction.append(number)
-        if fmt.tokens is not None:
-            tokens = fmt.tokens(record)
+        if tokens:
             self.tokens += tokens
             if tokens > fmt.max_tokens * TOKENS_CLOSE:
                 self.close_to_limit.append(number)
 
     def warnings(self, fmt: DatasetFormat) -> list[Problem]:
         found = []
+        duplicates = self.records.duplicates()
         if self.examples < fmt.recommended:
             found.append(Problem(Location(self.shown), f"{self.examples} examples; at least "
                                  f"{fmt.recommended} are recommended"))
         found += [Problem(Location(self.shown, number, 1), f"duplicate of line {first}")
-                  for number, first in self.duplicates[:MAX_DUPLICATES_SHOWN]]
-        if len(self.duplicates) > MAX_DUPLICATES_SHOWN:
-            found.append(Problem(Location(self.shown), f"{len(self.duplicates)} duplicate "
+                  for number, first in duplicates[:MAX_DUPLICATES_SHOWN]]
+        if len(duplicates) > MAX_DUPLICATES_SHOWN:
+            found.append(Problem(Location(self.shown), f"{len(duplicates)} duplicate "
                                  "examples in all"))
         if self.without_instruction:
             first = self.without_instruction[0]
@@ -137,32 +136,32 @@ class _Scan:
 
 def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: DatasetFormat
              ) -> bool:
-    """Checks one line and hashes its record; False for a blank line (not an example)."""
+    """Checks one line and hashes its record, in one walk of it; False for a blank line (not
+    an example)."""
     line = raw
     if number == 1 and raw.startswith(_BOM):
         scan.error(1, 1, "file starts with a UTF-8 byte order mark; save it as UTF-8 "
                    "without BOM")
         line = raw[len(_BOM):]
-    if not line.strip():
+    if not line or line.isspace():  # as `not line.strip()`, without copying the line
         return False
     scan.lines += 1
-    record, problem = parse_record(scan.shown, number, line)
+    record, hashed, problem = parse_canonical(scan.shown, number, line)
     if problem is not None:
         scan.error(number, problem.location.column, problem.message)
         return True
     if not isinstance(record, dict):
         scan.error(number, 1, "each line must be a JSON object")
-    elif message := fmt.check(record):
+        return True
+    message, tokens = fmt.check(record)
+    if message:
         scan.error(number, 1, message)
-    elif fmt.tokens is not None and (tokens := fmt.tokens(record)) > (
-            fmt.max_tokens * TOKENS_CLEARLY_OVER):
+    elif tokens > fmt.max_tokens * TOKENS_CLEARLY_OVER and fmt.tokens:
         scan.error(number, 1, f"about {tokens:,} tokens ({fmt.tokens_how}), far over the "
                    f"model's limit of {fmt.max_tokens:,}")
     else:
-        hashed = canonical(record)
-        digest.update(hashed)
-        digest.update(b"\n")
-        scan.record(number, record, hashed, fmt)
+        digest.update(hashed + b"\n")
+        scan.record(number, record, hashed, tokens, fmt)
     return True
 
 
@@ -177,13 +176,13 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
 
     The hash is over records, not bytes: re-indenting or reordering keys keeps it, while
     changing, adding, removing or reordering examples changes it. Memory stays flat: one
-    line at a time (at most MAX_DATASET_LINE_BYTES), plus a 64-bit hash per example for
-    duplicate and leakage checks; reading stops at the first line too long or the first
-    example past the format's maximum. The report carries the file's identity when the
-    file did not change while it was read (its stat the same before and after).
+    line at a time (at most MAX_DATASET_LINE_BYTES), plus 12 bytes per example for the
+    duplicate and leakage checks (examplekeys.py); reading stops at the first line too long
+    or the first example past the format's maximum. The report carries the file's identity
+    when the file did not change while it was read (its stat the same before and after).
     """
     try:
-        with path.open("rb") as stream:
+        with path.open("rb", buffering=_READ_BUFFER) as stream:
             before = _identity(stream)
             report = _inspect(stream, shown, uri, fmt, role, keep_order=keep_order)
             if _identity(stream) == before:
@@ -197,7 +196,7 @@ def inspect_dataset(path: Path, shown: str, uri: str, fmt: DatasetFormat, role: 
 def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: Role, *,
              keep_order: bool) -> DatasetReport:
     digest = hashlib.sha256()
-    scan = _Scan(shown, order=[] if keep_order else None)
+    scan = _Scan(shown, order=ExampleOrder() if keep_order else None)
     refused: Problem | None = None
     low, high = fmt.examples
     cap = fmt.max_line_bytes or MAX_DATASET_LINE_BYTES
@@ -236,7 +235,7 @@ def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: R
     if not report.errors:
         report.warnings = scan.warnings(fmt)
         report.info = Dataset(uri, role, digest.hexdigest()[:HASH_LENGTH], scan.examples,
-                              tokens=scan.tokens if fmt.tokens is not None else None)
+                              tokens=scan.tokens if fmt.tokens else None)
     return report
 
 
@@ -260,18 +259,16 @@ def snapshot(source: BinaryIO, copy: BinaryIO) -> str | None:
             return None  # neither has a content hash: the plan refused such a file
         if not raw.strip():
             continue
-        record, problem = parse_record("", number, raw)
+        record, hashed, problem = parse_canonical("", number, raw)
         if problem is not None or not isinstance(record, dict):
             return None
-        digest.update(canonical(record))
-        digest.update(b"\n")
+        digest.update(hashed + b"\n")
     return digest.hexdigest()[:HASH_LENGTH]
 
 
-def leakage(training: dict[int, int], evaluation: dict[int, int], shown: str
-            ) -> list[Problem]:
+def leakage(training: ExampleKeys, evaluation: ExampleKeys, shown: str) -> list[Problem]:
     """Evaluation examples that also appear in the training set inflate evaluation metrics."""
-    leaked = sorted(line for key, line in evaluation.items() if key in training)
+    leaked = evaluation.shared_with(training)
     if not leaked:
         return []
     return [Problem(Location(shown, leaked[0], 1), f"{len(leaked)} evaluation example(s) also "

@@ -22,6 +22,7 @@ from reconciler.kinds.base import DatasetField, DatasetFormat
 from reconciler.load.config import JobConfig, RepoConfig
 from reconciler.load.datacache import DatasetCache
 from reconciler.load.datasets import DatasetReport, inspect_dataset, leakage, remote_hash
+from reconciler.load.examplekeys import ExampleKeys
 from reconciler.load.files import repository_file
 from reconciler.load.writes import scratch
 
@@ -45,7 +46,11 @@ class _Loader:
     remote: RemoteDatasets | None
     deep: bool
     bytes_read: int = 0
-    records: dict[str, dict[int, int]] = field(default_factory=dict)
+    records: dict[str, ExampleKeys] = field(default_factory=dict)
+    # Each repository dataset a build names, decided once however many jobs name it: why it
+    # may not be read ("" if it may) and its report.
+    decided: dict[tuple[str, DatasetFormat, Role], tuple[str, DatasetReport | None]] = field(
+        default_factory=dict)
 
     def local(self, path: Path, shown: str, uri: str, fmt: DatasetFormat, role: Role
               ) -> DatasetReport:
@@ -105,19 +110,30 @@ class _Loader:
         fmt = job.kind.dataset_format(job.spec, wanted.role)
         if wanted.uri.startswith(GCS_SCHEME):
             return self.remote_dataset(job, wanted, fmt)
-        path, refusal = repository_file(self.root, wanted.uri)
-        if refusal:
+        refusal, report = self.repository_dataset(wanted.uri, fmt, wanted.role)
+        if report is None:
             # A dataset must be a file inside the repository, or a gs:// URI.
             hint = ("; a dataset must be a file inside it or a gs:// URI"
                     if refusal.endswith("outside the repository") else "")
             problem = Problem(job.locate(_keys(wanted)), f"{wanted.key}: {refusal}{hint}",
                               subject=job.name)
             return DatasetReport(None, errors=[problem])
-        shown = display_path(path, self.root.resolve())
-        report = self.local(path, shown, wanted.uri, fmt, wanted.role)
-        if report.info is not None:
-            report.info = replace(report.info, path=shown)
         return report
+
+    def repository_dataset(self, uri: str, fmt: DatasetFormat, role: Role
+                           ) -> tuple[str, DatasetReport | None]:
+        """Why the repository file `uri` may not be read, or its report (None if refused)."""
+        key = (uri, fmt, role)
+        if key not in self.decided:
+            path, refusal = repository_file(self.root, uri)
+            report = None
+            if not refusal:
+                shown = display_path(path, self.root.resolve())
+                report = self.local(path, shown, uri, fmt, role)
+                if report.info is not None:
+                    report.info = replace(report.info, path=shown)
+            self.decided[key] = (refusal, report)
+        return self.decided[key]
 
     def leakage(self, job: JobConfig, training: Dataset, evaluation: Dataset
                 ) -> list[Problem]:
@@ -131,7 +147,7 @@ class _Loader:
         self.cache.put_leakage(training.content_hash, evaluation.content_hash, found)
         return found
 
-    def _records(self, job: JobConfig, dataset: Dataset) -> dict[int, int]:
+    def _records(self, job: JobConfig, dataset: Dataset) -> ExampleKeys:
         assert dataset.path is not None
         if dataset.content_hash not in self.records:
             # Cached reports carry no per-record digests: read the file once more.
@@ -139,7 +155,7 @@ class _Loader:
             report = inspect_dataset(self.root / dataset.path, dataset.path, dataset.uri, fmt,
                                      dataset.role)
             self.bytes_read += report.bytes_read
-            self.records[dataset.content_hash] = report.records or {}
+            self.records[dataset.content_hash] = report.records or ExampleKeys()
         return self.records[dataset.content_hash]
 
 

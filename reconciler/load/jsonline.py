@@ -104,6 +104,25 @@ def canonical(record: Any) -> bytes:
     return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
 
 
+def parse_canonical(shown: str, number: int, line: bytes
+                    ) -> tuple[Any, bytes, Problem | None]:
+    """parse_record and canonical of a line, parsing it once where that gives the same.
+
+    jiter parses and refuses duplicate keys in one pass. Its value is taken only where it is
+    orjson's too: floats stay its text (lossless-float), which orjson does not write, and
+    ints past 64 bits (orjson reads them as floats) orjson does not write either; any such
+    line, and any line jiter refuses, is read by parse_record, as every line was before.
+    """
+    try:
+        record = jiter.from_json(line, allow_inf_nan=False, catch_duplicate_keys=True,
+                                 cache_mode="keys", float_mode="lossless-float")
+        return record, orjson.dumps(record, option=orjson.OPT_SORT_KEYS), None
+    except (ValueError, orjson.JSONEncodeError):
+        pass
+    record, problem = parse_record(shown, number, line)
+    return record, b"" if problem is not None else canonical(record), problem
+
+
 def wide_text(shown: str, raw: bytes) -> Problem | None:
     """A file in UTF-16 or UTF-32 says so on its first line, not in 20 errors of bytes."""
     if raw.startswith(_WIDE_BOMS):

@@ -8,6 +8,7 @@ from pathlib import Path
 import grpc
 import pytest
 from google.auth.credentials import AnonymousCredentials
+from google.cloud import aiplatform_v1beta1 as beta
 from google.cloud import storage
 from google.cloud.aiplatform_v1 import (
     EndpointServiceClient,
@@ -35,6 +36,9 @@ from google.cloud.aiplatform_v1.services.pipeline_service.transports import (
 from google.cloud.aiplatform_v1.services.prediction_service.transports import (
     PredictionServiceGrpcTransport,
 )
+from google.cloud.aiplatform_v1beta1.services.gen_ai_tuning_service import (
+    transports as beta_transports,
+)
 
 from reconciler.emulator import Emulator, EmulatorStore, start_emulator
 from tests.emulator.helpers import (
@@ -48,6 +52,8 @@ from tests.emulator.helpers import (
     GEMINI_EXAMPLE,
     GEMINI_VALIDATION,
     JOB_SECONDS,
+    OPEN_MODEL_DATASET,
+    OPEN_MODEL_EXAMPLE,
 )
 
 
@@ -120,3 +126,13 @@ def datasets(gcs: storage.Client) -> None:
                          (CHAT_DATASET, CHAT_EXAMPLE), (GEMINI_DATASET, GEMINI_EXAMPLE),
                          (GEMINI_VALIDATION, GEMINI_EXAMPLE)):
         bucket.blob(uri.removeprefix(f"gs://{BUCKET}/")).upload_from_string(content)
+
+
+@pytest.fixture
+def open_tuning(channel: grpc.Channel, gcs: storage.Client, datasets: None
+                ) -> beta.GenAiTuningServiceClient:
+    """The v1beta1 GenAiTuningServiceClient (open models), with their training data."""
+    gcs.bucket(BUCKET).blob(OPEN_MODEL_DATASET.removeprefix(f"gs://{BUCKET}/")
+                            ).upload_from_string(OPEN_MODEL_EXAMPLE)
+    return beta.GenAiTuningServiceClient(
+        transport=beta_transports.GenAiTuningServiceGrpcTransport(channel=channel))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from google.cloud import aiplatform_v1beta1 as beta
 from google.cloud.aiplatform_v1.types import PipelineJob, SupervisedHyperParameters, TuningJob
 
 from reconciler.emulator.models.registration import BASE_MODEL_LABEL, TUNE_TYPE_LABEL
@@ -31,6 +32,13 @@ GEMINI_EXAMPLE = (
     b'{"contents": [{"role": "user", "parts": [{"text": "hi"}]}, '
     b'{"role": "model", "parts": [{"text": "hello"}]}]}\n'
 )
+LLAMA = "meta/llama3_1@llama-3.1-8b-instruct"
+OPEN_MODEL_DATASET = f"gs://{BUCKET}/datasets/llama-train.jsonl"
+OPEN_MODEL_EXAMPLE = (b'{"messages": [{"role": "user", "content": "hi"}, '
+                      b'{"role": "assistant", "content": "hello"}]}\n'
+                      b'{"prompt": "p", "completion": "c"}\n')
+OPEN_MODEL_OUTPUT = f"gs://{BUCKET}/outputs/run-1"
+OPEN_MODEL_LABELS = {"app": "tuneops", "spec": "s1"}
 # Long enough that real time elapsing during a test never moves a job on by itself:
 # PENDING lasts 10 s of wall time unless the test advances the clock.
 JOB_SECONDS = 100.0
@@ -103,3 +111,21 @@ def system_labels(base_model_id: str) -> dict[str, str]:
 
 
 __all__ = ["CHAT_TEMPLATE", "CODE_TEMPLATE"]
+
+
+def open_model_body(*, base_model: str = LLAMA, training: str = OPEN_MODEL_DATASET,
+                    output_uri: str = OPEN_MODEL_OUTPUT,
+                    mode: int = beta.SupervisedTuningSpec.TuningMode.TUNING_MODE_PEFT_ADAPTER,
+                    labels: dict[str, str] | None = None, **hyper_parameters: Any
+                    ) -> beta.TuningJob:
+    """A valid open-model supervised tuning job (v1beta1); `hyper_parameters` override the
+    defaults."""
+    params: dict[str, Any] = {
+        "epoch_count": 3, "learning_rate": 2e-4, "batch_size": 8,
+        "adapter_size": beta.SupervisedHyperParameters.AdapterSize.ADAPTER_SIZE_SIXTEEN}
+    params.update(hyper_parameters)
+    return beta.TuningJob(
+        base_model=base_model, output_uri=output_uri, tuned_model_display_name="tuned-llama",
+        labels=OPEN_MODEL_LABELS if labels is None else labels,
+        supervised_tuning_spec={"training_dataset_uri": training, "tuning_mode": mode,
+                                "hyper_parameters": params})

@@ -1,5 +1,6 @@
-"""PredictionService.GenerateContent on tuned endpoints and EvaluationService.EvaluateInstances,
-through the real PredictionServiceClient and EvaluationServiceClient."""
+"""PredictionService.GenerateContent and Predict on tuned endpoints and
+EvaluationService.EvaluateInstances, through the real PredictionServiceClient and
+EvaluationServiceClient."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from google.api_core import exceptions
 from google.cloud import storage
 from google.cloud.aiplatform_v1 import PredictionServiceClient
 from google.cloud.aiplatform_v1.types import Candidate
+from google.protobuf import json_format
 from rouge_score import rouge_scorer
 
-from tests.emulator.helpers import BUCKET, JOB_SECONDS, PARENT, tuning_body
+from tests.emulator.helpers import BUCKET, JOB_SECONDS, PARENT, open_model_body, tuning_body
 
 pytestmark = pytest.mark.usefixtures("datasets")
 
@@ -32,10 +34,12 @@ SOUP_EXAMPLES = [_example(f"How do I cook soup number {n}?", f"Simmer {n} carrot
 
 
 def _tuned_endpoint(gcs: storage.Client, tuning, store, uri: str,
-                    examples: list[dict[str, object]]) -> str:
+                    examples: list[dict[str, object]], body=tuning_body) -> str:
+    """The endpoint of a run tuned on `examples` (through `tuning`, the v1 or the v1beta1
+    client, with the job `body` builds)."""
     blob = gcs.bucket(BUCKET).blob(uri.removeprefix(f"gs://{BUCKET}/"))
     blob.upload_from_string("".join(json.dumps(e) + "\n" for e in examples))
-    job = tuning.create_tuning_job(parent=PARENT, tuning_job=tuning_body(training=uri))
+    job = tuning.create_tuning_job(parent=PARENT, tuning_job=body(training=uri))
     store.advance_clock(JOB_SECONDS * 2)
     return str(tuning.get_tuning_job(name=job.name).tuned_model.endpoint)
 
@@ -83,6 +87,57 @@ def test_generate_content_faults_like_every_call(gcs, tuning, store, prediction)
         _ask(prediction, endpoint, "hi")
     store.set_faults()
     assert store.calls()["GenerateContent"] == 2
+
+
+OPEN_SQL = [{"prompt": f"List every row of table {name}", "completion": f"SELECT * FROM {name};"}
+            for name in ("orders", "customers")] + [
+    {"messages": [{"role": "system", "content": "You write SQL."},
+                  {"role": "user", "content": "Count the rows of table invoices"},
+                  {"role": "assistant", "content": "SELECT COUNT(*) FROM invoices;"}]}]
+
+
+def _predict(prediction: PredictionServiceClient, endpoint: str, instance: dict) -> object:
+    response = prediction.predict(endpoint=endpoint, instances=[instance])
+    assert response.deployed_model_id and response.model
+    return json_format.MessageToDict(type(response).pb(response).predictions[0])
+
+
+def test_a_tuned_open_models_endpoint_answers_predict_as_its_container_does(
+        gcs, open_tuning, tuning, store, prediction):
+    endpoint = _tuned_endpoint(gcs, open_tuning, store, SQL, OPEN_SQL, open_model_body)
+    asked = {"prompt": "list every row of table customers", "max_tokens": 64,
+             "temperature": 0}
+    assert _predict(prediction, endpoint, {**asked, "raw_response": True}) == (
+        "SELECT * FROM customers;")
+    # Without raw_response the container wraps the text (Model Garden's notebooks).
+    assert _predict(prediction, endpoint, asked) == (
+        "Prompt:\nlist every row of table customers\nOutput:\nSELECT * FROM customers;")
+    chat = _predict(prediction, endpoint, {"@requestFormat": "chatCompletions", "messages": [
+        {"role": "system", "content": "You write SQL."},
+        {"role": "user", "content": "count the rows of table invoices"}]})
+    assert chat["choices"][0]["message"]["content"] == "SELECT COUNT(*) FROM invoices;"
+    # Each method on the models that serve it only.
+    with pytest.raises(exceptions.FailedPrecondition, match="does not support GenerateContent"):
+        _ask(prediction, endpoint, "hi")
+    gemini = _tuned_endpoint(gcs, tuning, store, SOUP, SOUP_EXAMPLES)
+    with pytest.raises(exceptions.FailedPrecondition, match="does not support Predict"):
+        _predict(prediction, gemini, {**asked, "raw_response": True})
+    assert _ask(prediction, gemini, "How do I cook soup number 2?") == (
+        "Simmer 2 carrots for an hour.")
+
+
+@pytest.mark.parametrize(("instance", "message"), [
+    ({"max_tokens": 8}, "instances[0] needs a prompt"),
+    ({"@requestFormat": "chatCompletions", "messages": []}, "instances[0].messages must be"),
+    ("just text", "instances[0] must be an object"),
+], ids=["no-prompt", "no-messages", "not-an-object"])
+def test_predict_refuses_what_the_container_cannot_read(gcs, open_tuning, store, prediction,
+                                                        instance, message):
+    endpoint = _tuned_endpoint(gcs, open_tuning, store, SQL, OPEN_SQL, open_model_body)
+    with pytest.raises(exceptions.InvalidArgument, match=message.replace("[", r"\[")):
+        prediction.predict(endpoint=endpoint, instances=[instance])
+    with pytest.raises(exceptions.InvalidArgument, match="instances is required"):
+        prediction.predict(endpoint=endpoint, instances=[])
 
 
 def _instances(pairs: list[tuple[str, str]]) -> list[dict[str, str]]:

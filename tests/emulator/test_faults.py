@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from google.api_core import exceptions
 
+from reconciler.emulator.faults import Faults
 from tests.emulator.helpers import PARENT, job_body
 
 pytestmark = pytest.mark.usefixtures("datasets")
@@ -67,3 +70,49 @@ def test_reset_calls(pipelines, store):
 def test_fault_rates_are_validated(store):
     with pytest.raises(ValueError, match="within"):
         store.set_faults(unavailable_rate=1.5)
+
+
+def test_latency_serves_every_call_late_failed_ones_too(pipelines, models, store):
+    # A latency far above a local call's own time, so the lower bound holds on a loaded
+    # machine; no upper bound is asserted (the machine may be slower still).
+    store.set_faults(latency_seconds=0.3)
+    for call in (lambda: list(pipelines.list_pipeline_jobs(parent=PARENT)),
+                 lambda: list(models.list_models(parent=PARENT))):
+        started = time.monotonic()
+        call()
+        assert time.monotonic() - started >= 0.3
+    store.set_faults(latency_seconds=0.3, unavailable_rate=1.0)
+    started = time.monotonic()
+    with pytest.raises(exceptions.ServiceUnavailable):
+        list(models.list_models(parent=PARENT))
+    assert time.monotonic() - started >= 0.3
+
+
+def test_jitter_is_drawn_per_call_and_reproducible_with_a_seed():
+    faults = Faults(latency_seconds=0.1, jitter_seconds=0.05, seed=3)
+    delays = [faults.draw(index, droppable=False).delay_seconds for index in range(50)]
+    assert all(0.1 <= delay <= 0.15 for delay in delays)
+    assert len(set(delays)) == 50
+    assert delays == [faults.draw(index, droppable=False).delay_seconds for index in range(50)]
+    assert Faults(latency_seconds=0.1).draw(0, droppable=True).delay_seconds == 0.1
+
+
+def test_a_create_is_served_its_create_latency_on_top_of_every_call_s():
+    faults = Faults(create_latency_seconds=2.0, latency_seconds=0.1)
+    assert faults.draw(0, droppable=True).delay_seconds == pytest.approx(2.1)
+    assert faults.draw(1, droppable=False).delay_seconds == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="delays must not be negative"):
+        Faults(create_latency_seconds=-1.0)
+
+
+def test_jitter_leaves_a_seeded_fault_sequence_as_it_was():
+    plain = Faults(unavailable_rate=0.5, drop_create_response_rate=0.5, seed=9)
+    slow = Faults(unavailable_rate=0.5, drop_create_response_rate=0.5, seed=9,
+                  latency_seconds=1.0, jitter_seconds=1.0)
+    assert ([plain.draw(i, droppable=True).fault for i in range(40)]
+            == [slow.draw(i, droppable=True).fault for i in range(40)])
+
+
+def test_negative_latency_is_refused(store):
+    with pytest.raises(ValueError, match="delays must not be negative"):
+        store.set_faults(jitter_seconds=-1.0)

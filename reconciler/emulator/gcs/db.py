@@ -83,8 +83,6 @@ class Database:
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite.connect(self.path, BUSY_TIMEOUT_MS / 1000)
         conn.row_factory = sqlite3.Row
-        # WAL makes NORMAL durable against process crashes, which is all an emulator needs.
-        conn.execute("PRAGMA synchronous=NORMAL")
         return conn
 
     def close_thread_connection(self) -> None:

@@ -31,7 +31,6 @@ from reconciler.emulator.pipelines.store import (
     TABLE,
     TABLES,
     PipelineJobs,
-    upgrade,
 )
 from reconciler.emulator.pipelines.validation import validate_create
 from reconciler.emulator.rpc import Method
@@ -122,5 +121,5 @@ def _serve(context: Context) -> list[tuple[str, list[Method]]]:
     return [(NAME, service.methods())]
 
 
-SERVICE = Service(serve=_serve, tables=TABLES, upgrade=upgrade, locations=LOCATIONS,
-                  jobs=Jobs(QUOTA, TABLE.advance))
+SERVICE = Service(serve=_serve, tables=TABLES, upgrade=TABLE.upgrade, locations=LOCATIONS,
+                  jobs=Jobs(QUOTA, TABLE))

@@ -5,20 +5,16 @@ A succeeded run registers its Model and Endpoint in the transaction that finishe
 
 from __future__ import annotations
 
-import sqlite3
-
 from google.cloud.aiplatform_v1.types import PipelineJob, PipelineState
 from google.rpc import status_pb2
 
 from reconciler.emulator import clock, lifecycle, quota
-from reconciler.emulator.db import add_column
 from reconciler.emulator.errors import already_exists
 from reconciler.emulator.ids import next_id
-from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable, stored_failure
+from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable
 from reconciler.emulator.names import Collection, split
 from reconciler.emulator.pipelines.registration import BILLING_ID_LABEL, register_run
 from reconciler.emulator.service import State
-from reconciler.emulator.tables import labels_json
 
 # The regions where code-bison tuning pipelines run.
 LOCATIONS = ("us-central1", "europe-west4")
@@ -39,7 +35,8 @@ STATES = lifecycle.States(
     # "The pipeline has been created or resumed, and processing has not yet begun."
     queued=PipelineState.PIPELINE_STATE_QUEUED,
 )
-TABLE = JobTable("jobs", "pipeline job", PipelineJob, STATES, register_run, quota=QUOTA)
+TABLE = JobTable("jobs", JOBS.segment, "pipeline job", PipelineJob, STATES, register_run,
+                 quota=QUOTA)
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
     job_id TEXT NOT NULL,
@@ -47,12 +44,6 @@ CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
     display_name TEXT NOT NULL
 );
 {TABLE.indexes()}"""
-
-
-def upgrade(conn: sqlite3.Connection) -> None:
-    """A state_dir from before runs could fail on their datasets has no `failure` column."""
-    add_column(conn, "jobs", "failure", "BLOB")
-    TABLE.upgrade(conn)
 
 
 class PipelineJobs(JobStore[PipelineJob]):
@@ -84,14 +75,9 @@ class PipelineJobs(JobStore[PipelineJob]):
             job.create_time = job.update_time = clock.to_timestamp(now)
             # The service sets this reserved label itself, overriding any value the user sent.
             job.labels[BILLING_ID_LABEL] = str(next_id(conn, BILLING))
-            conn.execute(
-                "INSERT INTO jobs (name, parent, job_id, location, state, create_time, "
-                "job_seconds, failure, display_name, labels, proto) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, parent, split(name).id, location, int(job.state), now, job_seconds,
-                 stored_failure(failure), job.display_name, labels_json(job.labels),
-                 PipelineJob.serialize(job)),
-            )
+            TABLE.insert(conn, job, parent=parent, now=now, job_seconds=job_seconds,
+                         failure=failure, job_id=split(name).id, location=location,
+                         display_name=job.display_name)
             return job
 
     def exists(self, name: str) -> bool:

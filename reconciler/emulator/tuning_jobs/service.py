@@ -106,4 +106,4 @@ def _serve(context: Context) -> list[tuple[str, list[Method]]]:
 
 
 SERVICE = Service(serve=_serve, tables=TABLES, upgrade=TABLE.upgrade, locations=LOCATIONS,
-                  jobs=Jobs(QUOTA, TABLE.advance))
+                  jobs=Jobs(QUOTA, TABLE))

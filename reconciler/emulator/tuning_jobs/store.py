@@ -6,16 +6,17 @@ A succeeded job registers its Model and Endpoint in the transaction that finishe
 from __future__ import annotations
 
 import sqlite3
+from typing import TypeVar
 
 from google.cloud.aiplatform_v1.types import JobState, TuningDataStats, TuningJob
+from google.cloud.aiplatform_v1beta1 import types as v1beta1
 from google.rpc import status_pb2
 
 from reconciler.emulator import clock, lifecycle, quota
 from reconciler.emulator.ids import next_id
-from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable, stored_failure
+from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable
 from reconciler.emulator.names import Collection
 from reconciler.emulator.service import State
-from reconciler.emulator.tables import labels_json
 from reconciler.emulator.tuning_jobs.registration import leave_partial, register_job
 
 # The regions where Gemini supervised tuning runs ("Supported tuning job regions", Vertex AI
@@ -50,7 +51,7 @@ STATES = lifecycle.States(
     queued=JobState.JOB_STATE_QUEUED,
 )
 # A TuningJob has no display_name (tuning_job.proto), only tuned_model_display_name.
-TABLE = JobTable("tuning_jobs", "tuning job", TuningJob, STATES, register_job,
+TABLE = JobTable("tuning_jobs", JOBS.segment, "tuning job", TuningJob, STATES, register_job,
                  display_name="''", quota=QUOTA, leftover=leave_partial)
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS tuning_jobs ({LIFECYCLE_COLUMNS}
@@ -63,27 +64,31 @@ OUTPUT_ONLY = (
 )
 
 
-def _insert(conn: sqlite3.Connection, parent: str, job: TuningJob, job_seconds: float,
-            failure: status_pb2.Status | None, *, stats: TuningDataStats | None, runs: bool
-            ) -> TuningJob:
-    """Stores `job` as a new PENDING (or, waiting for quota, QUEUED) job under a fresh
-    service-chosen numeric id."""
-    message = TuningJob.pb(job)
-    for field in OUTPUT_ONLY:
+J = TypeVar("J", TuningJob, v1beta1.TuningJob)  # of either API version
+
+
+def insert_job(conn: sqlite3.Connection, table: JobTable, job: J, *, parent: str,
+               job_seconds: float, failure: status_pb2.Status | None,
+               output_only: tuple[str, ...], runs: bool = True,
+               stats: TuningDataStats | None = None) -> J:
+    """Stores `job` as a new PENDING (or, waiting for quota, QUEUED) job of `table` under a
+    fresh service-chosen numeric id; `stats` is what the service read of its dataset.
+
+    Every table of the collection takes its ids from one sequence: no two jobs of any
+    version share a name.
+    """
+    message = table.message.pb(job)
+    for field in output_only:
         message.ClearField(field)
     if stats is not None:
         job.tuning_data_stats = stats
     now = clock.clock_now(conn)
     job.name = JOBS.name(parent, next_id(conn, TUNING_JOB))
-    # mypy sees enum members as ints
-    job.state = JobState(JobState.JOB_STATE_PENDING if runs else JobState.JOB_STATE_QUEUED)
+    queued = table.states.queued
+    job.state = table.states.enum(
+        table.states.pending if runs or queued is None else queued)
     job.create_time = job.update_time = clock.to_timestamp(now)
-    conn.execute(
-        "INSERT INTO tuning_jobs (name, parent, state, create_time, job_seconds, failure, "
-        "labels, proto) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (job.name, parent, int(job.state), now, job_seconds, stored_failure(failure),
-         labels_json(job.labels), TuningJob.serialize(job)),
-    )
+    table.insert(conn, job, parent=parent, now=now, job_seconds=job_seconds, failure=failure)
     return job
 
 
@@ -109,4 +114,5 @@ class TuningJobs(JobStore[TuningJob]):
         """
         with self._db.write() as conn:
             runs = TABLE.admit(conn, parent)
-            return _insert(conn, parent, job, job_seconds, failure, stats=stats, runs=runs)
+            return insert_job(conn, TABLE, job, parent=parent, job_seconds=job_seconds,
+                              failure=failure, output_only=OUTPUT_ONLY, runs=runs, stats=stats)
