@@ -309,6 +309,28 @@ def status_cmd(
                                     name=name))
 
 
+@app.command("doctor", short_help="How this project's Vertex AI behaves where undocumented.",
+             epilog=_epilog("reconcile doctor --location europe-west4",
+                            "0    checked, and the staging bucket enforces preconditions",
+                            "1    the bucket does not enforce them (launch leases cannot "
+                            "hold), or an error"))
+def doctor_cmd(
+    ctx: typer.Context,
+    location: Annotated[str, typer.Option(
+        help="The region to probe (a kind that does not tune there is probed where it "
+        "does).")] = "us-central1",
+    output: Annotated[StatusOutput, typer.Option(
+        "--output", "-o", help="text, or json.")] = "text",
+    root: RootOption = None,
+) -> None:
+    """Read-only: how this project's lists treat filters, whether the staging bucket
+    enforces preconditions, and the client library versions. Launches nothing."""
+    from reconciler.commands.doctor import doctor_command  # noqa: PLC0415
+
+    raise typer.Exit(doctor_command(root=_root(ctx, root), location=location, output=output,
+                                    console=_console()))
+
+
 @app.command("resolve", short_help="The Model and Endpoint a job's channel is promoted to.",
              epilog=_epilog("reconcile resolve sql-assistant --channel production -o json",
                             "0    resolved: the promoted run's Model and Endpoint are shown",
@@ -428,6 +450,9 @@ def emulator_faults(
     seed: Annotated[int | None, typer.Option(
         help="Seed of the faults' random choices, to repeat a run.", show_default=False)]
     = None,
+    operation_seconds: Annotated[float, typer.Option(
+        min=0, help="How long undeploy and delete operations run before they are done "
+        "(the real ones take minutes).")] = 0.0,
     latency: Annotated[float, typer.Option(
         min=0, help="Seconds every call is served late, as over a slow network.")] = 0.0,
     jitter: Annotated[float, typer.Option(
@@ -439,24 +464,64 @@ def emulator_faults(
     with _emulator(ctx, root) as store:
         store.set_faults(
             unavailable_rate=unavailable, resource_exhausted_rate=resource_exhausted,
-            drop_create_response_rate=drop_create, seed=seed, latency_seconds=latency,
+            drop_create_response_rate=drop_create, seed=seed,
+            operation_seconds=operation_seconds, latency_seconds=latency,
             jitter_seconds=jitter)
 
 
-@emulator_app.command("quirks", short_help="Behave like another version of the service.",
+@emulator_app.command("quirks", short_help="Behave as Vertex AI may where its docs are silent.",
                       epilog=_epilog("reconcile emulator quirks --no-model-labels",
                                      *_SETTINGS))
 def emulator_quirks(
     ctx: typer.Context,
     model_labels: Annotated[bool, typer.Option(
         "--model-labels/--no-model-labels",
-        help="Whether a succeeded pipeline copies its run's labels onto the Model (older "
-        "tuning pipelines did not).")] = True,
+        help="Whether a run's labels reach the Model and endpoints it creates (older "
+        "tuning pipelines did not; undocumented for every key of a TuningJob).")] = True,
+    list_filter: Annotated[str, typer.Option(
+        help="What lists do with a filter: honoured, ignored or rejected (undocumented "
+        "for ListTuningJobs).")] = "honoured",
+    list_lag: Annotated[float, typer.Option(
+        min=0, help="Seconds before a new resource shows in lists (undocumented).")] = 0.0,
+    update_model_labels: Annotated[bool, typer.Option(
+        "--update-model-labels/--no-update-model-labels",
+        help="Whether UpdateModel may change a tuned Gemini Model's labels "
+        "(undocumented).")] = True,
+    delete_tuned_model: Annotated[bool, typer.Option(
+        "--delete-tuned-model/--no-delete-tuned-model",
+        help="Whether DeleteModel deletes a tuned Gemini Model (once documented as "
+        "impossible).")] = True,
+    cancel_outcome: Annotated[str, typer.Option(
+        help="How a cancel ends: cancelled, succeeded or failed (it is best effort).")]
+    = "cancelled",
+    cancelled_runs_leave_model: Annotated[bool, typer.Option(
+        "--cancelled-runs-leave-model/--no-cancelled-runs-leave-model",
+        help="Whether a cancelled or failed tuning run leaves a Model of its checkpoints "
+        "(undocumented).")] = False,
+    quota_mode: Annotated[str, typer.Option(
+        help="A create past quota: refuse, or queue it until a slot frees.")] = "refuse",
+    quota_error: Annotated[str, typer.Option(
+        help="What a quota refusal carries: message (the metric in its text) or details "
+        "(QuotaFailure and ErrorInfo).")] = "message",
+    rouge_recall: Annotated[bool, typer.Option(
+        "--rouge-recall/--no-rouge-recall",
+        help="Whether EvaluateInstances scores ROUGE as recall rather than F-measure "
+        "(undocumented which).")] = False,
     root: RootOption = None,
 ) -> None:
-    """Make the emulator behave like other versions of the real service."""
-    with _emulator(ctx, root) as store:
-        store.set_quirks(model_labels=model_labels)
+    """Pick how the emulator behaves where Vertex AI's documentation leaves it open (each
+    switch not given takes its default)."""
+    try:
+        switches = {"model_labels": model_labels, "list_filter": list_filter,
+                    "list_lag_seconds": list_lag, "update_model_labels": update_model_labels,
+                    "delete_tuned_model": delete_tuned_model, "cancel_outcome": cancel_outcome,
+                    "cancelled_runs_leave_model": cancelled_runs_leave_model,
+                    "quota_mode": quota_mode, "quota_error": quota_error,
+                    "rouge_recall": rouge_recall}
+        with _emulator(ctx, root) as store:
+            store.set_quirks(**switches)
+    except ValueError as error:
+        raise TuneopsError(f"emulator quirks: {error}") from None
 
 
 @emulator_app.command("quota", short_help="Limit how many jobs may run at once.",
@@ -465,20 +530,27 @@ def emulator_quirks(
 def emulator_quota(
     ctx: typer.Context,
     limits: Annotated[list[str] | None, typer.Argument(
-        help="LOCATION:KIND=N, e.g. us-central1:pipeline=1 (none: no quota).",
+        help="LOCATION:KIND=N, e.g. us-central1:pipeline=1 or global:tuning-job=2 (none: "
+        "no quota).",
         metavar="LOCATION:KIND=N")] = None,
     root: RootOption = None,
 ) -> None:
-    """Limit how many jobs of a kind may run at once in a location, as a project's quota."""
-    from reconciler.emulator.all_services import QUOTA_KINDS  # noqa: PLC0415
+    """Limit how many jobs of a kind may run at once in a location (or, for a kind whose
+    quota is one per project, in all: global:KIND=N), as a project's quota."""
+    from reconciler.emulator.all_services import QUOTA_METRICS  # noqa: PLC0415
 
     parsed: dict[str, dict[str, int]] = {}
     for limit in limits or []:
         where, _, count = limit.partition("=")
         location, _, kind = where.partition(":")
-        if not (location and kind in QUOTA_KINDS and count.isdigit()):
+        metric = QUOTA_METRICS.get(kind)
+        if not (location and metric is not None and count.isdigit()):
             raise TuneopsError(f"quota {limit!r}: expected LOCATION:KIND=N with KIND "
-                               f"{' or '.join(QUOTA_KINDS)}")
+                               f"{' or '.join(QUOTA_METRICS)}")
+        if not metric.takes(location):
+            scope = ("one per project: write global:KIND=N" if metric.scope == "global"
+                     else "per location: write LOCATION:KIND=N")
+            raise TuneopsError(f"quota {limit!r}: {kind} quota is {scope}")
         parsed.setdefault(location, {})[kind] = int(count)
     with _emulator(ctx, root) as store:
         store.set_quota(parsed)

@@ -87,5 +87,5 @@ def test_a_job_in_a_region_one_sharing_kind_lacks_is_read_by_the_others(
         assert "/locations/us-east4/" in job.resource
         assert backend.get(job.resource) == job
         assert backend.outputs(job.resource).model
-        with pytest.raises(ValueError, match="no kind of job tunes in asia-east1"):
-            backend.get("projects/p/locations/asia-east1/tuningJobs/1")
+        with pytest.raises(ValueError, match="no kind of job tunes in asia-southeast2"):
+            backend.get("projects/p/locations/asia-southeast2/tuningJobs/1")

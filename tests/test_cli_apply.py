@@ -6,6 +6,9 @@ import json
 
 from reconciler.emulator.models import Models
 from reconciler.emulator.pipelines import PipelineJobs
+from reconciler.kinds import MODEL_LOCATIONS
+from reconciler.kinds.open_model import TUNING_LOCATIONS as OPEN_MODEL_LOCATIONS
+from reconciler.kinds.tuning_job import TUNING_LOCATIONS
 from tests.conftest import Repo
 
 BIGQUERY = "configs/bigquery-snippets.yaml"
@@ -117,10 +120,12 @@ def test_observing_is_one_list_call_per_resource_type_and_location(repo: Repo) -
     repo.run("plan")
     calls = repo.emulator.calls()
     assert calls.get("ListPipelineJobs") == 2  # us-central1 and europe-west4
-    # The four Gemini tuning regions: the two where open models tune too are listed once
-    # (one collection; the service lists every kind's jobs of it).
-    assert calls.get("ListTuningJobs") == 4
-    assert calls.get("ListModels") == 4  # where pipelines and tuning jobs register Models
+    # Each documented Gemini tuning region, listed concurrently; the regions where open
+    # models tune too are listed once (one collection: the service lists every kind's jobs).
+    assert set(OPEN_MODEL_LOCATIONS) <= set(TUNING_LOCATIONS)
+    assert calls.get("ListTuningJobs") == len(TUNING_LOCATIONS)
+    # Where pipelines and tuning jobs register Models.
+    assert calls.get("ListModels") == len(MODEL_LOCATIONS)
     assert "GetPipelineJob" not in calls
 
 

@@ -18,6 +18,7 @@ from reconciler.apply.execute import Outcome
 from reconciler.commands.apply import DOING, failure_reasons, failures
 from reconciler.emulator import start_emulator
 from reconciler.emulator.models import Models
+from reconciler.emulator.names import parent
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
 from reconciler.plan.actions import ACTION_KINDS
@@ -166,8 +167,8 @@ def test_retune_cancels_the_superseded_running_job(repo: Repo) -> None:
     old = next(i for i in repo.job_ids() if i.startswith("bigquery-snippets"))
     repo.edit(BIGQUERY, "train_steps: 300", "train_steps: 400")
     planned = plan_json(repo)["bigquery-snippets"]
-    assert planned["cancel"] == [f"projects/tuneops-local/locations/us-central1/pipelineJobs/"
-                                 f"{old}"]
+    # Named as the service names it: by the project's number.
+    assert planned["cancel"] == [f"{parent('tuneops-local', 'us-central1')}/pipelineJobs/{old}"]
     assert repo.cli().code == 0
     states = {job.name.rsplit("/", 1)[-1]: job.state.name
               for job in PipelineJobs(repo.emulator).all()}
@@ -247,12 +248,12 @@ def test_existing_job_of_another_fingerprint_is_never_adopted(
         repo: Repo, foreign_labels: dict[str, str]) -> None:
     planned: dict[str, Any] = plan_json(repo)["bigquery-snippets"]
     launch = planned["launch"]
-    parent = "projects/tuneops-local/locations/us-central1"
+    where = parent("tuneops-local", "us-central1")
     # Someone else's job already holds the id tuneops plans (same body, other labels).
     foreign = PipelineJob(display_name="foreign", template_uri=launch["template_uri"],
                           labels=foreign_labels)
-    name = f"{parent}/pipelineJobs/{planned['job_id']}"
-    PipelineJobs(repo.emulator).create(parent, "us-central1", name, foreign, 3600)
+    name = f"{where}/pipelineJobs/{planned['job_id']}"
+    PipelineJobs(repo.emulator).create(where, "us-central1", name, foreign, 3600)
     result = repo.run("apply", "--auto-approve")
     assert result.code == 1
     [line] = [line for line in result.out.splitlines()

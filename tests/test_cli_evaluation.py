@@ -23,6 +23,7 @@ from reconciler.core.runkey import RunKey
 from reconciler.edges.storage import Storage
 from reconciler.emulator import EmulatorStore, start_emulator
 from reconciler.emulator.models import Endpoints, Models
+from reconciler.emulator.names import project_number
 from reconciler.emulator.tuning_jobs import TuningJobs
 from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
@@ -48,7 +49,7 @@ STAGING = "gs://tuneops-local/staging"
 POINTER = f"{STAGING}/records/tuneops-local/channels/production"
 
 
-def _soup(count: int, word: str = "recipe") -> list[str]:
+def soup(count: int, word: str = "recipe") -> list[str]:
     return [json.dumps({"contents": [
         {"role": "user", "parts": [{"text": f"Give me {word} number {n} for a vegetable soup"}]},
         {"role": "model", "parts": [{"text": f"Chop {n + 2} carrots and an onion, simmer "
@@ -63,8 +64,8 @@ def channel(gemini: Repo) -> Repo:
                         str(gemini.root / EVAL))
     assert result.code == 0, result.err
     bigquery = (gemini.root / "datasets/bigquery-gemini.jsonl").read_text().splitlines()
-    gemini.write(SOUP, "\n".join(_soup(20)) + "\n")
-    gemini.write(MIXED, "\n".join([*_soup(20), *bigquery[:4]]) + "\n")
+    gemini.write(SOUP, "\n".join(soup(20)) + "\n")
+    gemini.write(MIXED, "\n".join([*soup(20), *bigquery[:4]]) + "\n")
     with (gemini.root / GEMINI_CONFIG).open("a") as config:
         config.write(EVALUATION)
     gemini.commit("evaluate and promote")
@@ -226,7 +227,7 @@ def test_a_changed_evaluation_dataset_scores_both_runs_again_and_decides_on_new_
     run_and_finish(channel)
     assert "held" in apply_ok(channel)
     # Now the application is about soup: the same two runs, judged on new data.
-    channel.write("datasets/soup-eval.jsonl", "\n".join(_soup(6, "the recipe")) + "\n")
+    channel.write("datasets/soup-eval.jsonl", "\n".join(soup(6, "the recipe")) + "\n")
     channel.edit(GEMINI_CONFIG, f"dataset_uri: {EVAL}", "dataset_uri: datasets/soup-eval.jsonl")
     channel.commit("evaluate on soup")
     actions = plan_actions(channel)
@@ -313,6 +314,50 @@ def test_a_promoted_model_is_never_pruned(channel: Repo) -> None:
     assert promoted["model"] in [m.name for m in Models(channel.emulator).all()]
     assert promoted["endpoint"] in [e.name for e in Endpoints(channel.emulator).all()]
     assert resolve(channel) == promoted
+    # Prune converges: the orphan that keeps the channel's Model is reported, not pruned.
+    again = channel.run("apply", "--prune")
+    assert again.code == 0, again.err
+    assert "No changes. Nothing launched." in again.out
+    assert "keeps" in channel.run("plan").out
+
+
+def test_a_promoted_run_that_completed_despite_its_cancel_is_no_leftover(channel: Repo
+                                                                           ) -> None:
+    """A cancel is best effort: a superseded run tuneops cancelled may complete. Once `git
+    revert` promotes it, a change away from it must not make it a leftover that --prune
+    removes: the channel still points to it."""
+    channel.emulator.set_quirks(cancel_outcome="succeeded")
+    assert channel.run("apply").code == 0  # run 1, still running
+    channel.edit(GEMINI_CONFIG, TRAINING, f"training_dataset_uri: {SOUP}")
+    apply_ok(channel)  # run 2; run 1 cancelled as superseded, and completes anyway
+    channel.advance()
+    channel.edit(GEMINI_CONFIG, f"training_dataset_uri: {SOUP}", TRAINING)
+    assert "promoted" in apply_ok(channel)  # back to run 1: evaluated, promoted
+    promoted = resolve(channel)
+    channel.edit(GEMINI_CONFIG, TRAINING, f"training_dataset_uri: {SOUP}")
+    apply_ok(channel)  # run 2, tuned on unrelated data, is held
+    assert resolve(channel) == promoted
+    (tuning,) = [a for a in plan_actions(channel) if a["action"] == "noop"]
+    assert tuning["leftovers"] == []
+    assert channel.run("apply", "--prune").code == 0
+    assert promoted["model"] in [m.name for m in Models(channel.emulator).all()]
+    assert promoted["endpoint"] in [e.name for e in Endpoints(channel.emulator).all()]
+    assert resolve(channel) == promoted
+
+
+def test_a_retired_model_is_never_scored_or_promoted(channel: Repo) -> None:
+    """A Model the service would not delete is retired by prune: its endpoints are gone.
+    Back in git, its run is never evaluated or promoted through it."""
+    channel.emulator.set_quirks(delete_tuned_model=False)
+    run_and_finish(channel)
+    config = (channel.root / GEMINI_CONFIG).read_text()
+    (channel.root / GEMINI_CONFIG).unlink()
+    assert channel.run("apply", "--prune", "--allow-empty").code == 0
+    retired = json.loads(channel.run("plan", "--output", "json").out)["retired"]
+    assert len(retired) == 1
+    channel.write(GEMINI_CONFIG, config)
+    assert not set(kinds(channel)) & set(STEPS)
+    assert asked(channel.emulator) == (0, 0)
 
 
 def test_resolve_says_in_one_line_when_nothing_is_promoted(channel: Repo) -> None:
@@ -326,7 +371,9 @@ def test_resolve_says_in_one_line_when_nothing_is_promoted(channel: Repo) -> Non
     assert channel.run("resolve", "other", "--channel", "production").code == 1
     text = channel.run("resolve", NAME)
     assert text.code == 0
-    assert "endpoint: projects/tuneops-local/locations/us-central1/endpoints/" in text.out
+    # The service names resources by the project's number.
+    assert (f"endpoint: projects/{project_number('tuneops-local')}/locations/us-central1/"
+            "endpoints/") in text.out
 
 
 @pytest.mark.parametrize(("edit", "message"), [

@@ -14,6 +14,7 @@ from google.cloud.aiplatform_v1.types import JobState
 
 from reconciler.emulator import EmulatorStore, start_emulator
 from reconciler.emulator.models import Models
+from reconciler.emulator.names import project_number
 from reconciler.emulator.open_models import OpenModelTuningJobs
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
@@ -195,8 +196,9 @@ def test_projects_sharing_a_staging_bucket_each_launch_their_own_job(
     result = prod.run("apply", "--auto-approve")
     assert result.code == 0, result.out
     assert "launched" in result.out and "adopted" not in result.out
+    # The service names each job by its project's number.
     parents = sorted(job.name.split("/")[1] for job in TuningJobs(store).all())
-    assert parents == ["team-prod", "team-staging"]
+    assert parents == sorted(project_number(p) for p in ("team-prod", "team-staging"))
     assert actions(staging) == {GEMINI: "running"}
     assert actions(prod) == {GEMINI: "running"}
     store.advance_clock(3600)

@@ -20,6 +20,7 @@ from rich.console import Console
 
 from reconciler.cli import app
 from reconciler.core.observed import JobState, ObservedJob
+from reconciler.emulator.names import project_number
 from reconciler.output.text import JobProgress
 from tests.conftest import GEMINI_CONFIG, Repo
 from tests.terminal import on_terminal
@@ -156,7 +157,9 @@ def test_status_of_one_name_shows_its_runs_models_and_endpoints(two_runs: Repo) 
     result = two_runs.run("status", "bigquery-snippets")
     assert result.code == 0, result.err
     assert result.out.count("resource: projects/") >= 3  # two runs, a Model
-    assert "endpoint: projects/tuneops-local/locations/us-central1/endpoints/" in result.out
+    # The service names resources by the project's number.
+    assert (f"endpoint: projects/{project_number('tuneops-local')}/locations/us-central1/"
+            "endpoints/") in result.out
     assert "commit: " in result.out
     assert "cloud-vision-chat" not in result.out
     unknown = two_runs.run("status", "bigquery-snipets")

@@ -16,6 +16,7 @@ from reconciler.emulator.models import Endpoints, Models
 from reconciler.emulator.open_models import OpenModelTuningJobs
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.emulator.tuning_jobs import TuningJobs
+from reconciler.kinds.tuning_job import TUNING_LOCATIONS
 from tests.conftest import OPEN_MODEL_CONFIG, Repo, racing_applies
 from tests.test_cli_apply import actions, plan_json
 
@@ -162,7 +163,8 @@ def test_three_kinds_in_one_plan_one_apply_one_status(mixed_repo: Repo) -> None:
     # The collection both kinds of TuningJob share is listed once a location (Gemini's four
     # regions hold open models' two), each job read as its own kind: the open-model job,
     # listed through the v1 client in us-central1, reads back every v1beta1 field (noop).
-    assert mixed_repo.emulator.calls()["ListTuningJobs"] == 4
+    # One list call per Gemini tuning region: open models tune in two of them, listed once.
+    assert mixed_repo.emulator.calls()["ListTuningJobs"] == len(TUNING_LOCATIONS)
     status = json.loads(mixed_repo.run("status", "--output", "json").out)
     assert sorted((job["name"], job["kind"]) for job in status["jobs"]) == [
         ("bigquery-gemini", "tuning-job"), (NAME, "open-model"),

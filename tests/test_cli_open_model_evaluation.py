@@ -141,7 +141,7 @@ def test_a_price_under_prediction_prices_prices_the_evaluation(channel: Repo) ->
     assert not estimate.get("unknown")
 
 
-def test_a_run_whose_model_serves_nowhere_fails_in_one_line_until_it_is_deployed(
+def test_a_run_whose_endpoint_serves_nothing_fails_in_one_line_and_no_other_is_asked(
         channel: Repo) -> None:
     apply_ok(channel)
     channel.advance()
@@ -151,11 +151,11 @@ def test_a_run_whose_model_serves_nowhere_fails_in_one_line_until_it_is_deployed
     result = channel.run("apply")
     assert result.code == 1
     assert "1 evaluation(s) failed: bigquery-llama" in result.out
-    assert "has no endpoint to ask (its Model serves nowhere)" in result.out
-    assert "deploy its Model to an endpoint and apply again" in result.out
+    assert "has no deployed model" in result.out
     assert "Traceback" not in result.err
-    # Deployed again by hand, to an endpoint of the team's own: that endpoint answers.
+    # Deployed again by hand, to an endpoint of the team's own: a run is asked only through
+    # the endpoint its outputs name, never one tuneops did not create.
     (model,) = [m.name for m in Models(channel.emulator).all()]
-    mine = Models(channel.emulator).deploy_outside(model)
-    assert "promoted" in apply_ok(channel)
-    assert resolve(channel)["endpoint"] == mine
+    Models(channel.emulator).deploy_outside(model)
+    again = channel.run("apply")
+    assert again.code == 1 and "has no deployed model" in again.out

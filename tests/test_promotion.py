@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.core.channels import score_text
+from reconciler.core.channels import Evaluations, Scoring, score_text
 from reconciler.core.estimate import Estimate
+from reconciler.core.observed import JobState, ObservedJob, ObservedModel, RunOutputs
 from reconciler.core.runkey import RunKey
 from reconciler.output import escape
 from reconciler.output.markdown import BODY_BYTES, render
@@ -18,7 +19,7 @@ from reconciler.plan.actions import (
     ScoredRun,
 )
 from reconciler.plan.planner import Plan
-from reconciler.plan.promotion import after_run, decide
+from reconciler.plan.promotion import after_run, decide, scored
 
 
 def run(attempt: int, score: float | None = None) -> ScoredRun:
@@ -64,6 +65,30 @@ def test_decide(score: float, given: PromotionRule, current_score: float | None,
 ])
 def test_after_run_says_what_a_reviewer_needs(given: PromotionRule, said: str) -> None:
     assert said in after_run(given)
+
+
+PARENT = "projects/801452371447/locations/us-central1"
+
+
+@pytest.mark.parametrize(("outputs", "answering"), [
+    (RunOutputs(model=f"{PARENT}/models/1@1", endpoint=f"{PARENT}/endpoints/2",
+                checkpoint_endpoints=(f"{PARENT}/endpoints/3", f"{PARENT}/endpoints/2")),
+     f"{PARENT}/endpoints/2"),
+    (RunOutputs(model=f"{PARENT}/models/1@1"), ""),
+    (None, ""),
+], ids=["default-checkpoint", "names-none", "outputs-unknown"])
+def test_a_run_is_asked_only_through_an_endpoint_its_outputs_name(
+        outputs: RunOutputs | None, answering: str) -> None:
+    """Every checkpoint's endpoint is the run's own, and the default checkpoint's answers
+    for it; an endpoint someone else deployed its Model to is never asked, nor resolved."""
+    job = ObservedJob(kind="tuning-job", job_id="7", resource=f"{PARENT}/tuningJobs/7",
+                      name="sql", fingerprint="f" * 40, state=JobState.SUCCEEDED,
+                      create_time="", inputs={}, metadata={}, outputs=outputs)
+    deployed = ObservedModel(resource=f"{PARENT}/models/1", name="sql", fingerprint="f" * 40,
+                             display_name="sql", description="", labels={},
+                             endpoints=(f"{PARENT}/endpoints/9",))  # another team's
+    found = scored(job, deployed, Evaluations(), Scoring("d" * 40, "rouge_l"))
+    assert (found.endpoint, found.model) == (answering, deployed.resource)
 
 
 def test_scores_read_at_a_glance() -> None:

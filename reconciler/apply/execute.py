@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from functools import partial
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from reconciler.core.identity import SUPERSEDED
 from reconciler.core.resources import id_of
 from reconciler.edges.storage import Storage
 from reconciler.errors import QuotaExceeded, TuneopsError
+from reconciler.kinds import quota_slot, slot_of
 from reconciler.plan.actions import (
     Action,
     DriftRestore,
@@ -24,6 +26,7 @@ from reconciler.plan.actions import (
     Failed,
     Hold,
     Launching,
+    Leftover,
     Noop,
     Orphan,
     Patching,
@@ -32,6 +35,7 @@ from reconciler.plan.actions import (
     Refused,
     Rename,
     Running,
+    Stopping,
     Update,
     launches_now,
     stops,
@@ -99,8 +103,12 @@ class _Executor:
     def update(self, action: Patching) -> Outcome:
         stopped = self.stop(action)
         patch = action.patch
-        self.backend.registry.update(patch.model, display_name=patch.display_name,
-                                     description=patch.description, labels=patch.labels)
+        refused = self.backend.registry.update(
+            patch.model, display_name=patch.display_name, description=patch.description,
+            labels=patch.labels)
+        if refused:
+            stopped.append(f"the service refuses this Model's labels ({refused}): recorded, "
+                           "its run identifies it from now on")
         return Outcome(action.name, action.action, "updated", "; ".join([patch.model, *stopped]))
 
     def rename(self, action: Rename) -> Outcome:
@@ -110,12 +118,14 @@ class _Executor:
         if action.patch is not None:
             patch = action.patch
             try:
-                self.backend.registry.update(patch.model, display_name=patch.display_name,
-                                             description=patch.description,
-                                             labels=patch.labels)
+                refused = self.backend.registry.update(
+                    patch.model, display_name=patch.display_name,
+                    description=patch.description, labels=patch.labels)
             except TuneopsError as error:
+                refused = str(error)
+            if refused:
                 # The staging bucket's record is what observing reads; labels only follow.
-                details.append(f"the Model keeps its old labels ({error})")
+                details.append(f"the Model keeps its old labels ({refused})")
         return Outcome(action.name, action.action, "renamed", "; ".join(details))
 
     def evaluate(self, action: Evaluate) -> Outcome:
@@ -134,23 +144,45 @@ class _Executor:
     def stop_only(self, action: Action) -> Outcome:
         return Outcome(action.name, action.action, "cancelled", "; ".join(self.stop(action)))
 
+    def created(self, runs: Iterable[str]) -> set[str]:
+        """Every endpoint these runs' outputs name (each checkpoint's too): the only ones
+        prune may touch."""
+        return {endpoint for run in runs for endpoint in self.backend.outputs(run).endpoints}
+
     def prune_orphan(self, action: Orphan) -> Outcome:
         for job in action.jobs:
             self.backend.cancel(job)
-        created = {endpoint for run in action.runs
-                   if (endpoint := self.backend.outputs(run).endpoint)}
-        kept = [reason for model in action.models
-                if (reason := retire_model(self.backend.registry, model, created))]
-        deleted = len(action.models) - len(kept)
-        detail = (f"{deleted} model(s) deleted, {len(action.jobs)} job(s) cancelled; finished "
-                  "jobs are kept as history")
-        if kept:
-            return Outcome(action.name, action.action, "failed", "; ".join([detail, *kept]),
-                           ok=False)
+        removed = remove_models(self.backend.registry, action.models, self.created(action.runs))
+        detail = "; ".join([f"{len(action.jobs)} job(s) cancelled", *removed.done,
+                            "finished jobs are kept as history", *removed.kept])
+        if removed.kept:
+            return Outcome(action.name, action.action, "failed", detail, ok=False)
         return Outcome(action.name, action.action, "pruned", detail)
+
+    def prune_leftovers(self, action: Stopping, work: Step | None) -> Outcome:
+        """The action's own work, then (apply --prune) the leftovers of its runs."""
+        outcome = (work() if work is not None
+                   else Outcome(action.name, action.action, "pruned", ""))
+        left: tuple[Leftover, ...] = action.leftovers
+        try:
+            removed = remove_models(self.backend.registry, [one.model for one in left],
+                                    self.created(one.run for one in left), what="leftover")
+        except TuneopsError as error:
+            # What the action itself did stands; the leftovers wait for the next prune.
+            removed = Removed((), (f"leftovers kept: {error}",))
+        detail = "; ".join(part for part in (outcome.detail, *removed.done, *removed.kept)
+                           if part)
+        return replace(outcome, detail=detail, ok=outcome.ok and not removed.kept,
+                       result=outcome.result if not removed.kept else "failed")
 
     def step(self, action: Action) -> Step | None:
         """The work an action needs, or None for actions that only report."""
+        work = self._work(action)
+        if self.prune and isinstance(action, Stopping) and action.leftovers:
+            return lambda: self.prune_leftovers(action, work)
+        return work
+
+    def _work(self, action: Action) -> Step | None:
         if launches_now(action):
             return lambda: self.launch(action)
         match action:
@@ -159,7 +191,8 @@ class _Executor:
             case Rename():
                 return lambda: self.rename(action)
             case Orphan():
-                return (lambda: self.prune_orphan(action)) if self.prune else None
+                return ((lambda: self.prune_orphan(action)) if self.prune and action.removable
+                        else None)
             case Noop() | Running() | Failed() | Queued():
                 # A queued launch waits (`apply --wait` makes it: launch_queued), but what
                 # it stops is stopped now.
@@ -174,12 +207,19 @@ class _Executor:
                 raise TypeError(f"apply does not know the action {action!r}")
 
 
-def retire_model(registry: Registry, model: str, created: set[str]) -> str:
-    """Undeploys a Model from the endpoints its runs created, deletes those left serving
-    nothing, then deletes the Model; "" when done, else why the Model was kept.
+class Retired(StrEnum):
+    DELETED = "deleted"
+    # The service refused to delete it: its endpoints are gone and it is recorded retired.
+    RETIRED = "retired"
+
+
+def retire_model(registry: Registry, model: str, created: set[str]) -> Retired | str:
+    """Undeploys a Model from the endpoints its runs created (every checkpoint's), deletes
+    those left serving nothing, then deletes the Model; how it ended, or why it was kept.
 
     An endpoint or deployment tuneops did not create is never touched: a Model deployed there
-    stays, and the reason says where.
+    stays, and the reason says where. A Model the service refuses to delete (a tuned Gemini
+    Model may be undeletable) is retired: it serves nothing, so it costs nothing idle.
     """
     deployments = registry.deployments(model)
     foreign = sorted({endpoint for endpoint, _ in deployments if endpoint not in created})
@@ -188,11 +228,35 @@ def retire_model(registry: Registry, model: str, created: set[str]) -> str:
                 "create; undeploy it there, then prune again")
     for endpoint, deployed_model_id in deployments:
         registry.undeploy(endpoint, deployed_model_id)
-    for endpoint in sorted({endpoint for endpoint, _ in deployments}):
+    # The run's endpoints, also one a checkpoint was deployed to that the Model no longer
+    # lists; an endpoint still serving anything (another Model) stays.
+    for endpoint in sorted(created | {endpoint for endpoint, _ in deployments}):
         if registry.serves_nothing(endpoint):
             registry.delete_endpoint(endpoint)
-    registry.delete(model)
-    return ""
+    return Retired.DELETED if registry.delete(model) else Retired.RETIRED
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What removing some Models did, in words: done, and kept (each a failure)."""
+
+    done: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+def remove_models(registry: Registry, models: Iterable[str], created: set[str], *,
+                  what: str = "") -> Removed:
+    ended = [(model, retire_model(registry, model, created)) for model in models]
+    kept = tuple(end for _, end in ended if not isinstance(end, Retired))
+    deleted = sum(end is Retired.DELETED for _, end in ended)
+    retired = [model for model, end in ended if end is Retired.RETIRED]
+    noun = f"{what} model(s)" if what else "model(s)"
+    done = [f"{deleted} {noun} deleted"] if deleted or not what else []
+    if retired:
+        done.append(f"{len(retired)} {noun} retired, since the service refuses to delete "
+                    f"them ({', '.join(id_of(m) for m in retired)}): their endpoints are "
+                    "deleted, so idle they cost nothing; recorded, they are no orphans")
+    return Removed(tuple(done), kept)
 
 
 QUEUED = "queued"
@@ -219,13 +283,13 @@ def launch_queued(waiting: list[Queued], backend: Backend, storage: Storage, roo
     (counting the jobs running) are launched in order; the rest, and any the service still
     refuses for quota, keep waiting. Observing again is not planning again: what launches
     is exactly what the plan queued."""
-    running = quota.running(backend.observe().jobs)
+    running = quota.running(backend.observe().jobs, slot_of)
     executor = _Executor(backend, storage, root, prune=False)
     stop = stop or threading.Event()
     outcomes: list[Outcome] = []
     still: list[Queued] = []
     for action in waiting:
-        slot = (action.launch.location, kinds[action.name])
+        slot = quota_slot(kinds[action.name], action.launch.location)
         limit = quota.limit_of(limits, slot)
         if stop.is_set() or (limit is not None and running[slot] >= limit):
             still.append(action)

@@ -51,7 +51,7 @@ def attempt_of(job_id: str, labels: Mapping[str, str]) -> int:
 
 
 def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any],
-                 metadata: dict[str, Any], endpoint: str = "") -> ObservedJob:
+                 metadata: dict[str, Any]) -> ObservedJob:
     """A job as planning sees it: what every kind's API object has, and its kind's reading."""
     labels = job.labels
     job_id = id_of(job.name)
@@ -68,7 +68,6 @@ def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any]
         commit=labels.get(managed.COMMIT, ""),
         error=job.error.message,
         attempt=attempt_of(job_id, labels),
-        endpoint=endpoint,
     )
 
 
@@ -157,10 +156,47 @@ def is_too_large(error: Exception) -> bool:
     return "larger than max" in str(error)
 
 
+# A quota measured per unit of time is a rate limit: retried after a pause, never queued.
+_RATE = re.compile(r"per.?minute|per.?second|per.?day|requests", re.IGNORECASE)
+_QUOTA_FAILURE = "google.rpc.QuotaFailure"
+_ERROR_INFO = "google.rpc.ErrorInfo"
+
+
+def _quota_names(details: Iterable[Any]) -> list[str]:
+    """What the google.rpc details of an error say of the quotas it exceeds: a
+    QuotaFailure's violations, an ErrorInfo's quota metric (as Google APIs attach them)."""
+    found = []
+    for detail in details:
+        kind = getattr(getattr(detail, "DESCRIPTOR", None), "full_name", "")
+        if kind == _QUOTA_FAILURE:
+            found += [" ".join((v.subject, v.description, getattr(v, "quota_metric", "")))
+                      for v in detail.violations]
+        elif kind == _ERROR_INFO and any("quota" in key for key in detail.metadata):
+            found.append(" ".join(f"{k}={v}" for k, v in sorted(detail.metadata.items())))
+    return found
+
+
 def is_quota(error: Exception) -> bool:
     """RESOURCE_EXHAUSTED for a quota of concurrent work, not a rate: retrying in seconds
-    cannot help ("The following quota metrics exceed quota limits: ...")."""
-    return "exceed quota limits" in str(error)
+    cannot help. Known by its text ("The following quota metrics exceed quota limits: ...")
+    or by its details (a QuotaFailure, or an ErrorInfo naming a quota metric) when they name
+    no rate; what the tuning quota's refusal carries is undocumented."""
+    from google.api_core import exceptions  # noqa: PLC0415
+
+    if "exceed quota limits" in str(error):
+        return True
+    if not isinstance(error, exceptions.ResourceExhausted | exceptions.TooManyRequests):
+        return False
+    names = _quota_names(error.details or ())
+    return bool(names) and not any(_RATE.search(name) for name in names)
+
+
+def described(error: GoogleAPICallError) -> str:
+    """An API error's message, with the quotas its details name (a generic "Resource has
+    been exhausted" says nothing of which)."""
+    message = str(error.message or error)
+    names = _quota_names(getattr(error, "details", None) or ())
+    return f"{message} ({'; '.join(names)})" if names else message
 
 
 @dataclass(frozen=True)
@@ -176,12 +212,7 @@ class Caller:
             return call()
         except exceptions.GoogleAPICallError as error:
             failure = QuotaExceeded if is_quota(error) else BackendError
-            raise failure(f"{what}: {error.message or error}") from None
+            raise failure(f"{what}: {described(error)}") from None
         except exceptions.RetryError as error:
             raise BackendError(f"{what}: gave up after retries: {error.cause}") from None
 
-    def list(self, what: str, method: Callable[..., Iterable[Any]], request: dict[str, Any],
-             convert: Callable[[Any], T]) -> list[T]:
-        """Every page of one list call; the pager fetches the next page as it is iterated."""
-        return self(what, lambda: [convert(item)
-                                   for item in method(request=request, retry=retry_policy())])

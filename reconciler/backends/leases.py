@@ -15,6 +15,7 @@ looks for an older twin after every create, and the planner for twins in every p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import threading
@@ -117,6 +118,18 @@ class Hold:
         with self._lock:
             if not self._lost:
                 self._leases.write(self.uri, self._leases.body(job), self._generation)
+
+    def release(self) -> None:
+        """Stops renewing and leaves the lease stale at once: the service refused the create
+        (quota, a bad request), so nothing was launched and no other apply should wait for
+        this one. A release that fails to land only makes others wait out LEASE_SECONDS."""
+        self._halt()
+        with self._lock:
+            if not self._lost:
+                with contextlib.suppress(TuneopsError):
+                    self._leases.write(self.uri, {**self._leases.body(), "since": 0},
+                                       self._generation)
+                self._lost = True
 
 
 class Leases:

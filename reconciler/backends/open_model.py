@@ -10,11 +10,12 @@ is the kind whose reading gives back its fingerprint (backends/vertex.py).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from reconciler.backends.adapter import AdapterKind, Context
 from reconciler.backends.calls import observed_job
-from reconciler.backends.tuning_job import COLLECTION, TuningJobs, state_of
+from reconciler.backends.tuning_job import COLLECTION, TuningJobs, outputs_of, state_of
 from reconciler.core.observed import ObservedJob
 from reconciler.core.resources import location_of
 from reconciler.kinds.open_model import (
@@ -34,7 +35,7 @@ def job_from_proto(job: Any) -> ObservedJob:
     labels = dict(job.labels)
     spec = job.supervised_tuning_spec
     hyper = spec.hyper_parameters
-    return observed_job(
+    found = observed_job(
         job, kind=KIND, state=state_of(job),
         inputs=observed_inputs(
             base_model=job.base_model, custom_base_model=job.custom_base_model,
@@ -45,6 +46,8 @@ def job_from_proto(job: Any) -> ObservedJob:
                               "batch_size": hyper.batch_size},
             labels=labels),
         metadata=observed_metadata(job.tuned_model_display_name, labels))
+    # The same TunedModel as Gemini's: its Model and endpoint are the run's own.
+    return replace(found, outputs=outputs_of(job))
 
 
 def tuning_job(launch: OpenModelLaunch) -> dict[str, Any]:

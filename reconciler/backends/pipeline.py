@@ -14,7 +14,7 @@ from reconciler.backends.calls import (
     observed_job,
     retry_policy,
 )
-from reconciler.core import labels as managed
+from reconciler.backends.listing import managed_list
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
 from reconciler.errors import BackendError
@@ -29,7 +29,7 @@ from reconciler.kinds.pipeline import (
 PAGE_SIZE = 100
 COLLECTION = "pipelineJobs"
 _STATES = {
-    "PIPELINE_STATE_QUEUED": JobState.PENDING,
+    "PIPELINE_STATE_QUEUED": JobState.QUEUED,
     "PIPELINE_STATE_PENDING": JobState.PENDING,
     "PIPELINE_STATE_RUNNING": JobState.RUNNING,
     "PIPELINE_STATE_PAUSED": JobState.RUNNING,
@@ -85,11 +85,11 @@ class PipelineJobs:
         return f"projects/{self._call.project}/locations/{location}"
 
     def list(self, location: str) -> list[Any]:
-        request = {"parent": self._parent(location), "filter": managed.MANAGED_FILTER,
-                   "page_size": PAGE_SIZE, "read_mask": {"paths": list(_JOB_FIELDS)}}
-        return self._call.list(f"listing pipeline jobs in {location}",
-                               self._clients[location].list_pipeline_jobs, request,
-                               lambda job: job)
+        request = {"parent": self._parent(location), "page_size": PAGE_SIZE,
+                   "read_mask": {"paths": list(_JOB_FIELDS)}}
+        return managed_list(self._call, f"listing pipeline jobs in {location}",
+                            self._clients[location].list_pipeline_jobs, request,
+                            lambda job: job)
 
     def read(self, job: Any) -> ObservedJob:
         return job_from_proto(job)

@@ -1,8 +1,9 @@
 """Records of runs in the staging bucket: what their immutable labels cannot say.
 
 One small object per run and fact, `{staging}/records/{project id}/{location}/{kind}/{name}/
-{fingerprint}/{attempt}/{fact}`, its value in the object's custom metadata so that one list
-call under the project's prefix reads them all. Each is written with a generation
+{fingerprint}/{attempt}/{fact}`, or per Model and fact, `{staging}/records/{project id}/
+models/{location}/{model id}/{fact}`, its value in the object's custom metadata so that one
+list call under the project's prefix reads them all. Each is written with a generation
 precondition (created only if absent, replaced only if unchanged since read), so of two
 applies recording different values one wins and the other says so.
 
@@ -29,7 +30,7 @@ from reconciler.backends import leases
 from reconciler.backends.channels import CHANNELS, from_metadata
 from reconciler.core.channels import Evaluations, Promoted, Scoring
 from reconciler.core.identity import Records
-from reconciler.core.runkey import RunKey
+from reconciler.core.runkey import Key, RunKey, of_record
 from reconciler.edges.storage import Listed
 from reconciler.errors import BackendError, TuneopsError
 
@@ -53,7 +54,7 @@ class Bucket(leases.Bucket, Protocol):
 
 @dataclass
 class _Read:
-    facts: list[tuple[RunKey, str, str]]
+    facts: list[tuple[Key, str, str]]
     scores: dict[tuple[RunKey, Scoring], float]
     promoted: dict[RunKey, set[str]]
     channels: dict[str, Promoted]
@@ -73,14 +74,16 @@ class RecordStore:
                 now = from_metadata(pointer["channel"], found.metadata)
                 if now is not None:
                     read.channels[pointer["channel"]] = now
-            elif (record := RunKey.of_record(path)) is not None:
+            elif (record := of_record(path)) is not None:
                 self._sort_record(read, *record, value)
         return read
 
     @staticmethod
-    def _sort_record(read: _Read, key: RunKey, rest: str, value: str) -> None:
+    def _sort_record(read: _Read, key: Key, rest: str, value: str) -> None:
         if _FACT.fullmatch(rest):
             read.facts.append((key, rest, value))
+        elif not isinstance(key, RunKey):  # a Model's records are facts only
+            return
         elif score := _SCORE.fullmatch(rest):
             with suppress(ValueError):  # not a score tuneops wrote: skipped
                 read.scores[(key, Scoring(score["dataset"], score["metric"]))] = float(value)
@@ -94,7 +97,7 @@ class RecordStore:
             scores=read.scores, channels=read.channels,
             promoted={key: frozenset(channels) for key, channels in read.promoted.items()})
 
-    def write(self, key: RunKey, fact: str, value: str) -> None:
+    def write(self, key: Key, fact: str, value: str) -> None:
         uri = f"{self._prefix}/{key.path()}/{fact}"
         body = {VALUE: value, "time": time.time()}
         for _ in range(WRITE_ROUNDS):

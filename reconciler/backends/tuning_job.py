@@ -5,7 +5,9 @@ retry or a racing apply could launch a twin. Exactly once therefore rests on thr
 a lookup by the run's labels (name, fingerprint, attempt) before every create and every
 retry of one; a launch lease (leases.py) that one apply holds, renews and re-checks while it
 creates; and, since a twin can never be ruled out, a look for an older twin after each
-create, cancelling ours at once if there is one.
+create, cancelling ours at once if there is one. Whether a list right after a create shows
+the new job is undocumented, so a create whose reply was lost is looked for, in the lease
+and by its labels, until TUNEOPS_LIST_SETTLE_SECONDS have passed before it is made again.
 
 That path is the same for every kind whose jobs are TuningJobs (Gemini's through
 aiplatform_v1, open models' through v1beta1): a kind brings only how it reads a job and the
@@ -16,7 +18,8 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from functools import cached_property
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -28,6 +31,7 @@ from reconciler.backends.calls import (
     as_version,
     cancel_run,
     check_adoptable,
+    described,
     is_planned_run,
     is_quota,
     is_too_large,
@@ -35,8 +39,10 @@ from reconciler.backends.calls import (
     retry_policy,
     transient_errors,
 )
-from reconciler.backends.leases import Hold, Leases
+from reconciler.backends.leases import Hold, Leases, seconds
+from reconciler.backends.listing import managed_list
 from reconciler.core import labels as managed
+from reconciler.core.estimate import tokens_text
 from reconciler.core.identity import age
 from reconciler.core.observed import JobState, ObservedJob, RunOutputs
 from reconciler.core.resources import location_of
@@ -55,7 +61,9 @@ PAGE_SIZE = 100
 COLLECTION = "tuningJobs"
 # A TuningJob's JobState (the same enum in aiplatform_v1 and v1beta1), as planning sees it.
 STATES = {
-    "JOB_STATE_QUEUED": JobState.PENDING,
+    # How a gRPC client sees a job the service holds for quota (the REST surface's
+    # TUNING_JOB_STATE_WAITING_FOR_QUOTA has no field in the v1 TuningJob): undocumented.
+    "JOB_STATE_QUEUED": JobState.QUEUED,
     "JOB_STATE_PENDING": JobState.PENDING,
     "JOB_STATE_RUNNING": JobState.RUNNING,
     "JOB_STATE_PAUSED": JobState.RUNNING,
@@ -70,6 +78,43 @@ STATES = {
 CREATE_ATTEMPTS = 6
 # Rounds of taking the lease again after another apply took it over from a slow holder.
 TAKEOVER_ROUNDS = 3
+SETTLE_ENV = "TUNEOPS_LIST_SETTLE_SECONDS"
+# How long a create whose reply was lost is looked for before it is made again: longer than
+# any list may lag behind a create (undocumented).
+DEFAULT_SETTLE_SECONDS = 30.0
+
+
+class Refused(BackendError):
+    """The service refused the create outright: nothing was launched."""
+
+
+class RefusedForQuota(Refused, QuotaExceeded):
+    """Refused for quota: the job waits, it has not failed."""
+
+
+def outputs_of(job: Any) -> RunOutputs:
+    """What a run created, as TuningJob.tuned_model says: the Model, the endpoint of its
+    default checkpoint, and each checkpoint's endpoint."""
+    tuned = job.tuned_model
+    return RunOutputs(model=tuned.model or None, endpoint=tuned.endpoint or None,
+                      checkpoint_endpoints=tuple(c.endpoint for c in tuned.checkpoints
+                                                 if c.endpoint))
+
+
+def notes_of(job: Any) -> tuple[str, ...]:
+    """What the service says of the run's training data (TuningJob.tuning_data_stats), when
+    it has: it drops bad examples rather than failing the run."""
+    stats = job.tuning_data_stats.supervised_tuning_data_stats
+    if not stats.tuning_dataset_example_count and not stats.total_truncated_example_count:
+        return ()
+    notes = [f"{stats.tuning_dataset_example_count:,} examples tuned",
+             f"{stats.total_truncated_example_count:,} dropped"]
+    if stats.total_billable_token_count:
+        notes.append(f"{tokens_text(stats.total_billable_token_count)} billable tokens")
+    reasons = list(dict.fromkeys(stats.dropped_example_reasons))
+    if reasons:
+        notes.append("dropped because: " + "; ".join(reasons[:3]))
+    return tuple(notes)
 
 
 def state_of(job: Any) -> JobState:
@@ -79,7 +124,7 @@ def state_of(job: Any) -> JobState:
 def job_from_proto(job: Any) -> ObservedJob:
     labels = dict(job.labels)
     hyper = job.supervised_tuning_spec.hyper_parameters
-    return observed_job(
+    found = observed_job(
         job, kind=KIND, state=state_of(job),
         inputs=observed_inputs(
             base_model=job.base_model, location=location_of(job.name),
@@ -87,10 +132,8 @@ def job_from_proto(job: Any) -> ObservedJob:
                               "learning_rate_multiplier": hyper.learning_rate_multiplier,
                               "adapter_size": hyper.adapter_size.name},
             kms_key_name=job.encryption_spec.kms_key_name, labels=labels),
-        metadata=observed_metadata(job.tuned_model_display_name, labels),
-        # The tuned model endpoint "represents the endpoint of the default checkpoint"
-        # (Vertex AI docs, tuning checkpoints): the one that answers for the run.
-        endpoint=job.tuned_model.endpoint)
+        metadata=observed_metadata(job.tuned_model_display_name, labels))
+    return replace(found, outputs=outputs_of(job), notes=notes_of(job))
 
 
 def tuning_job(launch: TuningJobLaunch) -> dict[str, Any]:
@@ -162,26 +205,23 @@ class TuningJobs(Generic[L]):
     def _parent(self, location: str) -> str:
         return f"projects/{self._call.project}/locations/{location}"
 
-    def _list(self, location: str, filter_: str) -> list[Any]:
-        request = {"parent": self._parent(location), "filter": filter_,
-                   "page_size": PAGE_SIZE}
-        return self._call.list(f"listing tuning jobs in {location}",
-                               self._clients[location].list_tuning_jobs, request,
-                               lambda job: job)
+    def _list(self, location: str, wanted: Mapping[str, str] = managed.MANAGED) -> list[Any]:
+        request = {"parent": self._parent(location), "page_size": PAGE_SIZE}
+        return managed_list(self._call, f"listing tuning jobs in {location}",
+                            self._clients[location].list_tuning_jobs, request, lambda job: job,
+                            wanted=wanted)
 
     def list(self, location: str) -> list[Any]:
-        return self._list(location, managed.MANAGED_FILTER)
+        """Every managed TuningJob of `location`, of any kind, as the service returns it."""
+        return self._list(location)
 
     def _runs(self, launch: L) -> Sequence[ObservedJob]:
         """Every run of this launch's name, fingerprint and attempt in its project and
-        location, oldest first; labels are checked again here, as a service may ignore a
-        filter."""
+        location, oldest first."""
         planned = launch.labels
-        wanted = {key: planned[key] for key in (managed.NAME, managed.FINGERPRINT,
-                                                managed.ATTEMPT)}
-        filter_ = " AND ".join([managed.MANAGED_FILTER,
-                                *(f'labels.{k}="{v}"' for k, v in wanted.items())])
-        found = [job for job in map(self.read, self._list(launch.location, filter_))
+        wanted = {key: planned[key] for key in (managed.MANAGED_BY, managed.NAME,
+                                                managed.FINGERPRINT, managed.ATTEMPT)}
+        found = [job for job in map(self.read, self._list(launch.location, wanted))
                  if is_planned_run(job, planned)]
         return sorted(found, key=age)
 
@@ -220,7 +260,11 @@ class TuningJobs(Generic[L]):
         # Right before the create: a slow holder may have been overtaken meanwhile.
         if not hold.held():
             return None
-        launched = self._create_once(launch)
+        try:
+            launched = self._create_once(launch, hold)
+        except Refused:
+            hold.release()
+            raise
         hold.record(launched.job.resource)
         return launched
 
@@ -234,7 +278,25 @@ class TuningJobs(Generic[L]):
         self.cancel(job.resource)
         return Launched(Created.ADOPTED, older, cancelled_twin=job.resource)
 
-    def _create_once(self, launch: L) -> Launched:
+    def _settle(self, launch: L, hold: Hold) -> ObservedJob | None:
+        """After a create that failed in transit: the job it may have made anyway, looked
+        for in the lease (another apply may have recorded it there) and by its labels, until
+        the list has had time to show it. A list may lag behind a create (undocumented), and
+        creating again too soon would launch a twin."""
+        deadline = time.monotonic() + seconds(SETTLE_ENV, DEFAULT_SETTLE_SECONDS)
+        delay = 0.2
+        while True:
+            lease = self._leases.read(hold.uri)
+            if lease is not None and lease.body.get("job"):
+                return self.get(str(lease.body["job"]))
+            found = self._launched(launch)
+            left = deadline - time.monotonic()
+            if found is not None or left <= 0:
+                return found
+            self._sleep(min(delay, left))
+            delay = min(delay * 2, 5.0)
+
+    def _create_once(self, launch: L, hold: Hold) -> Launched:
         """Creates the job; after a failed try (and after the last), looks for it: a lost
         response still created it, and the outcome says what is true at the end."""
         from google.api_core import exceptions  # noqa: PLC0415
@@ -251,14 +313,16 @@ class TuningJobs(Generic[L]):
                     client.create_tuning_job(request=request, retry=None)))
             except transient as error:
                 if is_quota(error):
-                    raise QuotaExceeded(f"creating {launch.lease}: {error.message}") from None
+                    raise RefusedForQuota(f"creating {launch.lease}: {described(error)}"
+                                          ) from None
                 if is_too_large(error):
-                    raise BackendError(f"creating {launch.lease}: {error.message}") from None
+                    raise Refused(f"creating {launch.lease}: {error.message}") from None
                 failure = str(error.message)
             except exceptions.GoogleAPICallError as error:
-                raise BackendError(f"creating {launch.lease}: {error.message}") from None
-            found = self._launched(launch)
+                raise Refused(f"creating {launch.lease}: {described(error)}") from None
+            found = self._settle(launch, hold)
             if found is not None:
+                check_adoptable(found, launch.labels)
                 return Launched(Created.LAUNCHED, found)
             if attempt < CREATE_ATTEMPTS:
                 self._sleep(delay)
@@ -272,10 +336,8 @@ class TuningJobs(Generic[L]):
 
     def outputs(self, resource: str) -> RunOutputs:
         client = self._clients[location_of(resource)]
-        job = self._call(f"reading {resource}", lambda: client.get_tuning_job(
-            name=resource, retry=retry_policy()))
-        return RunOutputs(model=job.tuned_model.model or None,
-                          endpoint=job.tuned_model.endpoint or None)
+        return outputs_of(self._call(f"reading {resource}", lambda: client.get_tuning_job(
+            name=resource, retry=retry_policy())))
 
     def cancel(self, resource: str) -> bool:
         client = self._clients[location_of(resource)]

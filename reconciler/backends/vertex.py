@@ -10,7 +10,10 @@ adapter; the Model Registry and Endpoints are shared by all kinds.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -20,15 +23,18 @@ from reconciler.backends.calls import Caller, Launched
 from reconciler.backends.channels import ChannelPointers
 from reconciler.backends.evaluation import Scorer
 from reconciler.backends.leases import Leases
+from reconciler.backends.listing import each_location
 from reconciler.backends.models import Registry
 from reconciler.backends.prediction import Predictions
+from reconciler.backends.probe import ListProbe, probe_list
 from reconciler.backends.records import Bucket, RecordStore
 from reconciler.core import identity
 from reconciler.core.channels import Evaluations
 from reconciler.core.fingerprint import fingerprint
-from reconciler.core.identity import key_of, relabel
+from reconciler.core.identity import key_of, model_facts, relabel
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel, RunOutputs
 from reconciler.core.resources import parse
+from reconciler.core.runkey import ModelKey
 from reconciler.kinds import MODEL_LOCATIONS, Launch
 
 # (name, fingerprint) of a desired job.
@@ -101,7 +107,7 @@ class VertexBackend:
                         {location: self._client("Model", location)
                          for location in MODEL_LOCATIONS},
                         {location: self._client("Endpoint", location)
-                         for location in MODEL_LOCATIONS})
+                         for location in MODEL_LOCATIONS}, self.records)
 
     @cached_property
     def predictions(self) -> Predictions:
@@ -136,46 +142,65 @@ class VertexBackend:
                 if location in kind.locations]
 
     def _list(self) -> list[ObservedJob]:
-        """Every managed job: one list call per collection and location, whatever the
-        kinds sharing it (the service lists every kind's jobs of a collection), each job
-        then read by each of those kinds and given to the one it belongs to."""
-        jobs: list[ObservedJob] = []
-        for collection, kinds in _BY_COLLECTION.items():
-            for location in dict.fromkeys(loc for kind in kinds for loc in kind.locations):
-                owners = self._owners_in(collection, location)
-                jobs += [kind_reading([owner.read(job) for owner in owners])
-                         for job in owners[0].list(location)]
-        return jobs
+        """Every managed job: one list call per collection and location, all at once,
+        whatever the kinds sharing it (the service lists every kind's jobs of a collection),
+        each job then read by each of those kinds and given to the one it belongs to."""
+        return each_location([(collection, location) for collection, kinds in
+                              _BY_COLLECTION.items() for location in
+                              dict.fromkeys(loc for kind in kinds for loc in kind.locations)],
+                             self._list_in)
+
+    def _list_in(self, place: tuple[str, str]) -> list[ObservedJob]:
+        collection, location = place
+        owners = self._owners_in(collection, location)
+        return [kind_reading([owner.read(job) for owner in owners])
+                for job in owners[0].list(location)]
 
     def observe(self, wanted: Collection[Wanted] = ()) -> Observed:
         """Managed jobs (`_list`) and labelled Models (one list call a location), under the
         names and with the cancels the staging bucket records, with the scores and channels
-        it holds (one list call); then, for the latest succeeded run of a `wanted` job whose
-        Model carries no tuneops labels, that Model found through the run itself (a tuning
-        pipeline may not copy its labels)."""
+        it holds (one list call), all listed at once; then the Models that carry no tuneops
+        labels (the service may not copy them), found through their runs (_unlabelled)."""
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="tuneops-observe") as pool:
+            read = pool.submit(self.records.read)
+            models = pool.submit(self.registry.labelled)
+            jobs = self._list()
+            records, evaluations = read.result()
+            labelled = models.result()
         records, evaluations = self.records.read()
-        observed = relabel(Observed(jobs=tuple(self._list()),
-                                    models=tuple(self.registry.labelled()),
+        observed = relabel(Observed(jobs=tuple(jobs), models=tuple(labelled),
                                     evaluations=evaluations), records)
-        labelled = {(m.name, m.fingerprint) for m in observed.models}
-        runs: dict[Wanted, ObservedJob] = {}
+        return replace(observed, models=(*observed.models, *(
+            model_facts(model, records) for model in self._unlabelled(observed, wanted))))
+
+    def _unlabelled(self, observed: Observed, wanted: Collection[Wanted]
+                    ) -> list[ObservedModel]:
+        """Models no label found, through their runs: the latest succeeded run of a `wanted`
+        job (one Get for its outputs, when the list does not say them), and any run whose
+        list result names a Model (a leftover of a cancelled run, an orphan's)."""
+        known = {ModelKey.of(model.resource) for model in observed.models}
+        latest: dict[Wanted, ObservedJob] = {}
         for job in observed.jobs:
             key = (job.name, job.fingerprint)
             if job.state == JobState.SUCCEEDED and (
-                    key not in runs or job.attempt > runs[key].attempt):
-                runs[key] = job
-        found = [self._model_of(runs[key]) for key in sorted(set(wanted) & runs.keys())
-                 if key not in labelled]
-        return Observed(jobs=observed.jobs, models=(
-            *observed.models, *(model for model in found if model is not None)),
-            evaluations=observed.evaluations)
-
-    def _model_of(self, run: ObservedJob) -> ObservedModel | None:
-        model = self.outputs(run.resource).model
-        if model is None:
-            return None
-        return self.registry.get(model, name=run.name, fingerprint=run.fingerprint,
-                                 attempt=run.attempt)
+                    key not in latest or job.attempt > latest[key].attempt):
+                latest[key] = job
+        labelled = {(m.name, m.fingerprint) for m in observed.models}
+        runs = {latest[key].resource: latest[key] for key in sorted(set(wanted) & latest.keys())
+                if key not in labelled}
+        runs.update((job.resource, job) for job in observed.jobs
+                    if job.outputs is not None and job.outputs.model and job.resource not in runs)
+        found: list[ObservedModel] = []
+        for run in runs.values():
+            model = (run.outputs or self.outputs(run.resource)).model
+            if model is None or ModelKey.of(model) in known:
+                continue
+            seen = self.registry.get(model, name=run.name, fingerprint=run.fingerprint,
+                                     attempt=run.attempt)
+            if seen is not None:
+                known.add(ModelKey.of(model))
+                found.append(seen)
+        return found
 
     def rename(self, resources: Collection[str], name: str) -> None:
         """Records that these runs now belong to `name` (their labels cannot change)."""
@@ -194,6 +219,26 @@ class VertexBackend:
     # Kinds sharing a collection share its API: any of their adapters reads or cancels it.
     def outputs(self, resource: str) -> RunOutputs:
         return self._owners(resource)[0].outputs(resource)
+
+    def probe_lists(self, location: str) -> list[ListProbe]:
+        """How each kind of job's list, and the Model Registry's, treats tuneops' label
+        filter in `location` (or the first location a kind tunes in): read-only."""
+        probes = []
+        for collection, kinds in _BY_COLLECTION.items():
+            entry = next(e for e in ADAPTERS if e.kind is kinds[0])
+            where = location if location in entry.kind.locations else entry.kind.locations[0]
+            client = self._client(entry.service, where, entry.api)
+            method = "list_" + re.sub(r"(?<!^)(?=[A-Z])", "_", collection).lower()
+            probes.append(probe_list(self._call, f"{collection} in {where}",
+                                     getattr(client, method), self._parent(where)))
+        where = location if location in MODEL_LOCATIONS else MODEL_LOCATIONS[0]
+        probes.append(probe_list(self._call, f"models in {where}",
+                                 self._client("Model", where).list_models,
+                                 self._parent(where)))
+        return probes
+
+    def _parent(self, location: str) -> str:
+        return f"projects/{self.project}/locations/{location}"
 
     def cancel(self, resource: str, *, reason: str = "") -> bool:
         """Cancels a run (False: it had already ended). With a `reason`, records first that

@@ -27,7 +27,7 @@ from reconciler.load.config import load_config
 from reconciler.load.desired import build_desired
 from reconciler.output import escape, planfile
 from reconciler.output import text as render
-from reconciler.plan.actions import Queued, is_launch
+from reconciler.plan.actions import Orphan, Queued, is_launch
 from reconciler.plan.planner import Plan, desired_digest
 
 # A refused job is desired state this target cannot reach: the run must not look green.
@@ -194,9 +194,10 @@ def _over_budget(plan: Plan, budget: Budget, max_cost: float | None) -> tuple[st
 def _refuse_empty_prune(desired: Desired, plan: Plan) -> None:
     """Like Argo CD's allowEmpty: an empty desired state is far more often a bad merge or a
     wrong --root than a wish to delete every tuned Model."""
-    if not desired.jobs and plan.counts.get("orphan"):
+    removable = sum(isinstance(action, Orphan) and action.removable for action in plan.actions)
+    if not desired.jobs and removable:
         raise TuneopsError(f"refusing to prune: configs/ holds no job, so --prune would delete "
-                           f"the Models of all {plan.counts['orphan']} managed job(s); pass "
+                           f"the Models of all {removable} managed job(s); pass "
                            "--allow-empty if that is meant (nothing was changed)")
 
 
@@ -227,7 +228,7 @@ def apply_command(*, root: Path, planfile_path: Path | None, auto_approve: bool,
         refused = [action.name for action in live.actions if action.action == "refused"]
         reasons = ([_named("job(s) refused, which this target cannot launch", refused)]
                    if refused else [])
-        if not live.has_changes and not (prune and live.counts.get("orphan")):
+        if not live.has_changes and not (prune and live.prunes):
             console.print("\nNo changes. Nothing launched.", highlight=False)
             render.print_exit_reasons(reasons, console)
             return EXIT_REFUSED if reasons else 0

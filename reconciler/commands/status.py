@@ -84,3 +84,4 @@ def status_command(*, root: Path, output: Output, console: Console,
     console.print(f"In {escape.markup(connection.where)}:", highlight=False)
     print_status(states, console, detailed=name is not None)
     return 0
+

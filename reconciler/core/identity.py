@@ -9,7 +9,9 @@ project id's own prefix. The rest is the run's RunKey.
 A job's labels cannot change after launch (there is no UpdateTuningJob or
 UpdatePipelineJob), so two facts live as small records in the staging bucket instead, keyed
 by the RunKey: the name a renamed run now belongs to, and that tuneops itself cancelled it
-(and why). Observing reads them with one list call and applies them here.
+(and why). Two more are about a Model, keyed by its location and id (a ModelKey): that the
+service refused to delete it, so tuneops retired it, and that the service refuses its labels.
+Observing reads them with one list call and applies them here.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field, replace
 
 from reconciler.core.observed import Observed, ObservedJob, ObservedModel
 from reconciler.core.resources import location_of
-from reconciler.core.runkey import RunKey
+from reconciler.core.runkey import Key, ModelKey, RunKey
 
 # The facts a record holds, one object each: the run's name now, and why tuneops cancelled it.
 NAME = "name"
@@ -28,6 +30,11 @@ CANCELLED = "cancelled"
 FACTS = (NAME, CANCELLED)
 # Why tuneops cancels a run: its fingerprint is no longer desired for its name.
 SUPERSEDED = "superseded"
+# The facts of a Model's record: the service refused to delete it (the value is why), and
+# the service refuses to set its labels.
+RETIRED = "retired"
+LABELS_REFUSED = "labels-refused"
+MODEL_FACTS = (RETIRED, LABELS_REFUSED)
 
 
 def age(job: ObservedJob) -> tuple[str, str]:
@@ -47,15 +54,23 @@ class Records:
 
     names: Mapping[RunKey, str] = field(default_factory=dict)
     cancelled: Mapping[RunKey, str] = field(default_factory=dict)
+    # Models the service would not delete, and Models whose labels it refuses.
+    retired: frozenset[ModelKey] = frozenset()
+    labels_refused: frozenset[ModelKey] = frozenset()
 
     @classmethod
-    def of(cls, facts: Iterable[tuple[RunKey, str, str]]) -> Records:
+    def of(cls, facts: Iterable[tuple[Key, str, str]]) -> Records:
         """From (key, fact, value) triples; unknown facts are ignored."""
-        found: dict[str, dict[RunKey, str]] = {fact: {} for fact in FACTS}
+        runs: dict[str, dict[RunKey, str]] = {fact: {} for fact in FACTS}
+        models: dict[str, set[ModelKey]] = {fact: set() for fact in MODEL_FACTS}
         for key, fact, value in facts:
-            if fact in found and value:
-                found[fact][key] = value
-        return cls(names=found[NAME], cancelled=found[CANCELLED])
+            if isinstance(key, RunKey) and fact in runs and value:
+                runs[fact][key] = value
+            elif isinstance(key, ModelKey) and fact in models and value:
+                models[fact].add(key)
+        return cls(names=runs[NAME], cancelled=runs[CANCELLED],
+                   retired=frozenset(models[RETIRED]),
+                   labels_refused=frozenset(models[LABELS_REFUSED]))
 
 
 def _model_names(jobs: Iterable[tuple[ObservedJob, str]]
@@ -81,9 +96,22 @@ def _renamed_model(model: ObservedModel, exact: Mapping[tuple[str, str, int], st
     return model if name == model.name else replace(model, name=name)
 
 
+def model_facts(model: ObservedModel, records: Records) -> ObservedModel:
+    """The Model marked retired, or with its labels refused, as the records say."""
+    key = ModelKey.of(model.resource)
+    retired, refused = key in records.retired, key in records.labels_refused
+    if (retired, refused) == (model.retired, model.labels_refused):
+        return model
+    return replace(model, retired=retired, labels_refused=refused)
+
+
 def relabel(observed: Observed, records: Records) -> Observed:
     """Observed state as the records say: each renamed run (and its Model) under the name
-    it now belongs to, and each run tuneops cancelled marked with why."""
+    it now belongs to, each run tuneops cancelled marked with why, and each Model the service
+    would not delete or label marked so."""
+    if records.retired or records.labels_refused:
+        observed = replace(observed, models=tuple(
+            model_facts(model, records) for model in observed.models))
     if not records.names and not records.cancelled:
         return observed
     jobs: list[ObservedJob] = []

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 MANAGED_BY = "managed-by"
 MANAGER = "tuneops"
 NAME = "tuneops-name"
@@ -15,7 +18,8 @@ ATTEMPT = "tuneops-attempt"
 # Digest of the display name and labels tuneops last wrote: a Model whose live metadata no
 # longer matches it was edited outside git (drift), not changed in git (update).
 METADATA = "tuneops-metadata"
-MANAGED_FILTER = f'labels.{MANAGED_BY}="{MANAGER}"'
+# The label every resource tuneops launched carries, and lists ask for.
+MANAGED: Mapping[str, str] = MappingProxyType({MANAGED_BY: MANAGER})
 # On the Model a channel points to (`tuneops-channel-production`), for people reading the
 # Model Registry; the channel's record in the staging bucket is what decides.
 CHANNEL_PREFIX = "tuneops-channel-"

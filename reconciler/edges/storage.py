@@ -141,6 +141,14 @@ class Storage:
                 return None
         return int(blob.generation)
 
+    def delete(self, uri: str) -> None:
+        """Deletes one object (gone already is fine)."""
+        from google.api_core.exceptions import NotFound  # noqa: PLC0415
+
+        bucket, name = split_uri(uri)
+        with _errors(f"deleting {uri}"), suppress(NotFound):
+            self.client.bucket(bucket).blob(name).delete()
+
     def listing(self, prefix: str) -> list[Listed]:
         """Every object under `prefix` (a gs:// URI), with its custom metadata: one paginated
         list call, no object read."""

@@ -23,5 +23,7 @@ from reconciler.emulator.service import Service
 SERVICES: tuple[Service, ...] = (
     pipelines.SERVICE, tuning_jobs.SERVICE, open_models.SERVICE, models.SERVICE,
     operations.SERVICE, prediction.SERVICE, evaluation.SERVICE)
-# The kinds of job a quota can limit (`reconcile emulator quota LOCATION:KIND=N`).
-QUOTA_KINDS = tuple(service.jobs.quota.kind for service in SERVICES if service.jobs)
+# The quota each kind of job draws on (`reconcile emulator quota LOCATION:KIND=N`).
+QUOTA_METRICS = {service.jobs.quota.kind: service.jobs.quota for service in SERVICES
+                 if service.jobs}
+QUOTA_KINDS = tuple(QUOTA_METRICS)

@@ -21,7 +21,8 @@ BUSY_TIMEOUT_SECONDS = 30.0
 Upgrade = Callable[[sqlite3.Connection], None]
 
 _SHARED_TABLES = """
-CREATE TABLE IF NOT EXISTS operations (name TEXT PRIMARY KEY, proto BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS operations (name TEXT PRIMARY KEY, proto BLOB NOT NULL,
+    done_at REAL);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS calls (method TEXT PRIMARY KEY, count INTEGER NOT NULL);
 """

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import grpc
+from google.protobuf.message import Message
 
 
 class EmulatorError(Exception):
-    """A failure that maps to one gRPC status code, like the real service's error replies."""
+    """A failure that maps to one gRPC status code, like the real service's error replies,
+    with the google.rpc error details (ErrorInfo, QuotaFailure...) it carries, if any."""
 
-    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+    def __init__(self, code: grpc.StatusCode, message: str,
+                 details: Sequence[Message] = ()) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.details = tuple(details)
 
 
 def invalid(message: str) -> EmulatorError:

@@ -18,6 +18,8 @@ import random
 from dataclasses import asdict, dataclass
 from enum import Enum
 
+FAULTS_KEY = "faults"  # the settings row holding them
+
 
 class Fault(Enum):
     UNAVAILABLE = "unavailable"  # abort before doing anything
@@ -45,6 +47,10 @@ class Faults:
     # Seconds every call waits before it is served, and up to this much more drawn per call.
     latency_seconds: float = 0.0
     jitter_seconds: float = 0.0
+    # Seconds a long-running operation (UndeployModel, DeleteEndpoint, DeleteModel) stays
+    # running before it reports done. The real ones take minutes (DESIGN.md, "Operations");
+    # 0 keeps them born done, so tests need no polling. Their effect is visible at once.
+    operation_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         rates = (
@@ -54,11 +60,13 @@ class Faults:
         )
         if any(not 0.0 <= rate <= 1.0 for rate in rates):
             raise ValueError(f"fault rates must be within [0, 1], got {rates}")
-        delays = (self.create_latency_seconds, self.latency_seconds, self.jitter_seconds)
+        delays = (self.create_latency_seconds, self.latency_seconds, self.jitter_seconds,
+                  self.operation_seconds)
         if min(delays) < 0:
-            raise ValueError(f"latency must not be negative, got create latency "
+            raise ValueError(f"delays must not be negative, got create latency "
                              f"{self.create_latency_seconds} s, latency {self.latency_seconds} "
-                             f"s and jitter {self.jitter_seconds} s")
+                             f"s, jitter {self.jitter_seconds} s and operations "
+                             f"{self.operation_seconds} s")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

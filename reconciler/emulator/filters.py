@@ -23,6 +23,8 @@ class Subject:
     labels: Mapping[str, str]
     display_name: str
     state: str | None = None  # None for resources without a state (models)
+    # When it was created (a Model: registered), on the emulator clock: lists may lag.
+    create_time: float = 0.0
 
 
 Predicate = Callable[[Subject], bool]

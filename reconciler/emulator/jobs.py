@@ -22,13 +22,14 @@ from typing import Any, Generic, TypeVar
 import grpc
 from google.rpc import status_pb2
 
-from reconciler.emulator import clock, lifecycle
+from reconciler.emulator import clock, lifecycle, quota
 from reconciler.emulator.db import add_column
 from reconciler.emulator.errors import EmulatorError, not_found
 from reconciler.emulator.filters import Subject
+from reconciler.emulator.names import parent_parts
 from reconciler.emulator.paging import SortKey, decode_token, page_size, take_page
 from reconciler.emulator.service import State
-from reconciler.emulator.tables import labels_json, newest_first, row
+from reconciler.emulator.tables import labels_json, newest_first, row, stored_quirks
 
 # The columns every job table has; a service adds its own after them.
 LIFECYCLE_COLUMNS = """
@@ -42,6 +43,8 @@ LIFECYCLE_COLUMNS = """
     -- A google.rpc.Status decided at create (bad dataset): the run ends FAILED with it.
     failure BLOB,
     labels TEXT NOT NULL,
+    -- When a job held for quota was let run (quirks.quota_mode "queue").
+    released_time REAL,
     proto BLOB NOT NULL,
     due REAL"""
 # `due`: when the job next moves on the clock (lifecycle.due), NULL once it has ended. Reads
@@ -53,6 +56,8 @@ Keep = Callable[[Subject], bool]  # a List request's filter
 J = TypeVar("J")
 
 
+# What a run that failed or was cancelled leaves, given how much of its course it ran (0..1).
+Leftover = Callable[[sqlite3.Connection, Any, float, float], None]
 # A listed row: its list order key, then what a filter sees of it and its job message.
 Listed = tuple[SortKey, tuple[Subject, bytes]]
 
@@ -71,69 +76,148 @@ class JobTable:
     register: Register
     # The column a List filter's display_name reads ("''" for jobs that have none).
     display_name: str = "display_name"
-    # The column whose value a quota counts unfinished jobs by (a parent, or a location).
-    quota_scope: str = "parent"
+    # What its jobs draw on: a create past it is refused or queued (quota.admit).
+    quota: quota.Metric | None = None
+    # What a failed or cancelled run leaves, if anything (quirks.cancelled_runs_leave_model).
+    leftover: Leftover | None = None
 
     def indexes(self) -> str:
         return (f"CREATE INDEX IF NOT EXISTS {self.table}_by_parent ON {self.table} "
-                "(parent, create_time, name);\n")
+                "(parent, create_time, name);\n"
+                f"CREATE INDEX IF NOT EXISTS {self.table}_by_state ON {self.table} (state);\n")
+
+    def _open(self, where: str) -> str:
+        marks = ", ".join("?" * len(self.states.terminal))
+        return f"state NOT IN ({marks}) AND ({where})"
+
+    def _terminal(self) -> tuple[int, ...]:
+        return tuple(sorted(int(state) for state in self.states.terminal))
 
     def upgrade(self, conn: sqlite3.Connection) -> None:
         """Brings a table of an older emulator up to date, then indexes what is due.
 
-        Older tables lack `failure` (runs that fail on their datasets) or `due`; an unfinished
-        job of theirs is due at once, and its first advance sets when it moves next.
+        Older tables lack `failure` (runs that fail on their datasets), `released_time` (jobs
+        held for quota) or `due`; an unfinished job of theirs is due at once, and its first
+        advance sets when it moves next.
         """
         add_column(conn, self.table, "failure", "BLOB")
+        add_column(conn, self.table, "released_time", "REAL")
         if add_column(conn, self.table, "due", "REAL"):
-            marks = ", ".join("?" * len(self.states.terminal))
             conn.execute(f"UPDATE {self.table} SET due = create_time "
-                         f"WHERE due IS NULL AND state NOT IN ({marks})",
-                         tuple(int(state) for state in self.states.terminal))
+                         f"WHERE due IS NULL AND {self._open('1')}", self._terminal())
         conn.executescript("".join(
             f"CREATE INDEX IF NOT EXISTS {self.table}_due{suffix} ON {self.table} ({columns});"
-            for suffix, columns in (("", "due"), ("_by_parent", "parent, due"),
-                                    (f"_by_{self.quota_scope}", f"{self.quota_scope}, due"))))
+            for suffix, columns in (("", "due"), ("_by_parent", "parent, due"))))
 
     def insert(self, conn: sqlite3.Connection, job: Any, *, parent: str, now: float,
                job_seconds: float, failure: status_pb2.Status | None = None,
                **columns: str) -> None:
-        """Stores `job` (named, PENDING, created at `now`), with the table's own `columns`."""
+        """Stores `job` (named, PENDING or queued, created at `now`), with the table's own
+        `columns`."""
+        schedule = lifecycle.Schedule(now, job_seconds, None)
         values = {"name": job.name, "parent": parent, "state": int(job.state),
                   "create_time": now, "job_seconds": job_seconds,
                   "failure": stored_failure(failure), "labels": labels_json(job.labels),
                   "proto": self.message.serialize(job),
-                  "due": self.first_due(now, job_seconds), **columns}
+                  "due": lifecycle.due(job.state, schedule, self.states), **columns}
         conn.execute(f"INSERT INTO {self.table} ({', '.join(values)}) "
                      f"VALUES ({', '.join('?' * len(values))})", tuple(values.values()))
 
-    def first_due(self, create_time: float, job_seconds: float) -> float | None:
-        """The `due` column of a new (PENDING) job."""
-        return lifecycle.due(self.states.pending,
-                             lifecycle.Schedule(create_time, job_seconds, None), self.states)
-
     def advance(self, conn: sqlite3.Connection, where: str = "1",
                 params: tuple[str, ...] = ()) -> None:
-        """Advances the jobs matching `where` that are due by now; registers what successes
-        leave."""
+        """Advances the jobs matching `where` that are due by now (registering what their
+        ends leave), then lets queued jobs run as quota frees."""
         now = clock.clock_now(conn)
+        outcome = stored_quirks(conn).cancel_outcome
+        self._step(conn, now, outcome, where, params)
+        if self.quota is not None and self.states.queued is not None and conn.execute(
+                f"SELECT 1 FROM {self.table} WHERE state = ? LIMIT 1",
+                (int(self.states.queued),)).fetchone():
+            self._step(conn, now, outcome, "1", ())  # a global quota spans every location
+            self._release(conn, now)
+
+    def _step(self, conn: sqlite3.Connection, now: float, outcome: str, where: str,
+              params: tuple[str, ...]) -> None:
         rows = conn.execute(
-            "SELECT name, create_time, job_seconds, cancel_time, failure, proto FROM "
-            f"{self.table} WHERE due <= ? AND ({where})",
+            "SELECT name, create_time, job_seconds, cancel_time, failure, released_time, proto "
+            f"FROM {self.table} WHERE due <= ? AND ({where})",
             (now, *params),
         ).fetchall()
-        for name, create_time, job_seconds, cancel_time, failure, proto in rows:
+        for name, create_time, job_seconds, cancel_time, failure, released, proto in rows:
             job = self.message.deserialize(proto)
             decided = None if failure is None else status_pb2.Status.FromString(failure)
-            schedule = lifecycle.Schedule(create_time, job_seconds, cancel_time, decided)
+            schedule = lifecycle.Schedule(create_time, job_seconds, cancel_time, decided,
+                                          outcome, released)
             # Unchanged only for a job of an older table, due at once: its due is set now.
-            changed = lifecycle.advance(job, schedule, now, self.states)
-            if changed and job.state == self.states.succeeded:
-                self.register(conn, job, create_time + job_seconds)
+            if lifecycle.advance(job, schedule, now, self.states):
+                self._ended(conn, job, schedule)
             conn.execute(
                 f"UPDATE {self.table} SET state = ?, due = ?, proto = ? WHERE name = ?",
                 (int(job.state), lifecycle.due(job.state, schedule, self.states),
                  self.message.serialize(job), name))
+
+    def _ended(self, conn: sqlite3.Connection, job: Any, schedule: lifecycle.Schedule) -> None:
+        """Registers what a job that just ended leaves."""
+        if job.state not in self.states.terminal:
+            return
+        at = job.end_time.timestamp()
+        if job.state == self.states.succeeded:
+            self.register(conn, job, at)
+        elif self.leftover is not None:
+            self.leftover(conn, job, at, schedule.progress(at))
+
+    def _scope(self, parent: str) -> tuple[str, tuple[str, ...]]:
+        """The jobs a quota counts with one in `parent`: its location's, or (a global
+        quota) its project's in every location, as a range its indexes search."""
+        assert self.quota is not None
+        if self.quota.scope == "global":
+            project, _ = parent_parts(parent)
+            prefix = f"projects/{project}/locations/"
+            return "parent >= ? AND parent < ?", (prefix, prefix[:-1] + "0")  # "0" follows "/"
+        return "parent = ?", (parent,)
+
+    def occupancy(self, conn: sqlite3.Connection, parent: str) -> tuple[int, int]:
+        """(running, waiting): the jobs a quota counts with one in `parent` that run
+        (pending, running or cancelling: due to move) and that wait in the queue."""
+        where, params = self._scope(parent)
+        running = conn.execute(f"SELECT count(*) FROM {self.table} WHERE {where} "
+                               "AND due IS NOT NULL", params).fetchone()[0]
+        waiting = 0 if self.states.queued is None else conn.execute(
+            f"SELECT count(*) FROM {self.table} WHERE state = ? AND {where}",
+            (int(self.states.queued), *params)).fetchone()[0]
+        return int(running), int(waiting)
+
+    def admit(self, conn: sqlite3.Connection, parent: str) -> bool:
+        """Whether a new job in `parent` runs now (False: it is queued); RESOURCE_EXHAUSTED
+        when the service refuses it for quota. Counts nothing when no limit is set."""
+        if self.quota is None:
+            return True
+        project, location = parent_parts(parent)
+        if quota.limit_of(conn, self.quota, location) is None:
+            return True
+        self.advance(conn)  # every job due by now, through the `due` index: a quota may be global
+        running, waiting = self.occupancy(conn, parent)
+        return quota.admit(conn, self.quota, location, project, running=running,
+                           waiting=waiting)
+
+    def _release(self, conn: sqlite3.Connection, now: float) -> None:
+        """Lets queued jobs run, oldest first, while their quota has room."""
+        assert self.quota is not None and self.states.queued is not None
+        queued = conn.execute(
+            f"SELECT name, parent, create_time, job_seconds, proto FROM {self.table} "
+            "WHERE state = ? ORDER BY create_time, name", (int(self.states.queued),))
+        for name, parent, create_time, job_seconds, proto in queued.fetchall():
+            limit = quota.limit_of(conn, self.quota, parent_parts(parent)[1])
+            if limit is not None and self.occupancy(conn, parent)[0] >= limit:
+                continue
+            job = self.message.deserialize(proto)
+            job.state = self.states.enum(self.states.pending)
+            job.update_time = clock.to_timestamp(now)
+            schedule = lifecycle.Schedule(create_time, job_seconds, None, released_time=now)
+            conn.execute(f"UPDATE {self.table} SET state = ?, released_time = ?, due = ?, "
+                         "proto = ? WHERE name = ?",
+                         (int(job.state), now, lifecycle.due(job.state, schedule, self.states),
+                          self.message.serialize(job), name))
 
     def exists(self, conn: sqlite3.Connection, name: str) -> bool:
         return row(conn, self.table, name) is not None
@@ -150,11 +234,12 @@ class JobTable:
                ) -> Iterator[Listed]:
         """`parent`'s jobs in list order after `after` (advanced first), decoded lazily."""
         self.advance(conn, "parent = ?", (parent,))
-        rows = newest_first(conn, self.table, f"labels, {self.display_name}, state, proto",
+        rows = newest_first(conn, self.table,
+                            f"labels, {self.display_name}, state, proto, create_time",
                             parent, after)
-        for key, (labels, display_name, state, proto) in rows:
+        for key, (labels, display_name, state, proto, create_time) in rows:
             yield key, (Subject(json.loads(labels), display_name,
-                                self.states.enum(state).name), proto)
+                                self.states.enum(state).name, create_time), proto)
 
     def cancel(self, conn: sqlite3.Connection, name: str) -> Any:
         """Starts cancelling; FAILED_PRECONDITION if the job already ended."""
@@ -179,13 +264,6 @@ class JobTable:
         self.advance(conn)
         rows = conn.execute(f"SELECT proto FROM {self.table} ORDER BY create_time, name")
         return [self.message.deserialize(proto) for (proto,) in rows]
-
-    def unfinished(self, conn: sqlite3.Connection, scope: str) -> int:
-        """Jobs of `scope` (see quota_scope) pending, running or cancelling: not yet ended."""
-        found = conn.execute(
-            f"SELECT count(*) FROM {self.table} WHERE {self.quota_scope} = ? "
-            "AND due IS NOT NULL", (scope,)).fetchone()
-        return int(found[0])
 
 
 def stored_failure(failure: status_pb2.Status | None) -> bytes | None:

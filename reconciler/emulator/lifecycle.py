@@ -24,6 +24,9 @@ INTERNAL = 13  # google.rpc.Code.INTERNAL
 # "On successful cancellation, the [job] is not deleted; instead it becomes a job with a
 # [job].error value with a google.rpc.Status.code of 1, corresponding to Code.CANCELLED".
 CANCELLED_ERROR = status_pb2.Status(code=CANCELLED, message="the job was cancelled")
+# A job that failed while it was being cancelled (quirks.cancel_outcome "failed").
+FAILED_CANCELLING = status_pb2.Status(code=INTERNAL,
+                                      message="emulator: the job failed while cancelling")
 
 # A job message (proto-plus) with state, times, error and labels, of whichever service.
 Job = Any
@@ -40,6 +43,8 @@ class States:
     failed: int
     cancelling: int
     cancelled: int
+    # Accepted and held until the project's quota frees a slot (quirks.quota_mode "queue").
+    queued: int | None = None
 
     @property
     def terminal(self) -> frozenset[int]:
@@ -58,14 +63,28 @@ class Schedule:
     cancel_time: float | None
     # Decided at create from the job's inputs; the run ends FAILED with it instead of succeeding.
     failure: status_pb2.Status | None = None
+    # How a cancel ends (quirks.cancel_outcome): best effort, it may end either way.
+    cancel_outcome: str = "cancelled"
+    # When a queued job was let run: its course starts then, not at its creation.
+    released_time: float | None = None
+
+    @property
+    def start(self) -> float:
+        """When the job's course began: its creation, or its release from the queue."""
+        return self.create_time if self.released_time is None else self.released_time
+
+    def progress(self, at: float) -> float:
+        """How much of its course the job had run at `at`, from 0 (pending) to 1 (done)."""
+        start_at, end_at = _start_at(self), _end_at(self)
+        return min(1.0, max(0.0, (at - start_at) / (end_at - start_at)))
 
 
 def _start_at(schedule: Schedule) -> float:
-    return schedule.create_time + schedule.job_seconds * PENDING_FRACTION
+    return schedule.start + schedule.job_seconds * PENDING_FRACTION
 
 
 def _end_at(schedule: Schedule) -> float:
-    return schedule.create_time + schedule.job_seconds
+    return schedule.start + schedule.job_seconds
 
 
 def _cancelled_at(schedule: Schedule) -> float:
@@ -85,11 +104,12 @@ def advance(job: Job, schedule: Schedule, now: float, states: States) -> bool:
     """Moves `job` to its state at `now`, in place; returns whether it changed."""
     changed = False
     state = job.state
+    if state == states.queued:
+        return False  # it waits for quota; JobTable releases it
     if state == states.cancelling:
         done_at = _cancelled_at(schedule)
         if now >= done_at:
-            job.error = CANCELLED_ERROR
-            _set_state(job, states, states.cancelled, done_at, end=True)
+            _end_cancel(job, schedule, states, done_at)
             changed = True
         return changed
     start_at = _start_at(schedule)
@@ -109,6 +129,19 @@ def advance(job: Job, schedule: Schedule, now: float, states: States) -> bool:
             _set_state(job, states, states.succeeded, end_at, end=True)
         changed = True
     return changed
+
+
+def _end_cancel(job: Job, schedule: Schedule, states: States, at: float) -> None:
+    """A cancel is best effort (genai_tuning_service.proto, CancelTuningJob: "check whether
+    the cancellation succeeded or whether the job completed despite cancellation")."""
+    if schedule.cancel_outcome == "succeeded":
+        _set_state(job, states, states.succeeded, at, end=True)
+    elif schedule.cancel_outcome == "failed":
+        job.error = FAILED_CANCELLING
+        _set_state(job, states, states.failed, at, end=True)
+    else:
+        job.error = CANCELLED_ERROR
+        _set_state(job, states, states.cancelled, at, end=True)
 
 
 def cancel(job: Job, now: float, states: States) -> float:

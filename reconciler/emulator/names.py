@@ -2,10 +2,17 @@
 
 Each service names its own collections (`Collection("pipelineJobs", "pipeline job", ...)`)
 and the locations it serves; a name in any other location is refused, like the real service.
+
+The real service takes a project by its id or its number in a request, and names every
+resource it returns by the number: `projects/801452371447/locations/us-central1/tuningJobs/
+7028...` in Google's samples and SDK tests (python-docs-samples genai/tuning/, python-genai
+replays). The emulator does the same: a project id maps to a number of 12 digits derived
+from it, the same on every run; every name it stores and returns carries that number.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,17 +43,35 @@ class Name:
         return f"{self.parent}/{self.collection}/{self.id}"
 
 
+@cache
+def project_number(project: str) -> str:
+    """The number a project id stands for (a number stands for itself)."""
+    if project.isdigit():
+        return project
+    digest = int(hashlib.sha256(project.encode()).hexdigest(), 16)
+    return str(10**11 + digest % (9 * 10**11))
+
+
 def parent(project: str, location: str) -> str:
-    return f"projects/{project}/locations/{location}"
+    """`projects/NUMBER/locations/L`, whether `project` is the id or the number."""
+    return f"projects/{project_number(project)}/locations/{location}"
+
+
+def parent_parts(name: str) -> tuple[str, str]:
+    """(project, location) of a parent the emulator made itself."""
+    match = re.fullmatch(_PARENT, name)
+    if match is None:
+        raise ValueError(f"not a parent: {name!r}")
+    return match["project"], match["location"]
 
 
 def parse_parent(name: str, locations: Sequence[str]) -> tuple[str, str]:
-    """Returns (project, location) of `projects/P/locations/L`, L one of `locations`."""
+    """Returns (project number, location) of `projects/P/locations/L`, L one of `locations`."""
     match = re.fullmatch(_PARENT, name)
     if match is None:
         raise invalid(f"invalid parent {name!r}: expected projects/PROJECT/locations/LOCATION")
     _check_location(match["location"], locations)
-    return match["project"], match["location"]
+    return project_number(match["project"]), match["location"]
 
 
 def split(name: str) -> Name:
@@ -74,15 +99,16 @@ class Collection:
 
     def parse(self, name: str, locations: Sequence[str], *, versions: bool = False) -> Name:
         """Validates a client's name (`versions`: also `NAME@VERSION`); INVALID_ARGUMENT
-        naming the expected shape otherwise."""
+        naming the expected shape otherwise. The Name carries the project's number, so
+        `unversioned` is the name the emulator stores it under."""
         match = _pattern(self.segment, self.id_pattern, versions).fullmatch(name)
         if match is None:
             shape = f"projects/PROJECT/locations/LOCATION/{self.segment}/{self.id_shape}"
             raise invalid(f"invalid {self.what} name {name!r}: expected {shape}"
                           + ("[@VERSION]" if versions else ""))
         _check_location(match["location"], locations)
-        return Name(match["project"], match["location"], self.segment, match["id"],
-                    match["version"] if versions else None)
+        return Name(project_number(match["project"]), match["location"], self.segment,
+                    match["id"], match["version"] if versions else None)
 
 
 @cache

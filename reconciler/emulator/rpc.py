@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from google.protobuf import any_pb2
+from google.rpc import status_pb2
 
 from reconciler.emulator.errors import EmulatorError
 from reconciler.emulator.faults import Draw, Fault
@@ -35,6 +37,22 @@ class Method:
     serialize: Callable[[Any], bytes]
     # Whether a drop_create_response fault applies: the work is committed, the reply lost.
     droppable: bool = False
+
+
+# Where gRPC carries a google.rpc.Status with details (grpcio-status's rpc_status.to_status
+# writes the same), and api-core reads them into GoogleAPICallError.details.
+STATUS_DETAILS = "grpc-status-details-bin"
+
+
+def _status(error: EmulatorError) -> bytes:
+    details = []
+    for detail in error.details:
+        packed = any_pb2.Any()
+        packed.Pack(detail)
+        details.append(packed)
+    status = status_pb2.Status(code=error.code.value[0], message=error.message, details=details)
+    serialized: bytes = status.SerializeToString()
+    return serialized
 
 
 def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCall) -> Any:
@@ -64,6 +82,8 @@ def _guarded(method: Method, begin_call: BeginCall) -> Callable[[Any, Any], Any]
         try:
             response = method.handler(request)
         except EmulatorError as err:
+            if err.details:
+                context.set_trailing_metadata([(STATUS_DETAILS, _status(err))])
             context.abort(err.code, err.message)
         if fault is Fault.DROP_RESPONSE:
             context.abort(grpc.StatusCode.UNAVAILABLE, "emulator: response lost (injected)")

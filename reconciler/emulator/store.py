@@ -10,16 +10,16 @@ the same write transaction, so whichever process reads first does it, once.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from reconciler.emulator import clock, quota
 from reconciler.emulator.all_services import SERVICES
 from reconciler.emulator.db import get_setting, put_setting
-from reconciler.emulator.faults import Draw, Faults
+from reconciler.emulator.faults import FAULTS_KEY, Draw, Faults
 from reconciler.emulator.quirks import QUIRKS_KEY, Quirks
 from reconciler.emulator.service import State
 from reconciler.emulator.tables import next_counter, stored_quirks
 
-_FAULTS_KEY = "faults"
 _DRAWS_KEY = "fault_draws"
 
 
@@ -43,24 +43,26 @@ class EmulatorStore(State):
 
     def set_faults(
         self,
+        *,
         unavailable_rate: float = 0.0,
         resource_exhausted_rate: float = 0.0,
         drop_create_response_rate: float = 0.0,
         seed: int | None = None,
         create_latency_seconds: float = 0.0,
-        *,
+        operation_seconds: float = 0.0,
         latency_seconds: float = 0.0,
         jitter_seconds: float = 0.0,
     ) -> None:
         faults = Faults(unavailable_rate, resource_exhausted_rate, drop_create_response_rate, seed,
-                        create_latency_seconds, latency_seconds, jitter_seconds)
+                        create_latency_seconds, latency_seconds, jitter_seconds,
+                        operation_seconds=operation_seconds)
         with self.db.write() as conn:
-            put_setting(conn, _FAULTS_KEY, faults.to_json())
+            put_setting(conn, FAULTS_KEY, faults.to_json())
             put_setting(conn, _DRAWS_KEY, "0")
 
     def faults(self) -> Faults:
         with self.db.read() as conn:
-            return Faults.from_json(get_setting(conn, _FAULTS_KEY))
+            return Faults.from_json(get_setting(conn, FAULTS_KEY))
 
     def set_quota(self, limits: quota.Limits) -> None:
         """How many jobs of each kind may run at once per location (see quota.py)."""
@@ -71,14 +73,15 @@ class EmulatorStore(State):
         with self.db.read() as conn:
             return quota.load(conn)
 
-    def set_quirks(self, model_labels: bool = True, rouge_recall: bool = False) -> None:
-        """Picks the behaviours that changed between versions of the service (quirks.Quirks).
+    def set_quirks(self, **switches: Any) -> None:
+        """Picks how the service behaves where its documentation leaves it open
+        (quirks.Quirks; a switch not named takes its default).
 
-        Applies to jobs that succeed from now on; what is already registered stays.
+        Each applies from now on: what is already registered or listed stays.
         """
+        quirks = Quirks(**switches)
         with self.db.write() as conn:
-            put_setting(conn, QUIRKS_KEY, Quirks(model_labels=model_labels,
-                                                 rouge_recall=rouge_recall).to_json())
+            put_setting(conn, QUIRKS_KEY, quirks.to_json())
 
     def quirks(self) -> Quirks:
         with self.db.read() as conn:
@@ -92,7 +95,7 @@ class EmulatorStore(State):
                 "ON CONFLICT (method) DO UPDATE SET count = count + 1",
                 (method,),
             )
-            faults = Faults.from_json(get_setting(conn, _FAULTS_KEY))
+            faults = Faults.from_json(get_setting(conn, FAULTS_KEY))
             draw = next_counter(conn, _DRAWS_KEY, 0)
             return faults.draw(draw, droppable=droppable)
 

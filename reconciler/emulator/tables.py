@@ -16,6 +16,7 @@ from google.protobuf import any_pb2
 
 from reconciler.emulator import clock
 from reconciler.emulator.db import get_setting, put_setting
+from reconciler.emulator.faults import FAULTS_KEY, Faults
 from reconciler.emulator.paging import SortKey
 from reconciler.emulator.quirks import QUIRKS_KEY, Quirks
 
@@ -64,28 +65,42 @@ def newest_first(
         yield (found[0], found[1]), tuple(found[2:])
 
 
-def done_operation(
+def operation(
     conn: sqlite3.Connection, resource: str, metadata_type: Any, response: Any
 ) -> operations_pb2.Operation:
-    """Stores and returns an Operation born done: no polling needed, GetOperation still works.
+    """Stores and returns the long-running Operation of a change already made: born done, or
+    running for the faults' `operation_seconds` (the real ones take minutes), after which
+    GetOperation reports it done.
 
     `metadata_type` is a proto-plus message class whose `generic_metadata` gets the times;
     `response` a protobuf message packed as the operation's result.
     """
-    now = clock.to_timestamp(clock.clock_now(conn))
-    operation = operations_pb2.Operation(
+    seconds = clock.clock_now(conn)
+    now = clock.to_timestamp(seconds)
+    done_at = seconds + Faults.from_json(get_setting(conn, FAULTS_KEY)).operation_seconds
+    finished = operations_pb2.Operation(
         name=f"{resource}/operations/{next_counter(conn, _OPERATION_ID_KEY, 1)}", done=True
     )
     metadata = metadata_type(
         generic_metadata=GenericOperationMetadata(create_time=now, update_time=now)
     )
-    operation.metadata.CopyFrom(_pack(metadata_type.pb(metadata)))
-    operation.response.CopyFrom(_pack(response))
+    finished.metadata.CopyFrom(_pack(metadata_type.pb(metadata)))
+    finished.response.CopyFrom(_pack(response))
     conn.execute(
-        "INSERT INTO operations (name, proto) VALUES (?, ?)",
-        (operation.name, operation.SerializeToString()),
+        "INSERT INTO operations (name, proto, done_at) VALUES (?, ?, ?)",
+        (finished.name, finished.SerializeToString(), done_at),
     )
-    return operation
+    return operation_at(finished, seconds, done_at)
+
+
+def operation_at(finished: operations_pb2.Operation, now: float, done_at: float | None
+                 ) -> operations_pb2.Operation:
+    """The operation as GetOperation sees it at `now`: still running before `done_at`."""
+    if done_at is None or now >= done_at:
+        return finished
+    running = operations_pb2.Operation(name=finished.name, done=False)
+    running.metadata.CopyFrom(finished.metadata)
+    return running
 
 
 def _pack(message: object) -> any_pb2.Any:

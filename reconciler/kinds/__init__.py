@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic.json_schema import models_json_schema
 
+from reconciler.core import quota
+from reconciler.core.observed import ObservedJob
+from reconciler.core.resources import location_of
 from reconciler.kinds import open_model, pipeline, tuning_job
 from reconciler.kinds.base import Kind
 
@@ -36,6 +39,27 @@ else:
 
 def kind_of(name: str) -> Kind[Any, Launch]:
     return KINDS[name]
+
+
+def quota_slot(kind: str, location: str) -> quota.Slot:
+    """Where a run of `kind` in `location` counts against `limits:`: as its kind's quota
+    is counted by the service, per location or once per project."""
+    return quota.slot(location, kind, project_wide=KINDS[kind].quota_scope == "project")
+
+
+def slot_of(job: ObservedJob) -> quota.Slot:
+    return quota_slot(job.kind, location_of(job.resource))
+
+
+def limit_problem(where: str, kind: str) -> str:
+    """Why `limits: {where: {kind: N}}` cannot be, or ""."""
+    if quota_slot(kind, where)[0] == where:
+        return ""
+    if where == quota.GLOBAL:
+        return (f"{kind} jobs draw on quota per location: set their limit under a location, "
+                f"not {quota.GLOBAL}")
+    return (f"{kind} jobs draw on one quota per project, shared across every location: set "
+            f"their limit under {quota.GLOBAL}, not {where}")
 
 
 def job_schema() -> dict[str, Any]:

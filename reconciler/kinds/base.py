@@ -211,7 +211,14 @@ SpecT = TypeVar("SpecT", bound=BaseModel, default=Any)
 LaunchT_co = TypeVar("LaunchT_co", bound=LaunchRequest, covariant=True, default=Any)
 
 
+# Where a kind's concurrent jobs are counted for quota: per location, or once per project.
+QuotaScope = Literal["location", "project"]
+
+
 class Kind(Protocol[SpecT, LaunchT_co]):
+    # How the service counts its concurrent jobs; `limits:` counts them the same way.
+    quota_scope: QuotaScope = "location"
+
     @property
     def name(self) -> str:
         """The value of `kind:` in a job document."""

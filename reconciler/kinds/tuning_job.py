@@ -62,8 +62,17 @@ WEIGHT_FIELDS = (
     "adapter_size",
     "encryption_spec_key_name",
 )
-# Regions where Gemini supervised tuning runs, and where each job's Model registers.
-TuningLocation = Literal["us-central1", "europe-west4", "us-east4", "asia-northeast1"]
+# Regions where Gemini supervised tuning runs, and where each job's Model registers:
+# "Supported tuning job regions" (Vertex AI docs, gemini-supervised-tuning-region-settings,
+# read 2026-12; its US regions as the Generative AI locations page lists them).
+TuningLocation = Literal[
+    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west4",
+    "northamerica-northeast1", "southamerica-east1",
+    "europe-central2", "europe-north1", "europe-southwest1", "europe-west1", "europe-west2",
+    "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
+    "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1",
+    "asia-southeast1", "australia-southeast1", "me-central1", "me-central2", "me-west1",
+]
 TUNING_LOCATIONS: tuple[str, ...] = get_args(TuningLocation)
 _KMS_KEY = re.compile(r"^projects/[^/]+/locations/(?P<location>[^/]+)/keyRings/[^/]+"
                       r"/cryptoKeys/[^/]+$")
@@ -170,6 +179,9 @@ def observed_inputs(*, base_model: str, location: str, hyper_parameters: Mapping
 class TuningJobKind(Kind[TuningJobSpec, TuningJobLaunch]):
     name = KIND
     spec = TuningJobSpec
+    # "A quota is enforced on the number of concurrent tuning jobs ... This is a global quota,
+    # shared across all available regions and supported models" (Vertex AI, Gemini tuning).
+    quota_scope = "project"
     locations = TUNING_LOCATIONS
     # A tuned Gemini Model registers in its tuning job's own region.
     model_locations = TUNING_LOCATIONS

@@ -1,9 +1,15 @@
 """PURE: Gemini supervised-tuning JSONL, and an offline estimate of each example's tokens.
 
 A line is `{"systemInstruction": {"parts": [{"text": ...}]}?, "contents": [{"role":
-"user"|"model", "parts": [{"text": ...}, ...]}, ...]}`: roles alternate, starting with
-`user` and ending with `model`, and every part has non-empty text (a `fileData` part is
-accepted and left to the service).
+"user"|"model", "parts": [{"text": ...}, ...]}, ...], "tools": [...]?}` ("Prepare supervised
+fine-tuning data for Gemini models"; "Tune function calling", whose examples spell
+`system_instruction` and declare `tools`): roles alternate, starting with `user` and ending
+with `model`; a part is non-empty `text`, a `functionCall` (`name`, `args`), a
+`functionResponse` (`name`, `response`) or a `fileData` left to the service. A role may be
+unset on a single-turn example (Content.role: "Useful to set for multi-turn conversations,
+otherwise can be left blank or unset"): its two turns are then user and model by position.
+The service drops the examples it cannot use and counts them (tuning_data_stats), so what is
+checked here is what the documentation asks, and `status` reports what the service dropped.
 """
 
 from __future__ import annotations
@@ -18,7 +24,31 @@ from reconciler.kinds.gemini import MIN_TRAINING_EXAMPLES, RECOMMENDED_EXAMPLES,
 # bytes so text in scripts of many bytes per character is not underestimated. Offline, and
 # close enough to warn: the service counts exactly and refuses what is over.
 BYTES_PER_TOKEN = 4
-_FIELDS = frozenset({"systemInstruction", "contents"})
+# The keys of a line, and the spellings of its system instruction.
+INSTRUCTION_KEYS = ("systemInstruction", "system_instruction")
+LINE_KEYS = frozenset({*INSTRUCTION_KEYS, "contents", "tools"})
+# A function call or response part: an object with a name (and its args or response).
+FUNCTION_PARTS = {"functionCall": "args", "functionResponse": "response"}
+
+
+def _part(part: Any) -> str | None:
+    """What is wrong with one part, said after where it is (None: it is fine)."""
+    if not isinstance(part, dict):
+        return " must be an object"
+    if "fileData" in part:
+        return None  # a file reference: the service checks it
+    for key, payload in FUNCTION_PARTS.items():
+        if key in part:
+            call = part[key]
+            if not (isinstance(call, dict) and isinstance(call.get("name"), str)
+                    and call["name"] and isinstance(call.get(payload, {}), dict)):
+                return f".{key} must be an object with a 'name' and an object '{payload}'"
+            return None
+    text = part.get("text")
+    # `not text or text.isspace()` is `not text.strip()`, without copying the text.
+    if not isinstance(text, str) or not text or text.isspace():
+        return ".text must be a non-empty string"
+    return None
 
 
 def _parts(parts: Any) -> tuple[str | None, int]:
@@ -29,43 +59,55 @@ def _parts(parts: Any) -> tuple[str | None, int]:
         return ".parts must be a non-empty list of parts", 0
     size = 0
     for index, part in enumerate(parts):
-        if not isinstance(part, dict):
-            return f".parts[{index}] must be an object", 0
+        if problem := _part(part):
+            return f".parts[{index}]{problem}", 0
         text = part.get("text")
-        # `not text or text.isspace()` is `not text.strip()`, without copying the text.
-        if "fileData" not in part and (not isinstance(text, str) or not text
-                                       or text.isspace()):
-            return f".parts[{index}].text must be a non-empty string", 0
         if isinstance(text, str):  # a file reference's text counts too; the service checks it
             size += len(text) if text.isascii() else len(text.encode())
     return None, size
 
 
+def _line(record: dict[str, Any]) -> tuple[str | None, int]:
+    """The line's keys, system instruction and tools: what is wrong (None: fine), and the
+    UTF-8 bytes of the instruction's text."""
+    if not LINE_KEYS.issuperset(record):
+        unknown = sorted(set(record) - LINE_KEYS)
+        return (f"unknown field(s) {', '.join(unknown)}; a line has contents, and optionally "
+                "systemInstruction and tools"), 0
+    spelt = [key for key in INSTRUCTION_KEYS if key in record]
+    if len(spelt) > 1:
+        return "give the system instruction once, as systemInstruction or system_instruction", 0
+    tools = record.get("tools")
+    if tools is not None and not (isinstance(tools, list) and all(
+            isinstance(tool, dict) for tool in tools)):
+        return "'tools' must be a list of objects (functionDeclarations, ...)", 0
+    if not spelt:
+        return None, 0
+    instruction = record[spelt[0]]
+    if not isinstance(instruction, dict):
+        return f"'{spelt[0]}' must be an object with 'parts'", 0
+    problem, size = _parts(instruction.get("parts"))
+    return (f"{spelt[0]}{problem}", 0) if problem else (None, size)
+
+
 def examine(record: dict[str, Any]) -> tuple[str | None, int]:
     """One walk of an example: why it is invalid (None: it is fine), and about how many
     tokens its text is (UTF-8 bytes / 4, rounded up)."""
-    if not _FIELDS.issuperset(record):
-        unknown = sorted(set(record) - _FIELDS)
-        return (f"unknown field(s) {', '.join(unknown)}; a line has contents and an optional "
-                "systemInstruction"), 0
-    size = 0
-    instruction = record.get("systemInstruction")
-    if instruction is not None:
-        if not isinstance(instruction, dict):
-            return "'systemInstruction' must be an object with 'parts'", 0
-        problem, size = _parts(instruction.get("parts"))
-        if problem:
-            return f"systemInstruction{problem}", 0
+    problem, size = _line(record)
+    if problem:
+        return problem, 0
     contents = record.get("contents")
     if not isinstance(contents, list) or not contents:
         return "'contents' must be a non-empty list of {role, parts}", 0
+    single = len(contents) <= 2
     for index, turn in enumerate(contents):
         expected = "model" if index % 2 else "user"
         if not isinstance(turn, dict):
             return f"contents[{index}] must be an object with 'role' and 'parts'", 0
-        if turn.get("role") != expected:
+        role = turn.get("role")
+        if role != expected and not (single and role in (None, "")):
             return (f"contents[{index}].role must be '{expected}' (roles alternate user/model, "
-                    "starting with user)"), 0
+                    "starting with user; only a single-turn example may leave them unset)"), 0
         problem, text = _parts(turn.get("parts"))
         if problem:
             return f"contents[{index}]{problem}", 0

@@ -14,7 +14,7 @@ from reconciler.core.budget import Budget
 from reconciler.core.desired import GCS_SCHEME, Target
 from reconciler.core.numbers import NonNegative
 from reconciler.errors import ConfigError, Location, Problem, display_path
-from reconciler.kinds import DEFAULT_KIND, KINDS, KindName
+from reconciler.kinds import DEFAULT_KIND, KINDS, KindName, limit_problem
 from reconciler.kinds.base import PATTERN_RULES, Kind, worded
 from reconciler.layout import CONFIG_DIR, SETTINGS_FILE
 from reconciler.load.configfiles import config_files
@@ -50,7 +50,8 @@ class Settings(BaseModel):
         default_factory=dict)
     budget: Budget = Field(default_factory=Budget)
     # How many jobs of each kind may run at once per location, e.g.
-    # {us-central1: {KIND: 3}}; more launches wait as `queued`.
+    # {us-central1: {KIND: 3}}, or under `global` for a kind whose quota is one per project;
+    # more launches wait as `queued`.
     limits: dict[str, dict[KindName, Annotated[int, Field(ge=0)]]] = Field(default_factory=dict)
 
 
@@ -214,6 +215,9 @@ def _load_settings(root: Path, path: Path, shown: str) -> _Settings:
         for key in settings.defaults
         if key in ("name", KIND_KEY) or key not in known
     ]
+    problems += [Problem(document.locate(("limits", where, kind)), why, subject="settings")
+                 for where, limits in settings.limits.items() for kind in limits
+                 if (why := limit_problem(where, kind))]
     return _Settings(settings, document, problems)
 
 

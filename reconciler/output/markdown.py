@@ -21,6 +21,7 @@ from reconciler.output.text import (
     attribute_block,
     dataset_change_text,
     estimate_text,
+    retired_line,
     stop_lines,
     summary,
 )
@@ -34,7 +35,6 @@ from reconciler.plan.actions import (
     Rename,
     is_launch,
     promotion_of,
-    stops,
 )
 from reconciler.plan.branch import BRANCH_WORDS, Branch, BranchChange, describe
 from reconciler.plan.planner import Plan
@@ -101,7 +101,8 @@ def _details(action: Action) -> str:
     lines += [f"{_sentence(escape.markdown(line))}." for line in evaluation.lines(action)]
     if isinstance(action, Evaluate) and action.estimate is not None:
         lines.append(f"{_sentence(escape.markdown(estimate_text(action.estimate)))}.")
-    lines += [f"{_sentence(line)}." for line in stop_lines(action, escape.code)]
+    lines += [f"{_sentence(line)}." for line in stop_lines(action, escape.code,
+                                                          escape.markdown)]
     lines += ["", "</details>", ""]
     return "\n".join(lines)
 
@@ -121,7 +122,7 @@ def _warning(warning: Problem) -> str:
 
 
 def _changing(action: Action) -> bool:
-    return (bool(action.changes) or bool(stops(action)) or is_launch(action)
+    return (bool(action.changes) or bool(stop_lines(action)) or is_launch(action)
             or isinstance(action, Rename) or promotion_of(action) is not None
             or isinstance(action, Evaluate))
 
@@ -198,7 +199,8 @@ def render(plan: Plan, *, branch: Branch | None = None, budget: int = BODY_BYTES
     """The plan as Markdown of at most `budget` bytes: jobs that change come first, and
     what does not fit is counted, never cut mid-way."""
     head = _head(plan)
-    closing = ["", footer(plan), ""]
+    retired = [f"_{escape.markdown(retired_line(plan))}._", ""] if plan.retired else []
+    closing = ["", *retired, footer(plan), ""]
     room = budget - sum(map(_size, head)) - sum(map(_size, closing)) - _NOTES_BYTES
     warnings = _warnings(plan, branch, room // 5)
     room -= sum(map(_size, warnings))

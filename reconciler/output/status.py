@@ -58,7 +58,8 @@ def by_name(observed: Observed) -> list[NameState]:
     for name in sorted(runs.keys() | models.keys()):
         history = sorted(runs[name], key=lambda j: (j.create_time, j.job_id), reverse=True)
         owned = sorted(models[name], key=lambda m: m.resource)
-        with_model = {m.fingerprint: m for m in owned}
+        # A retired Model serves nothing: no run is current through it.
+        with_model = {m.fingerprint: m for m in owned if not m.retired}
         current = next((job for job in history if job.state == JobState.SUCCEEDED
                         and job.fingerprint in with_model), None)
         found.append(NameState(
@@ -82,6 +83,12 @@ def _fitted(mark: str, head: str, rest: Sequence[str], width: int) -> list[str]:
     return [escape.markup(marker + head), escape.markup("      " + " · ".join(rest))]
 
 
+def _state(job: ObservedJob) -> str:
+    # The service holds it (JOB_STATE_QUEUED) until the project's tuning quota frees a slot.
+    return ("queued (the service holds it for quota)" if job.state == JobState.QUEUED
+            else job.state.value)
+
+
 def _run_lines(state: NameState, job: ObservedJob, width: int, detailed: bool) -> list[str]:
     mark = CURRENT if job.resource == state.current_run else ""
     created = job.create_time[:19].replace("T", " ") or "-"
@@ -90,8 +97,12 @@ def _run_lines(state: NameState, job: ObservedJob, width: int, detailed: bool) -
     channels = state.promoted.get(job.resource, ())
     promoted = [f"promoted to {', '.join(channels)}"] if channels else []
     lines = _fitted(mark, job.job_id,
-                    [job.state.value, created, job.fingerprint[:12], *renamed, *promoted],
+                    [_state(job), created, job.fingerprint[:12], *renamed, *promoted],
                     width)
+    # What the service reports of its training data (tuning_data_stats): examples tuned,
+    # dropped and billable tokens; a long line wraps at the terminal's width.
+    if job.notes:
+        lines.append(escape.markup(f"      the service says: {'; '.join(job.notes)}"))
     if detailed:
         lines += [escape.markup(f"      {what}: {value}") for what, value in (
             ("resource", job.resource), ("commit", job.commit), ("error", job.error),
@@ -107,9 +118,10 @@ def _model_lines(state: NameState, model: ObservedModel, width: int, detailed: b
                  ) -> list[str]:
     mark = CURRENT if model.resource == state.current_model else ""
     endpoints = ", ".join(map(id_of, model.endpoints)) or "none"
+    retired = ["retired: the service would not delete it"] if model.retired else []
     lines = _fitted(mark, id_of(model.resource),
                     [f'"{model.display_name}"', model.fingerprint[:12],
-                     f"endpoints: {endpoints}"], width)
+                     f"endpoints: {endpoints}", *retired], width)
     if detailed:
         lines.append(escape.markup(f"      resource: {model.resource}"))
         lines += [escape.markup(f"      endpoint: {endpoint}") for endpoint in model.endpoints]

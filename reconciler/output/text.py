@@ -36,6 +36,7 @@ from reconciler.plan.actions import (
     Orphan,
     Queued,
     Rename,
+    Stopping,
     Update,
     is_launch,
     stops,
@@ -66,11 +67,32 @@ STOP_WORDS = {"superseded": "superseded", "twin": "a twin: the same run launched
               "older is kept"}
 
 
-def stop_lines(action: Action, run: Callable[[str], str] = escape.markup) -> list[str]:
-    """What applying the action cancels, one run a line, each run's id shown by `run` (the
-    medium's escaping: console markup here, a code span in Markdown)."""
-    return [f"cancels {run(id_of(resource))} ({STOP_WORDS[why]})"
-            for resource, why in stops(action)]
+def stop_lines(action: Action, run: Callable[[str], str] = escape.markup,
+               prose: Callable[[str], str] = escape.markup) -> list[str]:
+    """What applying the action cancels, one run a line, then the leftovers of its runs
+    that apply --prune removes; each run's or Model's id shown by `run`, and what the
+    service said of a run by `prose` (the medium's escaping: console markup here, a code
+    span and Markdown prose in Markdown)."""
+    left = action.leftovers if isinstance(action, Stopping) else ()
+    return [*(f"cancels {run(id_of(resource))} ({STOP_WORDS[why]})"
+              for resource, why in stops(action)),
+            *(f"leftover model {run(id_of(one.model))} ({prose(one.why)}); apply --prune "
+              "removes it and its endpoints" for one in left)]
+
+
+# Retired Models named in a plan's line; the rest are counted.
+RETIRED_SHOWN = 10
+
+
+def retired_line(plan: Plan) -> str:
+    """The Models kept as retired, in one line of plain text ("" when there are none)."""
+    if not plan.retired:
+        return ""
+    ids = [id_of(model) for model in plan.retired]
+    more = f" and {len(ids) - RETIRED_SHOWN} more" if len(ids) > RETIRED_SHOWN else ""
+    return (f"{len(ids)} model(s) retired: the service refuses to delete them, their "
+            f"endpoints are deleted, so idle they cost nothing "
+            f"({', '.join(ids[:RETIRED_SHOWN])}{more})")
 
 
 def _value(value: Any) -> str:
@@ -266,6 +288,8 @@ def print_plan(plan: Plan, console: Console) -> None:
     if plan.warnings:
         lines += ["", "[yellow]Warnings:[/]"]
         lines += [f"  [yellow]![/] {escape.markup(warning)}" for warning in plan.warnings]
+    if plan.retired:
+        lines += ["", f"[dim]{escape.markup(retired_line(plan))}[/]"]
     lines += ["", f"[bold]{summary(plan)}[/]"]
     if plan.totals.launches or plan.totals.evaluations:
         lines.append(f"This plan {escape.markup(describe_totals(plan.totals))}.")

@@ -7,7 +7,10 @@ the one list of action kinds that the text, Markdown and JSON renderings read.
 Every action of a job that has runs also carries `cancel` and `twins`: the runs applying it
 stops, whatever else it does (`stops()`). `cancel` holds still-running runs of a superseded
 fingerprint (with cancel_superseded), `twins` the younger of two runs of one name,
-fingerprint and attempt (launched twice; the older is kept).
+fingerprint and attempt (launched twice; the older is kept). They also carry `leftovers`:
+the Models (with their endpoints) that runs of the job left without being its result, a run
+that failed or was cancelled, a superseded run that completed despite its cancel, a twin;
+only `apply --prune` removes them, as it removes orphans.
 """
 
 from __future__ import annotations
@@ -82,7 +85,19 @@ class ModelPatch:
     model: str
     display_name: str
     description: str
-    labels: dict[str, str]
+    # None: the service refuses this Model's labels (recorded), so none are written.
+    labels: dict[str, str] | None
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A Model a run left that is not its job's result, and the run (whose outputs name the
+    endpoints prune may delete with it)."""
+
+    model: str
+    run: str
+    # Why it is a leftover ("its run was cancelled", ...).
+    why: str
 
 
 @dataclass(frozen=True)
@@ -169,6 +184,8 @@ class Retune:
     # Younger twins of a run (the same name, fingerprint and attempt, launched twice): the
     # older is kept, these are cancelled at once.
     twins: tuple[str, ...] = ()
+    # Models runs of this job left that are not its result; removed by apply --prune.
+    leftovers: tuple[Leftover, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -183,6 +200,8 @@ class Update:
     changes: tuple[Change, ...] = ()
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
+    # Models runs of this job left that are not its result; removed by apply --prune.
+    leftovers: tuple[Leftover, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -202,6 +221,8 @@ class DriftRelaunch:
     promotion: PromotionRule | None = None
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
+    # Models runs of this job left that are not its result; removed by apply --prune.
+    leftovers: tuple[Leftover, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -217,6 +238,8 @@ class DriftRestore:
     changes: tuple[Change, ...] = ()
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
+    # Models runs of this job left that are not its result; removed by apply --prune.
+    leftovers: tuple[Leftover, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -229,6 +252,8 @@ class Noop:
     changes: tuple[Change, ...] = ()
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
+    # Models runs of this job left that are not its result; removed by apply --prune.
+    leftovers: tuple[Leftover, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,6 +267,8 @@ class Running:
     changes: tuple[Change, ...] = ()
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
+    # Models runs of this job left that are not its result; removed by apply --prune.
+    leftovers: tuple[Leftover, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -256,6 +283,8 @@ class Failed:
     changes: tuple[Change, ...] = ()
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
+    # Models runs of this job left that are not its result; removed by apply --prune.
+    leftovers: tuple[Leftover, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,9 +298,15 @@ class Orphan:
     # Running jobs (cancelled by --prune) and Models (deleted by --prune).
     jobs: tuple[str, ...]
     models: tuple[str, ...]
-    # Its succeeded runs: the endpoints they created are the only ones prune may touch.
+    # Its runs: the endpoints they created are the only ones prune may touch.
     runs: tuple[str, ...] = ()
     changes: tuple[Change, ...] = ()
+
+    @property
+    def removable(self) -> bool:
+        """Whether --prune has anything of it to remove: an orphan that only keeps the Model
+        a channel points to is reported, never pruned, so prune converges."""
+        return bool(self.jobs or self.models)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -301,18 +336,22 @@ class Queued:
     # Stopped at once, though the launch waits (a cancelling run still holds its quota).
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
+    # Models runs of this job left that are not its result; removed by apply --prune.
+    leftovers: tuple[Leftover, ...] = ()
     # A queued create's attributes.
     attributes: tuple[Attribute, ...] = ()
 
     @classmethod
     def of(cls, action: Launching, reason: str) -> Queued:
         """The launch `action` would make, waiting for quota."""
-        cancel, twins = ((), ()) if isinstance(action, Create) else (action.cancel,
-                                                                      action.twins)
+        if isinstance(action, Create):
+            return cls(name=action.name, reason=reason, job_id=action.job_id,
+                       launch=action.launch, changes=action.changes, estimate=action.estimate,
+                       promotion=action.promotion, attributes=action.attributes)
         return cls(name=action.name, reason=reason, job_id=action.job_id,
                    launch=action.launch, changes=action.changes, estimate=action.estimate,
-                   promotion=action.promotion, cancel=cancel, twins=twins,
-                   attributes=action.attributes if isinstance(action, Create) else ())
+                   promotion=action.promotion, cancel=action.cancel, twins=action.twins,
+                   leftovers=action.leftovers)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -334,6 +373,8 @@ class Rename:
     changes: tuple[Change, ...] = ()
     cancel: tuple[str, ...] = ()
     twins: tuple[str, ...] = ()
+    # Models runs of this job left that are not its result; removed by apply --prune.
+    leftovers: tuple[Leftover, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

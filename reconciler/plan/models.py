@@ -36,23 +36,28 @@ def model_view(job: DesiredJob, decided: ObservedJob, model: ObservedModel,
     # compared, reported or removed.
     owned = set(job.metadata["labels"]) | set(decided.metadata["labels"])
     live_labels = {key: value for key, value in model.labels.items() if key in owned}
+    display_name, user_labels = job.metadata["model_display_name"], job.metadata["labels"]
+    # Labels the service refuses on this Model (recorded when it did) are not compared: git
+    # cannot change them, and a difference would be an update on every plan.
+    compared = job.metadata["labels"] if model.labels_refused else live_labels
     live = {"model_display_name": model.display_name, "description": model.description,
-            "labels": live_labels}
+            "labels": compared}
     found = diff.changes({}, live, {}, job.metadata)
     identity = identity_labels(job)
-    identified = all(model.all_labels.get(k) == v for k, v in identity.items()
-                     if k != managed.NAME) and model.all_labels.get(managed.NAME) in names
-    display_name, user_labels = job.metadata["model_display_name"], job.metadata["labels"]
+    by_labels = all(model.all_labels.get(k) == v for k, v in identity.items()
+                    if k != managed.NAME) and model.all_labels.get(managed.NAME) in names
+    # Found through its run, a Model whose labels the service refuses is this job's by that.
+    identified = by_labels or (model.via_run and model.labels_refused)
     kept = {k: v for k, v in model.all_labels.items() if k not in owned}
     patch = ModelPatch(
         model=model.resource, display_name=display_name,
         description=job.metadata["description"],
-        labels=dict(sorted({**kept, **user_labels, **identity,
-                            managed.METADATA: metadata_digest(display_name, user_labels)
-                            }.items())))
+        labels=None if model.labels_refused else dict(sorted({
+            **kept, **user_labels, **identity,
+            managed.METADATA: metadata_digest(display_name, user_labels)}.items())))
     recorded = model.all_labels.get(managed.METADATA)
     edited = recorded is not None and recorded != metadata_digest(model.display_name,
-                                                                  live_labels)
+                                                                  compared)
     return ModelView(patch, found, identified, edited)
 
 
@@ -61,7 +66,9 @@ def model_action(job: DesiredJob, decided: ObservedJob, model: ObservedModel,
     view = model_view(job, decided, model, names)
     found, patch = view.found, view.patch
     if not found and view.identified:
-        return Noop(name=job.name, reason="up to date", job_id=decided.job_id,
+        refused = (" (the service refuses this Model's labels, so labels in git are not "
+                   "applied to it)" if model.labels_refused else "")
+        return Noop(name=job.name, reason=f"up to date{refused}", job_id=decided.job_id,
                     model=model.resource)
     fields = ", ".join(change.field for change in found)
     if not view.identified:

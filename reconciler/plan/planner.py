@@ -16,7 +16,7 @@ from reconciler.core.fingerprint import digest
 from reconciler.core.observed import JobState, Observed, ObservedJob, ObservedModel
 from reconciler.core.resources import parse
 from reconciler.errors import Problem
-from reconciler.kinds import Launch, kind_of
+from reconciler.kinds import Launch, kind_of, quota_slot, slot_of
 from reconciler.plan import diff, promotion
 from reconciler.plan.actions import (
     ACTION_KINDS,
@@ -44,6 +44,7 @@ from reconciler.plan.runs import (
     Runs,
     copy_of,
     decisive,
+    leftovers,
     next_attempts,
     rename_candidates,
     renames,
@@ -75,6 +76,8 @@ class Plan:
     over_budget: tuple[str, ...] = ()
     # The repository files the plan was made from (settings, job files, local datasets).
     files: tuple[str, ...] = ()
+    # Models the service would not delete, kept as retired (they serve nothing).
+    retired: tuple[str, ...] = ()
     version: int = PLAN_FORMAT_VERSION
 
     @cached_property
@@ -108,6 +111,14 @@ class Plan:
         """Changes, or a failed run that only `apply --retry-failed` relaunches: what the
         daily drift check (`plan --detailed-exitcode`) must not pass over."""
         return self.has_changes or any(action.action == "failed" for action in self.actions)
+
+    @property
+    def prunes(self) -> bool:
+        """Whether `apply --prune` has something to remove: an orphan, or a leftover of a
+        job's runs."""
+        return any((isinstance(action, Orphan) and action.removable)
+                   or (isinstance(action, Stopping) and action.leftovers)
+                   for action in self.actions)
 
     @cached_property
     def stopping(self) -> int:
@@ -174,12 +185,14 @@ class _Context:
     desired: Desired
     options: PlanOptions
     models: Mapping[tuple[str, str], Sequence[ObservedModel]]
+    # Every Model of a name (retired ones aside).
+    by_name: Mapping[str, Sequence[ObservedModel]]
     attempts: Mapping[tuple[str, str], int]
     history: Mapping[str, Runs]
     renames: Mapping[str, str]
     candidates: Mapping[str, Sequence[str]]
     evaluations: Evaluations
-    # Observed Models by resource name.
+    # Observed Models by resource name (retired ones aside).
     registered: Mapping[str, ObservedModel]
     # The runs a channel points to: never cancelled, their Models never pruned.
     promoted: frozenset[str]
@@ -189,10 +202,11 @@ class _Context:
         return _launch(job, self.desired, self.options, attempt)
 
     def model(self, job: DesiredJob, decided: ObservedJob) -> ObservedModel | None:
-        """The Model of the deciding run: the one of its attempt where several exist."""
-        found = self.models.get((decided.name, job.fingerprint), ())
-        return max(found, key=lambda m: (m.attempt == decided.attempt, m.attempt),
-                   default=None)
+        """The Model of the deciding run: the one of its attempt (or of an attempt its
+        labels do not say), never one another attempt left."""
+        found = [m for m in self.models.get((decided.name, job.fingerprint), ())
+                 if m.attempt in (decided.attempt, 0)]
+        return max(found, key=lambda m: m.attempt == decided.attempt, default=None)
 
     def runs_of(self, job: DesiredJob) -> Runs | None:
         old = self.renames.get(job.name)
@@ -241,6 +255,10 @@ def _decided_action(job: DesiredJob, runs: Runs, context: _Context) -> Action:
         return Retune(name=job.name, reason=f"changed: {forcing}", job_id=launch.job_id,
                       launch=launch, changes=found)
     decided = decisive(same)
+    if decided.state == JobState.QUEUED:
+        return Running(name=job.name, reason="the service holds the job until quota frees a "
+                       "slot (queued by the service)", job_id=decided.job_id,
+                       state=decided.state.value)
     if decided.state.active:
         return Running(name=job.name, reason=f"job is {decided.state}",
                        job_id=decided.job_id, state=decided.state.value)
@@ -257,7 +275,9 @@ def _decided_action(job: DesiredJob, runs: Runs, context: _Context) -> Action:
         return DriftRelaunch(name=job.name, reason=f"the Model of {decided.job_id} was deleted "
                              "outside git; apply tunes again", job_id=launch.job_id,
                              launch=launch)
-    if decided.state == JobState.CANCELLED and decided.cancelled_by_tuneops:
+    if decided.state in (JobState.CANCELLED, JobState.FAILED) and decided.cancelled_by_tuneops:
+        # A cancel is best effort: a run tuneops cancelled may end FAILED too, and that is
+        # the cancel's doing, not the job's.
         launch = context.launch(job)
         return Retune(name=job.name, reason=f"relaunching: tuneops cancelled {decided.job_id} "
                       f"({decided.cancelled_by_tuneops}), which is not a failure",
@@ -295,6 +315,9 @@ def _job_action(job: DesiredJob, context: _Context) -> Action:
     if (cancel or twins) and isinstance(action, Stopping):
         # Whatever else it does: a superseded run costs money, a twin is a duplicate launch.
         action = replace(action, cancel=cancel, twins=twins)
+    left = leftovers(job, runs, context.by_name.get(job.name, ()), context.promoted)
+    if left and isinstance(action, Stopping):
+        action = replace(action, leftovers=left)
     return action
 
 
@@ -312,10 +335,11 @@ def _launchable(job: DesiredJob, action: Action, desired: Desired) -> Action:
 
 def _within_limits(actions: list[Action], desired: Desired, observed: Observed
                    ) -> list[Action]:
-    """Launches past `limits:` (concurrent jobs per location and kind) wait as queued."""
+    """Launches past `limits:` (concurrent jobs per location, or per project, and kind) wait
+    as queued."""
     if not desired.limits:
         return actions
-    running = quota.running(observed.jobs)
+    running = quota.running(observed.jobs, slot_of)
     kinds = {job.name: job.kind for job in desired.jobs}
     # Higher `priority:` first, then config order (a stable sort keeps it).
     priority = {job.name: -int(job.spec.priority) for job in desired.jobs}
@@ -325,14 +349,16 @@ def _within_limits(actions: list[Action], desired: Desired, observed: Observed
             result.append(action)
             continue
         # A run being cancelled keeps its slot until it ends, as the service counts it.
-        slot = (action.launch.location, kinds[action.name])
+        slot = quota_slot(kinds[action.name], action.launch.location)
         limit = quota.limit_of(desired.limits, slot)
         if limit is None or running[slot] < limit:
             running[slot] += 1
             result.append(action)
             continue
+        where = ("across all locations" if slot[0] == quota.GLOBAL
+                 else f"in {slot[0]}")
         result.append(Queued.of(action, f"waits for quota: {running[slot]} of {limit} "
-                                f"{slot[1]} job(s) running in {slot[0]} ({action.action}: "
+                                f"{slot[1]} job(s) running {where} ({action.action}: "
                                 f"{action.reason})"))
     return result
 
@@ -348,10 +374,12 @@ def _orphans(names: set[str], history: Mapping[str, Runs], observed: Observed
               for name, runs in history.items() if name not in names}
     serving = {parse(now.model).unversioned: channel
                for channel, now in observed.evaluations.channels.items()}
+    # Nor are the endpoints of a run a channel points to ever among those prune may touch.
+    promoted = {now.job for now in observed.evaluations.channels.values()}
     models: dict[str, list[str]] = defaultdict(list)
     kept: dict[str, list[str]] = defaultdict(list)
     for model in observed.models:
-        if model.name not in names:
+        if model.name not in names and not model.retired:
             channel = serving.get(model.resource)
             if channel is None:
                 models[model.name].append(model.resource)
@@ -364,7 +392,7 @@ def _orphans(names: set[str], history: Mapping[str, Runs], observed: Observed
                job_id=history[name].all[-1].job_id if name in history else None,
                jobs=tuple(sorted(active.get(name, ()))), models=tuple(sorted(models[name])),
                runs=tuple(sorted(job.resource for job in history[name].all
-                                 if job.state == JobState.SUCCEEDED) if name in history else ()))
+                                 if job.resource not in promoted) if name in history else ()))
         for name in sorted({n for n, running in active.items() if running} | set(models)
                            | set(kept))
     ]
@@ -404,26 +432,31 @@ def observed_digest(observed: Observed) -> str:
     return digest([
         sorted([j.job_id, j.name, j.fingerprint, j.state.value, j.cancelled_by_tuneops]
                for j in observed.jobs),
-        sorted([m.resource, m.name, m.display_name, m.description, m.labels]
-               for m in observed.models),
+        sorted([m.resource, m.name, m.display_name, m.description, m.labels, m.retired,
+                m.labels_refused] for m in observed.models),
         *_evaluations_digest(observed.evaluations),
     ])
 
 
 def plan(desired: Desired, observed: Observed, options: PlanOptions | None = None) -> Plan:
     options = options or PlanOptions()
-    by_name: dict[str, list[ObservedJob]] = defaultdict(list)
+    runs_of: dict[str, list[ObservedJob]] = defaultdict(list)
     for job in observed.jobs:
-        by_name[job.name].append(job)
-    history = {name: Runs.of(jobs) for name, jobs in by_name.items()}
+        runs_of[job.name].append(job)
+    history = {name: Runs.of(jobs) for name, jobs in runs_of.items()}
     models: dict[tuple[str, str], list[ObservedModel]] = defaultdict(list)
+    by_name: dict[str, list[ObservedModel]] = defaultdict(list)
+    # A retired Model serves nothing: it decides nothing and is no orphan.
     for model in observed.models:
-        models[(model.name, model.fingerprint)].append(model)
+        if not model.retired:
+            models[(model.name, model.fingerprint)].append(model)
+            by_name[model.name].append(model)
     candidates = rename_candidates(desired.jobs, history)
     renamed = renames(candidates)
     evaluations = observed.evaluations
-    registered = {model.resource: model for model in observed.models}
-    context = _Context(desired=desired, options=options, models=models,
+    # Retired Models serve nothing: no run is scored or promoted through one.
+    registered = {model.resource: model for model in observed.models if not model.retired}
+    context = _Context(desired=desired, options=options, models=models, by_name=by_name,
                        attempts=next_attempts(observed.jobs), history=history,
                        renames=renamed, candidates=candidates, evaluations=evaluations,
                        registered=registered,
@@ -446,6 +479,7 @@ def plan(desired: Desired, observed: Observed, options: PlanOptions | None = Non
                 if not targeted or orphan.name in targeted]
     return Plan(actions=tuple(actions), warnings=desired.warnings,
                 retry_failed=options.retry_failed, targets=tuple(sorted(targeted)),
+                retired=tuple(sorted(m.resource for m in observed.models if m.retired)),
                 over_budget=over_budget(launch_estimates(actions), desired.budget,
                                         evaluation_estimates(actions)),
                 desired_digest=desired_digest(desired),

@@ -56,11 +56,13 @@ def evaluation_set(job: DesiredJob, staging_bucket: str) -> EvaluationSet:
 
 def scored(run: ObservedJob, model: ObservedModel, evaluations: Evaluations,
            scoring: Scoring) -> ScoredRun:
-    """A succeeded run with its Model, answered for by the endpoint its kind names (else
-    the one endpoint its Model is deployed to)."""
-    endpoint = run.endpoint or (model.endpoints[0] if len(model.endpoints) == 1 else "")
+    """A succeeded run with its Model, answered for by the endpoint the run's outputs name
+    (a TuningJob's tuned_model.endpoint: the default checkpoint's). Never another endpoint
+    the Model is deployed to: one the run did not create is not tuneops' (prune never
+    touches one either), so no channel resolves to it and no evaluation is paid on it;
+    with none ("") the run is not asked."""
     key = key_of(run)
-    return ScoredRun(key, run.job_id, run.resource, model.resource, endpoint,
+    return ScoredRun(key, run.job_id, run.resource, model.resource, run.endpoint,
                      evaluations.score(key, scoring))
 
 

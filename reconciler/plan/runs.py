@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from reconciler.core.desired import DesiredJob
 from reconciler.core.identity import age
-from reconciler.core.observed import JobState, ObservedJob
+from reconciler.core.observed import JobState, ObservedJob, ObservedModel
 from reconciler.core.resources import location_of
+from reconciler.plan.actions import Leftover
 
 
 @dataclass(frozen=True)
@@ -102,3 +103,39 @@ def copy_of(job: DesiredJob, history: Mapping[str, Runs], names: set[str]) -> li
     """Names still in git whose succeeded run has this job's fingerprint: it is a copy."""
     return sorted(name for name, runs in history.items()
                   if name in names and name != job.name and _tuned(job, runs))
+
+
+def _run_of(model: ObservedModel, runs: Runs) -> ObservedJob | None:
+    """The run that made a Model: of its fingerprint and attempt (when its labels say the
+    attempt; else the only run of its fingerprint)."""
+    found = [run for run in runs.all if run.fingerprint == model.fingerprint
+             and model.attempt in (run.attempt, 0)]
+    return found[0] if len(found) == 1 else None
+
+
+def _why_left(run: ObservedJob, fingerprint: str, twins: set[str]) -> str:
+    if run.resource in twins:
+        return f"its run {run.job_id} is a twin (the same run launched twice)"
+    if run.state in (JobState.FAILED, JobState.CANCELLED):
+        return f"its run {run.job_id} {run.state}"
+    if run.state == JobState.SUCCEEDED and run.cancelled_by_tuneops and (
+            run.fingerprint != fingerprint):
+        return (f"its run {run.job_id} completed although tuneops cancelled it "
+                f"({run.cancelled_by_tuneops})")
+    return ""
+
+
+def leftovers(job: DesiredJob, runs: Runs, models: Iterable[ObservedModel],
+              promoted: frozenset[str] = frozenset()) -> tuple[Leftover, ...]:
+    """The Models of a job's name that are no run's result: left by a run that failed or
+    was cancelled (a cancelled run may leave its checkpoints), by a superseded run that
+    completed although tuneops cancelled it, or by a twin. Never a run a channel points
+    to: an application resolves to it."""
+    twins = {run.resource for run in runs.twins}
+    found = []
+    for model in models:
+        run = _run_of(model, runs)
+        why = "" if run is None else _why_left(run, job.fingerprint, twins)
+        if run is not None and why and run.resource not in promoted:
+            found.append(Leftover(model.resource, run.resource, why))
+    return tuple(sorted(found, key=lambda left: left.model))

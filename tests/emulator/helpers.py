@@ -8,11 +8,15 @@ from google.cloud import aiplatform_v1beta1 as beta
 from google.cloud.aiplatform_v1.types import PipelineJob, SupervisedHyperParameters, TuningJob
 
 from reconciler.emulator.models.registration import BASE_MODEL_LABEL, TUNE_TYPE_LABEL
+from reconciler.emulator.names import project_number
 from reconciler.emulator.pipelines.validation import CHAT_TEMPLATE, CODE_TEMPLATE
 
 PROJECT = "tuneops-test"
 PARENT = f"projects/{PROJECT}/locations/us-central1"
 EU_PARENT = f"projects/{PROJECT}/locations/europe-west4"
+# The service names what it returns by the project's number, whatever the request said.
+NUMBER = project_number(PROJECT)
+NAMED = f"projects/{NUMBER}/locations/us-central1"
 BUCKET = "tuneops-data"
 DATASET = f"gs://{BUCKET}/datasets/train.jsonl"
 EVAL_DATASET = f"gs://{BUCKET}/datasets/eval.jsonl"

@@ -101,7 +101,7 @@ def test_a_create_is_served_its_create_latency_on_top_of_every_call_s():
     faults = Faults(create_latency_seconds=2.0, latency_seconds=0.1)
     assert faults.draw(0, droppable=True).delay_seconds == pytest.approx(2.1)
     assert faults.draw(1, droppable=False).delay_seconds == pytest.approx(0.1)
-    with pytest.raises(ValueError, match="latency must not be negative"):
+    with pytest.raises(ValueError, match="delays must not be negative"):
         Faults(create_latency_seconds=-1.0)
 
 
@@ -114,5 +114,5 @@ def test_jitter_leaves_a_seeded_fault_sequence_as_it_was():
 
 
 def test_negative_latency_is_refused(store):
-    with pytest.raises(ValueError, match="latency must not be negative"):
+    with pytest.raises(ValueError, match="delays must not be negative"):
         store.set_faults(jitter_seconds=-1.0)

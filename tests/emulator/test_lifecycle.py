@@ -17,8 +17,8 @@ from reconciler.emulator.pipelines import PipelineJobs
 from tests.emulator.helpers import (
     EU_PARENT,
     JOB_SECONDS,
+    NAMED,
     PARENT,
-    PROJECT,
     job_body,
     system_labels,
 )
@@ -48,7 +48,7 @@ def test_pending_running_succeeded_registers_model(pipelines, models, store):
     assert done.start_time == running.start_time
 
     [model] = models.list_models(parent=PARENT)
-    assert model.name.startswith(f"projects/{PROJECT}/locations/us-central1/models/")
+    assert model.name.startswith(f"{NAMED}/models/")
     assert model.name.rsplit("/", 1)[1].isdigit()
     assert model.display_name == "my-tuned-model"
     # The run's labels (copied by the upload step) plus the labels the service adds.

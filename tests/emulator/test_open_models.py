@@ -17,6 +17,8 @@ from tests.emulator.helpers import (
     BUCKET,
     JOB_SECONDS,
     LLAMA,
+    NAMED,
+    NUMBER,
     OPEN_MODEL_DATASET,
     OPEN_MODEL_LABELS,
     OPEN_MODEL_OUTPUT,
@@ -31,7 +33,8 @@ pytestmark = pytest.mark.usefixtures("datasets")
 TRAINING = OPEN_MODEL_DATASET
 OUTPUT = OPEN_MODEL_OUTPUT
 LABELS = OPEN_MODEL_LABELS
-NAME = re.compile(rf"{PARENT}/tuningJobs/[0-9]{{19}}")
+# Named by the project number, as the service returns names.
+NAME = re.compile(rf"{NAMED}/tuningJobs/[0-9]{{19}}")
 EU = f"projects/{PROJECT}/locations/europe-west4"
 Mode = beta.SupervisedTuningSpec.TuningMode
 AdapterSize = beta.SupervisedHyperParameters.AdapterSize
@@ -57,7 +60,7 @@ def test_runs_then_succeeds_registering_a_deployed_model_with_its_artifacts(
     store.advance_clock(JOB_SECONDS)
     done = open_tuning.get_tuning_job(name=job.name)
     assert done.state == beta.JobState.JOB_STATE_SUCCEEDED
-    assert re.fullmatch(rf"{PARENT}/models/[0-9]+@1", done.tuned_model.model)
+    assert re.fullmatch(rf"{NAMED}/models/[0-9]+@1", done.tuned_model.model)
     [model] = models.list_models(parent=PARENT)
     assert f"{model.name}@{model.version_id}" == done.tuned_model.model
     assert model.artifact_uri == f"{OUTPUT}/postprocess/node-0/checkpoints/final"
@@ -126,7 +129,8 @@ def test_a_custom_base_model_must_be_a_directory_in_cloud_storage(open_tuning):
 
 
 def test_open_model_regions_only(open_tuning):
-    assert open_tuning.create_tuning_job(parent=EU, tuning_job=body()).name.startswith(EU)
+    assert open_tuning.create_tuning_job(parent=EU, tuning_job=body()).name.startswith(
+        f"projects/{NUMBER}/locations/europe-west4/")
     with pytest.raises(exceptions.InvalidArgument, match="location 'us-east4'"):
         open_tuning.create_tuning_job(parent=f"projects/{PROJECT}/locations/us-east4",
                                       tuning_job=body())

@@ -21,6 +21,7 @@ from tests.emulator.helpers import (
     CHAT_TEMPLATE,
     EU_PARENT,
     EVAL_DATASET,
+    NAMED,
     PARENT,
     job_body,
 )
@@ -34,7 +35,7 @@ def test_create_get_list_roundtrip(pipelines, store):
         parent=PARENT, pipeline_job=sent, pipeline_job_id="tune-1"
     )
 
-    assert created.name == f"{PARENT}/pipelineJobs/tune-1"
+    assert created.name == f"{NAMED}/pipelineJobs/tune-1"
     assert created.state == PipelineState.PIPELINE_STATE_PENDING
     assert created.create_time.timestamp() == pytest.approx(store.now(), abs=5)
     assert created.display_name == sent.display_name

@@ -16,8 +16,8 @@ from tests.emulator.helpers import (
     CHAT_DATASET,
     CHAT_TEMPLATE,
     JOB_SECONDS,
+    NAMED,
     PARENT,
-    PROJECT,
     job_body,
     system_labels,
 )
@@ -120,7 +120,7 @@ def test_tuned_model_is_deployed_to_a_new_endpoint(pipelines, models, endpoints,
     done = _run(pipelines, store, model_display_name="served")
     model = models.get_model(name=_tuned_model_name(done).removesuffix("@1"))
     [ref] = model.deployed_models
-    assert ref.endpoint.startswith(f"projects/{PROJECT}/locations/us-central1/endpoints/")
+    assert ref.endpoint.startswith(f"{NAMED}/endpoints/")
     assert ref.endpoint.rsplit("/", 1)[1].isdigit()
 
     endpoint = endpoints.get_endpoint(name=ref.endpoint)

@@ -61,7 +61,7 @@ def test_no_call_scans_a_table_and_advancing_reads_only_due_jobs(
                                             pipeline_job_id="running")
     store.advance_clock(JOB_SECONDS * 0.5)
     pending = tuning.create_tuning_job(parent=PARENT, tuning_job=tuning_body())
-    store.set_quota({"us-central1": {"pipeline": 100, "tuning-job": 100}})
+    store.set_quota({"us-central1": {"pipeline": 100}, "global": {"tuning-job": 100}})
     statements.clear()
 
     pipelines.create_pipeline_job(parent=PARENT, pipeline_job=job_body(),
@@ -72,7 +72,8 @@ def test_no_call_scans_a_table_and_advancing_reads_only_due_jobs(
     assert len(list(tuning.list_tuning_jobs(parent=PARENT))) == 8
     [model, *_] = models.list_models(parent=PARENT)
     models.get_model(name=model.name)
-    assert len(list(endpoints.list_endpoints(parent=PARENT))) == 12
+    # A pipeline run's one endpoint, a Gemini run's one per checkpoint (an epoch each).
+    assert len(list(endpoints.list_endpoints(parent=PARENT))) == 6 + 6 * 3
     pipelines.get_pipeline_job(name=running.name)
     tuning.cancel_tuning_job(name=pending.name)
 

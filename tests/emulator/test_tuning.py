@@ -16,6 +16,8 @@ from tests.emulator.helpers import (
     BUCKET,
     GEMINI_VALIDATION,
     JOB_SECONDS,
+    NAMED,
+    NUMBER,
     PARENT,
     PROJECT,
     tuning_body,
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("datasets")
 LABELS = {"app": "tuneops", "spec": "s1"}
 GEMINI_LABELS = {BASE_MODEL_LABEL: "gemini-2-5-flash", TUNE_TYPE_LABEL: "sft"}
 TOKYO = f"projects/{PROJECT}/locations/asia-northeast1"
-NAME = re.compile(rf"{PARENT}/tuningJobs/[0-9]{{19}}")
+NAME = re.compile(rf"{NAMED}/tuningJobs/[0-9]{{19}}")
 AdapterSize = SupervisedHyperParameters.AdapterSize
 
 
@@ -67,8 +69,8 @@ def test_runs_then_succeeds_registering_a_deployed_model(tuning, models, endpoin
     done = tuning.get_tuning_job(name=job.name)
     assert done.state == JobState.JOB_STATE_SUCCEEDED
     assert done.end_time
-    assert re.fullmatch(rf"{PARENT}/models/[0-9]+@1", done.tuned_model.model)
-    assert re.fullmatch(rf"{PARENT}/endpoints/[0-9]+", done.tuned_model.endpoint)
+    assert re.fullmatch(rf"{NAMED}/models/[0-9]+@1", done.tuned_model.model)
+    assert re.fullmatch(rf"{NAMED}/endpoints/[0-9]+", done.tuned_model.endpoint)
 
     [model] = models.list_models(parent=PARENT)
     assert f"{model.name}@{model.version_id}" == done.tuned_model.model
@@ -82,7 +84,29 @@ def test_runs_then_succeeds_registering_a_deployed_model(tuning, models, endpoin
     assert dict(endpoint.labels) == LABELS
     [deployed] = endpoint.deployed_models
     assert deployed.model == model.name
+    # Intermediate checkpoints by default: one per epoch, each on its own endpoint, the last
+    # the default one, whose endpoint is the tuned model's.
+    assert [(c.checkpoint_id, c.epoch, c.step) for c in done.tuned_model.checkpoints] == [
+        ("1", 1, 10), ("2", 2, 20), ("3", 3, 30)]
+    assert done.tuned_model.checkpoints[-1].endpoint == done.tuned_model.endpoint
+    assert deployed.checkpoint_id == "3"
+    assert model.default_checkpoint_id == "3"
+    assert [c.checkpoint_id for c in model.checkpoints] == ["1", "2", "3"]
+    assert sorted(ref.endpoint for ref in model.deployed_models) == sorted(
+        c.endpoint for c in done.tuned_model.checkpoints)
+    assert len(endpoints.list_endpoints(parent=PARENT).endpoints) == 3
     assert [j.state for j in TuningJobs(store).all()] == [JobState.JOB_STATE_SUCCEEDED]
+
+
+def test_last_checkpoint_only_is_one_endpoint_and_no_checkpoints(tuning, models, store):
+    body = tuning_body()
+    body.supervised_tuning_spec.export_last_checkpoint_only = True
+    job = tuning.create_tuning_job(parent=PARENT, tuning_job=body)
+    store.advance_clock(JOB_SECONDS * 2)
+    done = tuning.get_tuning_job(name=job.name)
+    assert list(done.tuned_model.checkpoints) == []
+    [model] = models.list_models(parent=PARENT)
+    assert [ref.endpoint for ref in model.deployed_models] == [done.tuned_model.endpoint]
 
 
 def test_quirk_keeps_job_labels_off_model_and_endpoint(tuning, models, endpoints, store):
@@ -106,17 +130,18 @@ def test_default_display_name_and_publisher_base_model(tuning, models, store):
 
 def test_model_lives_in_the_jobs_location_and_deletes_like_any(tuning, models, endpoints, store):
     done = _run(tuning, store, parent=TOKYO)
-    assert done.tuned_model.model.startswith(f"{TOKYO}/models/")
+    assert done.tuned_model.model.startswith(f"projects/{NUMBER}/locations/asia-northeast1/")
     [model] = models.list_models(parent=TOKYO)
     assert list(models.list_models(parent=PARENT)) == []
     with pytest.raises(exceptions.FailedPrecondition, match="deployed"):
         models.delete_model(name=model.name).result()
-    [ref] = model.deployed_models
-    endpoints.undeploy_model(
-        endpoint=ref.endpoint, deployed_model_id=ref.deployed_model_id
-    ).result()
+    for ref in model.deployed_models:
+        endpoints.undeploy_model(
+            endpoint=ref.endpoint, deployed_model_id=ref.deployed_model_id
+        ).result()
     models.delete_model(name=model.name).result()
-    endpoints.delete_endpoint(name=ref.endpoint).result()
+    for ref in model.deployed_models:
+        endpoints.delete_endpoint(name=ref.endpoint).result()
     assert list(models.list_models(parent=TOKYO)) == []
     assert list(endpoints.list_endpoints(parent=TOKYO)) == []
 
@@ -202,9 +227,9 @@ def test_create_validation(tuning, store, body, message):
 
 
 def test_create_needs_a_tuning_location_and_spec(tuning):
-    with pytest.raises(exceptions.InvalidArgument, match="location 'asia-east1'"):
+    with pytest.raises(exceptions.InvalidArgument, match="location 'us-west2'"):
         tuning.create_tuning_job(
-            parent=f"projects/{PROJECT}/locations/asia-east1", tuning_job=tuning_body()
+            parent=f"projects/{PROJECT}/locations/us-west2", tuning_job=tuning_body()
         )
     body = tuning_body()
     body.supervised_tuning_spec = None
@@ -222,14 +247,12 @@ def test_unset_hyper_parameters_are_fine(tuning):
     ("content", "problem"),
     [
         (None, "training dataset object gs://.* not found"),
-        (b"not json\n", "line 1 is not valid JSON"),
-        (b'{"messages": []}\n', "line 1: contents must be a non-empty list"),
-        (b'{"contents": [{"role": "bot", "parts": [{"text": "x"}]}]}\n', "role must be one of"),
-        (b'{"contents": [{"role": "user", "parts": []}]}\n', r"contents\[0\].parts must be"),
-        (b"\n\n", "has no examples"),
+        (b"not json\n", "has no valid example to tune on"),
+        (b"\n\n", "has no valid example to tune on"),
     ],
 )
-def test_bad_training_dataset_fails_the_run_after_it_starts(tuning, gcs, store, content, problem):
+def test_a_dataset_missing_or_without_an_example_fails_the_run_after_it_starts(
+        tuning, gcs, store, content, problem):
     uri = f"gs://{BUCKET}/datasets/bad.jsonl"
     if content is not None:
         gcs.bucket(BUCKET).blob("datasets/bad.jsonl").upload_from_string(content)
@@ -244,6 +267,37 @@ def test_bad_training_dataset_fails_the_run_after_it_starts(tuning, gcs, store, 
     assert failed.state == JobState.JOB_STATE_FAILED
     assert re.search(problem, failed.error.message)
     assert not failed.tuned_model.model
+
+
+def test_bad_examples_are_dropped_and_counted_not_fatal(tuning, gcs, store):
+    """SupervisedTuningDataStats: total_truncated_example_count, truncated_example_indices,
+    dropped_example_reasons; the documented format's extras are examples like any."""
+    lines = [
+        b"not json",
+        b'{"messages": []}',
+        b'{"contents": [{"role": "bot", "parts": [{"text": "x"}]}]}',
+        b'{"contents": [{"role": "user", "parts": []}]}',
+        b'{"contents": [{"role": "user", "parts": [{"text": "what is 2+2?"}]}, '
+        b'{"role": "model", "parts": [{"text": "4"}]}]}',
+        # Function calling tuning: tools, a functionCall part, snake_case system_instruction.
+        b'{"system_instruction": {"parts": [{"text": "be brief"}]}, "contents": [{"role": '
+        b'"user", "parts": [{"text": "sku?"}]}, {"role": "model", "parts": [{"functionCall": '
+        b'{"name": "sku", "args": {}}}]}], "tools": [{"functionDeclarations": [{"name": "sku"}]}]}',
+        # A single turn pair with roles left unset.
+        b'{"contents": [{"parts": [{"text": "hi"}]}, {"parts": [{"text": "hello"}]}]}',
+    ]
+    uri = f"gs://{BUCKET}/datasets/mixed.jsonl"
+    gcs.bucket(BUCKET).blob("datasets/mixed.jsonl").upload_from_string(b"\n".join(lines))
+    job = tuning.create_tuning_job(parent=PARENT, tuning_job=tuning_body(training=uri))
+    store.advance_clock(JOB_SECONDS * 2)
+    done = tuning.get_tuning_job(name=job.name)
+    assert done.state == JobState.JOB_STATE_SUCCEEDED
+    stats = done.tuning_data_stats.supervised_tuning_data_stats
+    assert stats.tuning_dataset_example_count == 3
+    assert stats.total_truncated_example_count == 4
+    assert list(stats.truncated_example_indices) == [1, 2, 3, 4]
+    assert len(stats.dropped_example_reasons) == 4
+    assert stats.total_billable_token_count > 0
 
 
 def test_missing_validation_dataset_fails_the_run(tuning, store):

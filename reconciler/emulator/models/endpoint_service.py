@@ -17,22 +17,24 @@ from google.cloud.aiplatform_v1.types import (
 )
 from google.longrunning import operations_pb2
 
-from reconciler.emulator.filters import parse_filter
+from reconciler.emulator.listing import kept
 from reconciler.emulator.models.model_service import FIELDS as MODEL_FIELDS
 from reconciler.emulator.models.rows import ENDPOINTS
 from reconciler.emulator.models.store import Endpoints
-from reconciler.emulator.names import parse_parent
+from reconciler.emulator.names import parent, parse_parent
 from reconciler.emulator.paging import check_order_by
 from reconciler.emulator.rpc import Method
+from reconciler.emulator.service import State
 
 NAME = "google.cloud.aiplatform.v1.EndpointService"
 FIELDS = MODEL_FIELDS  # labels and display_name, like models
 
 
 class EndpointService:
-    def __init__(self, endpoints: Endpoints, locations: tuple[str, ...]) -> None:
-        self._endpoints = endpoints
-        self._locations = locations
+    def __init__(self, state: State) -> None:
+        self._state = state
+        self._endpoints = Endpoints(state)
+        self._locations = state.locations
 
     def methods(self) -> list[Method]:
         operation = operations_pb2.Operation.SerializeToString
@@ -49,22 +51,20 @@ class EndpointService:
         ]
 
     def get(self, request: GetEndpointRequest) -> Endpoint:
-        ENDPOINTS.parse(request.name, self._locations)
-        return self._endpoints.get(request.name)
+        return self._endpoints.get(ENDPOINTS.parse(request.name, self._locations).unversioned)
 
     def list(self, request: ListEndpointsRequest) -> ListEndpointsResponse:
-        parse_parent(request.parent, self._locations)
-        matches = parse_filter(request.filter, FIELDS)
+        project, location = parse_parent(request.parent, self._locations)
         check_order_by(request.order_by)
+        matches = kept(self._state, request.filter, FIELDS)
         page, token = self._endpoints.page(
-            request.parent, matches, request.page_size, request.page_token
+            parent(project, location), matches, request.page_size, request.page_token
         )
         return ListEndpointsResponse(endpoints=page, next_page_token=token)
 
     def undeploy(self, request: UndeployModelRequest) -> operations_pb2.Operation:
-        ENDPOINTS.parse(request.endpoint, self._locations)
-        return self._endpoints.undeploy(request.endpoint, request.deployed_model_id)
+        endpoint = ENDPOINTS.parse(request.endpoint, self._locations).unversioned
+        return self._endpoints.undeploy(endpoint, request.deployed_model_id)
 
     def delete(self, request: DeleteEndpointRequest) -> operations_pb2.Operation:
-        ENDPOINTS.parse(request.name, self._locations)
-        return self._endpoints.delete(request.name)
+        return self._endpoints.delete(ENDPOINTS.parse(request.name, self._locations).unversioned)

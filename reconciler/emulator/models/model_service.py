@@ -13,13 +13,14 @@ from google.cloud.aiplatform_v1.types import (
 from google.longrunning import operations_pb2
 
 from reconciler.emulator.errors import invalid
-from reconciler.emulator.filters import parse_filter
 from reconciler.emulator.labelrules import validate_labels
+from reconciler.emulator.listing import kept
 from reconciler.emulator.models.rows import MODELS
 from reconciler.emulator.models.store import Models
-from reconciler.emulator.names import parse_parent
+from reconciler.emulator.names import parent, parse_parent
 from reconciler.emulator.paging import check_order_by
 from reconciler.emulator.rpc import Method
+from reconciler.emulator.service import State
 
 NAME = "google.cloud.aiplatform.v1.ModelService"
 UPDATABLE_FIELDS = ("display_name", "description", "labels")
@@ -29,10 +30,11 @@ FIELDS = frozenset({"labels", "display_name"})
 
 
 class ModelService:
-    def __init__(self, models: Models, locations: tuple[str, ...]) -> None:
-        self._models = models
+    def __init__(self, state: State) -> None:
+        self._state = state
+        self._models = Models(state)
         # Wherever any service's jobs register Models.
-        self._locations = locations
+        self._locations = state.locations
 
     def methods(self) -> list[Method]:
         return [
@@ -54,17 +56,17 @@ class ModelService:
         return self._models.get(name.unversioned, name.version)
 
     def list(self, request: ListModelsRequest) -> ListModelsResponse:
-        parse_parent(request.parent, self._locations)
-        matches = parse_filter(request.filter, FIELDS)
+        project, location = parse_parent(request.parent, self._locations)
         check_order_by(request.order_by)
+        matches = kept(self._state, request.filter, FIELDS)
         page, token = self._models.page(
-            request.parent, matches, request.page_size, request.page_token
+            parent(project, location), matches, request.page_size, request.page_token
         )
         return ListModelsResponse(models=page, next_page_token=token)
 
     def update(self, request: UpdateModelRequest) -> Model:
         patch = request.model
-        MODELS.parse(patch.name, self._locations)
+        name = MODELS.parse(patch.name, self._locations).unversioned
         paths = list(request.update_mask.paths)
         if not paths:
             raise invalid("update_mask is required")
@@ -88,8 +90,7 @@ class ModelService:
                 model.labels.clear()
                 model.labels.update(dict(patch.labels))
 
-        return self._models.update(patch.name, change)
+        return self._models.update(name, change, labels="labels" in paths)
 
     def delete(self, request: DeleteModelRequest) -> operations_pb2.Operation:
-        MODELS.parse(request.name, self._locations)
-        return self._models.delete(request.name)
+        return self._models.delete(MODELS.parse(request.name, self._locations).unversioned)

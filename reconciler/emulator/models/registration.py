@@ -11,7 +11,7 @@ version and deploy it to an Endpoint of its own.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from google.cloud.aiplatform_v1.types import DeployedModel, DeployedModelRef, Endpoint, Model
@@ -19,11 +19,13 @@ from google.cloud.aiplatform_v1.types import DeployedModel, DeployedModelRef, En
 from reconciler.emulator.models.rows import (
     ENDPOINTS,
     MODELS,
+    Deployment,
     Ids,
     registration_ids,
     save_endpoint,
     save_model,
 )
+from reconciler.emulator.names import split
 from reconciler.emulator.quirks import Quirks
 from reconciler.emulator.tables import stored_quirks
 
@@ -48,7 +50,7 @@ def run_labels(job: Job, quirks: Quirks) -> dict[str, str]:
 
 def model_version(job: Job, parent: str, ids: Ids, *, display_name: str,
                   labels: Mapping[str, str], **fields: Any) -> Model:
-    """Version 1 of a tuned Model in `parent`, deployed to the Endpoint `ids` names, as of
+    """Version 1 of a tuned Model in `parent`, deployed to the Endpoints `ids` names, as of
     the job's end."""
     registered = job.end_time
     return Model(
@@ -63,42 +65,46 @@ def model_version(job: Job, parent: str, ids: Ids, *, display_name: str,
         version_create_time=registered,
         version_update_time=registered,
         encryption_spec=job.encryption_spec,
-        deployed_models=[DeployedModelRef(endpoint=ENDPOINTS.name(parent, ids.endpoint),
-                                          deployed_model_id=ids.deployed_model)],
+        deployed_models=[DeployedModelRef(endpoint=ENDPOINTS.name(parent, deployment.endpoint),
+                                          deployed_model_id=deployment.deployed_model)
+                         for deployment in ids.deployments],
         **fields,
     )
 
 
-def endpoint_for(job: Job, model: Model, ids: Ids, quirks: Quirks) -> Endpoint:
-    """The Endpoint the deploy step creates: the Model's display name, the run's labels."""
+def endpoint_for(job: Job, model: Model, deployment: Deployment, quirks: Quirks) -> Endpoint:
+    """An Endpoint the deploy step creates: the Model's display name, the run's labels."""
     deployed = DeployedModel(
-        id=ids.deployed_model,
+        id=deployment.deployed_model,
         model=model.name,
         model_version_id=model.version_id,
         display_name=model.display_name,
         create_time=model.create_time,
         # deploy_llm_model.py: 'automaticResources': {'minReplicaCount': 1, 'maxReplicaCount': 1}
         automatic_resources={"min_replica_count": 1, "max_replica_count": 1},
+        checkpoint_id=deployment.checkpoint,
     )
     return Endpoint(
-        name=model.deployed_models[0].endpoint,
+        name=ENDPOINTS.name(split(model.name).parent, deployment.endpoint),
         display_name=model.display_name,
         labels=run_labels(job, quirks),
         deployed_models=[deployed],
-        traffic_split={ids.deployed_model: 100},
+        traffic_split={deployment.deployed_model: 100},
         create_time=model.create_time,
         update_time=model.create_time,
         encryption_spec=job.encryption_spec,
     )
 
 
-def register(conn: sqlite3.Connection, job: Job, at: float, model_of: ModelOf
-             ) -> tuple[Model, Endpoint]:
-    """Stores the Model a succeeded job leaves and the Endpoint serving it, as of `at`."""
+def register(conn: sqlite3.Connection, job: Job, at: float, model_of: ModelOf,
+             checkpoints: Sequence[str] = ("",)) -> tuple[Model, list[Endpoint]]:
+    """Stores the Model a job leaves and the Endpoints serving it (one per checkpoint), as
+    of `at`."""
     quirks = stored_quirks(conn)
-    ids = registration_ids(conn)
+    ids = registration_ids(conn, checkpoints)
     model = model_of(ids, quirks)
-    endpoint = endpoint_for(job, model, ids, quirks)
+    endpoints = [endpoint_for(job, model, deployment, quirks) for deployment in ids.deployments]
     save_model(conn, model, create_time=at)
-    save_endpoint(conn, endpoint, create_time=at)
-    return model, endpoint
+    for endpoint in endpoints:
+        save_endpoint(conn, endpoint, create_time=at)
+    return model, endpoints

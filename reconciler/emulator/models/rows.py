@@ -6,6 +6,7 @@ Every function takes an open connection, so callers compose them inside one tran
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from google.cloud.aiplatform_v1.types import Endpoint, Model
@@ -36,17 +37,30 @@ CREATE INDEX IF NOT EXISTS {table}_by_parent ON {table} (parent, create_time, na
 
 
 @dataclass(frozen=True)
-class Ids:
-    """Numeric ids handed out for one registration: a Model deployed to a new Endpoint."""
+class Deployment:
+    """One deployment of a registration: its new Endpoint, the DeployedModel's id there, and
+    the Model's checkpoint it serves ("" for a Model without checkpoints)."""
 
-    model: str
     endpoint: str
     deployed_model: str
+    checkpoint: str = ""
 
 
-def registration_ids(conn: sqlite3.Connection) -> Ids:
-    return Ids(str(next_id(conn, MODEL)), str(next_id(conn, ENDPOINT)),
-               str(next_id(conn, DEPLOYED_MODEL)))
+@dataclass(frozen=True)
+class Ids:
+    """Numeric ids handed out for one registration: a Model, each deployed to an Endpoint of
+    its own."""
+
+    model: str
+    deployments: tuple[Deployment, ...]
+
+
+def registration_ids(conn: sqlite3.Connection, checkpoints: Sequence[str] = ("",)) -> Ids:
+    """Ids for a Model and one Endpoint per checkpoint (one, for a Model without them)."""
+    model = str(next_id(conn, MODEL))
+    return Ids(model, tuple(Deployment(str(next_id(conn, ENDPOINT)),
+                                       str(next_id(conn, DEPLOYED_MODEL)), checkpoint)
+                            for checkpoint in checkpoints))
 
 
 def load_model(conn: sqlite3.Connection, name: str) -> Model:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from reconciler.emulator.models import endpoint_service, model_service
 from reconciler.emulator.models.rows import TABLES
-from reconciler.emulator.models.store import Endpoints, Models
 from reconciler.emulator.rpc import Method
 from reconciler.emulator.service import Context, Service
 
@@ -13,9 +12,8 @@ from reconciler.emulator.service import Context, Service
 def _serve(context: Context) -> list[tuple[str, list[Method]]]:
     state = context.state
     return [
-        (model_service.NAME, model_service.ModelService(Models(state), state.locations).methods()),
-        (endpoint_service.NAME,
-         endpoint_service.EndpointService(Endpoints(state), state.locations).methods()),
+        (model_service.NAME, model_service.ModelService(state).methods()),
+        (endpoint_service.NAME, endpoint_service.EndpointService(state).methods()),
     ]
 
 

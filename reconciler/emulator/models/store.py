@@ -17,6 +17,7 @@ from google.cloud.aiplatform_v1.types import (
     DeployedModelRef,
     Endpoint,
     Model,
+    ModelSourceInfo,
     UndeployModelOperationMetadata,
     UndeployModelResponse,
 )
@@ -24,7 +25,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 
 from reconciler.emulator import clock
-from reconciler.emulator.errors import EmulatorError, not_found
+from reconciler.emulator.errors import EmulatorError, invalid, not_found
 from reconciler.emulator.filters import Subject
 from reconciler.emulator.ids import next_id
 from reconciler.emulator.models.rows import (
@@ -39,9 +40,18 @@ from reconciler.emulator.models.rows import (
 from reconciler.emulator.names import split
 from reconciler.emulator.paging import decode_token, page_size, take_page
 from reconciler.emulator.service import State
-from reconciler.emulator.tables import done_operation, newest_first, row
+from reconciler.emulator.tables import newest_first, operation, row, stored_quirks
 
 Keep = Callable[[Subject], bool]  # a List request's filter
+# ModelSourceInfo.ModelSourceType.GENIE, "The Model is saved or tuned from Genie"
+# (model.proto): which source a tuned Gemini Model reports is undocumented; the emulator marks
+# the Models its tuning jobs register so, and the switches about tuned Gemini Models
+# (quirks.update_model_labels, delete_tuned_model) apply to exactly those.
+TUNED_GEMINI = ModelSourceInfo.ModelSourceType.GENIE
+
+
+def tuned_gemini(model: Model) -> bool:
+    return model.model_source_info.source_type == TUNED_GEMINI
 # A Model or an Endpoint (proto-plus).
 R = TypeVar("R", Model, Endpoint)
 
@@ -60,9 +70,10 @@ class _Registered(Generic[R]):
         size, after = page_size(size), decode_token(token)
         with self._db.write() as conn:
             self._state.advance_jobs(conn)
-            rows = newest_first(conn, self._table, "labels, display_name, proto", parent, after)
+            rows = newest_first(conn, self._table, "labels, display_name, proto, create_time",
+                                parent, after)
             page, next_token = take_page(
-                rows, lambda r: keep(Subject(json.loads(r[0]), r[1])), size
+                rows, lambda r: keep(Subject(json.loads(r[0]), r[1], create_time=r[3])), size
             )
             return [self._message.deserialize(r[2]) for r in page], next_token
 
@@ -88,11 +99,16 @@ class Models(_Registered[Model]):
             raise not_found(f"model {name}@{version} not found")
         return model
 
-    def update(self, name: str, change: Callable[[Model], None]) -> Model:
-        """Applies `change` to the stored model and stamps update_time."""
+    def update(self, name: str, change: Callable[[Model], None], *, labels: bool = False
+               ) -> Model:
+        """Applies `change` (that sets `labels` too, if so) to the stored model and stamps
+        update_time."""
         with self._db.write() as conn:
             self._state.advance_jobs(conn)
             model = load_model(conn, name)
+            if labels and tuned_gemini(model) and not stored_quirks(conn).update_model_labels:
+                raise invalid(f"model.labels: the labels of tuned Gemini model {name} cannot "
+                              "be updated")
             change(model)
             model.update_time = clock.to_timestamp(clock.clock_now(conn))
             save_model(conn, model)
@@ -111,8 +127,14 @@ class Models(_Registered[Model]):
                     f"The model {name} is deployed or being deployed at the following "
                     f"Endpoints: {endpoints}",
                 )
+            if tuned_gemini(model) and not stored_quirks(conn).delete_tuned_model:
+                raise EmulatorError(
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"A tuned Gemini model can't be deleted from Vertex AI Model Registry "
+                    f"({name})",
+                )
             conn.execute("DELETE FROM models WHERE name = ?", (name,))
-            return done_operation(conn, name, DeleteOperationMetadata, empty_pb2.Empty())
+            return operation(conn, name, DeleteOperationMetadata, empty_pb2.Empty())
 
     def delete_outside(self, name: str) -> None:
         """Deletes a model as a console user would (no RPC, no call count): for drift tests.
@@ -206,7 +228,7 @@ class Endpoints(_Registered[Endpoint]):
                 del model.deployed_models[:]
                 model.deployed_models.extend(refs)
                 save_model(conn, model)
-            return done_operation(
+            return operation(
                 conn, endpoint_name, UndeployModelOperationMetadata,
                 UndeployModelResponse.pb(UndeployModelResponse()),
             )
@@ -222,4 +244,4 @@ class Endpoints(_Registered[Endpoint]):
                     f"endpoint {name} still has deployed models ({ids}); undeploy them first",
                 )
             conn.execute("DELETE FROM endpoints WHERE name = ?", (name,))
-            return done_operation(conn, name, DeleteOperationMetadata, empty_pb2.Empty())
+            return operation(conn, name, DeleteOperationMetadata, empty_pb2.Empty())

@@ -68,9 +68,11 @@ def register_job(conn: sqlite3.Connection, job: TuningJob, at: float) -> None:
     kms_key = job.encryption_spec.kms_key_name
     registering = _Registering(job.end_time, dict(job.labels),
                                {"kms_key_name": kms_key} if kms_key else {})
-    model, endpoint = register(conn, registering, at,
-                               lambda ids, quirks: tuned_model(job, registering, ids, quirks))
-    job.tuned_model = TunedModel(model=f"{model.name}@{model.version_id}", endpoint=endpoint.name)
+    # One endpoint: open-model runs export no intermediate checkpoints (undocumented).
+    model, endpoints = register(conn, registering, at,
+                                lambda ids, quirks: tuned_model(job, registering, ids, quirks))
+    job.tuned_model = TunedModel(model=f"{model.name}@{model.version_id}",
+                                 endpoint=endpoints[-1].name)
     # Its Endpoint answers Predict, as the serving container Model Garden deploys a tuned
     # open model with does, from what it was tuned on.
     remember(conn, model.name, job.supervised_tuning_spec.training_dataset_uri, PREDICT)

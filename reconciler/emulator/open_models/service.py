@@ -20,8 +20,8 @@ from google.cloud.aiplatform_v1beta1.types import (
 from google.protobuf import empty_pb2
 
 from reconciler.emulator.examples import ReadObject, dataset_failure
-from reconciler.emulator.filters import parse_filter
-from reconciler.emulator.names import parse_parent
+from reconciler.emulator.listing import kept
+from reconciler.emulator.names import parent, parse_parent
 from reconciler.emulator.open_models.examples import open_model_example
 from reconciler.emulator.open_models.store import (
     LOCATIONS,
@@ -33,7 +33,7 @@ from reconciler.emulator.open_models.store import (
 )
 from reconciler.emulator.open_models.validation import validate_open_model_job
 from reconciler.emulator.rpc import Method
-from reconciler.emulator.service import Context, Jobs, Service
+from reconciler.emulator.service import Context, Jobs, Service, State
 from reconciler.emulator.tuning_jobs.service import FIELDS
 from reconciler.emulator.tuning_jobs.store import JOBS
 
@@ -41,9 +41,9 @@ NAME = "google.cloud.aiplatform.v1beta1.GenAiTuningService"
 
 
 class OpenModelTuningService:
-    def __init__(self, store: OpenModelTuningJobs, read_object: ReadObject,
-                 job_seconds: float) -> None:
-        self._store = store
+    def __init__(self, state: State, read_object: ReadObject, job_seconds: float) -> None:
+        self._state = state
+        self._store = OpenModelTuningJobs(state)
         self._read_object = read_object
         self._job_seconds = job_seconds
 
@@ -59,35 +59,33 @@ class OpenModelTuningService:
         ]
 
     def create(self, request: CreateTuningJobRequest) -> TuningJob:
-        _, location = parse_parent(request.parent, LOCATIONS)
+        project, location = parse_parent(request.parent, LOCATIONS)
         job = request.tuning_job
         objects = validate_open_model_job(job)
         # The job reads its datasets only once running, so a missing or bad object fails the
         # run, not this call. Decided now because only this server knows its storage endpoint.
         failure = dataset_failure(objects, self._read_object, open_model_example)
-        return self._store.create(request.parent, location, job, self._job_seconds,
-                                  failure=failure)
+        return self._store.create(parent(project, location), location, job,
+                                  self._job_seconds, failure=failure)
 
     def get(self, request: GetTuningJobRequest) -> TuningJob:
-        JOBS.parse(request.name, LOCATIONS)
-        return self._store.get(request.name)
+        return self._store.get(JOBS.parse(request.name, LOCATIONS).unversioned)
 
     def list(self, request: ListTuningJobsRequest) -> ListTuningJobsResponse:
-        parse_parent(request.parent, LOCATIONS)
-        matches = parse_filter(request.filter, FIELDS, STATES.names)
-        page, token = self._store.page(request.parent, matches, request.page_size,
+        project, location = parse_parent(request.parent, LOCATIONS)
+        # The same service as Gemini's jobs: its filters behave as theirs (listing.kept).
+        matches = kept(self._state, request.filter, FIELDS, STATES.names)
+        page, token = self._store.page(parent(project, location), matches, request.page_size,
                                        request.page_token)
         return ListTuningJobsResponse(tuning_jobs=page, next_page_token=token)
 
     def cancel(self, request: CancelTuningJobRequest) -> empty_pb2.Empty:
-        JOBS.parse(request.name, LOCATIONS)
-        self._store.cancel(request.name)
+        self._store.cancel(JOBS.parse(request.name, LOCATIONS).unversioned)
         return empty_pb2.Empty()
 
 
 def _serve(context: Context) -> list[tuple[str, list[Method]]]:
-    service = OpenModelTuningService(OpenModelTuningJobs(context.state), context.read_object,
-                                     context.job_seconds)
+    service = OpenModelTuningService(context.state, context.read_object, context.job_seconds)
     return [(NAME, service.methods())]
 
 

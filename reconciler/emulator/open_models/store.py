@@ -31,9 +31,11 @@ STATES = lifecycle.States(
     JobState.JOB_STATE_FAILED,
     JobState.JOB_STATE_CANCELLING,
     JobState.JOB_STATE_CANCELLED,
+    # The same service as Gemini's jobs: past quota, held or refused alike (quota.admit).
+    queued=JobState.JOB_STATE_QUEUED,
 )
 TABLE = JobTable("open_model_tuning_jobs", JOBS.segment, "tuning job", TuningJob, STATES,
-                 register_job, display_name="''")
+                 register_job, display_name="''", quota=QUOTA)
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS open_model_tuning_jobs ({LIFECYCLE_COLUMNS}
 );
@@ -53,7 +55,6 @@ class OpenModelTuningJobs(JobStore[TuningJob]):
         `failure`, if given, is the error the run ends with when it would otherwise succeed.
         """
         with self._db.write() as conn:
-            TABLE.advance(conn, "parent = ?", (parent,))
-            quota.check(conn, QUOTA, location, lambda: TABLE.unfinished(conn, parent))
+            runs = TABLE.admit(conn, parent)
             return insert_job(conn, TABLE, job, parent=parent, job_seconds=job_seconds,
-                              failure=failure, output_only=V1BETA1_OUTPUT_ONLY)
+                              failure=failure, output_only=V1BETA1_OUTPUT_ONLY, runs=runs)

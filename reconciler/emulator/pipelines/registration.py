@@ -107,5 +107,6 @@ def _task(
 
 def register_run(conn: sqlite3.Connection, job: PipelineJob, at: float) -> None:
     """Stores the Model and Endpoint a succeeded run leaves, and its task details on `job`."""
-    model, endpoint = register(conn, job, at, lambda ids, quirks: tuned_model(job, ids, quirks))
+    model, (endpoint,) = register(conn, job, at,
+                                  lambda ids, quirks: tuned_model(job, ids, quirks))
     job.job_detail = job_detail(job, model, endpoint)

@@ -18,8 +18,8 @@ from google.protobuf import empty_pb2
 
 from reconciler.emulator.errors import already_exists
 from reconciler.emulator.examples import ReadObject
-from reconciler.emulator.filters import parse_filter
-from reconciler.emulator.names import parse_parent
+from reconciler.emulator.listing import kept
+from reconciler.emulator.names import parent, parse_parent
 from reconciler.emulator.paging import check_order_by
 from reconciler.emulator.pipelines.examples import run_failure
 from reconciler.emulator.pipelines.readmask import apply_read_mask, check_read_mask
@@ -34,7 +34,7 @@ from reconciler.emulator.pipelines.store import (
 )
 from reconciler.emulator.pipelines.validation import validate_create
 from reconciler.emulator.rpc import Method
-from reconciler.emulator.service import Context, Jobs, Service
+from reconciler.emulator.service import Context, Jobs, Service, State
 
 NAME = "google.cloud.aiplatform.v1.PipelineService"
 # What a ListPipelineJobs filter can look at.
@@ -42,8 +42,9 @@ FIELDS = frozenset({"labels", "display_name", "state"})
 
 
 class PipelineService:
-    def __init__(self, store: PipelineJobs, read_object: ReadObject, job_seconds: float) -> None:
-        self._store = store
+    def __init__(self, state: State, read_object: ReadObject, job_seconds: float) -> None:
+        self._state = state
+        self._store = PipelineJobs(state)
         self._read_object = read_object
         self._job_seconds = job_seconds
 
@@ -74,10 +75,11 @@ class PipelineService:
         ]
 
     def create(self, request: CreatePipelineJobRequest) -> PipelineJob:
-        _, location = parse_parent(request.parent, LOCATIONS)
+        project, location = parse_parent(request.parent, LOCATIONS)
         job = request.pipeline_job
         objects = validate_create(location, job, request.pipeline_job_id)
-        name = JOBS.name(request.parent, request.pipeline_job_id)
+        parent_name = parent(project, location)
+        name = JOBS.name(parent_name, request.pipeline_job_id)
         # A duplicate reports ALREADY_EXISTS before anything slower or more specific, so a
         # retry after a lost response sees the job it already created.
         if self._store.exists(name):
@@ -87,20 +89,19 @@ class PipelineService:
         # storage endpoint; whoever advances the job later (any process) applies it.
         failure = run_failure(job.template_uri, objects, self._read_object)
         return self._store.create(
-            request.parent, location, name, job, self._job_seconds, failure=failure
+            parent_name, location, name, job, self._job_seconds, failure=failure
         )
 
     def get(self, request: GetPipelineJobRequest) -> PipelineJob:
-        JOBS.parse(request.name, LOCATIONS)
-        return self._store.get(request.name)
+        return self._store.get(JOBS.parse(request.name, LOCATIONS).unversioned)
 
     def list(self, request: ListPipelineJobsRequest) -> ListPipelineJobsResponse:
-        parse_parent(request.parent, LOCATIONS)
-        matches = parse_filter(request.filter, FIELDS, STATES.names)
+        project, location = parse_parent(request.parent, LOCATIONS)
         check_order_by(request.order_by)
         check_read_mask(request.read_mask)
+        matches = kept(self._state, request.filter, FIELDS, STATES.names)
         page, token = self._store.page(
-            request.parent, matches, request.page_size, request.page_token
+            parent(project, location), matches, request.page_size, request.page_token
         )
         for job in page:
             # The real list leaves job_detail out; only GetPipelineJob returns task details.
@@ -111,14 +112,12 @@ class PipelineService:
         )
 
     def cancel(self, request: CancelPipelineJobRequest) -> empty_pb2.Empty:
-        JOBS.parse(request.name, LOCATIONS)
-        self._store.cancel(request.name)
+        self._store.cancel(JOBS.parse(request.name, LOCATIONS).unversioned)
         return empty_pb2.Empty()
 
 
 def _serve(context: Context) -> list[tuple[str, list[Method]]]:
-    service = PipelineService(PipelineJobs(context.state), context.read_object,
-                              context.job_seconds)
+    service = PipelineService(context.state, context.read_object, context.job_seconds)
     return [(NAME, service.methods())]
 
 

@@ -32,10 +32,11 @@ STATES = lifecycle.States(
     PipelineState.PIPELINE_STATE_FAILED,
     PipelineState.PIPELINE_STATE_CANCELLING,
     PipelineState.PIPELINE_STATE_CANCELLED,
+    # "The pipeline has been created or resumed, and processing has not yet begun."
+    queued=PipelineState.PIPELINE_STATE_QUEUED,
 )
-# A location's quota is counted across its jobs (quota.py).
 TABLE = JobTable("jobs", JOBS.segment, "pipeline job", PipelineJob, STATES, register_run,
-                 quota_scope="location")
+                 quota=QUOTA)
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS jobs ({LIFECYCLE_COLUMNS},
     job_id TEXT NOT NULL,
@@ -66,12 +67,11 @@ class PipelineJobs(JobStore[PipelineJob]):
         with self._db.write() as conn:
             if TABLE.exists(conn, name):
                 raise already_exists(f"pipeline job {name} already exists")
-            TABLE.advance(conn, "location = ?", (location,))
-            quota.check(conn, QUOTA, location,
-                        lambda: TABLE.unfinished(conn, location))
+            runs = TABLE.admit(conn, parent)
             now = clock.clock_now(conn)
             job.name = name
-            job.state = PipelineState(PipelineState.PIPELINE_STATE_PENDING)
+            job.state = PipelineState(PipelineState.PIPELINE_STATE_PENDING if runs
+                                      else PipelineState.PIPELINE_STATE_QUEUED)
             job.create_time = job.update_time = clock.to_timestamp(now)
             # The service sets this reserved label itself, overriding any value the user sent.
             job.labels[BILLING_ID_LABEL] = str(next_id(conn, BILLING))

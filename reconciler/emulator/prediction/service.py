@@ -102,11 +102,13 @@ class PredictionService:
         traffic = dict(endpoint.traffic_split)
         return max(endpoint.deployed_models, key=lambda d: traffic.get(d.id, 0))
 
-    def _endpoint(self, name: str) -> None:
+    def _endpoint(self, name: str) -> str:
+        """The endpoint `name` asks for, as stored: under the project's number, whether the
+        request names its id or number."""
         if "/publishers/" in name:
             raise invalid(f"model {name}: publisher models are not emulated; ask a tuned "
                           "model's endpoint")
-        ENDPOINTS.parse(name, self._state.locations)
+        return ENDPOINTS.parse(name, self._state.locations).unversioned
 
     def _answering(self, endpoint_name: str, method: str) -> tuple[Any, Answers]:
         """The Model deployed on the endpoint, and what it answers from, if it serves
@@ -121,10 +123,10 @@ class PredictionService:
         return deployed, self._answers(found[0])
 
     def generate(self, request: GenerateContentRequest) -> GenerateContentResponse:
-        self._endpoint(request.model)
+        endpoint = self._endpoint(request.model)
         if not request.contents:
             raise invalid("contents is required")
-        _, answers = self._answering(request.model, GENERATE_CONTENT)
+        _, answers = self._answering(endpoint, GENERATE_CONTENT)
         prompt = text_of(Content.to_dict(turn) for turn in request.contents)
         answer = answers.answer(prompt)
         return GenerateContentResponse(
@@ -136,12 +138,12 @@ class PredictionService:
                 total_token_count=_tokens(prompt) + _tokens(answer)))
 
     def predict(self, request: PredictRequest) -> PredictResponse:
-        self._endpoint(request.endpoint)
+        endpoint = self._endpoint(request.endpoint)
         instances = [json_format.MessageToDict(value)
                      for value in PredictRequest.pb(request).instances]
         if not instances:
             raise invalid("instances is required")
-        deployed, answers = self._answering(request.endpoint, PREDICT)
+        deployed, answers = self._answering(endpoint, PREDICT)
         response = PredictResponse.pb()(deployed_model_id=deployed.id, model=deployed.model,
                                         model_version_id=deployed.model_version_id)
         for index, instance in enumerate(instances):

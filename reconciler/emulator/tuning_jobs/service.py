@@ -18,12 +18,12 @@ from google.cloud.aiplatform_v1.types import (
 )
 from google.protobuf import empty_pb2
 
-from reconciler.emulator.examples import ReadObject, dataset_failure
-from reconciler.emulator.filters import parse_filter
-from reconciler.emulator.names import parse_parent
+from reconciler.emulator.examples import ReadObject
+from reconciler.emulator.listing import kept
+from reconciler.emulator.names import parent, parse_parent
 from reconciler.emulator.rpc import Method
-from reconciler.emulator.service import Context, Jobs, Service
-from reconciler.emulator.tuning_jobs.examples import gemini_example
+from reconciler.emulator.service import Context, Jobs, Service, State
+from reconciler.emulator.tuning_jobs.examples import dataset_stats
 from reconciler.emulator.tuning_jobs.store import (
     JOBS,
     LOCATIONS,
@@ -41,8 +41,9 @@ FIELDS = frozenset({"labels", "state"})
 
 
 class GenAiTuningService:
-    def __init__(self, store: TuningJobs, read_object: ReadObject, job_seconds: float) -> None:
-        self._store = store
+    def __init__(self, state: State, read_object: ReadObject, job_seconds: float) -> None:
+        self._state = state
+        self._store = TuningJobs(state)
         self._read_object = read_object
         self._job_seconds = job_seconds
 
@@ -71,37 +72,36 @@ class GenAiTuningService:
         ]
 
     def create(self, request: CreateTuningJobRequest) -> TuningJob:
-        _, location = parse_parent(request.parent, LOCATIONS)
+        project, location = parse_parent(request.parent, LOCATIONS)
         job = request.tuning_job
         objects = validate_tuning_job(job)
-        # The job reads its datasets only once running, so a missing or bad object fails the
-        # run, not this call. Decided now because only this server knows its storage endpoint.
-        failure = dataset_failure(objects, self._read_object, gemini_example)
+        # The job reads its datasets only once running, so a missing object fails the run,
+        # not this call, and bad examples are dropped and counted (tuning_data_stats).
+        # Decided now because only this server knows its storage endpoint.
+        failure, stats = dataset_stats(objects, self._read_object)
         return self._store.create(
-            request.parent, location, job, self._job_seconds, failure=failure
+            parent(project, location), location, job, self._job_seconds, failure=failure,
+            stats=stats,
         )
 
     def get(self, request: GetTuningJobRequest) -> TuningJob:
-        JOBS.parse(request.name, LOCATIONS)
-        return self._store.get(request.name)
+        return self._store.get(JOBS.parse(request.name, LOCATIONS).unversioned)
 
     def list(self, request: ListTuningJobsRequest) -> ListTuningJobsResponse:
-        parse_parent(request.parent, LOCATIONS)
-        matches = parse_filter(request.filter, FIELDS, STATES.names)
+        project, location = parse_parent(request.parent, LOCATIONS)
+        matches = kept(self._state, request.filter, FIELDS, STATES.names)
         page, token = self._store.page(
-            request.parent, matches, request.page_size, request.page_token
+            parent(project, location), matches, request.page_size, request.page_token
         )
         return ListTuningJobsResponse(tuning_jobs=page, next_page_token=token)
 
     def cancel(self, request: CancelTuningJobRequest) -> empty_pb2.Empty:
-        JOBS.parse(request.name, LOCATIONS)
-        self._store.cancel(request.name)
+        self._store.cancel(JOBS.parse(request.name, LOCATIONS).unversioned)
         return empty_pb2.Empty()
 
 
 def _serve(context: Context) -> list[tuple[str, list[Method]]]:
-    service = GenAiTuningService(TuningJobs(context.state), context.read_object,
-                                 context.job_seconds)
+    service = GenAiTuningService(context.state, context.read_object, context.job_seconds)
     return [(NAME, service.methods())]
 
 

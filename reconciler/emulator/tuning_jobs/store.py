@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from typing import TypeVar
 
-from google.cloud.aiplatform_v1.types import JobState, TuningJob
+from google.cloud.aiplatform_v1.types import JobState, TuningDataStats, TuningJob
 from google.cloud.aiplatform_v1beta1 import types as v1beta1
 from google.rpc import status_pb2
 
@@ -17,15 +17,27 @@ from reconciler.emulator.ids import next_id
 from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable
 from reconciler.emulator.names import Collection
 from reconciler.emulator.service import State
-from reconciler.emulator.tuning_jobs.registration import register_job
+from reconciler.emulator.tuning_jobs.registration import leave_partial, register_job
 
-# A few of the regions where Gemini supervised tuning runs (the real list is longer); a tuned
-# Gemini Model registers in its tuning job's own region.
-LOCATIONS = ("us-central1", "europe-west4", "us-east4", "asia-northeast1")
+# The regions where Gemini supervised tuning runs ("Supported tuning job regions", Vertex AI
+# docs, gemini-supervised-tuning-region-settings, read 2026-12; the US regions of that list
+# as the Generative AI locations page gives them): a tuned Gemini Model registers in its
+# tuning job's own region.
+LOCATIONS = (
+    "us-central1", "us-east1", "us-east4", "us-east5", "us-south1", "us-west1", "us-west4",
+    "northamerica-northeast1", "southamerica-east1",
+    "europe-central2", "europe-north1", "europe-southwest1", "europe-west1", "europe-west2",
+    "europe-west3", "europe-west4", "europe-west6", "europe-west8", "europe-west9",
+    "asia-east1", "asia-east2", "asia-northeast1", "asia-northeast3", "asia-south1",
+    "asia-southeast1", "australia-southeast1", "me-central1", "me-central2", "me-west1",
+)
 JOBS = Collection("tuningJobs", "tuning job")
 # Tuning job ids are 19-digit numbers like the real service's (`.../tuningJobs/1234...`).
 TUNING_JOB = ("next_tuning_job_id", 5_000_000_000_000_000_001)
-QUOTA = quota.Metric("tuning-job", "aiplatform.googleapis.com/concurrent_tuning_jobs")
+# "This is a global quota, shared across all available regions and supported models"
+# (Vertex AI, Gemini tuning quota). The metric's name is undocumented.
+QUOTA = quota.Metric("tuning-job", "aiplatform.googleapis.com/concurrent_tuning_jobs",
+                     scope="global")
 STATES = lifecycle.States(
     JobState,
     JobState.JOB_STATE_PENDING,
@@ -34,10 +46,13 @@ STATES = lifecycle.States(
     JobState.JOB_STATE_FAILED,
     JobState.JOB_STATE_CANCELLING,
     JobState.JOB_STATE_CANCELLED,
+    # "The job has been just created or resumed and processing has not yet begun"
+    # (job_state.proto): how a gRPC client sees a job waiting for quota (undocumented).
+    queued=JobState.JOB_STATE_QUEUED,
 )
 # A TuningJob has no display_name (tuning_job.proto), only tuned_model_display_name.
 TABLE = JobTable("tuning_jobs", JOBS.segment, "tuning job", TuningJob, STATES, register_job,
-                 display_name="''")
+                 display_name="''", quota=QUOTA, leftover=leave_partial)
 TABLES = f"""
 CREATE TABLE IF NOT EXISTS tuning_jobs ({LIFECYCLE_COLUMNS}
 );
@@ -54,8 +69,10 @@ J = TypeVar("J", TuningJob, v1beta1.TuningJob)  # of either API version
 
 def insert_job(conn: sqlite3.Connection, table: JobTable, job: J, *, parent: str,
                job_seconds: float, failure: status_pb2.Status | None,
-               output_only: tuple[str, ...]) -> J:
-    """Stores `job` as a new PENDING job of `table` under a fresh service-chosen numeric id.
+               output_only: tuple[str, ...], runs: bool = True,
+               stats: TuningDataStats | None = None) -> J:
+    """Stores `job` as a new PENDING (or, waiting for quota, QUEUED) job of `table` under a
+    fresh service-chosen numeric id; `stats` is what the service read of its dataset.
 
     Every table of the collection takes its ids from one sequence: no two jobs of any
     version share a name.
@@ -63,9 +80,13 @@ def insert_job(conn: sqlite3.Connection, table: JobTable, job: J, *, parent: str
     message = table.message.pb(job)
     for field in output_only:
         message.ClearField(field)
+    if stats is not None:
+        job.tuning_data_stats = stats
     now = clock.clock_now(conn)
     job.name = JOBS.name(parent, next_id(conn, TUNING_JOB))
-    job.state = table.states.enum(table.states.pending)
+    queued = table.states.queued
+    job.state = table.states.enum(
+        table.states.pending if runs or queued is None else queued)
     job.create_time = job.update_time = clock.to_timestamp(now)
     table.insert(conn, job, parent=parent, now=now, job_seconds=job_seconds, failure=failure)
     return job
@@ -83,13 +104,15 @@ class TuningJobs(JobStore[TuningJob]):
         job_seconds: float,
         *,
         failure: status_pb2.Status | None = None,
+        stats: TuningDataStats | None = None,
     ) -> TuningJob:
-        """Stores a new PENDING job under an id the service picks (the request has none).
+        """Stores a new PENDING job under an id the service picks (the request has none);
+        past the project's quota, refused or queued (quota.admit).
 
-        `failure`, if given, is the error the run ends with when it would otherwise succeed.
+        `failure`, if given, is the error the run ends with when it would otherwise succeed;
+        `stats` what the service read of its dataset (TuningJob.tuning_data_stats).
         """
         with self._db.write() as conn:
-            TABLE.advance(conn, "parent = ?", (parent,))
-            quota.check(conn, QUOTA, location, lambda: TABLE.unfinished(conn, parent))
+            runs = TABLE.admit(conn, parent)
             return insert_job(conn, TABLE, job, parent=parent, job_seconds=job_seconds,
-                              failure=failure, output_only=OUTPUT_ONLY)
+                              failure=failure, output_only=OUTPUT_ONLY, runs=runs, stats=stats)

@@ -1,0 +1,71 @@
+"""Listing what tuneops manages, whatever the service does with a list's filter.
+
+A List request's `filter` is documented for some services and only as "The standard list
+filter" for ListTuningJobs (genai_tuning_service.proto), which no Google sample uses. A
+service may honour it, ignore it (and return other teams' jobs) or refuse it. So every list
+tuneops makes goes through here: the filter asks for the labels it wants, every resource
+that comes back is checked for those labels again, and a filter refused with
+INVALID_ARGUMENT is dropped and the list made without it. Nothing that lacks tuneops' labels
+ever reaches planning, so nothing tuneops did not launch is ever acted on.
+
+Each location is listed on a thread of its own: the cost of observing is one round trip,
+however many regions a kind tunes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from reconciler.backends.calls import Caller, retry_policy
+from reconciler.core import labels as managed
+
+T = TypeVar("T")
+P = TypeVar("P")
+# At most this many list calls in flight at once (one per location).
+PARALLEL_LISTS = 16
+
+
+def label_filter(wanted: Mapping[str, str]) -> str:
+    """The AIP-160 filter for resources carrying every label of `wanted`."""
+    return " AND ".join(f'labels.{key}="{value}"' for key, value in wanted.items())
+
+
+def carries(labels: Mapping[str, str], wanted: Mapping[str, str]) -> bool:
+    """Whether `labels` holds every key and value of `wanted`: the client's own check."""
+    return all(labels.get(key) == value for key, value in wanted.items())
+
+
+def managed_list(caller: Caller, what: str, method: Callable[..., Iterable[Any]],
+                 request: dict[str, Any], convert: Callable[[Any], T], *,
+                 wanted: Mapping[str, str] = managed.MANAGED) -> list[T]:
+    """Every resource of one list call carrying the `wanted` labels (tuneops' own by
+    default), however the service treats the filter asking for them."""
+    from google.api_core import exceptions  # noqa: PLC0415
+
+    filtered = {**request, "filter": label_filter(wanted)}
+
+    def listed(body: dict[str, Any]) -> list[Any]:
+        return [item for item in method(request=body, retry=retry_policy())
+                if carries(item.labels, wanted)]
+
+    def attempt() -> list[Any]:
+        try:
+            return listed(filtered)
+        except exceptions.InvalidArgument:
+            # The service refuses the filter: list everything, keep tuneops' own.
+            return listed(request)
+
+    return [convert(item) for item in caller(what, attempt)]
+
+
+def each_location(locations: Iterable[P], list_one: Callable[[P], list[T]]) -> list[T]:
+    """`list_one` of every location (or any place a list call reads), concurrently, in the
+    order of `locations`."""
+    places = list(locations)
+    if len(places) <= 1:
+        return [item for place in places for item in list_one(place)]
+    with ThreadPoolExecutor(max_workers=min(PARALLEL_LISTS, len(places)),
+                            thread_name_prefix="tuneops-list") as pool:
+        return [item for found in pool.map(list_one, places) for item in found]
