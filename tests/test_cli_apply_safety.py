@@ -106,6 +106,18 @@ def test_a_plan_file_that_is_not_a_plan(repo: Repo, tmp_path: Path) -> None:
     assert "plan format version 99" in result.err
 
 
+def test_a_plan_file_of_the_previous_format_is_refused(repo: Repo, tmp_path: Path) -> None:
+    saved = tmp_path / "plan.json"
+    assert repo.run("plan", "--out", str(saved)).code == 0
+    plan = json.loads(saved.read_text())
+    assert plan["version"] == 3
+    saved.write_text(json.dumps({**plan, "version": 2}))
+    result = repo.run("apply", str(saved))
+    assert result.code == 1
+    assert "plan format version 2, this reconcile reads version 3; run plan again" in result.err
+    assert repo.job_ids() == []
+
+
 def test_detailed_exitcode(repo: Repo) -> None:
     assert repo.run("plan", "--detailed-exitcode").code == 2
     repo.cli()

@@ -51,7 +51,9 @@ from reconciler.plan.runs import (
 )
 
 # 2: actions carry `job_id` (was `pipeline_job_id`), and launches their `kind`.
-PLAN_FORMAT_VERSION = 2
+# 3: `rename`, `cancel` (twins, superseded runs), `evaluate`/`promote`/`hold` actions; a
+#    create's attributes; the plan's `files`, `targets` and `retired` Models.
+PLAN_FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)
