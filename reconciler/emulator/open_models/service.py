@@ -9,18 +9,9 @@ of the collection, Gemini's (made through v1) too.
 
 from __future__ import annotations
 
-from google.cloud.aiplatform_v1beta1.types import (
-    CancelTuningJobRequest,
-    CreateTuningJobRequest,
-    GetTuningJobRequest,
-    ListTuningJobsRequest,
-    ListTuningJobsResponse,
-    TuningJob,
-)
-from google.protobuf import empty_pb2
+from google.cloud.aiplatform_v1beta1 import types
 
 from reconciler.emulator.examples import ReadObject, dataset_failure
-from reconciler.emulator.listing import kept
 from reconciler.emulator.names import parent, parse_parent
 from reconciler.emulator.open_models.examples import open_model_example
 from reconciler.emulator.open_models.store import (
@@ -34,54 +25,26 @@ from reconciler.emulator.open_models.store import (
 from reconciler.emulator.open_models.validation import validate_open_model_job
 from reconciler.emulator.rpc import Method
 from reconciler.emulator.service import Context, Jobs, Service, State
-from reconciler.emulator.tuning_jobs.service import FIELDS
-from reconciler.emulator.tuning_jobs.store import JOBS
+from reconciler.emulator.tuning_jobs.service import TuningJobService
 
 NAME = "google.cloud.aiplatform.v1beta1.GenAiTuningService"
 
 
-class OpenModelTuningService:
+class OpenModelTuningService(TuningJobService):
     def __init__(self, state: State, read_object: ReadObject, job_seconds: float) -> None:
-        self._state = state
-        self._store = OpenModelTuningJobs(state)
-        self._read_object = read_object
-        self._job_seconds = job_seconds
+        self._jobs = OpenModelTuningJobs(state)
+        super().__init__(state, read_object, job_seconds, api=types, store=self._jobs,
+                         locations=LOCATIONS, states=STATES)
 
-    def methods(self) -> list[Method]:
-        return [
-            Method("CreateTuningJob", self.create, CreateTuningJobRequest.deserialize,
-                   TuningJob.serialize, droppable=True),
-            Method("GetTuningJob", self.get, GetTuningJobRequest.deserialize, TuningJob.serialize),
-            Method("ListTuningJobs", self.list, ListTuningJobsRequest.deserialize,
-                   ListTuningJobsResponse.serialize),
-            Method("CancelTuningJob", self.cancel, CancelTuningJobRequest.deserialize,
-                   empty_pb2.Empty.SerializeToString),
-        ]
-
-    def create(self, request: CreateTuningJobRequest) -> TuningJob:
+    def create(self, request: types.CreateTuningJobRequest) -> types.TuningJob:
         project, location = parse_parent(request.parent, LOCATIONS)
         job = request.tuning_job
         objects = validate_open_model_job(job)
         # The job reads its datasets only once running, so a missing or bad object fails the
         # run, not this call. Decided now because only this server knows its storage endpoint.
         failure = dataset_failure(objects, self._read_object, open_model_example)
-        return self._store.create(parent(project, location), location, job,
-                                  self._job_seconds, failure=failure)
-
-    def get(self, request: GetTuningJobRequest) -> TuningJob:
-        return self._store.get(JOBS.parse(request.name, LOCATIONS).unversioned)
-
-    def list(self, request: ListTuningJobsRequest) -> ListTuningJobsResponse:
-        project, location = parse_parent(request.parent, LOCATIONS)
-        # The same service as Gemini's jobs: its filters behave as theirs (listing.kept).
-        matches = kept(self._state, request.filter, FIELDS, STATES.names)
-        page, token = self._store.page(parent(project, location), matches, request.page_size,
-                                       request.page_token)
-        return ListTuningJobsResponse(tuning_jobs=page, next_page_token=token)
-
-    def cancel(self, request: CancelTuningJobRequest) -> empty_pb2.Empty:
-        self._store.cancel(JOBS.parse(request.name, LOCATIONS).unversioned)
-        return empty_pb2.Empty()
+        return self._jobs.create(parent(project, location), location, job, self._job_seconds,
+                                 failure=failure)
 
 
 def _serve(context: Context) -> list[tuple[str, list[Method]]]:

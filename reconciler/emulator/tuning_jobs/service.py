@@ -8,17 +8,14 @@ identical creates make two jobs. There is no DeleteTuningJob.
 
 from __future__ import annotations
 
-from google.cloud.aiplatform_v1.types import (
-    CancelTuningJobRequest,
-    CreateTuningJobRequest,
-    GetTuningJobRequest,
-    ListTuningJobsRequest,
-    ListTuningJobsResponse,
-    TuningJob,
-)
+from typing import Any
+
+from google.cloud.aiplatform_v1 import types
 from google.protobuf import empty_pb2
 
+from reconciler.emulator import lifecycle
 from reconciler.emulator.examples import ReadObject
+from reconciler.emulator.jobs import JobStore
 from reconciler.emulator.listing import kept
 from reconciler.emulator.names import parent, parse_parent
 from reconciler.emulator.rpc import Method
@@ -40,38 +37,60 @@ NAME = "google.cloud.aiplatform.v1.GenAiTuningService"
 FIELDS = frozenset({"labels", "state"})
 
 
-class GenAiTuningService:
-    def __init__(self, state: State, read_object: ReadObject, job_seconds: float) -> None:
+class TuningJobService:
+    """What every version of GenAiTuningService serves alike: its four methods in its API
+    version's types (`api`), and Get, List and Cancel of every job of the collection. A
+    version brings its store, its regions and its create."""
+
+    def __init__(self, state: State, read_object: ReadObject, job_seconds: float, *,
+                 api: Any, store: JobStore[Any], locations: tuple[str, ...],
+                 states: lifecycle.States) -> None:
         self._state = state
-        self._store = TuningJobs(state)
         self._read_object = read_object
         self._job_seconds = job_seconds
+        self._api = api
+        self._store = store
+        self._locations = locations
+        self._states = states
 
     def methods(self) -> list[Method]:
+        api = self._api
         return [
-            Method(
-                "CreateTuningJob",
-                self.create,
-                CreateTuningJobRequest.deserialize,
-                TuningJob.serialize,
-                droppable=True,
-            ),
-            Method("GetTuningJob", self.get, GetTuningJobRequest.deserialize, TuningJob.serialize),
-            Method(
-                "ListTuningJobs",
-                self.list,
-                ListTuningJobsRequest.deserialize,
-                ListTuningJobsResponse.serialize,
-            ),
-            Method(
-                "CancelTuningJob",
-                self.cancel,
-                CancelTuningJobRequest.deserialize,
-                empty_pb2.Empty.SerializeToString,
-            ),
+            Method("CreateTuningJob", self.create, api.CreateTuningJobRequest.deserialize,
+                   api.TuningJob.serialize, droppable=True),
+            Method("GetTuningJob", self.get, api.GetTuningJobRequest.deserialize,
+                   api.TuningJob.serialize),
+            Method("ListTuningJobs", self.list, api.ListTuningJobsRequest.deserialize,
+                   api.ListTuningJobsResponse.serialize),
+            Method("CancelTuningJob", self.cancel, api.CancelTuningJobRequest.deserialize,
+                   empty_pb2.Empty.SerializeToString),
         ]
 
-    def create(self, request: CreateTuningJobRequest) -> TuningJob:
+    def create(self, request: Any) -> Any:
+        raise NotImplementedError  # each version validates and stores its own kind of job
+
+    def get(self, request: Any) -> Any:
+        return self._store.get(JOBS.parse(request.name, self._locations).unversioned)
+
+    def list(self, request: Any) -> Any:
+        project, location = parse_parent(request.parent, self._locations)
+        matches = kept(self._state, request.filter, FIELDS, self._states.names)
+        page, token = self._store.page(parent(project, location), matches, request.page_size,
+                                       request.page_token)
+        return self._api.ListTuningJobsResponse(tuning_jobs=page, next_page_token=token)
+
+    def cancel(self, request: Any) -> empty_pb2.Empty:
+        self._store.cancel(JOBS.parse(request.name, self._locations).unversioned)
+        return empty_pb2.Empty()
+
+
+class GenAiTuningService(TuningJobService):
+    def __init__(self, state: State, read_object: ReadObject, job_seconds: float) -> None:
+        self._jobs = TuningJobs(state)
+        super().__init__(state, read_object, job_seconds, api=types, store=self._jobs,
+                         locations=LOCATIONS, states=STATES)
+
+    def create(self, request: types.CreateTuningJobRequest) -> types.TuningJob:
         project, location = parse_parent(request.parent, LOCATIONS)
         job = request.tuning_job
         objects = validate_tuning_job(job)
@@ -79,25 +98,8 @@ class GenAiTuningService:
         # not this call, and bad examples are dropped and counted (tuning_data_stats).
         # Decided now because only this server knows its storage endpoint.
         failure, stats = dataset_stats(objects, self._read_object)
-        return self._store.create(
-            parent(project, location), location, job, self._job_seconds, failure=failure,
-            stats=stats,
-        )
-
-    def get(self, request: GetTuningJobRequest) -> TuningJob:
-        return self._store.get(JOBS.parse(request.name, LOCATIONS).unversioned)
-
-    def list(self, request: ListTuningJobsRequest) -> ListTuningJobsResponse:
-        project, location = parse_parent(request.parent, LOCATIONS)
-        matches = kept(self._state, request.filter, FIELDS, STATES.names)
-        page, token = self._store.page(
-            parent(project, location), matches, request.page_size, request.page_token
-        )
-        return ListTuningJobsResponse(tuning_jobs=page, next_page_token=token)
-
-    def cancel(self, request: CancelTuningJobRequest) -> empty_pb2.Empty:
-        self._store.cancel(JOBS.parse(request.name, LOCATIONS).unversioned)
-        return empty_pb2.Empty()
+        return self._jobs.create(parent(project, location), location, job, self._job_seconds,
+                                 failure=failure, stats=stats)
 
 
 def _serve(context: Context) -> list[tuple[str, list[Method]]]:
