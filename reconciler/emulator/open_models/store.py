@@ -11,11 +11,11 @@ from __future__ import annotations
 from google.cloud.aiplatform_v1beta1.types import JobState, TuningJob
 from google.rpc import status_pb2
 
-from reconciler.emulator import lifecycle, quota
+from reconciler.emulator import quota
 from reconciler.emulator.jobs import LIFECYCLE_COLUMNS, JobStore, JobTable
 from reconciler.emulator.open_models.registration import register_job
 from reconciler.emulator.service import State
-from reconciler.emulator.tuning_jobs.store import JOBS, OUTPUT_ONLY, insert_job
+from reconciler.emulator.tuning_jobs.store import JOBS, OUTPUT_ONLY, insert_job, tuning_states
 
 # "Supported regions" of the open-model tuning page; a tuned Model registers in its tuning
 # job's own region (ASSUMPTION, as for Gemini).
@@ -23,17 +23,8 @@ LOCATIONS = ("us-central1", "europe-west4")
 # ASSUMPTION: undocumented whether open-model jobs draw on Gemini's concurrent tuning quota;
 # modelled as a quota of their own.
 QUOTA = quota.Metric("open-model", "aiplatform.googleapis.com/concurrent_open_model_tuning_jobs")
-STATES = lifecycle.States(
-    JobState,
-    JobState.JOB_STATE_PENDING,
-    JobState.JOB_STATE_RUNNING,
-    JobState.JOB_STATE_SUCCEEDED,
-    JobState.JOB_STATE_FAILED,
-    JobState.JOB_STATE_CANCELLING,
-    JobState.JOB_STATE_CANCELLED,
-    # The same service as Gemini's jobs: past quota, held or refused alike (quota.admit).
-    queued=JobState.JOB_STATE_QUEUED,
-)
+# The same service as Gemini's jobs: the same lifecycle, past quota held or refused alike.
+STATES = tuning_states(JobState)
 TABLE = JobTable("open_model_tuning_jobs", JOBS.segment, "tuning job", TuningJob, STATES,
                  register_job, display_name="''", quota=QUOTA)
 TABLES = f"""

@@ -6,7 +6,7 @@ A succeeded job registers its Model and Endpoint in the transaction that finishe
 from __future__ import annotations
 
 import sqlite3
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from google.cloud.aiplatform_v1.types import JobState, TuningDataStats, TuningJob
 from google.cloud.aiplatform_v1beta1 import types as v1beta1
@@ -38,18 +38,25 @@ TUNING_JOB = ("next_tuning_job_id", 5_000_000_000_000_000_001)
 # (Vertex AI, Gemini tuning quota). The metric's name is undocumented.
 QUOTA = quota.Metric("tuning-job", "aiplatform.googleapis.com/concurrent_tuning_jobs",
                      scope="global")
-STATES = lifecycle.States(
-    JobState,
-    JobState.JOB_STATE_PENDING,
-    JobState.JOB_STATE_RUNNING,
-    JobState.JOB_STATE_SUCCEEDED,
-    JobState.JOB_STATE_FAILED,
-    JobState.JOB_STATE_CANCELLING,
-    JobState.JOB_STATE_CANCELLED,
-    # "The job has been just created or resumed and processing has not yet begun"
-    # (job_state.proto): how a gRPC client sees a job waiting for quota (undocumented).
-    queued=JobState.JOB_STATE_QUEUED,
-)
+
+
+def tuning_states(job_state: Any) -> lifecycle.States:
+    """A TuningJob's lifecycle, in either API version's JobState (the same enum)."""
+    return lifecycle.States(
+        job_state,
+        job_state.JOB_STATE_PENDING,
+        job_state.JOB_STATE_RUNNING,
+        job_state.JOB_STATE_SUCCEEDED,
+        job_state.JOB_STATE_FAILED,
+        job_state.JOB_STATE_CANCELLING,
+        job_state.JOB_STATE_CANCELLED,
+        # "The job has been just created or resumed and processing has not yet begun"
+        # (job_state.proto): how a gRPC client sees a job waiting for quota (undocumented).
+        queued=job_state.JOB_STATE_QUEUED,
+    )
+
+
+STATES = tuning_states(JobState)
 # A TuningJob has no display_name (tuning_job.proto), only tuned_model_display_name.
 TABLE = JobTable("tuning_jobs", JOBS.segment, "tuning job", TuningJob, STATES, register_job,
                  display_name="''", quota=QUOTA, leftover=leave_partial)
