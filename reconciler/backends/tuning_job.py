@@ -309,6 +309,7 @@ class TuningJobs(Generic[L]):
         failure = "no attempt was made"
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
+                self._call.submitting(launch.location)
                 return Launched(Created.LAUNCHED, self.read(
                     client.create_tuning_job(request=request, retry=None)))
             except transient as error:
