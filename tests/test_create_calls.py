@@ -52,6 +52,7 @@ def test_a_tuning_job_create_makes_only_the_calls_exactly_once_needs(
 
 
 def test_a_minute_of_paced_creates_stays_within_the_resource_quota() -> None:
-    """At the submission quota, a create's other calls stay under the CRUD quota."""
-    others = sum(CREATE_CALLS.values()) - CREATE_CALLS["CreateTuningJob"]
+    """At the submission quota, a create's other Vertex AI calls stay under the CRUD quota
+    (the lease is Cloud Storage's)."""
+    others = CREATE_CALLS["ListTuningJobs"]
     assert SUBMISSIONS_PER_MINUTE * others <= RESOURCE_REQUESTS_PER_MINUTE
