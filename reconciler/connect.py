@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from reconciler.backends.pacing import Pacer
 from reconciler.backends.vertex import VertexBackend
 from reconciler.core.desired import Target
 from reconciler.edges.storage import Storage
@@ -86,8 +87,11 @@ def _closing(backend: VertexBackend) -> Iterator[VertexBackend]:
 def _backend(target: Target, storage: Storage, endpoint: str | None = None) -> VertexBackend:
     # Launch leases and records of runs live beside the staged datasets, in the bucket
     # tuneops already writes, each under the project's own prefix.
+    # Submissions to Vertex AI are paced under its request quota; an emulator (`endpoint`)
+    # is not, so tests and benchmarks stay fast.
+    pacer = Pacer(target.submissions_per_minute) if endpoint is None else None
     return VertexBackend(target.project, endpoint, bucket=storage,
-                         staging=target.staging_bucket)
+                         staging=target.staging_bucket, pacer=pacer)
 
 
 def _damaged(state: Path) -> Path | None:

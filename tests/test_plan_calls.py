@@ -1,11 +1,13 @@
 """A warm plan lists: its calls grow with the pages the jobs and Models fill, never with
-the number of configs (no call per config)."""
+the number of configs (no call per config), and the independent lists are made at once."""
 
 from __future__ import annotations
 
 import math
 
 from reconciler.backends import models, pipeline
+from reconciler.backends.listing import PARALLEL_LISTS
+from reconciler.emulator.store import LoggedCall
 from tests.conftest import Repo
 
 JOBS = pipeline.PAGE_SIZE + 1  # past one page of jobs, and of their Models
@@ -41,3 +43,41 @@ def test_a_warm_plans_list_calls_grow_only_with_the_pages_needed(repo: Repo) -> 
              "ListModels": math.ceil(total / models.PAGE_SIZE) - 1}
     assert {method: many[method] - few[method] for method in many} == {
         method: extra.get(method, 0) for method in many}
+
+
+LATENCY = 0.2  # seconds every call is served late
+
+
+def _in_flight(log: list[LoggedCall]) -> int:
+    """The most calls of `log` being served at one moment."""
+    edges = sorted([(call.started, 1) for call in log]
+                   + [(call.ended or call.started, -1) for call in log])
+    most = running = 0
+    for _, step in edges:
+        running += step
+        most = max(most, running)
+    return most
+
+
+def test_a_warm_plan_lists_independent_collections_concurrently(mixed_repo: Repo) -> None:
+    repo = mixed_repo
+    assert repo.run("apply", "--auto-approve").code == 0
+    repo.advance()
+    assert repo.run("plan").code == 0
+    repo.emulator.set_faults(latency_seconds=LATENCY)
+    repo.emulator.reset_calls()
+    assert repo.run("plan").code == 0
+    log = repo.emulator.call_log()
+    assert log and all(call.method.startswith("List") and call.ended for call in log)
+    # Lists of different collections and of different locations are served at once: one
+    # starts before another ends.
+    overlapping = {(first.method, second.method) for first in log for second in log
+                   if first.target != second.target
+                   and first.started < (second.ended or 0) and second.started < (first.ended or 0)}
+    methods = {call.method for call in log}
+    assert {"ListPipelineJobs", "ListTuningJobs", "ListModels"} <= methods
+    assert {(a, b) for a in methods for b in methods if a != b} <= overlapping
+    assert _in_flight(log) >= PARALLEL_LISTS // 2
+    # Every call waited LATENCY, yet the plan's calls spanned far less than one after another.
+    span = max(call.ended or 0 for call in log) - min(call.started for call in log)
+    assert span < len(log) * LATENCY / 4

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from reconciler.backends.pacing import Pacer
 from reconciler.core import labels as managed
 from reconciler.core.observed import JobState, ObservedJob
 from reconciler.core.resources import id_of
@@ -204,6 +205,15 @@ class Caller:
     """Makes calls for one project, turning API errors into one-line BackendErrors."""
 
     project: str
+    # Paces job and LRO submissions per region (None: unpaced, as against the emulator,
+    # which enforces the rate itself only when asked to).
+    pacer: Pacer | None = None
+
+    def submitting(self, location: str) -> None:
+        """Waits until a job or LRO submission in `location` is within the request quota;
+        called right before each submission RPC, retries included."""
+        if self.pacer is not None:
+            self.pacer.wait(self.project, location)
 
     def __call__(self, what: str, call: Callable[[], T]) -> T:
         from google.api_core import exceptions  # noqa: PLC0415

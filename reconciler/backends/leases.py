@@ -68,6 +68,8 @@ class Hold:
         self.uri = uri
         self._generation = generation
         self._interval = interval
+        # When this apply last wrote the lease (time.monotonic()).
+        self._written = time.monotonic()
         self._lost = False
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -103,11 +105,17 @@ class Hold:
                     self._lost = True  # another apply took it over
                     return
                 self._generation = written
+                self._written = time.monotonic()
 
     def held(self) -> bool:
-        """Reads the lease again: whether no other apply has taken it over."""
+        """Whether no other apply has taken the lease over: read again, unless this apply
+        wrote it less than one renewal interval ago. Another apply takes a lease over only
+        once it has gone unrenewed for BEATS_PER_LEASE intervals, so a lease written since
+        cannot have been taken (unless the two machines' clocks differ by more than the
+        intervals between: the look for a twin after the create covers that, as it covers a
+        holder stalled in its create)."""
         with self._lock:
-            if not self._lost:
+            if not self._lost and time.monotonic() - self._written >= self._interval:
                 lease = self._leases.read(self.uri)
                 self._lost = lease is None or lease.generation != self._generation
             return not self._lost

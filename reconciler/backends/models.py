@@ -146,6 +146,7 @@ class Registry:
 
         def attempt() -> str:
             try:
+                self._call.submitting(location_of(model))
                 _waited(f"deleting {model}", self._model_client(model).delete_model(
                     name=model, retry=retry_policy()))
             except (exceptions.FailedPrecondition, exceptions.InvalidArgument) as error:
@@ -176,6 +177,7 @@ class Registry:
 
     def undeploy(self, endpoint: str, deployed_model_id: str) -> None:
         what = f"undeploying {deployed_model_id} from {endpoint}"
+        self._call.submitting(location_of(endpoint))
         self._call(what, lambda: _waited(what, self._endpoint_client(endpoint).undeploy_model(
             endpoint=endpoint, deployed_model_id=deployed_model_id, retry=retry_policy())))
 
@@ -195,5 +197,6 @@ class Registry:
 
     def delete_endpoint(self, endpoint: str) -> None:
         what = f"deleting {endpoint}"
+        self._call.submitting(location_of(endpoint))
         self._call(what, lambda: _waited(what, self._endpoint_client(endpoint).delete_endpoint(
             name=endpoint, retry=retry_policy())))

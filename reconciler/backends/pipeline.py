@@ -104,6 +104,7 @@ class PipelineJobs:
 
         def attempt() -> tuple[Created, Any]:
             try:
+                self._call.submitting(launch.location)
                 return Created.LAUNCHED, client.create_pipeline_job(request=request,
                                                                     retry=retry_policy())
             except exceptions.AlreadyExists:

@@ -231,9 +231,8 @@ class TuningJobs(Generic[L]):
         return runs[0] if runs else None
 
     def create(self, launch: L) -> Launched:
-        existing = self._launched(launch)
-        if existing is not None:
-            return Launched(Created.ADOPTED, existing)
+        # No look for the run before the lease: the plan just listed none, and the look
+        # under the lease (_create_holding) finds one all the same.
         key = RunKey(launch.location, launch.kind, launch.labels[managed.NAME],
                      launch.labels[managed.FINGERPRINT], int(launch.labels[managed.ATTEMPT]))
         uri = self._leases.uri(key)
@@ -246,7 +245,9 @@ class TuningJobs(Generic[L]):
             with taken:
                 launched = self._create_holding(launch, taken)
             if launched is not None:
-                return self._keep_older(launch, launched)
+                # An adopted run is the oldest of its twins already (_launched).
+                return (launched if launched.created is Created.ADOPTED
+                        else self._keep_older(launch, launched))
         raise BackendError(f"{launch.lease}: other applies kept taking the launch lease over; "
                            "run apply again")
 
@@ -309,6 +310,7 @@ class TuningJobs(Generic[L]):
         failure = "no attempt was made"
         for attempt in range(1, CREATE_ATTEMPTS + 1):
             try:
+                self._call.submitting(launch.location)
                 return Launched(Created.LAUNCHED, self.read(
                     client.create_tuning_job(request=request, retry=None)))
             except transient as error:

@@ -25,6 +25,7 @@ from reconciler.backends.evaluation import Scorer
 from reconciler.backends.leases import Leases
 from reconciler.backends.listing import each_location
 from reconciler.backends.models import Registry
+from reconciler.backends.pacing import Pacer
 from reconciler.backends.prediction import Predictions
 from reconciler.backends.probe import ListProbe, probe_list
 from reconciler.backends.records import Bucket, RecordStore
@@ -62,10 +63,10 @@ class VertexBackend:
     """
 
     def __init__(self, project: str, endpoint: str | None = None, *, bucket: Bucket,
-                 staging: str) -> None:
+                 staging: str, pacer: Pacer | None = None) -> None:
         self.project = project
         self.endpoint = endpoint
-        self._call = Caller(project)
+        self._call = Caller(project, pacer)
         self._context = Context(self._call, Leases(bucket, f"{staging}/leases/{project}"))
         self.records = RecordStore(bucket, f"{staging}/records/{project}")
         self.channels = ChannelPointers(bucket, f"{staging}/records/{project}")

@@ -10,6 +10,7 @@ from typing import Any, Generic, Literal
 from typing_extensions import TypeVar
 
 from reconciler.core.budget import Budget
+from reconciler.core.quotas import SUBMISSIONS_PER_MINUTE
 from reconciler.errors import Problem
 
 GCS_SCHEME = "gs://"
@@ -60,6 +61,8 @@ class Target:
     project: str
     local: bool
     staging_bucket: str
+    # Job and LRO submissions per minute per region the project's quota allows.
+    submissions_per_minute: int = SUBMISSIONS_PER_MINUTE
 
 
 @dataclass(frozen=True)

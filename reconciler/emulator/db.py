@@ -24,7 +24,9 @@ _SHARED_TABLES = """
 CREATE TABLE IF NOT EXISTS operations (name TEXT PRIMARY KEY, proto BLOB NOT NULL,
     done_at REAL);
 CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS calls (method TEXT PRIMARY KEY, count INTEGER NOT NULL);
+DROP TABLE IF EXISTS calls;  -- the per-method counts call_log replaced
+CREATE TABLE IF NOT EXISTS call_log (id INTEGER PRIMARY KEY, method TEXT NOT NULL,
+    target TEXT NOT NULL, started REAL NOT NULL, ended REAL);
 """
 
 

@@ -1,4 +1,4 @@
-"""Turns plain handler functions into gRPC method handlers with counting, fault injection and
+"""Turns plain handler functions into gRPC method handlers with a call log, fault injection and
 latency."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from google.protobuf import any_pb2
@@ -15,8 +15,15 @@ from google.rpc import status_pb2
 from reconciler.emulator.errors import EmulatorError
 from reconciler.emulator.faults import Draw, Fault
 
-# Counts one received call (by method name) and draws its injected fault and latency.
-BeginCall = Callable[..., Draw]
+
+class CallLog(Protocol):
+    """Where the emulator logs each call it receives (EmulatorStore)."""
+
+    def begin_call(self, method: str, target: str = "", *,
+                   droppable: bool = False) -> tuple[int, Draw]: ...
+
+    def end_call(self, entry: int) -> None: ...
+
 
 _ABORTS = {
     Fault.UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, "emulator: injected unavailability"),
@@ -55,13 +62,13 @@ def _status(error: EmulatorError) -> bytes:
     return serialized
 
 
-def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCall) -> Any:
+def generic_handler(service: str, methods: Iterable[Method], log: CallLog) -> Any:
     """A grpc.GenericRpcHandler serving `methods` under the fully-qualified `service` name."""
     return grpc.method_handlers_generic_handler(
         service,
         {
             m.name: grpc.unary_unary_rpc_method_handler(
-                _guarded(m, begin_call),
+                _guarded(m, log),
                 request_deserializer=m.deserialize,
                 response_serializer=m.serialize,
             )
@@ -70,10 +77,25 @@ def generic_handler(service: str, methods: Iterable[Method], begin_call: BeginCa
     )
 
 
-def _guarded(method: Method, begin_call: BeginCall) -> Callable[[Any, Any], Any]:
+def _target(request: Any) -> str:
+    """What a request is about: its parent (a list or create) or its resource's name."""
+    for field in ("parent", "name", "endpoint"):
+        value = getattr(request, field, "")
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _guarded(method: Method, log: CallLog) -> Callable[[Any, Any], Any]:
     def handle(request: Any, context: Any) -> Any:
         # Request metadata (x-goog-request-params etc.) is ignored: names carry all routing.
-        draw = begin_call(method.name, droppable=method.droppable)
+        entry, draw = log.begin_call(method.name, _target(request), droppable=method.droppable)
+        try:
+            return served(request, context, draw)
+        finally:
+            log.end_call(entry)
+
+    def served(request: Any, context: Any, draw: Draw) -> Any:
         if draw.delay_seconds:
             time.sleep(draw.delay_seconds)  # the network's share, whatever the call's outcome
         fault = draw.fault

@@ -84,7 +84,7 @@ def start_emulator(
         context = Context(store, ObjectReader(storage_server.store), job_seconds)
         server = grpc.server(
             ThreadPoolExecutor(max_workers=_GRPC_WORKERS, thread_name_prefix="emulator-grpc"),
-            handlers=[generic_handler(name, methods, store.begin_call)
+            handlers=[generic_handler(name, methods, store)
                       for service in SERVICES for name, methods in service.serve(context)],
         )
         bound_port = server.add_insecure_port(f"{host}:{port}")

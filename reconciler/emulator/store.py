@@ -9,6 +9,8 @@ the same write transaction, so whichever process reads first does it, once.
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,23 +89,47 @@ class EmulatorStore(State):
         with self.db.read() as conn:
             return stored_quirks(conn)
 
-    def begin_call(self, method: str, *, droppable: bool = False) -> Draw:
-        """Counts one received RPC and draws its injected fault and latency."""
+    def begin_call(self, method: str, target: str = "", *,
+                   droppable: bool = False) -> tuple[int, Draw]:
+        """Logs one received RPC (on `target`, its request's parent or name) as started now,
+        and draws its injected fault and latency. Returns the log entry's id for end_call."""
         with self.db.write() as conn:
-            conn.execute(
-                "INSERT INTO calls (method, count) VALUES (?, 1) "
-                "ON CONFLICT (method) DO UPDATE SET count = count + 1",
-                (method,),
-            )
+            entry = conn.execute(
+                "INSERT INTO call_log (method, target, started) VALUES (?, ?, ?)",
+                (method, target, time.monotonic()),
+            ).lastrowid
             faults = Faults.from_json(get_setting(conn, FAULTS_KEY))
             draw = next_counter(conn, _DRAWS_KEY, 0)
-            return faults.draw(draw, droppable=droppable)
+            return int(entry or 0), faults.draw(draw, droppable=droppable)
+
+    def end_call(self, entry: int) -> None:
+        """Logs the call begin_call logged as `entry` as answered (or aborted) now."""
+        with self.db.write() as conn:
+            conn.execute("UPDATE call_log SET ended = ? WHERE id = ?", (time.monotonic(), entry))
 
     def calls(self) -> dict[str, int]:
         """RPCs received per method name (e.g. "ListModels"), faulted ones included."""
         with self.db.read() as conn:
-            return dict(conn.execute("SELECT method, count FROM calls ORDER BY 1"))
+            return dict(conn.execute(
+                "SELECT method, COUNT(*) FROM call_log GROUP BY method ORDER BY 1"))
+
+    def call_log(self) -> list[LoggedCall]:
+        """Every RPC received, in the order received, with when it started and ended
+        (time.monotonic(), the same clock in every process of the machine)."""
+        with self.db.read() as conn:
+            return [LoggedCall(*row) for row in conn.execute(
+                "SELECT method, target, started, ended FROM call_log ORDER BY id")]
 
     def reset_calls(self) -> None:
         with self.db.write() as conn:
-            conn.execute("DELETE FROM calls")
+            conn.execute("DELETE FROM call_log")
+
+
+@dataclass(frozen=True)
+class LoggedCall:
+    """One RPC of the call log; `ended` is None while it is being served."""
+
+    method: str
+    target: str
+    started: float
+    ended: float | None

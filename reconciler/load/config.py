@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from reconciler.core.budget import Budget
 from reconciler.core.desired import GCS_SCHEME, Target
 from reconciler.core.numbers import NonNegative
+from reconciler.core.quotas import SUBMISSIONS_PER_MINUTE
 from reconciler.errors import ConfigError, Location, Problem, display_path
 from reconciler.kinds import DEFAULT_KIND, KINDS, KindName, limit_problem
 from reconciler.kinds.base import PATTERN_RULES, Kind, worded
@@ -27,6 +28,18 @@ KIND_KEY = "kind"
 GcsUri = Annotated[str, Field(pattern=worded(
     r"^gs://[a-z0-9][a-z0-9._-]{1,221}[a-z0-9](/.*)?$", "a gs://BUCKET or gs://BUCKET/PATH URI "
     "of a bucket name in lowercase letters, digits, '.', '_' and '-'"))]
+
+
+class RequestRates(BaseModel):
+    """`requests_per_minute:`: the project's Vertex AI request quotas per region, which
+    apply paces its calls under (https://cloud.google.com/vertex-ai/docs/quotas, "Request
+    quotas"); lower them where a project's quota is lower or other tools share it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    # "Job or long-running operation (LRO) submission requests": creates of tuning and
+    # pipeline jobs, undeploys, deletes of Models and Endpoints.
+    submissions: Annotated[int, Field(ge=1, le=1_000_000)] = SUBMISSIONS_PER_MINUTE
 
 
 class Settings(BaseModel):
@@ -53,6 +66,8 @@ class Settings(BaseModel):
     # {us-central1: {KIND: 3}}, or under `global` for a kind whose quota is one per project;
     # more launches wait as `queued`.
     limits: dict[str, dict[KindName, Annotated[int, Field(ge=0)]]] = Field(default_factory=dict)
+    requests_per_minute: RequestRates = Field(default_factory=RequestRates)
+
 
 
 # Used when no project is configured: the embedded emulator plays Vertex AI and Cloud Storage.
@@ -103,6 +118,7 @@ class RepoConfig:
             project=self.settings.project or LOCAL_PROJECT,
             local=self.settings.project is None,
             staging_bucket=(self.settings.staging_bucket or LOCAL_STAGING_BUCKET).rstrip("/"),
+            submissions_per_minute=self.settings.requests_per_minute.submissions,
         )
 
 

@@ -44,6 +44,9 @@ CREATE TABLE IF NOT EXISTS objects (
 -- The last generation handed out: generations are microsecond timestamps, like the service's,
 -- forced to increase so they are unique across the whole store.
 CREATE TABLE IF NOT EXISTS clock (id INTEGER PRIMARY KEY CHECK (id = 1), last_us INTEGER NOT NULL);
+-- Every request served, in order, as the Vertex AI emulator's call_log: what tests count.
+CREATE TABLE IF NOT EXISTS requests (id INTEGER PRIMARY KEY, method TEXT NOT NULL,
+    path TEXT NOT NULL, written TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     bucket TEXT NOT NULL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from http.server import BaseHTTPRequestHandler
 from io import BufferedIOBase
@@ -66,6 +67,8 @@ class StorageHandler(BaseHTTPRequestHandler):
             _LOG.exception("storage emulator: %s %s failed", self.command, self.path)
             response = error_response(errors.GcsError(500, f"internal error: {error!r}"))
         self._drain(body)
+        self.server.store.log_request(
+            self.command, self.path, _written(response) if self.command in _WRITES else "")
         if request is not None and self.server.lost.take(request, response):
             self.close_connection = True  # committed, but the reply never arrives
             return
@@ -119,6 +122,16 @@ class StorageHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         _LOG.debug("storage emulator: " + format, *args)
+
+
+_WRITES = frozenset({"POST", "PUT", "PATCH"})
+
+
+def _written(response: Response) -> str:
+    """The object an upload wrote (its name is in the request's body, not its path)."""
+    if response.status != 200 or not response.body.startswith(b'{"kind": "storage#object"'):
+        return ""
+    return str(json.loads(response.body).get("name", ""))
 
 
 def _copy(response: Response, out: BufferedIOBase) -> None:

@@ -52,6 +52,25 @@ class GcsStore:
         self.db = Database(state_dir)
         self.files = ContentFiles(state_dir)
 
+    # The request log
+
+    def log_request(self, method: str, path: str, written: str = "") -> None:
+        """Logs a request served: its method, path and query, and the object it wrote."""
+        with self.db.write() as conn:
+            conn.execute("INSERT INTO requests (method, path, written) VALUES (?, ?, ?)",
+                         (method, path, written))
+
+    def requests(self) -> list[tuple[str, str, str]]:
+        """(HTTP method, path and query, object written or "") of every request served, in
+        order."""
+        with self.db.read() as conn:
+            return [(method, path, written) for method, path, written in conn.execute(
+                "SELECT method, path, written FROM requests ORDER BY id")]
+
+    def reset_requests(self) -> None:
+        with self.db.write() as conn:
+            conn.execute("DELETE FROM requests")
+
     # Buckets
 
     def create_bucket(self, name: str, project: str, location: str,
