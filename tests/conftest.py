@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from reconciler.cli import main
 from reconciler.connect import emulator_state_dir
@@ -19,6 +20,11 @@ from reconciler.core.fingerprint import fingerprint
 from reconciler.emulator import EmulatorStore, start_emulator
 from reconciler.emulator.pipelines import PipelineJobs
 from reconciler.kinds.base import Kind
+
+# Speed is measured by benchmarks/run.py, never asserted: no property test fails for taking
+# longer than hypothesis' default 200 ms on a loaded machine.
+settings.register_profile("tuneops", deadline=None)
+settings.load_profile("tuneops")
 
 EXAMPLES = Path(__file__).resolve().parent.parent
 
