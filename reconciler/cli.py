@@ -507,6 +507,11 @@ def emulator_quirks(
         "--rouge-recall/--no-rouge-recall",
         help="Whether EvaluateInstances scores ROUGE as recall rather than F-measure "
         "(undocumented which).")] = False,
+    max_page_size: Annotated[int, typer.Option(
+        min=1, help="The most a List returns in one page (undocumented).")] = 1000,
+    oversized_page: Annotated[str, typer.Option(
+        help="A page_size over that maximum: coerced to it (AIP-158) or refused.")]
+    = "coerced",
     root: RootOption = None,
 ) -> None:
     """Pick how the emulator behaves where Vertex AI's documentation leaves it open (each
@@ -517,7 +522,8 @@ def emulator_quirks(
                     "delete_tuned_model": delete_tuned_model, "cancel_outcome": cancel_outcome,
                     "cancelled_runs_leave_model": cancelled_runs_leave_model,
                     "quota_mode": quota_mode, "quota_error": quota_error,
-                    "rouge_recall": rouge_recall}
+                    "rouge_recall": rouge_recall, "max_page_size": max_page_size,
+                    "oversized_page": oversized_page}
         with _emulator(ctx, root) as store:
             store.set_quirks(**switches)
     except ValueError as error:

@@ -5,6 +5,7 @@ guarantees under every setting."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -15,6 +16,7 @@ from reconciler.edges.storage import Storage
 from reconciler.emulator import EmulatorStore
 from reconciler.emulator.models import Endpoints, Models
 from reconciler.emulator.names import project_number
+from reconciler.emulator.quirks import Quirks
 from reconciler.emulator.tuning_jobs import TuningJobs
 from tests.conftest import GEMINI_CONFIG, Repo
 from tests.test_cli_apply import plan_json
@@ -311,16 +313,21 @@ def test_a_list_filter_refused_is_listed_without(project_repo: Repo) -> None:
 def test_every_switch_is_set_from_the_cli(gemini: Repo) -> None:
     gemini.cli("--dry-run")  # creates the emulator's state
     root = ("--root", str(gemini.root))
-    result = gemini.run("emulator", "quirks", "--list-filter", "ignored", "--list-lag", "2",
-                        "--no-update-model-labels", "--no-delete-tuned-model",
+    result = gemini.run("emulator", "quirks", "--no-model-labels", "--list-filter", "ignored",
+                        "--list-lag", "2", "--no-update-model-labels", "--no-delete-tuned-model",
                         "--cancel-outcome", "succeeded", "--cancelled-runs-leave-model",
-                        "--quota-mode", "queue", "--quota-error", "details", *root)
+                        "--quota-mode", "queue", "--quota-error", "details", "--rouge-recall",
+                        "--max-page-size", "7", "--oversized-page", "refused", *root)
     assert result.code == 0, result.err
-    quirks = gemini.emulator.quirks()
-    assert (quirks.list_filter, quirks.list_lag_seconds, quirks.update_model_labels,
-            quirks.delete_tuned_model, quirks.cancel_outcome, quirks.cancelled_runs_leave_model,
-            quirks.quota_mode, quirks.quota_error) == (
-        "ignored", 2.0, False, False, "succeeded", True, "queue", "details")
+    # Every switch, none at its default: a switch the CLI cannot set fails here.
+    every = Quirks(model_labels=False, list_filter="ignored", list_lag_seconds=2.0,
+                   update_model_labels=False, delete_tuned_model=False,
+                   cancel_outcome="succeeded", cancelled_runs_leave_model=True,
+                   quota_mode="queue", quota_error="details", rouge_recall=True,
+                   max_page_size=7, oversized_page="refused")
+    assert all(getattr(every, field.name) != getattr(Quirks(), field.name)
+               for field in dataclasses.fields(Quirks))
+    assert gemini.emulator.quirks() == every
     assert gemini.run("emulator", "faults", "--operation-seconds", "90", *root).code == 0
     assert gemini.emulator.faults().operation_seconds == 90
     wrong = gemini.run("emulator", "quirks", "--list-filter", "sometimes", *root)

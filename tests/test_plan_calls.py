@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import math
 
-from reconciler.backends import models, pipeline
 from reconciler.backends.listing import PARALLEL_LISTS
 from reconciler.emulator.store import LoggedCall
 from tests.conftest import Repo
 
-JOBS = pipeline.PAGE_SIZE + 1  # past one page of jobs, and of their Models
+# Pages of the service's own size (it coerces tuneops' larger page_size to it), small so a
+# test fills several.
+PAGE = 4
+JOBS = PAGE + 1  # past one page of jobs, and of their Models
 
 
 def _add_configs(repo: Repo, count: int) -> None:
@@ -34,16 +36,35 @@ def _warm_plan_calls(repo: Repo) -> dict[str, int]:
 
 
 def test_a_warm_plans_list_calls_grow_only_with_the_pages_needed(repo: Repo) -> None:
+    repo.emulator.set_quirks(max_page_size=PAGE)
     few = _warm_plan_calls(repo)
     _add_configs(repo, JOBS)
     many = _warm_plan_calls(repo)
     assert set(many) == set(few) and all(method.startswith("List") for method in many)
     total = JOBS + 2  # the example's two jobs, and the configs added
-    extra = {"ListPipelineJobs": math.ceil(total / pipeline.PAGE_SIZE) - 1,
-             "ListModels": math.ceil(total / models.PAGE_SIZE) - 1}
+    extra = {"ListPipelineJobs": math.ceil(total / PAGE) - 1,
+             "ListModels": math.ceil(total / PAGE) - 1}
     assert {method: many[method] - few[method] for method in many} == {
         method: extra.get(method, 0) for method in many}
 
+
+
+def test_a_service_that_refuses_tuneops_page_size_is_still_listed_whole(repo: Repo) -> None:
+    # tuneops asks for pages larger than this service serves, and it refuses them
+    # (INVALID_ARGUMENT, against AIP-158): the plainer request pages through everything.
+    repo.emulator.set_quirks(max_page_size=PAGE)
+    _add_configs(repo, JOBS)
+    coerced = _warm_plan_calls(repo)
+    repo.emulator.set_quirks(max_page_size=PAGE, oversized_page="refused")
+    repo.emulator.reset_calls()
+    again = repo.run("apply", "--auto-approve")
+    assert again.code == 0 and "No changes. Nothing launched." in again.out, again.out
+    listed = {(call.method, call.target) for call in repo.emulator.call_log()}
+    # Each list's two refused requests (with the filter, then without it), then the same
+    # pages as before.
+    assert repo.emulator.calls() == {method: count + 2 * sum(1 for m, _ in listed
+                                                           if m == method)
+                                     for method, count in coerced.items()}
 
 LATENCY = 0.2  # seconds every call is served late
 

@@ -26,7 +26,6 @@ from reconciler.core.resources import location_of, parse
 from reconciler.core.runkey import ModelKey
 from reconciler.errors import BackendError
 
-PAGE_SIZE = 100
 OPERATION_ENV = "TUNEOPS_OPERATION_SECONDS"
 # How long one operation is waited for: the real ones take minutes.
 DEFAULT_OPERATION_SECONDS = 300.0
@@ -82,8 +81,7 @@ class Registry:
         return self._endpoints[location_of(resource)]
 
     def _labelled_in(self, location: str) -> list[ObservedModel]:
-        request = {"parent": f"projects/{self._call.project}/locations/{location}",
-                   "page_size": PAGE_SIZE}
+        request = {"parent": f"projects/{self._call.project}/locations/{location}"}
         return managed_list(self._call, f"listing models in {location}",
                             self._models[location].list_models, request, model_from_proto)
 

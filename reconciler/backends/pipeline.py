@@ -26,7 +26,6 @@ from reconciler.kinds.pipeline import (
     observed_metadata,
 )
 
-PAGE_SIZE = 100
 COLLECTION = "pipelineJobs"
 _STATES = {
     "PIPELINE_STATE_QUEUED": JobState.QUEUED,
@@ -85,7 +84,7 @@ class PipelineJobs:
         return f"projects/{self._call.project}/locations/{location}"
 
     def list(self, location: str) -> list[Any]:
-        request = {"parent": self._parent(location), "page_size": PAGE_SIZE,
+        request = {"parent": self._parent(location),
                    "read_mask": {"paths": list(_JOB_FIELDS)}}
         return managed_list(self._call, f"listing pipeline jobs in {location}",
                             self._clients[location].list_pipeline_jobs, request,

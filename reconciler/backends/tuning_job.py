@@ -57,7 +57,6 @@ from reconciler.kinds.tuning_job import (
     observed_inputs,
 )
 
-PAGE_SIZE = 100
 COLLECTION = "tuningJobs"
 # A TuningJob's JobState (the same enum in aiplatform_v1 and v1beta1), as planning sees it.
 STATES = {
@@ -206,7 +205,7 @@ class TuningJobs(Generic[L]):
         return f"projects/{self._call.project}/locations/{location}"
 
     def _list(self, location: str, wanted: Mapping[str, str] = managed.MANAGED) -> list[Any]:
-        request = {"parent": self._parent(location), "page_size": PAGE_SIZE}
+        request = {"parent": self._parent(location)}
         return managed_list(self._call, f"listing tuning jobs in {location}",
                             self._clients[location].list_tuning_jobs, request, lambda job: job,
                             wanted=wanted)

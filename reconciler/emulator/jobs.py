@@ -322,9 +322,10 @@ class JobStore(Generic[J]):
 
     def page(self, parent: str, keep: Keep, size: int, token: str) -> tuple[list[J], str]:
         """One page of `parent`'s jobs passing `keep`, newest first, and the next page token."""
-        size, after = page_size(size), decode_token(token)
+        after = decode_token(token)
         with self._db.write() as conn:
-            return self._view.page(conn, parent, keep, size, after)
+            return self._view.page(conn, parent, keep, page_size(size, stored_quirks(conn)),
+                                   after)
 
     def cancel(self, name: str) -> J:
         with self._db.write() as conn:

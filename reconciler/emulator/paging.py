@@ -20,19 +20,23 @@ from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from reconciler.emulator.errors import invalid
+from reconciler.emulator.quirks import Quirks
 
 DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 1000
 DEFAULT_ORDER = "create_time desc"
 
 R = TypeVar("R")
 SortKey = tuple[float, str]
 
 
-def page_size(requested: int) -> int:
+def page_size(requested: int, quirks: Quirks) -> int:
+    """How many a page holds, as the service is set to serve pages (quirks.max_page_size)."""
     if requested < 0:
         raise invalid(f"page_size must not be negative, got {requested}")
-    return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)  # AIP-158: clamp, don't reject
+    most = quirks.max_page_size
+    if requested > most and quirks.oversized_page == "refused":
+        raise invalid(f"page_size {requested} is over the maximum of {most}")
+    return min(requested or DEFAULT_PAGE_SIZE, most)
 
 
 def check_order_by(order_by: str) -> None:

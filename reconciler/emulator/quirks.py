@@ -20,6 +20,7 @@ ListFilter = Literal["honoured", "ignored", "rejected"]
 CancelOutcome = Literal["cancelled", "succeeded", "failed"]
 QuotaMode = Literal["refuse", "queue"]
 QuotaError = Literal["message", "details"]
+OversizedPage = Literal["coerced", "refused"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,13 @@ class Quirks:
     # Whether EvaluateInstances returns ROUGE's recall, as RougeSpec's comment reads ("the
     # recall of n-grams in prediction"), rather than its F-measure (undocumented which).
     rouge_recall: bool = False
+    # The most resources a List returns in one page, and what a page_size over it gets.
+    # Undocumented: every list tuneops makes says only "The standard list page size"
+    # (ListTuningJobsRequest, ListPipelineJobsRequest, ListModelsRequest,
+    # ListEndpointsRequest). Google's API rules coerce a larger page_size to the maximum
+    # (https://google.aip.dev/158, "coerced"); "refused" answers it with INVALID_ARGUMENT.
+    max_page_size: int = 1000
+    oversized_page: OversizedPage = "coerced"
 
     def __post_init__(self) -> None:
         for name, choices in CHOICES.items():
@@ -83,6 +91,8 @@ class Quirks:
         if not (math.isfinite(self.list_lag_seconds) and self.list_lag_seconds >= 0):
             raise ValueError(f"list_lag_seconds must not be negative, got "
                              f"{self.list_lag_seconds}")
+        if self.max_page_size < 1:
+            raise ValueError(f"max_page_size must be at least 1, got {self.max_page_size}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -99,4 +109,5 @@ class Quirks:
 
 # The switches that take one of several values, and which (the CLI offers the same).
 CHOICES: dict[str, Any] = {"list_filter": ListFilter, "cancel_outcome": CancelOutcome,
-                            "quota_mode": QuotaMode, "quota_error": QuotaError}
+                            "quota_mode": QuotaMode, "quota_error": QuotaError,
+                            "oversized_page": OversizedPage}

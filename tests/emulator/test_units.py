@@ -18,6 +18,7 @@ from reconciler.emulator.pipelines.examples import example_problem
 from reconciler.emulator.pipelines.service import FIELDS as JOB_FIELDS
 from reconciler.emulator.pipelines.store import STATES
 from reconciler.emulator.pipelines.validation import CHAT_TEMPLATE, CODE_TEMPLATE
+from reconciler.emulator.quirks import Quirks
 
 JOB = Subject({"app": "tuneops", "team": "a"}, "tune", "PIPELINE_STATE_RUNNING")
 
@@ -107,10 +108,17 @@ def test_paging_stops_reading_once_the_page_is_full():
 
 
 def test_paging_defaults_and_errors():
-    assert page_size(0) == 50
-    assert page_size(5000) == 1000
+    served = Quirks()
+    assert page_size(0, served) == 50
+    assert page_size(5000, served) == 1000  # AIP-158: coerced to the maximum
+    assert page_size(0, Quirks(max_page_size=7)) == 7
+    assert page_size(7, Quirks(max_page_size=7, oversized_page="refused")) == 7
+    with pytest.raises(EmulatorError, match="over the maximum of 7"):
+        page_size(8, Quirks(max_page_size=7, oversized_page="refused"))
     with pytest.raises(EmulatorError, match="negative"):
-        page_size(-1)
+        page_size(-1, served)
+    with pytest.raises(ValueError, match="max_page_size must be at least 1"):
+        Quirks(max_page_size=0)
     for bad in ("%%%", "bm90IGpzb24=", "WzFd"):  # not base64, not JSON, wrong shape
         with pytest.raises(EmulatorError, match="invalid page_token"):
             decode_token(bad)

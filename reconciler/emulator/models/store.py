@@ -67,8 +67,9 @@ class _Registered(Generic[R]):
 
     def page(self, parent: str, keep: Keep, size: int, token: str) -> tuple[list[R], str]:
         """One page of `parent`'s resources passing `keep`, newest first, and the next token."""
-        size, after = page_size(size), decode_token(token)
+        after = decode_token(token)
         with self._db.write() as conn:
+            size = page_size(size, stored_quirks(conn))
             self._state.advance_jobs(conn)
             rows = newest_first(conn, self._table, "labels, display_name, proto, create_time",
                                 parent, after)
