@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from reconciler.apipackages import defer_api_packages
 from reconciler.edges.gitrepo import find_root
 from reconciler.errors import ConfigError, TuneopsError
 from reconciler.layout import STATE_DIR
@@ -600,6 +601,7 @@ def _report_unexpected(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs `reconcile`; every failure is one line per problem on stderr, never a traceback."""
+    defer_api_packages()  # before anything imports Vertex AI's API packages
     try:
         result = app(args=argv, prog_name="reconcile", standalone_mode=False)
     except ConfigError as error:

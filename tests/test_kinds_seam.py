@@ -113,6 +113,12 @@ def own_modules() -> dict[str, set[str]]:
 NEUTRAL = set().union(*(_service_modules(s) for s in SERVICES if s.jobs is None))
 
 
+def _api(module: str) -> str:
+    """An SDK module as its API package: a name is the same whether imported from the package
+    (`aiplatform_v1.types`) or from the module defining it (`types.tuning_job`)."""
+    return ".".join(module.split(".")[:3]) if module.startswith("google.cloud.") else module
+
+
 @dataclass
 class Marks:
     """What names one kind in code."""
@@ -133,7 +139,7 @@ class Marks:
             target = f"{module}.{name}" if name else module
             if module in self.modules or target in self.modules:
                 found.append(f"imports {target}")
-            elif name in self.names or (module, name) in self.sdk:
+            elif name in self.names or (_api(module), name) in self.sdk:
                 found.append(f"imports {name} from {module}")
         return found
 
@@ -146,9 +152,10 @@ def marks() -> list[Marks]:
         others = set().union(*(m for k, m in owned.items() if k != kind))
         names = set().union(*(defined(TREES[m]) for m in modules))
         names -= set().union(*(defined(TREES[m]) for m in MODULES if m not in modules))
-        sdk = {(module, name) for m in modules for module, name in imports(TREES[m])
+        sdk = {(_api(module), name) for m in modules for module, name in imports(TREES[m])
                if module.startswith("google") and name is not None}
-        sdk -= {pair for m in others | NEUTRAL for pair in imports(TREES[m])}
+        sdk -= {(_api(module), name) for m in others | NEUTRAL
+                for module, name in imports(TREES[m])}
         result.append(Marks(kind, collections[kind], modules, names, sdk))
     return result
 
@@ -198,6 +205,8 @@ def test_each_kind_owns_its_places() -> None:
     ("from reconciler.kinds import PipelineLaunch", "imports PipelineLaunch from"),
     ("from google.cloud.aiplatform_v1.types import TuningJob", "imports TuningJob from"),
     ("from google.cloud.aiplatform_v1.types import PipelineState", "imports PipelineState"),
+    ("from google.cloud.aiplatform_v1.types.pipeline_state import PipelineState",
+     "imports PipelineState"),
 ])
 def test_the_rule_catches_what_the_old_code_did(code: str, expected: str) -> None:
     """Each line names a kind the way a shared module once did (backends/vertex.py's

@@ -51,15 +51,16 @@ def attempt_of(job_id: str, labels: Mapping[str, str]) -> int:
     return int(match["attempt"]) if match else 1
 
 
-def observed_job(job: Any, *, kind: str, state: JobState, inputs: dict[str, Any],
-                 metadata: dict[str, Any]) -> ObservedJob:
-    """A job as planning sees it: what every kind's API object has, and its kind's reading."""
-    labels = job.labels
-    job_id = id_of(job.name)
+def observed_job(job: Any, *, kind: str, state: JobState, labels: dict[str, str],
+                 inputs: dict[str, Any], metadata: dict[str, Any]) -> ObservedJob:
+    """A job as planning sees it: what every kind's API object has (its `labels` read once,
+    as a dict: a proto-plus map converts at every access), and its kind's reading."""
+    resource = job.name
+    job_id = id_of(resource)
     return ObservedJob(
         kind=kind,
         job_id=job_id,
-        resource=job.name,
+        resource=resource,
         name=labels.get(managed.NAME, ""),
         fingerprint=labels.get(managed.FINGERPRINT, ""),
         state=state,

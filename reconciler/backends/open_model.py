@@ -36,7 +36,7 @@ def job_from_proto(job: Any) -> ObservedJob:
     spec = job.supervised_tuning_spec
     hyper = spec.hyper_parameters
     found = observed_job(
-        job, kind=KIND, state=state_of(job),
+        job, kind=KIND, state=state_of(job), labels=labels,
         inputs=observed_inputs(
             base_model=job.base_model, custom_base_model=job.custom_base_model,
             location=location_of(job.name), tuning_mode=spec.tuning_mode.name,

@@ -49,12 +49,29 @@ _JOB_FIELDS = ("name", "state", "labels", "create_time", "runtime_config", "temp
                "error")
 
 
+# google.protobuf.Value kinds whose Python value proto-plus gives as is.
+_SCALARS = frozenset({"string_value", "number_value", "bool_value"})
+
+
+def _parameters(job: Any, raw: Any) -> dict[str, Any]:
+    """A job's parameter values as Python, read from the protobuf where they are scalars
+    (all tuneops launches), else converted by proto-plus."""
+    values = raw.runtime_config.parameter_values
+    kinds = {key: value.WhichOneof("kind") for key, value in values.items()}
+    if not _SCALARS.issuperset(kinds.values()):
+        return dict(job.runtime_config.parameter_values)
+    return {key: getattr(values[key], kind) for key, kind in kinds.items()}
+
+
 def job_from_proto(job: Any) -> ObservedJob:
-    parameters = dict(job.runtime_config.parameter_values)
-    labels = dict(job.labels)
+    # Read from the protobuf beneath the proto-plus message: its maps convert per access,
+    # a tenth of a warm plan of a thousand jobs.
+    raw = type(job).pb(job)
+    parameters = _parameters(job, raw)
+    labels = dict(raw.labels)
     return observed_job(
-        job, kind=KIND, state=_STATES.get(job.state.name, JobState.PENDING),
-        inputs=observed_inputs(template_uri=job.template_uri, location=location_of(job.name),
+        job, kind=KIND, state=_STATES.get(job.state.name, JobState.PENDING), labels=labels,
+        inputs=observed_inputs(template_uri=raw.template_uri, location=location_of(raw.name),
                                parameters=parameters, labels=labels),
         metadata=observed_metadata(parameters, labels))
 

@@ -124,7 +124,7 @@ def job_from_proto(job: Any) -> ObservedJob:
     labels = dict(job.labels)
     hyper = job.supervised_tuning_spec.hyper_parameters
     found = observed_job(
-        job, kind=KIND, state=state_of(job),
+        job, kind=KIND, state=state_of(job), labels=labels,
         inputs=observed_inputs(
             base_model=job.base_model, location=location_of(job.name),
             hyper_parameters={"epoch_count": hyper.epoch_count,
@@ -193,7 +193,8 @@ class TuningJobs(Generic[L]):
     @cached_property
     def _message(self) -> type:
         # Imported on first use, like the clients: `reconcile validate` never pays for it.
-        message: type = importlib.import_module(f"google.cloud.{self._api}").TuningJob
+        message: type = importlib.import_module(
+            f"google.cloud.{self._api}.types.tuning_job").TuningJob
         return message
 
     def read(self, job: Any) -> ObservedJob:

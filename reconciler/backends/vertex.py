@@ -83,9 +83,11 @@ class VertexBackend:
         return grpc.insecure_channel(self.endpoint)
 
     def _client(self, service: str, location: str, api: str = V1) -> Any:
-        """`google.cloud.{api}.{service}ServiceClient` for one location (or the emulator)."""
-        client_class = getattr(importlib.import_module(f"google.cloud.{api}"),
-                               f"{service}ServiceClient")
+        """`google.cloud.{api}.{service}ServiceClient` for one location (or the emulator),
+        imported from its own module (reconciler/apipackages.py)."""
+        module = re.sub(r"(?<!^)(?=[A-Z])", "_", service).lower()
+        client_class = getattr(importlib.import_module(
+            f"google.cloud.{api}.services.{module}_service"), f"{service}ServiceClient")
         if self.endpoint is None:
             return client_class(
                 client_options={"api_endpoint": f"{location}-aiplatform.googleapis.com"})
@@ -168,7 +170,6 @@ class VertexBackend:
             jobs = self._list()
             records, evaluations = read.result()
             labelled = models.result()
-        records, evaluations = self.records.read()
         observed = relabel(Observed(jobs=tuple(jobs), models=tuple(labelled),
                                     evaluations=evaluations), records)
         return replace(observed, models=(*observed.models, *(

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from google.cloud.aiplatform_v1.types import GenericOperationMetadata
+from google.cloud.aiplatform_v1.types.operation import GenericOperationMetadata
 from google.longrunning import operations_pb2
 from google.protobuf import any_pb2
 

@@ -7,9 +7,9 @@ deployment_graph.py, deploy_model=True), and a deployed Model cannot be deleted.
 
 from __future__ import annotations
 
-from google.cloud.aiplatform_v1.types import (
+from google.cloud.aiplatform_v1.types.endpoint import Endpoint
+from google.cloud.aiplatform_v1.types.endpoint_service import (
     DeleteEndpointRequest,
-    Endpoint,
     GetEndpointRequest,
     ListEndpointsRequest,
     ListEndpointsResponse,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from google.cloud.aiplatform_v1.types import (
+from google.cloud.aiplatform_v1.types.model import Model
+from google.cloud.aiplatform_v1.types.model_service import (
     DeleteModelRequest,
     GetModelRequest,
     ListModelsRequest,
     ListModelsResponse,
-    Model,
     UpdateModelRequest,
 )
 from google.longrunning import operations_pb2

@@ -14,7 +14,9 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from google.cloud.aiplatform_v1.types import DeployedModel, DeployedModelRef, Endpoint, Model
+from google.cloud.aiplatform_v1.types.deployed_model_ref import DeployedModelRef
+from google.cloud.aiplatform_v1.types.endpoint import DeployedModel, Endpoint
+from google.cloud.aiplatform_v1.types.model import Model
 
 from reconciler.emulator.models.rows import (
     ENDPOINTS,

@@ -9,7 +9,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from google.cloud.aiplatform_v1.types import Endpoint, Model
+from google.cloud.aiplatform_v1.types.endpoint import Endpoint
+from google.cloud.aiplatform_v1.types.model import Model
 
 from reconciler.emulator.errors import not_found
 from reconciler.emulator.ids import next_id

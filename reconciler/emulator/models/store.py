@@ -11,16 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
 import grpc
-from google.cloud.aiplatform_v1.types import (
-    DeleteOperationMetadata,
-    DeployedModel,
-    DeployedModelRef,
-    Endpoint,
-    Model,
-    ModelSourceInfo,
+from google.cloud.aiplatform_v1.types.deployed_model_ref import DeployedModelRef
+from google.cloud.aiplatform_v1.types.endpoint import DeployedModel, Endpoint
+from google.cloud.aiplatform_v1.types.endpoint_service import (
     UndeployModelOperationMetadata,
     UndeployModelResponse,
 )
+from google.cloud.aiplatform_v1.types.model import Model, ModelSourceInfo
+from google.cloud.aiplatform_v1.types.operation import DeleteOperationMetadata
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 

@@ -18,8 +18,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.cloud.aiplatform_v1.types import Model
-from google.cloud.aiplatform_v1beta1.types import TunedModel, TuningJob
+from google.cloud.aiplatform_v1.types.model import Model
+from google.cloud.aiplatform_v1beta1.types.tuning_job import TunedModel, TuningJob
 
 from reconciler.emulator.models.registration import (
     BASE_MODEL_LABEL,

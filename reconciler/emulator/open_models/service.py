@@ -9,7 +9,8 @@ of the collection, Gemini's (made through v1) too.
 
 from __future__ import annotations
 
-from google.cloud.aiplatform_v1beta1 import types
+from google.cloud.aiplatform_v1beta1.types import genai_tuning_service
+from google.cloud.aiplatform_v1beta1.types.tuning_job import TuningJob
 
 from reconciler.emulator.examples import ReadObject, dataset_failure
 from reconciler.emulator.names import parent, parse_parent
@@ -33,10 +34,10 @@ NAME = "google.cloud.aiplatform.v1beta1.GenAiTuningService"
 class OpenModelTuningService(TuningJobService):
     def __init__(self, state: State, read_object: ReadObject, job_seconds: float) -> None:
         self._jobs = OpenModelTuningJobs(state)
-        super().__init__(state, read_object, job_seconds, api=types, store=self._jobs,
-                         locations=LOCATIONS, states=STATES)
+        super().__init__(state, read_object, job_seconds, api=genai_tuning_service,
+                         job=TuningJob, store=self._jobs, locations=LOCATIONS, states=STATES)
 
-    def create(self, request: types.CreateTuningJobRequest) -> types.TuningJob:
+    def create(self, request: genai_tuning_service.CreateTuningJobRequest) -> TuningJob:
         project, location = parse_parent(request.parent, LOCATIONS)
         job = request.tuning_job
         objects = validate_open_model_job(job)

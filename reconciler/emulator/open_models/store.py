@@ -8,7 +8,8 @@ the transaction that finishes it.
 
 from __future__ import annotations
 
-from google.cloud.aiplatform_v1beta1.types import JobState, TuningJob
+from google.cloud.aiplatform_v1beta1.types.job_state import JobState
+from google.cloud.aiplatform_v1beta1.types.tuning_job import TuningJob
 from google.rpc import status_pb2
 
 from reconciler.emulator import quota

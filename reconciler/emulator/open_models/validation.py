@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 
-from google.cloud.aiplatform_v1beta1.types import (
+from google.cloud.aiplatform_v1beta1.types.tuning_job import (
     SupervisedHyperParameters,
     SupervisedTuningSpec,
     TuningJob,

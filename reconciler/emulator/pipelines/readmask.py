@@ -6,7 +6,7 @@ fields to read." An unknown path is refused rather than silently ignored.
 
 from __future__ import annotations
 
-from google.cloud.aiplatform_v1.types import PipelineJob
+from google.cloud.aiplatform_v1.types.pipeline_job import PipelineJob
 from google.protobuf import field_mask_pb2
 
 from reconciler.emulator.errors import invalid

@@ -11,10 +11,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
-from google.cloud.aiplatform_v1.types import (
-    Endpoint,
-    Execution,
-    Model,
+from google.cloud.aiplatform_v1.types.endpoint import Endpoint
+from google.cloud.aiplatform_v1.types.execution import Execution
+from google.cloud.aiplatform_v1.types.model import Model
+from google.cloud.aiplatform_v1.types.pipeline_job import (
     PipelineJob,
     PipelineJobDetail,
     PipelineTaskDetail,

@@ -6,13 +6,13 @@ codechat-bison), the kind `pipeline` of tuneops.
 
 from __future__ import annotations
 
-from google.cloud.aiplatform_v1.types import (
+from google.cloud.aiplatform_v1.types.pipeline_job import PipelineJob
+from google.cloud.aiplatform_v1.types.pipeline_service import (
     CancelPipelineJobRequest,
     CreatePipelineJobRequest,
     GetPipelineJobRequest,
     ListPipelineJobsRequest,
     ListPipelineJobsResponse,
-    PipelineJob,
 )
 from google.protobuf import empty_pb2
 

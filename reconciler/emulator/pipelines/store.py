@@ -5,7 +5,8 @@ A succeeded run registers its Model and Endpoint in the transaction that finishe
 
 from __future__ import annotations
 
-from google.cloud.aiplatform_v1.types import PipelineJob, PipelineState
+from google.cloud.aiplatform_v1.types.pipeline_job import PipelineJob
+from google.cloud.aiplatform_v1.types.pipeline_state import PipelineState
 from google.rpc import status_pb2
 
 from reconciler.emulator import clock, lifecycle, quota

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from google.cloud.aiplatform_v1.types import PipelineJob
+from google.cloud.aiplatform_v1.types.pipeline_job import PipelineJob
 
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.labelrules import validate_labels

@@ -27,12 +27,10 @@ from collections import OrderedDict
 from typing import Any
 
 import grpc
-from google.cloud.aiplatform_v1.types import (
-    Candidate,
-    Content,
+from google.cloud.aiplatform_v1.types.content import Candidate, Content, Part
+from google.cloud.aiplatform_v1.types.prediction_service import (
     GenerateContentRequest,
     GenerateContentResponse,
-    Part,
     PredictRequest,
     PredictResponse,
 )

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from google.cloud.aiplatform_v1.types import SupervisedTuningDataStats, TuningDataStats
+from google.cloud.aiplatform_v1.types.tuning_job import SupervisedTuningDataStats, TuningDataStats
 from google.rpc import status_pb2
 
 from reconciler.emulator.examples import (

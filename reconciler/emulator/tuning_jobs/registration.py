@@ -19,15 +19,9 @@ from __future__ import annotations
 import math
 import sqlite3
 
-from google.cloud.aiplatform_v1.types import (
-    Checkpoint,
-    Endpoint,
-    Model,
-    ModelSourceInfo,
-    TunedModel,
-    TunedModelCheckpoint,
-    TuningJob,
-)
+from google.cloud.aiplatform_v1.types.endpoint import Endpoint
+from google.cloud.aiplatform_v1.types.model import Checkpoint, Model, ModelSourceInfo
+from google.cloud.aiplatform_v1.types.tuning_job import TunedModel, TunedModelCheckpoint, TuningJob
 
 from reconciler.emulator.models.registration import (
     BASE_MODEL_LABEL,

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.cloud.aiplatform_v1 import types
+from google.cloud.aiplatform_v1.types import genai_tuning_service
+from google.cloud.aiplatform_v1.types.tuning_job import TuningJob
 from google.protobuf import empty_pb2
 
 from reconciler.emulator import lifecycle
@@ -39,27 +40,29 @@ FIELDS = frozenset({"labels", "state"})
 
 class TuningJobService:
     """What every version of GenAiTuningService serves alike: its four methods in its API
-    version's types (`api`), and Get, List and Cancel of every job of the collection. A
-    version brings its store, its regions and its create."""
+    version's types (`api`, its genai_tuning_service module, and `job`, its TuningJob), and
+    Get, List and Cancel of every job of the collection. A version brings its store, its
+    regions and its create."""
 
     def __init__(self, state: State, read_object: ReadObject, job_seconds: float, *,
-                 api: Any, store: JobStore[Any], locations: tuple[str, ...],
+                 api: Any, job: Any, store: JobStore[Any], locations: tuple[str, ...],
                  states: lifecycle.States) -> None:
         self._state = state
         self._read_object = read_object
         self._job_seconds = job_seconds
         self._api = api
+        self._job = job
         self._store = store
         self._locations = locations
         self._states = states
 
     def methods(self) -> list[Method]:
-        api = self._api
+        api, job = self._api, self._job
         return [
             Method("CreateTuningJob", self.create, api.CreateTuningJobRequest.deserialize,
-                   api.TuningJob.serialize, droppable=True),
+                   job.serialize, droppable=True),
             Method("GetTuningJob", self.get, api.GetTuningJobRequest.deserialize,
-                   api.TuningJob.serialize),
+                   job.serialize),
             Method("ListTuningJobs", self.list, api.ListTuningJobsRequest.deserialize,
                    api.ListTuningJobsResponse.serialize),
             Method("CancelTuningJob", self.cancel, api.CancelTuningJobRequest.deserialize,
@@ -87,10 +90,10 @@ class TuningJobService:
 class GenAiTuningService(TuningJobService):
     def __init__(self, state: State, read_object: ReadObject, job_seconds: float) -> None:
         self._jobs = TuningJobs(state)
-        super().__init__(state, read_object, job_seconds, api=types, store=self._jobs,
-                         locations=LOCATIONS, states=STATES)
+        super().__init__(state, read_object, job_seconds, api=genai_tuning_service,
+                         job=TuningJob, store=self._jobs, locations=LOCATIONS, states=STATES)
 
-    def create(self, request: types.CreateTuningJobRequest) -> types.TuningJob:
+    def create(self, request: genai_tuning_service.CreateTuningJobRequest) -> TuningJob:
         project, location = parse_parent(request.parent, LOCATIONS)
         job = request.tuning_job
         objects = validate_tuning_job(job)

@@ -8,8 +8,9 @@ from __future__ import annotations
 import sqlite3
 from typing import Any, TypeVar
 
-from google.cloud.aiplatform_v1.types import JobState, TuningDataStats, TuningJob
-from google.cloud.aiplatform_v1beta1 import types as v1beta1
+from google.cloud.aiplatform_v1.types.job_state import JobState
+from google.cloud.aiplatform_v1.types.tuning_job import TuningDataStats, TuningJob
+from google.cloud.aiplatform_v1beta1.types import tuning_job as v1beta1
 from google.rpc import status_pb2
 
 from reconciler.emulator import clock, lifecycle, quota

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 
-from google.cloud.aiplatform_v1.types import SupervisedHyperParameters, TuningJob
+from google.cloud.aiplatform_v1.types.tuning_job import SupervisedHyperParameters, TuningJob
 
 from reconciler.emulator.errors import invalid
 from reconciler.emulator.labelrules import validate_labels
