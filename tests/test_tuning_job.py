@@ -9,13 +9,16 @@ from typing import Any
 
 import pytest
 from google.cloud.aiplatform_v1 import TuningJob
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reconciler.backends.tuning_job import job_from_proto, tuning_job
 from reconciler.core.desired import Dataset, DesiredJob, Target
+from reconciler.kinds import tuning_job_datasets
 from reconciler.kinds.convert import to_gemini
 from reconciler.kinds.gemini import MIN_TRAINING_EXAMPLES, MODELS
 from reconciler.kinds.tuning_job import TUNING_JOB, TuningJobSpec
-from reconciler.kinds.tuning_job_datasets import examine
+from reconciler.kinds.tuning_job_datasets import _examine_fully, examine
 from reconciler.load.datasets import inspect_dataset
 from tests.conftest import desired_job
 
@@ -144,6 +147,78 @@ def test_gemini_examples(record: dict[str, Any], problem: str | None) -> None:
 
 def test_tokens_are_estimated_from_utf8_bytes() -> None:
     assert examine({"contents": [turn("user", "abcd"), turn("model", "é" * 4)]}) == (None, 3)
+
+
+# Text parts in their turns, with a system instruction or not: the shape examine takes fast.
+TEXTS = st.text(st.sampled_from("ab é\t\n\u3000🙂"), max_size=4)
+TEXT_PARTS = st.lists(st.builds(lambda text: {"text": text}, TEXTS.filter(str.strip)),
+                      min_size=1, max_size=3)
+# Everything else a part, a list of parts, a turn or a key's value may be, valid or not.
+ODD: st.SearchStrategy[Any] = (st.none() | st.integers() | st.lists(st.none(), max_size=1)
+                               | st.just({}))
+ODD_PART = (st.builds(lambda text: {"text": text}, st.sampled_from(["", " \t\n", "\u3000"])
+                     | TEXTS | ODD) | ODD | st.sampled_from([
+    {"fileData": {"fileUri": "gs://b/o"}, "text": "t"}, {"text": "t", "x": 1},
+    {"functionCall": {"name": "f", "args": {}}, "text": "t"},
+    {"functionResponse": {"name": 1}, "text": "t"}]))
+ODD_PARTS = st.builds(lambda before, odd, after: [*before, odd, *after],
+                      TEXT_PARTS | st.just([]), ODD_PART, TEXT_PARTS | st.just([])) | ODD
+
+
+@st.composite
+def near_common(draw: st.DrawFn) -> dict[str, Any]:
+    """An example of the common shape, or one off it in one place."""
+    turns: list[Any] = [{"role": ("user", "model")[index % 2], "parts": draw(TEXT_PARTS)}
+                        for index in range(2 * draw(st.integers(1, 3)))]
+    record: dict[str, Any] = {"contents": turns}
+    groups = [turn["parts"] for turn in turns]
+    if instruction := draw(st.sampled_from([None, "systemInstruction", "system_instruction"])):
+        record[instruction] = {"parts": draw(TEXT_PARTS)}
+        groups.append(record[instruction]["parts"])
+    at = draw(st.integers(0, len(turns) - 1))
+    match draw(st.sampled_from(["none", "role", "part", "parts", "turn", "contents", "key"])):
+        case "role":
+            turns[at]["role"] = draw(st.sampled_from(["", "system", "model", "user"]) | ODD)
+        case "part":
+            parts = draw(st.sampled_from(groups))
+            parts.insert(draw(st.integers(0, len(parts))), draw(ODD_PART))
+        case "parts":
+            turns[at]["parts"] = draw(ODD)
+        case "turn":
+            turns[at] = draw(ODD | st.fixed_dictionaries(
+                {}, optional={"role": st.just("user"), "parts": TEXT_PARTS, "x": ODD}))
+        case "contents":
+            record["contents"] = draw(ODD | st.just(turns[:-1]))
+        case "key":
+            key = draw(st.sampled_from(["systemInstruction", "system_instruction", "tools",
+                                        "other"]))
+            record[key] = draw(st.just([{"functionDeclarations": []}]) | ODD | st.builds(
+                lambda parts: {"parts": parts}, TEXT_PARTS | ODD))
+    return record
+
+
+@settings(max_examples=1000)
+@given(near_common())
+def test_the_common_shapes_fast_check_says_what_the_full_walk_says(record: dict[str, Any]
+                                                                   ) -> None:
+    assert examine(record) == _examine_fully(record)
+
+
+@settings(max_examples=100)
+@given(st.lists(TEXT_PARTS, min_size=2, max_size=6).filter(lambda turns: len(turns) % 2 == 0),
+       st.none() | TEXT_PARTS)
+def test_common_examples_are_checked_without_the_full_walk(turns: list[Any], system: Any
+                                                           ) -> None:
+    record: dict[str, Any] = {"contents": [
+        {"role": ("user", "model")[index % 2], "parts": parts}
+        for index, parts in enumerate(turns)]}
+    if system is not None:
+        record["systemInstruction"] = {"parts": system}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(tuning_job_datasets, "_examine_fully", None)  # a call would fail
+        problem, tokens = examine(record)
+    assert problem is None
+    assert tokens > 0
 
 
 def _inspect(tmp_path: Path, lines: list[dict[str, Any]], **changes: Any) -> Any:

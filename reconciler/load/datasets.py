@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from reconciler.core.desired import Dataset, Role
 from reconciler.errors import Location, Problem
@@ -94,22 +95,6 @@ class _Scan:
             self.hidden_errors += 1
             self.first_hidden = self.first_hidden or number
 
-    def record(self, number: int, record: dict[str, Any], canonical: bytes, tokens: int,
-               fmt: DatasetFormat) -> None:
-        self.examples += 1
-        # Python's own 64-bit hash, a tenth of the time of blake2b: the keys never leave the
-        # process, and a false duplicate needs a collision (~1e-8 at a million examples).
-        key = hash(canonical)
-        self.records.add(key, number)
-        if self.order is not None:
-            self.order.append(key, number)
-        if fmt.lacks_instruction is not None and fmt.lacks_instruction(record):
-            self.without_instruction.append(number)
-        if tokens:
-            self.tokens += tokens
-            if tokens > fmt.max_tokens * TOKENS_CLOSE:
-                self.close_to_limit.append(number)
-
     def warnings(self, fmt: DatasetFormat) -> list[Problem]:
         found = []
         duplicates = self.records.duplicates()
@@ -134,35 +119,79 @@ class _Scan:
         return found
 
 
-def _example(scan: _Scan, digest: hashlib._Hash, number: int, raw: bytes, fmt: DatasetFormat
-             ) -> bool:
-    """Checks one line and hashes its record, in one walk of it; False for a blank line (not
-    an example)."""
-    line = raw
-    if number == 1 and raw.startswith(_BOM):
-        scan.error(1, 1, "file starts with a UTF-8 byte order mark; save it as UTF-8 "
-                   "without BOM")
-        line = raw[len(_BOM):]
-    if not line or line.isspace():  # as `not line.strip()`, without copying the line
-        return False
-    scan.lines += 1
-    record, hashed, problem = parse_canonical(scan.shown, number, line)
-    if problem is not None:
-        scan.error(number, problem.location.column, problem.message)
-        return True
-    if not isinstance(record, dict):
-        scan.error(number, 1, "each line must be a JSON object")
-        return True
-    message, tokens = fmt.check(record)
-    if message:
-        scan.error(number, 1, message)
-    elif tokens > fmt.max_tokens * TOKENS_CLEARLY_OVER and fmt.tokens:
-        scan.error(number, 1, f"about {tokens:,} tokens ({fmt.tokens_how}), far over the "
-                   f"model's limit of {fmt.max_tokens:,}")
-    else:
-        digest.update(hashed + b"\n")
-        scan.record(number, record, hashed, tokens, fmt)
-    return True
+def _first_line(scan: _Scan, raw: bytes) -> bytes:
+    """The first line without a UTF-8 byte order mark, which is an error."""
+    if not raw.startswith(_BOM):
+        return raw
+    scan.error(1, 1, "file starts with a UTF-8 byte order mark; save it as UTF-8 without BOM")
+    return raw[len(_BOM):]
+
+
+def _scan(stream: BinaryIO, scan: _Scan, digest: hashlib._Hash, fmt: DatasetFormat,
+          role: Role) -> None:
+    """Checks every line and hashes each valid record's canonical JSON, in one walk of it;
+    raises _Refused where reading stops. This loop runs once per line of every dataset: what
+    it needs of the format is read once, and its counts are kept in locals until the end."""
+    shown, check, lacks_instruction = scan.shown, fmt.check, fmt.lacks_instruction
+    low, high = fmt.examples
+    cap = fmt.max_line_bytes or MAX_DATASET_LINE_BYTES
+    max_bytes = fmt.max_bytes or math.inf
+    far = fmt.max_tokens * TOKENS_CLEARLY_OVER if fmt.tokens else math.inf
+    near = fmt.max_tokens * TOKENS_CLOSE
+    update, add, order = digest.update, scan.records.add, scan.order
+    read = lines = examples = tokens = 0
+    try:
+        for number, raw in bounded_lines(stream, cap):
+            read += len(raw)
+            if number == 1 and (wide := wide_text(shown, raw)) is not None:
+                raise _Refused(wide)
+            if too_long(raw, cap):
+                raise _Refused(Problem(Location(shown, number, 1), "line is longer than "
+                                       f"{cap:,} bytes; one example may take at most "
+                                       f"{cap // MIB} MiB"))
+            if read > max_bytes:
+                raise _Refused(Problem(Location(shown, number, 1), "the file is larger "
+                                       f"than the service's {fmt.max_bytes:,} bytes"))
+            line = _first_line(scan, raw) if number == 1 else raw
+            if not line or line.isspace():  # as `not line.strip()`, without copying the line
+                continue  # a blank line is not an example
+            lines += 1
+            record, hashed, problem = parse_canonical(shown, number, line)
+            if problem is not None:
+                scan.error(number, problem.location.column, problem.message)
+            elif not isinstance(record, dict):
+                scan.error(number, 1, "each line must be a JSON object")
+            elif (checked := check(record))[0]:
+                scan.error(number, 1, checked[0])
+            elif (estimate := checked[1]) > far:
+                scan.error(number, 1, f"about {estimate:,} tokens ({fmt.tokens_how}), far "
+                           f"over the model's limit of {fmt.max_tokens:,}")
+            else:
+                # Two updates, not `hashed + b"\n"`: copying a 2 KB line costs more than
+                # the call.
+                update(hashed)
+                update(b"\n")
+                examples += 1
+                # Python's own 64-bit hash, a tenth of the time of blake2b: the keys never
+                # leave the process, and a false duplicate needs a collision (~1e-8 at a
+                # million examples).
+                key = hash(hashed)
+                add(key, number)
+                if order is not None:
+                    order.append(key, number)
+                if lacks_instruction is not None and lacks_instruction(record):
+                    scan.without_instruction.append(number)
+                if estimate:
+                    tokens += estimate
+                    if estimate > near:
+                        scan.close_to_limit.append(number)
+            if lines > high:
+                # Past the maximum nothing further can make the file valid: stop reading.
+                raise _Refused(Problem(Location(shown, number, 1), f"{role} dataset has "
+                                       f"more than {high:,} examples, needs {low} to "
+                                       f"{high:,}"))
+    finally:
+        scan.bytes_read, scan.lines, scan.examples, scan.tokens = read, lines, examples, tokens
 
 
 def _identity(stream: BinaryIO) -> FileIdentity:
@@ -199,24 +228,8 @@ def _inspect(stream: BinaryIO, shown: str, uri: str, fmt: DatasetFormat, role: R
     scan = _Scan(shown, order=ExampleOrder() if keep_order else None)
     refused: Problem | None = None
     low, high = fmt.examples
-    cap = fmt.max_line_bytes or MAX_DATASET_LINE_BYTES
     try:
-        for number, raw in bounded_lines(stream, cap):
-            scan.bytes_read += len(raw)
-            if number == 1 and (wide := wide_text(shown, raw)) is not None:
-                raise _Refused(wide)
-            if too_long(raw, cap):
-                raise _Refused(Problem(Location(shown, number, 1), "line is longer than "
-                                       f"{cap:,} bytes; one example may take at most "
-                                       f"{cap // MIB} MiB"))
-            if fmt.max_bytes and scan.bytes_read > fmt.max_bytes:
-                raise _Refused(Problem(Location(shown, number, 1), "the file is larger "
-                                       f"than the service's {fmt.max_bytes:,} bytes"))
-            if _example(scan, digest, number, raw, fmt) and scan.lines > high:
-                # Past the maximum nothing further can make the file valid: stop reading.
-                raise _Refused(Problem(Location(shown, number, 1), f"{role} dataset has "
-                                       f"more than {high:,} examples, needs {low} to "
-                                       f"{high:,}"))
+        _scan(stream, scan, digest, fmt, role)
     except _Refused as stop:
         refused = stop.problem
     except OSError as error:
