@@ -43,7 +43,7 @@ class Database:
                 upgrade(conn)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
+    def _connect(self) -> Iterator[sqlite.Connection]:
         with closing(sqlite.connect(self.path, BUSY_TIMEOUT_SECONDS)) as conn:
             yield conn
 

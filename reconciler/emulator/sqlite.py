@@ -18,20 +18,23 @@ from pathlib import Path
 
 # One lock per database file, for every connection this process opens on it. Re-entrant: a
 # thread writing on a second connection meets SQLite's own lock, as it always did.
-_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS: dict[Path, threading.RLock] = {}
 _WRITERS_GUARD = threading.Lock()
 
 
-def _writer(conn: sqlite3.Connection) -> threading.RLock:
-    (_, _, path), *_ = conn.execute("PRAGMA database_list").fetchall()
-    with _WRITERS_GUARD:
-        return _WRITERS.setdefault(str(path), threading.RLock())
+class Connection(sqlite3.Connection):
+    """A connection that knows its file's writer lock, found once when it opens."""
+
+    writer: threading.RLock
 
 
-def connect(path: Path, busy_timeout: float) -> sqlite3.Connection:
+def connect(path: Path, busy_timeout: float) -> Connection:
     # timeout= is SQLite's busy_timeout: wait for another writer instead of failing.
     # isolation_level=None: BEGIN is issued here, so the lock mode is explicit.
-    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+    conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
+                           factory=Connection)
+    with _WRITERS_GUARD:
+        conn.writer = _WRITERS.setdefault(path.resolve(), threading.RLock())
     # WAL makes NORMAL durable against process crashes, which is all an emulator needs (a
     # power cut may take the last commits back, never the file): a commit no longer waits
     # for the disk, and every emulated call commits once or twice.
@@ -50,9 +53,9 @@ def create_tables(conn: sqlite3.Connection, script: str) -> None:
 
 
 @contextmanager
-def write(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write(conn: Connection) -> Iterator[Connection]:
     """A transaction holding the write lock from its first statement to commit."""
-    with _writer(conn):
+    with conn.writer:
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn

@@ -76,14 +76,14 @@ class Database:
         with closing(self._connect()) as conn:
             sqlite.create_tables(conn, _SCHEMA)
 
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+    def _connection(self) -> sqlite.Connection:
+        conn: sqlite.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             # Closed when its thread ends and the thread-local value is dropped.
             conn = self._local.conn = self._connect()
         return conn
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self) -> sqlite.Connection:
         conn = sqlite.connect(self.path, BUSY_TIMEOUT_MS / 1000)
         conn.row_factory = sqlite3.Row
         return conn
