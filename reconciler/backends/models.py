@@ -12,6 +12,7 @@ idle, and tuneops keeps it as retired instead of failing every prune on it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -67,8 +68,8 @@ class Registry:
     """Models and Endpoints of one project, in each region where tuned models register
     (pipelines upload to us-central1; a TuningJob's Model lives where it tuned)."""
 
-    def __init__(self, caller: Caller, models: dict[str, Any], endpoints: dict[str, Any],
-                 records: RecordStore) -> None:
+    def __init__(self, caller: Caller, models: dict[str, Any],
+                 endpoints: Callable[[str], Any], records: RecordStore) -> None:
         self._call = caller
         self._models = models
         self._endpoints = endpoints
@@ -78,7 +79,7 @@ class Registry:
         return self._models[location_of(resource)]
 
     def _endpoint_client(self, resource: str) -> Any:
-        return self._endpoints[location_of(resource)]
+        return self._endpoints(location_of(resource))
 
     def _labelled_in(self, location: str) -> list[ObservedModel]:
         request = {"parent": f"projects/{self._call.project}/locations/{location}"}

@@ -14,7 +14,7 @@ import re
 from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from functools import cached_property
+from functools import cache, cached_property, partial
 from typing import Any
 
 from reconciler.backends.adapter import V1, Adapter, AdapterKind, Context
@@ -106,11 +106,12 @@ class VertexBackend:
 
     @cached_property
     def registry(self) -> Registry:
+        # Endpoints are only undeployed and deleted, which few commands do: their client is
+        # made (and EndpointService imported) at a location's first such call.
         return Registry(self._call,
                         {location: self._client("Model", location)
                          for location in MODEL_LOCATIONS},
-                        {location: self._client("Endpoint", location)
-                         for location in MODEL_LOCATIONS}, self.records)
+                        cache(partial(self._client, "Endpoint")), self.records)
 
     @cached_property
     def predictions(self) -> Predictions:
