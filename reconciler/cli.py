@@ -1,6 +1,8 @@
 """The `reconcile` command: argument parsing and the one place errors become exit codes."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: typer reads every command's signature at
+# every run, and postponed annotations made it evaluate each one from its text again
+# (some 20 ms a command).
 
 import gc
 import json
@@ -124,7 +126,7 @@ def _print_version(requested: bool) -> None:
 
 
 @contextmanager
-def _emulator(ctx: typer.Context, root: Path | None) -> Iterator[EmulatorStore]:
+def _emulator(ctx: typer.Context, root: Path | None) -> Iterator["EmulatorStore"]:
     """The repository's emulator state, for the commands that steer it."""
     from reconciler.connect import checked_state_dir, quiet_grpc, readable_state  # noqa: PLC0415
 
