@@ -536,18 +536,23 @@ def emulator_quirks(
 
 
 @emulator_app.command("quota", short_help="Limit how many jobs may run at once.",
-                      epilog=_epilog("reconcile emulator quota us-central1:pipeline=1",
-                                     *_SETTINGS))
+                      epilog=_epilog("reconcile emulator quota us-central1:pipeline=1 "
+                                     "--submissions-per-minute 60", *_SETTINGS))
 def emulator_quota(
     ctx: typer.Context,
     limits: Annotated[list[str] | None, typer.Argument(
         help="LOCATION:KIND=N, e.g. us-central1:pipeline=1 or global:tuning-job=2 (none: "
         "no quota).",
         metavar="LOCATION:KIND=N")] = None,
+    submissions: Annotated[int | None, typer.Option(
+        "--submissions-per-minute", min=1, metavar="N",
+        help="Also refuse a project's job and LRO submissions past N in any minute of a "
+        "region, as Vertex AI's request quota (60) does (absent: no limit).")] = None,
     root: RootOption = None,
 ) -> None:
     """Limit how many jobs of a kind may run at once in a location (or, for a kind whose
-    quota is one per project, in all: global:KIND=N), as a project's quota."""
+    quota is one per project, in all: global:KIND=N), as a project's quota; each call sets
+    the whole quota."""
     from reconciler.emulator.all_services import QUOTA_METRICS  # noqa: PLC0415
 
     parsed: dict[str, dict[str, int]] = {}
@@ -565,6 +570,7 @@ def emulator_quota(
         parsed.setdefault(location, {})[kind] = int(count)
     with _emulator(ctx, root) as store:
         store.set_quota(parsed)
+        store.set_submission_rate(submissions)
 
 
 @emulator_app.command("advance", short_help="Move the emulator's clock forward.",

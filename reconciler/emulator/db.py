@@ -28,6 +28,10 @@ CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 DROP TABLE IF EXISTS calls;  -- the per-method counts call_log replaced
 CREATE TABLE IF NOT EXISTS call_log (id INTEGER PRIMARY KEY, method TEXT NOT NULL,
     target TEXT NOT NULL, started REAL NOT NULL, ended REAL);
+-- The job and LRO submissions of the last minute, when a rate is set (ratequota.py).
+CREATE TABLE IF NOT EXISTS submissions (project TEXT NOT NULL, location TEXT NOT NULL,
+    at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS submissions_by_place ON submissions (project, location, at);
 """
 
 

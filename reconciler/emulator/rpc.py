@@ -17,12 +17,17 @@ from reconciler.emulator.faults import Draw, Fault
 
 
 class CallLog(Protocol):
-    """Where the emulator logs each call it receives (EmulatorStore)."""
+    """Where the emulator logs each call it receives and counts its submissions
+    (EmulatorStore)."""
 
     def begin_call(self, method: str, target: str = "", *,
                    droppable: bool = False) -> tuple[int, Draw]: ...
 
     def end_call(self, entry: int) -> None: ...
+
+    def admit_submission(self, target: str) -> None:
+        """Counts a job or LRO submission against the request quota, or raises
+        EmulatorError past it."""
 
 
 _ABORTS = {
@@ -44,6 +49,9 @@ class Method:
     serialize: Callable[[Any], bytes]
     # Whether a drop_create_response fault applies: the work is committed, the reply lost.
     droppable: bool = False
+    # A "Job or long-running operation (LRO) submission request", which the request quota
+    # counts (ratequota.py).
+    submission: bool = False
 
 
 # Where gRPC carries a google.rpc.Status with details (grpcio-status's rpc_status.to_status
@@ -102,6 +110,8 @@ def _guarded(method: Method, log: CallLog) -> Callable[[Any, Any], Any]:
         if fault in _ABORTS:
             context.abort(*_ABORTS[fault])
         try:
+            if method.submission:
+                log.admit_submission(_target(request))
             response = method.handler(request)
         except EmulatorError as err:
             if err.details:

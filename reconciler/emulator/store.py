@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reconciler.emulator import clock, quota
+from reconciler.emulator import clock, quota, ratequota
 from reconciler.emulator.all_services import SERVICES
 from reconciler.emulator.db import get_setting, put_setting
 from reconciler.emulator.faults import FAULTS_KEY, Draw, Faults
@@ -74,6 +74,20 @@ class EmulatorStore(State):
     def quota(self) -> quota.Limits:
         with self.db.read() as conn:
             return quota.load(conn)
+
+    def set_submission_rate(self, per_minute: int | None) -> None:
+        """How many job and LRO submissions a project may make per minute in a region (None:
+        any number; see ratequota.py)."""
+        with self.db.write() as conn:
+            ratequota.save(conn, per_minute)
+
+    def submission_rate(self) -> int | None:
+        with self.db.read() as conn:
+            return ratequota.load(conn)
+
+    def admit_submission(self, target: str) -> None:
+        with self.db.write() as conn:
+            ratequota.admit(conn, target, clock.clock_now(conn))
 
     def set_quirks(self, **switches: Any) -> None:
         """Picks how the service behaves where its documentation leaves it open

@@ -46,8 +46,10 @@ class EndpointService:
                 ListEndpointsRequest.deserialize,
                 ListEndpointsResponse.serialize,
             ),
-            Method("UndeployModel", self.undeploy, UndeployModelRequest.deserialize, operation),
-            Method("DeleteEndpoint", self.delete, DeleteEndpointRequest.deserialize, operation),
+            Method("UndeployModel", self.undeploy, UndeployModelRequest.deserialize, operation,
+                   submission=True),
+            Method("DeleteEndpoint", self.delete, DeleteEndpointRequest.deserialize, operation,
+                   submission=True),
         ]
 
     def get(self, request: GetEndpointRequest) -> Endpoint:

@@ -48,6 +48,7 @@ class ModelService:
                 self.delete,
                 DeleteModelRequest.deserialize,
                 operations_pb2.Operation.SerializeToString,
+                submission=True,
             ),
         ]
 

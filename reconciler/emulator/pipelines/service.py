@@ -56,6 +56,7 @@ class PipelineService:
                 CreatePipelineJobRequest.deserialize,
                 PipelineJob.serialize,
                 droppable=True,
+                submission=True,
             ),
             Method(
                 "GetPipelineJob", self.get, GetPipelineJobRequest.deserialize, PipelineJob.serialize

@@ -60,7 +60,7 @@ class TuningJobService:
         api, job = self._api, self._job
         return [
             Method("CreateTuningJob", self.create, api.CreateTuningJobRequest.deserialize,
-                   job.serialize, droppable=True),
+                   job.serialize, droppable=True, submission=True),
             Method("GetTuningJob", self.get, api.GetTuningJobRequest.deserialize,
                    job.serialize),
             Method("ListTuningJobs", self.list, api.ListTuningJobsRequest.deserialize,
