@@ -1,16 +1,16 @@
 """The Vertex AI emulator's database: `{state_dir}/emulator.sqlite`, shared by processes.
 
 Each service brings its own tables (emulator/all_services.py); the ones below are everyone's.
-One connection per transaction keeps this safe across gRPC worker threads without any
-connection sharing (and lets a thread open a second transaction beside its first);
-transactions are emulator/sqlite.py's.
+Each thread keeps its own connections, so gRPC worker threads share none; transactions are
+emulator/sqlite.py's.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 
 from reconciler.emulator import sqlite
@@ -36,28 +36,38 @@ CREATE INDEX IF NOT EXISTS submissions_by_place ON submissions (project, locatio
 
 
 class Database:
-    """Opens short transactions on one SQLite file; creates the tables on first use."""
+    """Short transactions on one SQLite file; creates the tables on first use.
+
+    A transaction takes an idle connection of its own thread, or opens one, and gives it back
+    after: no connection is shared between threads, and a thread may open a second
+    transaction beside its first. They stay open: opening one cost more than most emulated
+    calls' queries, and when the last connection to a WAL database closes, SQLite
+    checkpoints the WAL into the file and deletes it (an emulated call's two log writes took
+    3.4 ms instead of 0.7; gcs/db.py found the same). A thread's connections close when it
+    ends and its thread-local value is dropped.
+    """
 
     def __init__(self, state_dir: Path, tables: Iterable[str] = (),
                  upgrades: Iterable[Upgrade] = ()) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DB_FILE
+        self._local = threading.local()
         with self._connect() as conn:
             sqlite.create_tables(conn, "".join(tables) + _SHARED_TABLES)
             for upgrade in upgrades:
                 upgrade(conn)
-        # One idle connection, open for as long as this Database: when the last connection
-        # to a WAL database closes, SQLite checkpoints the WAL into the file and deletes it,
-        # and with a connection per transaction every close was the last (an emulated call's
-        # two log writes took 3.4 ms instead of 0.7; gcs/db.py found the same). Its one read
-        # opens the file; it holds no lock after it.
-        self._keeper = sqlite.connect(self.path, BUSY_TIMEOUT_SECONDS)
-        self._keeper.execute("SELECT 1 FROM settings LIMIT 1").fetchall()
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite.Connection]:
-        with closing(sqlite.connect(self.path, BUSY_TIMEOUT_SECONDS)) as conn:
+        idle: list[sqlite.Connection] = self._local.__dict__.setdefault("idle", [])
+        conn = idle.pop() if idle else sqlite.connect(self.path, BUSY_TIMEOUT_SECONDS)
+        try:
             yield conn
+        finally:
+            if conn.in_transaction:  # an error left it mid-transaction: not used again
+                conn.close()
+            else:
+                idle.append(conn)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
