@@ -65,6 +65,13 @@ def parent_parts(name: str) -> tuple[str, str]:
     return match["project"], match["location"]
 
 
+def place_of(target: str) -> tuple[str, str] | None:
+    """(project number, location) of a parent or of a resource under one, whether the
+    project is named by id or number; None for anything else."""
+    match = re.match(_PARENT, target)
+    return None if match is None else (project_number(match["project"]), match["location"])
+
+
 def parse_parent(name: str, locations: Sequence[str]) -> tuple[str, str]:
     """Returns (project number, location) of `projects/P/locations/L`, L one of `locations`."""
     match = re.fullmatch(_PARENT, name)

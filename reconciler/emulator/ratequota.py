@@ -13,7 +13,6 @@ when the window admits one more. Not set, nothing is counted.
 from __future__ import annotations
 
 import math
-import re
 import sqlite3
 
 import grpc
@@ -22,13 +21,12 @@ from google.rpc import error_details_pb2
 
 from reconciler.emulator.db import get_setting, put_setting
 from reconciler.emulator.errors import EmulatorError
-from reconciler.emulator.names import project_number
+from reconciler.emulator.names import place_of
 
 RATE_KEY = "submissions_per_minute"
 WINDOW_SECONDS = 60.0
 QUOTA = "Job or long-running operation (LRO) submission requests per minute per region"
 DOMAIN = "aiplatform.googleapis.com"
-_PLACE = re.compile(r"projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)")
 
 
 def load(conn: sqlite3.Connection) -> int | None:
@@ -45,11 +43,11 @@ def admit(conn: sqlite3.Connection, target: str, now: float) -> None:
     it with RESOURCE_EXHAUSTED when its project and region made the quota's worth in the
     last minute."""
     limit = load(conn)
-    place = _PLACE.match(target)
+    # A request names the project by id or number; both are one project's quota.
+    place = place_of(target)
     if limit is None or place is None:
         return
-    # A request names the project by id or number; both are one project's quota.
-    project, location = project_number(place["project"]), place["location"]
+    project, location = place
     conn.execute("DELETE FROM submissions WHERE at <= ?", (now - WINDOW_SECONDS,))
     times = [at for (at,) in conn.execute(
         "SELECT at FROM submissions WHERE project = ? AND location = ? ORDER BY at",
