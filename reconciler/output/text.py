@@ -216,7 +216,7 @@ def print_lines(lines: list[str], console: Console) -> None:
         text = Text.from_markup("\n".join(lines), emoji=False)
         if console.color_system is None:
             # No colour and no wrapping: the text as it reads. Rendering it through rich's
-            # segments took as long as parsing the markup (60 ms of a 1,000-job plan).
+            # segments took two thirds of printing a 1,000-job plan (0.11 of 0.17 s).
             console.out(text.plain, highlight=False)
         else:
             console.print(text, highlight=False)
