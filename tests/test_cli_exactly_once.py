@@ -59,10 +59,12 @@ def _lease_taken(shared: Shared) -> bool:
     return any(True for _ in client.list_blobs("tuneops-local", prefix=LEASES))
 
 
-def _race_a_slow_holder(shared: Shared) -> list[tuple[int, str]]:
-    """Apply A takes the lease and stalls in its create (the emulator serves creates late);
-    apply B starts once A holds the lease. Both are real `reconcile apply` processes."""
-    shared.emulator.store.set_faults(create_latency_seconds=8.0)
+def _race_a_slow_holder(shared: Shared, *, latency: float = 0.0,
+                        hold: int = 0) -> list[tuple[int, str]]:
+    """Apply A takes the lease and stalls in its create: the emulator serves creates
+    `latency` seconds late, or holds them until `hold` have arrived. Apply B starts once A
+    holds the lease. Both are real `reconcile apply` processes."""
+    shared.emulator.store.set_faults(create_latency_seconds=latency, hold_creates_for=hold)
     first = _apply_process(shared.repo)
     deadline = time.monotonic() + 120
     while not _lease_taken(shared):  # poll with a deadline: A holds the lease now
@@ -83,7 +85,7 @@ def test_a_slow_holder_renews_its_lease_so_nobody_takes_it_over(
         shared: Shared, monkeypatch: pytest.MonkeyPatch) -> None:
     # Its create takes 8 s; unrenewed, its lease would be stale after 4 s.
     monkeypatch.setenv("TUNEOPS_LEASE_SECONDS", "4")
-    outcomes = _race_a_slow_holder(shared)
+    outcomes = _race_a_slow_holder(shared, latency=8.0)
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     assert "launched" in outcomes[0][1]
     assert "adopted" in outcomes[1][1]
@@ -94,8 +96,10 @@ def test_a_twin_of_a_slow_holder_is_cancelled_at_once(
         shared: Shared, monkeypatch: pytest.MonkeyPatch) -> None:
     # A lease of 0 s cannot be renewed in time: B takes it over while A's create is still on
     # its way, and both creates land. The younger is cancelled by the apply that made it.
+    # A's create is held until B's has arrived too, and served first: however slowly B
+    # starts, it cannot find A's job already there (a timed delay could not promise that).
     monkeypatch.setenv("TUNEOPS_LEASE_SECONDS", "0")
-    outcomes = _race_a_slow_holder(shared)
+    outcomes = _race_a_slow_holder(shared, hold=2)
     assert [code for code, _ in outcomes] == [0, 0], outcomes
     jobs = sorted(TuningJobs(shared.emulator.store).all(), key=lambda job: job.create_time)
     assert len(jobs) == 2

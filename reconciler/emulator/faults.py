@@ -9,6 +9,10 @@ Latency models the network between a client and the service: every RPC is served
 seconds late, plus up to `jitter_seconds` drawn per call, and a create (a droppable call)
 `create_latency_seconds` more, as a holder stalled in its create. How slow the real service
 is, is not documented; a benchmark or a test picks it.
+
+`hold_creates_for` makes a race of creates exact instead of timed: each create waits until
+that many have arrived, and then they are served one at a time in the order they arrived. A
+test of two holders whose creates cross then needs no guess at how fast either process is.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ class Draw:
 
     fault: Fault | None
     delay_seconds: float
+    # How many creates must have arrived before this one is served (0: it is not held).
+    hold: int = 0
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,9 @@ class Faults:
     # running before it reports done. The real ones take minutes (DESIGN.md, "Operations");
     # 0 keeps them born done, so tests need no polling. Their effect is visible at once.
     operation_seconds: float = 0.0
+    # Creates (droppable calls) are held until this many have arrived, then served in the
+    # order they arrived (0: none is held).
+    hold_creates_for: int = 0
 
     def __post_init__(self) -> None:
         rates = (
@@ -67,6 +76,9 @@ class Faults:
                              f"{self.create_latency_seconds} s, latency {self.latency_seconds} "
                              f"s, jitter {self.jitter_seconds} s and operations "
                              f"{self.operation_seconds} s")
+        if self.hold_creates_for < 0:
+            raise ValueError(f"hold_creates_for must not be negative, got "
+                             f"{self.hold_creates_for}")
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -78,7 +90,8 @@ class Faults:
     def draw(self, index: int, *, droppable: bool) -> Draw:
         """What happens to call number `index`: its fault, if any, and how late it is served."""
         create = self.create_latency_seconds if droppable else 0.0
-        return Draw(self._fault(index, droppable=droppable), create + self._delay(index))
+        return Draw(self._fault(index, droppable=droppable), create + self._delay(index),
+                    self.hold_creates_for if droppable else 0)
 
     def _delay(self, index: int) -> float:
         if not self.jitter_seconds:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +25,9 @@ class CallLog(Protocol):
                    droppable: bool = False) -> tuple[int, Draw]: ...
 
     def end_call(self, entry: int) -> None: ...
+
+    def held(self, count: int) -> AbstractContextManager[None]:
+        """Holds a create until `count` have arrived, then serves them in arrival order."""
 
     def admit_submission(self, target: str) -> None:
         """Counts a job or LRO submission against the request quota, or raises
@@ -99,7 +103,8 @@ def _guarded(method: Method, log: CallLog) -> Callable[[Any, Any], Any]:
         # Request metadata (x-goog-request-params etc.) is ignored: names carry all routing.
         entry, draw = log.begin_call(method.name, _target(request), droppable=method.droppable)
         try:
-            return served(request, context, draw)
+            with log.held(draw.hold) if draw.hold else nullcontext():
+                return served(request, context, draw)
         finally:
             log.end_call(entry)
 

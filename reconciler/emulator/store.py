@@ -10,6 +10,8 @@ the same write transaction, so whichever process reads first does it, once.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,13 @@ from reconciler.emulator.service import State
 from reconciler.emulator.tables import next_counter, stored_quirks
 
 _DRAWS_KEY = "fault_draws"
+# Creates held (Faults.hold_creates_for) that have arrived, and that have been served.
+_HELD_KEY = "held_creates"
+_SERVED_KEY = "held_creates_served"
+# A held create is served after this long even if the others never came: a test that got
+# its race wrong fails on its assertions, well before a client's deadline, not by hanging.
+HOLD_SECONDS = 30.0
+_HOLD_POLL_SECONDS = 0.01
 
 
 class EmulatorStore(State):
@@ -54,13 +63,15 @@ class EmulatorStore(State):
         operation_seconds: float = 0.0,
         latency_seconds: float = 0.0,
         jitter_seconds: float = 0.0,
+        hold_creates_for: int = 0,
     ) -> None:
         faults = Faults(unavailable_rate, resource_exhausted_rate, drop_create_response_rate, seed,
                         create_latency_seconds, latency_seconds, jitter_seconds,
-                        operation_seconds=operation_seconds)
+                        operation_seconds=operation_seconds, hold_creates_for=hold_creates_for)
         with self.db.write() as conn:
             put_setting(conn, FAULTS_KEY, faults.to_json())
-            put_setting(conn, _DRAWS_KEY, "0")
+            for key in (_DRAWS_KEY, _HELD_KEY, _SERVED_KEY):
+                put_setting(conn, key, "0")
 
     def faults(self) -> Faults:
         with self.db.read() as conn:
@@ -115,6 +126,27 @@ class EmulatorStore(State):
             faults = Faults.from_json(get_setting(conn, FAULTS_KEY))
             draw = next_counter(conn, _DRAWS_KEY, 0)
             return int(entry or 0), faults.draw(draw, droppable=droppable)
+
+    @contextmanager
+    def held(self, count: int) -> Iterator[None]:
+        """Holds a create until `count` creates have arrived since the faults were set, then
+        lets it through once those that arrived before it have been served."""
+        with self.db.write() as conn:
+            ticket = next_counter(conn, _HELD_KEY, 0)
+        deadline = time.monotonic() + HOLD_SECONDS
+        while time.monotonic() < deadline:
+            with self.db.read() as conn:
+                arrived = int(get_setting(conn, _HELD_KEY) or 0)
+                served = int(get_setting(conn, _SERVED_KEY) or 0)
+            if arrived >= count and served >= ticket:
+                break
+            # Another process's create is what this one waits for: only polling sees it.
+            time.sleep(_HOLD_POLL_SECONDS)
+        try:
+            yield
+        finally:
+            with self.db.write() as conn:
+                next_counter(conn, _SERVED_KEY, 0)
 
     def end_call(self, entry: int) -> None:
         """Logs the call begin_call logged as `entry` as answered (or aborted) now."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -116,3 +117,31 @@ def test_jitter_leaves_a_seeded_fault_sequence_as_it_was():
 def test_negative_latency_is_refused(store):
     with pytest.raises(ValueError, match="delays must not be negative"):
         store.set_faults(jitter_seconds=-1.0)
+
+
+def test_held_creates_wait_for_each_other_and_are_served_in_arrival_order(pipelines, store):
+    store.set_faults(hold_creates_for=2)
+    first = threading.Thread(target=pipelines.create_pipeline_job, kwargs={
+        "parent": PARENT, "pipeline_job": job_body(), "pipeline_job_id": "first"})
+    first.start()
+    deadline = time.monotonic() + 30
+    while "CreatePipelineJob" not in store.calls():  # poll with a deadline: it has arrived
+        assert time.monotonic() < deadline
+    # Held: other calls are served meanwhile, and the job is not made yet.
+    assert list(pipelines.list_pipeline_jobs(parent=PARENT)) == []
+    pipelines.create_pipeline_job(parent=PARENT, pipeline_job=job_body(),
+                                  pipeline_job_id="second")
+    first.join(timeout=30)
+    assert not first.is_alive()
+    jobs = sorted(pipelines.list_pipeline_jobs(parent=PARENT),
+                  key=lambda job: (job.create_time, job.name))
+    assert [job.name.rsplit("/", 1)[-1] for job in jobs] == ["first", "second"]
+    assert jobs[0].create_time < jobs[1].create_time
+
+
+def test_only_creates_are_held():
+    faults = Faults(hold_creates_for=2)
+    assert faults.draw(0, droppable=True).hold == 2
+    assert faults.draw(1, droppable=False).hold == 0
+    with pytest.raises(ValueError, match="must not be negative"):
+        Faults(hold_creates_for=-1)
