@@ -28,9 +28,10 @@ _DRAWS_KEY = "fault_draws"
 # Creates held (Faults.hold_creates_for) that have arrived, and that have been served.
 _HELD_KEY = "held_creates"
 _SERVED_KEY = "held_creates_served"
-# A held create is served after this long even if the others never came: a test that got
-# its race wrong fails on its assertions, well before a client's deadline, not by hanging.
-HOLD_SECONDS = 30.0
+# A held create is served after this long even if the others never came, so a test that got
+# its race wrong fails on its assertions instead of hanging. Long enough for a second apply
+# process to start on a loaded machine; tuneops sends a create with no deadline.
+HOLD_SECONDS = 120.0
 _HOLD_POLL_SECONDS = 0.01
 
 
